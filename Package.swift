@@ -1,0 +1,144 @@
+// swift-tools-version: 6.2
+// Stowage: an S3-compatible object storage server built from pluggable stages and backends.
+// Dependency direction is one way: Host → Plugins → Core. A plugin imports another plugin
+// only when it is built on it.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Stowage",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "StowageCore", targets: ["StowageCore"]),
+        .library(name: "StowageRouting", targets: ["StowageRouting"]),
+        .library(name: "StowageXML", targets: ["StowageXML"]),
+        .library(name: "StowageFileStore", targets: ["StowageFileStore"]),
+        .library(name: "Stowage", targets: ["Stowage"]),
+        .library(name: "StowageBackendConformance", targets: ["StowageBackendConformance"]),
+        .executable(name: "stowage", targets: ["StowageCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // MARK: Core — the framework's vocabulary. Depends on no plugin.
+        .systemLibrary(
+            name: "CStowageOpenSSL",
+            path: "Sources/Core/CStowageOpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "StowageCore",
+            dependencies: [
+                "CStowageOpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Core/StowageCore",
+            swiftSettings: strict
+        ),
+
+        // MARK: Plugins — one target per plugin.
+        .target(
+            name: "StowageRouting",
+            dependencies: ["StowageCore"],
+            path: "Sources/Plugins/Routing",
+            swiftSettings: strict
+        ),
+        .systemLibrary(
+            name: "CLibXML2",
+            path: "Sources/Plugins/XML/CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .target(
+            name: "StowageXML",
+            dependencies: ["StowageCore", "CLibXML2"],
+            path: "Sources/Plugins/XML/StowageXML",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StowageFileStore",
+            dependencies: [
+                "StowageCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Sources/Plugins/FileStore",
+            swiftSettings: strict
+        ),
+
+        // MARK: Host — the HTTP server, the facade, the executable.
+        .target(
+            name: "Stowage",
+            dependencies: [
+                "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Host/Stowage",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "StowageCLI",
+            dependencies: [
+                "Stowage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Host/StowageCLI",
+            swiftSettings: strict
+        ),
+
+        // MARK: Tests
+        .target(
+            name: "StowageBackendConformance",
+            dependencies: ["StowageCore"],
+            path: "Tests/BackendConformance",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StowageCoreTests",
+            dependencies: ["StowageCore"],
+            path: "Tests/StowageCoreTests"
+        ),
+        .testTarget(
+            name: "StowageRoutingTests",
+            dependencies: ["StowageRouting", "StowageCore"],
+            path: "Tests/StowageRoutingTests"
+        ),
+        .testTarget(
+            name: "StowageXMLTests",
+            dependencies: ["StowageXML", "StowageCore"],
+            path: "Tests/StowageXMLTests"
+        ),
+        .testTarget(
+            name: "StowageFileStoreTests",
+            dependencies: ["StowageFileStore", "StowageCore", "StowageBackendConformance"],
+            path: "Tests/StowageFileStoreTests"
+        ),
+        .testTarget(
+            name: "StowageHostTests",
+            dependencies: ["Stowage", "StowageCore"],
+            path: "Tests/StowageHostTests"
+        ),
+
+        // MARK: Examples
+        .executableTarget(
+            name: "CustomServerExample",
+            dependencies: ["Stowage", "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore"],
+            path: "Examples/CustomServer",
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,318 @@
+/// Preconditions on reads (`If-Match`, `If-None-Match`, `If-Modified-Since`,
+/// `If-Unmodified-Since`, or their `x-amz-copy-source-if-*` forms).
+public struct ReadConditions: Sendable, Hashable {
+    public var ifMatch: [String]?
+    public var ifNoneMatch: [String]?
+    public var ifModifiedSince: S3Timestamp?
+    public var ifUnmodifiedSince: S3Timestamp?
+
+    public init(ifMatch: [String]? = nil, ifNoneMatch: [String]? = nil, ifModifiedSince: S3Timestamp? = nil, ifUnmodifiedSince: S3Timestamp? = nil) {
+        self.ifMatch = ifMatch
+        self.ifNoneMatch = ifNoneMatch
+        self.ifModifiedSince = ifModifiedSince
+        self.ifUnmodifiedSince = ifUnmodifiedSince
+    }
+
+    public var isEmpty: Bool { ifMatch == nil && ifNoneMatch == nil && ifModifiedSince == nil && ifUnmodifiedSince == nil }
+
+    public enum Outcome: Sendable, Equatable {
+        case proceed
+        case notModified
+        case preconditionFailed(condition: String)
+    }
+
+    /// RFC 7232 §6 precedence, as S3 applies it: If-Match, else If-Unmodified-Since; then
+    /// If-None-Match, else If-Modified-Since. S3 lets a true If-Match override a false
+    /// If-Unmodified-Since, and a false If-None-Match win over If-Modified-Since.
+    public func evaluate(etag: String, lastModified: S3Timestamp, isReadMethod: Bool = true) -> Outcome {
+        let modified = lastModified.wholeSeconds
+        if let ifMatch {
+            if !ifMatch.contains(where: { ETagMatching.matches($0, etag) }) { return .preconditionFailed(condition: "If-Match") }
+        } else if let ifUnmodifiedSince, modified > ifUnmodifiedSince {
+            return .preconditionFailed(condition: "If-Unmodified-Since")
+        }
+        if let ifNoneMatch {
+            if ifNoneMatch.contains(where: { ETagMatching.matches($0, etag) }) {
+                return isReadMethod ? .notModified : .preconditionFailed(condition: "If-None-Match")
+            }
+        } else if let ifModifiedSince, modified <= ifModifiedSince, isReadMethod {
+            return .notModified
+        }
+        return .proceed
+    }
+}
+
+/// Preconditions on writes (`If-None-Match: *`, `If-Match: <etag>`): checked atomically with
+/// the commit, so two racing writers cannot both win.
+public struct WriteConditions: Sendable, Hashable {
+    /// `If-None-Match: *`: fail when the key exists.
+    public var ifNoneMatchAny: Bool
+    /// `If-Match`: fail unless the current ETag is one of these.
+    public var ifMatch: [String]?
+
+    public init(ifNoneMatchAny: Bool = false, ifMatch: [String]? = nil) {
+        self.ifNoneMatchAny = ifNoneMatchAny
+        self.ifMatch = ifMatch
+    }
+
+    public var isEmpty: Bool { !ifNoneMatchAny && ifMatch == nil }
+
+    /// Checks against the current object (`nil` when absent).
+    public func check(current: ObjectInfo?) throws {
+        if ifNoneMatchAny, current != nil {
+            throw S3Error(.preconditionFailed).with("Condition", "If-None-Match")
+        }
+        if let ifMatch {
+            guard let current else { throw S3Error(.noSuchKey) }
+            if !ifMatch.contains(where: { ETagMatching.matches($0, current.etag) }) {
+                throw S3Error(.preconditionFailed).with("Condition", "If-Match")
+            }
+        }
+    }
+}
+
+/// ETag comparison as HTTP defines it (strong comparison; `*` matches anything; quotes and a
+/// weak `W/` prefix are ignored).
+public enum ETagMatching {
+    public static func matches(_ candidate: String, _ etag: String) -> Bool {
+        var value = candidate.trimmingSpaces()
+        if value == "*" { return true }
+        if value.hasPrefix("W/") { value.removeFirst(2) }
+        if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+        return value == etag
+    }
+
+    /// Splits a header like `"a", "b"` into its entity tags.
+    public static func list(_ header: String) -> [String] {
+        header.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
+    }
+}
+
+/// Options of PutObject (and of the object a multipart upload will create).
+public struct PutObjectOptions: Sendable {
+    public var metadata: ObjectMetadata
+    /// The owner recorded with the object.
+    public var owner: S3Identity
+    /// `Content-MD5`, verified at the end of the body: `BadDigest` on mismatch, nothing stored.
+    public var contentMD5: [UInt8]?
+    /// The declared length; a body that ends short fails with `IncompleteBody`.
+    public var expectedSize: Int64?
+    /// `limits.maxObjectSize`: larger bodies fail with `EntityTooLarge`.
+    public var maxSize: Int64
+    public var conditions: WriteConditions
+
+    public init(
+        metadata: ObjectMetadata = ObjectMetadata(), owner: S3Identity = .anonymous, contentMD5: [UInt8]? = nil,
+        expectedSize: Int64? = nil, maxSize: Int64 = 5 * 1024 * 1024 * 1024, conditions: WriteConditions = WriteConditions()
+    ) {
+        self.metadata = metadata
+        self.owner = owner
+        self.contentMD5 = contentMD5
+        self.expectedSize = expectedSize
+        self.maxSize = maxSize
+        self.conditions = conditions
+    }
+}
+
+/// Options of GetObject and HeadObject.
+public struct GetObjectOptions: Sendable {
+    public var range: RangeRequest?
+    public var conditions: ReadConditions
+    /// `partNumber=` on GET/HEAD of multipart objects.
+    public var partNumber: Int?
+
+    public init(range: RangeRequest? = nil, conditions: ReadConditions = ReadConditions(), partNumber: Int? = nil) {
+        self.range = range
+        self.conditions = conditions
+        self.partNumber = partNumber
+    }
+}
+
+/// The outcome of GetObject/HeadObject.
+public struct ObjectReadResult: Sendable {
+    public var info: ObjectInfo
+    /// The range served, when the request asked for one.
+    public var range: ByteRange?
+    /// The bytes (empty for HeadObject).
+    public var content: ObjectContent
+
+    public init(info: ObjectInfo, range: ByteRange?, content: ObjectContent) {
+        self.info = info
+        self.range = range
+        self.content = content
+    }
+}
+
+public enum ObjectContent: Sendable {
+    case none
+    case file(FileRegionBody)
+    case stream(S3Body, length: Int64)
+}
+
+/// Options of CopyObject.
+public struct CopyObjectOptions: Sendable {
+    public enum MetadataDirective: String, Sendable { case copy = "COPY", replace = "REPLACE" }
+
+    public var metadataDirective: MetadataDirective
+    /// The new metadata when the directive is `REPLACE`.
+    public var metadata: ObjectMetadata
+    public var owner: S3Identity
+    public var sourceConditions: ReadConditions
+    public var destinationConditions: WriteConditions
+    public var maxSize: Int64
+
+    public init(
+        metadataDirective: MetadataDirective = .copy, metadata: ObjectMetadata = ObjectMetadata(), owner: S3Identity = .anonymous,
+        sourceConditions: ReadConditions = ReadConditions(), destinationConditions: WriteConditions = WriteConditions(),
+        maxSize: Int64 = 5 * 1024 * 1024 * 1024
+    ) {
+        self.metadataDirective = metadataDirective
+        self.metadata = metadata
+        self.owner = owner
+        self.sourceConditions = sourceConditions
+        self.destinationConditions = destinationConditions
+        self.maxSize = maxSize
+    }
+}
+
+/// A listing request as the backend sees it: version 1 and 2 differ only above the backend.
+public struct ListObjectsQuery: Sendable, Hashable {
+    public var prefix: String
+    public var delimiter: String?
+    /// List strictly after this key (marker, start-after, or the decoded continuation token).
+    public var after: String?
+    public var maxKeys: Int
+
+    public init(prefix: String = "", delimiter: String? = nil, after: String? = nil, maxKeys: Int = 1000) {
+        self.prefix = prefix
+        self.delimiter = delimiter
+        self.after = after
+        self.maxKeys = maxKeys
+    }
+}
+
+/// One page of a listing, in byte order of the UTF-8 keys; common prefixes count toward `maxKeys`.
+public struct ListObjectsPage: Sendable {
+    public var objects: [ObjectInfo]
+    public var commonPrefixes: [String]
+    public var isTruncated: Bool
+    /// The last key or common prefix of the page (the next marker), when truncated.
+    public var nextMarker: String?
+
+    public init(objects: [ObjectInfo], commonPrefixes: [String], isTruncated: Bool, nextMarker: String?) {
+        self.objects = objects
+        self.commonPrefixes = commonPrefixes
+        self.isTruncated = isTruncated
+        self.nextMarker = nextMarker
+    }
+}
+
+// MARK: Multipart
+
+public struct PartOptions: Sendable {
+    public var contentMD5: [UInt8]?
+    public var expectedSize: Int64?
+    public var maxSize: Int64
+
+    public init(contentMD5: [UInt8]? = nil, expectedSize: Int64? = nil, maxSize: Int64 = 5 * 1024 * 1024 * 1024) {
+        self.contentMD5 = contentMD5
+        self.expectedSize = expectedSize
+        self.maxSize = maxSize
+    }
+}
+
+public struct PartInfo: Sendable, Hashable {
+    public var partNumber: Int
+    public var etag: String
+    public var size: Int64
+    public var lastModified: S3Timestamp
+
+    public init(partNumber: Int, etag: String, size: Int64, lastModified: S3Timestamp) {
+        self.partNumber = partNumber
+        self.etag = etag
+        self.size = size
+        self.lastModified = lastModified
+    }
+}
+
+public struct CompletedPart: Sendable, Hashable {
+    public var partNumber: Int
+    public var etag: String
+
+    public init(partNumber: Int, etag: String) {
+        self.partNumber = partNumber
+        self.etag = etag
+    }
+}
+
+public struct CompleteMultipartOptions: Sendable {
+    public var conditions: WriteConditions
+
+    public init(conditions: WriteConditions = WriteConditions()) { self.conditions = conditions }
+}
+
+public struct ListPartsQuery: Sendable, Hashable {
+    public var partNumberMarker: Int
+    public var maxParts: Int
+
+    public init(partNumberMarker: Int = 0, maxParts: Int = 1000) {
+        self.partNumberMarker = partNumberMarker
+        self.maxParts = maxParts
+    }
+}
+
+public struct ListPartsPage: Sendable {
+    public var parts: [PartInfo]
+    public var isTruncated: Bool
+    public var nextPartNumberMarker: Int?
+
+    public init(parts: [PartInfo], isTruncated: Bool, nextPartNumberMarker: Int?) {
+        self.parts = parts
+        self.isTruncated = isTruncated
+        self.nextPartNumberMarker = nextPartNumberMarker
+    }
+}
+
+public struct ListUploadsQuery: Sendable, Hashable {
+    public var prefix: String
+    public var delimiter: String?
+    public var keyMarker: String?
+    public var uploadIDMarker: String?
+    public var maxUploads: Int
+
+    public init(prefix: String = "", delimiter: String? = nil, keyMarker: String? = nil, uploadIDMarker: String? = nil, maxUploads: Int = 1000) {
+        self.prefix = prefix
+        self.delimiter = delimiter
+        self.keyMarker = keyMarker
+        self.uploadIDMarker = uploadIDMarker
+        self.maxUploads = maxUploads
+    }
+}
+
+public struct MultipartUploadInfo: Sendable, Hashable {
+    public var key: String
+    public var uploadID: String
+    public var initiated: S3Timestamp
+
+    public init(key: String, uploadID: String, initiated: S3Timestamp) {
+        self.key = key
+        self.uploadID = uploadID
+        self.initiated = initiated
+    }
+}
+
+public struct ListUploadsPage: Sendable {
+    public var uploads: [MultipartUploadInfo]
+    public var commonPrefixes: [String]
+    public var isTruncated: Bool
+    public var nextKeyMarker: String?
+    public var nextUploadIDMarker: String?
+
+    public init(uploads: [MultipartUploadInfo], commonPrefixes: [String], isTruncated: Bool, nextKeyMarker: String?, nextUploadIDMarker: String?) {
+        self.uploads = uploads
+        self.commonPrefixes = commonPrefixes
+        self.isTruncated = isTruncated
+        self.nextKeyMarker = nextKeyMarker
+        self.nextUploadIDMarker = nextUploadIDMarker
+    }
+}

@@ -1,0 +1,283 @@
+/// The whole configuration of a Stowage server. Every field is optional in JSON and defaults
+/// to the documented value; unknown fields are rejected, naming the field.
+///
+/// ```swift
+/// var configuration = StowageConfiguration()
+/// configuration.server.port = 0              // any free port
+/// configuration.storage.directory = "/tmp/s3"
+/// configuration.storage.cleanSlate = true
+/// ```
+///
+/// The same structure is read from a JSON file (`stowage serve --config stowage.json`):
+/// `{"server": {"port": 9000}, "storage": {"directory": "./data", "cleanSlate": true}}`.
+public struct StowageConfiguration: Codable, Sendable, Equatable {
+    public var server = Server()
+    public var storage = Storage()
+    public var auth = Auth()
+    public var cors = CORS()
+    public var logging = Logging()
+    public var limits = Limits()
+    public var multipart = Multipart()
+    public var pipeline = Pipeline()
+
+    public init() {}
+
+    public struct Server: Codable, Sendable, Equatable {
+        public var port: Int = 3000
+        public var address: String = "0.0.0.0"
+        public var silent: Bool = false
+        public var region: String = "us-east-1"
+        public init() {}
+    }
+
+    public struct Storage: Codable, Sendable, Equatable {
+        public var directory: String = ".nogit/bucketsDir"
+        public var cleanSlate: Bool = false
+        /// The backend plugin, by registry name.
+        public var backend: String = "filestore"
+        /// `fsync` object files, their directories and the index on every write. Off by
+        /// default: writes are still atomic and survive a process crash, but not a power loss.
+        public var fsync: Bool = false
+        public init() {}
+    }
+
+    public struct Credential: Codable, Sendable, Equatable {
+        public var accessKeyId: String
+        public var secretAccessKey: String
+        public init(accessKeyId: String, secretAccessKey: String) {
+            self.accessKeyId = accessKeyId
+            self.secretAccessKey = secretAccessKey
+        }
+    }
+
+    public struct Auth: Codable, Sendable, Equatable {
+        public var enabled: Bool = false
+        public var credentials: [Credential] = [Credential(accessKeyId: "STORAGE", secretAccessKey: "STORAGE")]
+        public init() {}
+    }
+
+    public struct CORS: Codable, Sendable, Equatable {
+        public var enabled: Bool = false
+        public var allowedOrigins: [String] = ["*"]
+        public var allowedMethods: [String] = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"]
+        public var allowedHeaders: [String] = ["*"]
+        public var exposedHeaders: [String] = ["ETag", "x-amz-request-id", "x-amz-version-id"]
+        public var maxAge: Int = 86400
+        public var allowCredentials: Bool = false
+        public init() {}
+    }
+
+    public struct Logging: Codable, Sendable, Equatable {
+        public var level: String = "info"
+        public var format: String = "text"
+        public var enabled: Bool = true
+        public init() {}
+    }
+
+    public struct Limits: Codable, Sendable, Equatable {
+        public var maxObjectSize: Int64 = 5 * 1024 * 1024 * 1024
+        public var maxMetadataSize: Int = 2048
+        /// Milliseconds.
+        public var requestTimeout: Int = 300_000
+        public init() {}
+    }
+
+    public struct Multipart: Codable, Sendable, Equatable {
+        public var expirationDays: Int = 7
+        public var cleanupIntervalMinutes: Int = 60
+        public init() {}
+    }
+
+    public struct Pipeline: Codable, Sendable, Equatable {
+        /// Stage names in order, outermost first, resolved through the plugin registry.
+        public var stages: [String] = ["xml", "routing"]
+        public init() {}
+    }
+
+    /// Checks values that decoding cannot; the error names the field.
+    public func validate() throws(ConfigurationError) {
+        guard (0...65535).contains(server.port) else { throw ConfigurationError(field: "server.port", reason: "must be 0...65535 (0 picks a free port)") }
+        guard !server.address.isEmpty else { throw ConfigurationError(field: "server.address", reason: "must not be empty") }
+        guard !server.region.isEmpty else { throw ConfigurationError(field: "server.region", reason: "must not be empty") }
+        guard !storage.directory.isEmpty else { throw ConfigurationError(field: "storage.directory", reason: "must not be empty") }
+        guard !auth.credentials.isEmpty else { throw ConfigurationError(field: "auth.credentials", reason: "needs at least one credential") }
+        for (index, credential) in auth.credentials.enumerated() {
+            guard !credential.accessKeyId.isEmpty else { throw ConfigurationError(field: "auth.credentials[\(index)].accessKeyId", reason: "must not be empty") }
+            guard !credential.secretAccessKey.isEmpty else { throw ConfigurationError(field: "auth.credentials[\(index)].secretAccessKey", reason: "must not be empty") }
+        }
+        guard ["error", "warn", "info", "debug", "trace"].contains(logging.level) else {
+            throw ConfigurationError(field: "logging.level", reason: "must be one of error, warn, info, debug, trace")
+        }
+        guard ["text", "json"].contains(logging.format) else { throw ConfigurationError(field: "logging.format", reason: "must be text or json") }
+        guard limits.maxObjectSize > 0 else { throw ConfigurationError(field: "limits.maxObjectSize", reason: "must be positive") }
+        guard limits.maxMetadataSize > 0 else { throw ConfigurationError(field: "limits.maxMetadataSize", reason: "must be positive") }
+        guard limits.requestTimeout > 0 else { throw ConfigurationError(field: "limits.requestTimeout", reason: "must be positive (milliseconds)") }
+        guard multipart.expirationDays > 0 else { throw ConfigurationError(field: "multipart.expirationDays", reason: "must be positive") }
+        guard multipart.cleanupIntervalMinutes > 0 else { throw ConfigurationError(field: "multipart.cleanupIntervalMinutes", reason: "must be positive") }
+    }
+}
+
+/// A configuration value that cannot be used, naming the field.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var field: String
+    public var reason: String
+
+    public init(field: String, reason: String) {
+        self.field = field
+        self.reason = reason
+    }
+
+    public var description: String { "invalid configuration: \(field) \(reason)" }
+}
+
+// MARK: Decoding with defaults and strict keys
+
+private struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { return nil }
+}
+
+extension KeyedDecodingContainer {
+    fileprivate func value<T: Decodable>(_ key: Key, _ fallback: T) throws -> T {
+        try decodeIfPresent(T.self, forKey: key) ?? fallback
+    }
+}
+
+/// Rejects keys a section does not know, so a typo never silently falls back to a default.
+private func rejectUnknownKeys<K: CodingKey & CaseIterable>(_ decoder: any Decoder, known: K.Type) throws {
+    let container = try decoder.container(keyedBy: AnyKey.self)
+    let names = Set(K.allCases.map(\.stringValue))
+    for key in container.allKeys where !names.contains(key.stringValue) {
+        let path = (decoder.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+        throw ConfigurationError(field: path, reason: "is not a known field")
+    }
+}
+
+extension StowageConfiguration {
+    enum CodingKeys: String, CodingKey, CaseIterable { case server, storage, auth, cors, logging, limits, multipart, pipeline }
+
+    public init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = StowageConfiguration.init()
+        server = try c.value(.server, defaults.server)
+        storage = try c.value(.storage, defaults.storage)
+        auth = try c.value(.auth, defaults.auth)
+        cors = try c.value(.cors, defaults.cors)
+        logging = try c.value(.logging, defaults.logging)
+        limits = try c.value(.limits, defaults.limits)
+        multipart = try c.value(.multipart, defaults.multipart)
+        pipeline = try c.value(.pipeline, defaults.pipeline)
+    }
+}
+
+extension StowageConfiguration.Server {
+    enum CodingKeys: String, CodingKey, CaseIterable { case port, address, silent, region }
+    public init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self.init()
+        port = try c.value(.port, d.port)
+        address = try c.value(.address, d.address)
+        silent = try c.value(.silent, d.silent)
+        region = try c.value(.region, d.region)
+    }
+}
+
+extension StowageConfiguration.Storage {
+    enum CodingKeys: String, CodingKey, CaseIterable { case directory, cleanSlate, backend, fsync }
+    public init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self.init()
+        directory = try c.value(.directory, d.directory)
+        cleanSlate = try c.value(.cleanSlate, d.cleanSlate)
+        backend = try c.value(.backend, d.backend)
+        fsync = try c.value(.fsync, d.fsync)
+    }
+}
+
+extension StowageConfiguration.Credential {
+    enum CodingKeys: String, CodingKey, CaseIterable { case accessKeyId, secretAccessKey }
+    public init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        accessKeyId = try c.decode(String.self, forKey: .accessKeyId)
+        secretAccessKey = try c.decode(String.self, forKey: .secretAccessKey)
+    }
+}
+
+extension StowageConfiguration.Auth {
+    enum CodingKeys: String, CodingKey, CaseIterable { case enabled, credentials }
+    public init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self.init()
+        enabled = try c.value(.enabled, d.enabled)
+        credentials = try c.value(.credentials, d.credentials)
+    }
+}
+
+extension StowageConfiguration.CORS {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case enabled, allowedOrigins, allowedMethods, allowedHeaders, exposedHeaders, maxAge, allowCredentials
+    }
+    public init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self.init()
+        enabled = try c.value(.enabled, d.enabled)
+        allowedOrigins = try c.value(.allowedOrigins, d.allowedOrigins)
+        allowedMethods = try c.value(.allowedMethods, d.allowedMethods)
+        allowedHeaders = try c.value(.allowedHeaders, d.allowedHeaders)
+        exposedHeaders = try c.value(.exposedHeaders, d.exposedHeaders)
+        maxAge = try c.value(.maxAge, d.maxAge)
+        allowCredentials = try c.value(.allowCredentials, d.allowCredentials)
+    }
+}
+
+extension StowageConfiguration.Logging {
+    enum CodingKeys: String, CodingKey, CaseIterable { case level, format, enabled }
+    public init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self.init()
+        level = try c.value(.level, d.level)
+        format = try c.value(.format, d.format)
+        enabled = try c.value(.enabled, d.enabled)
+    }
+}
+
+extension StowageConfiguration.Limits {
+    enum CodingKeys: String, CodingKey, CaseIterable { case maxObjectSize, maxMetadataSize, requestTimeout }
+    public init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self.init()
+        maxObjectSize = try c.value(.maxObjectSize, d.maxObjectSize)
+        maxMetadataSize = try c.value(.maxMetadataSize, d.maxMetadataSize)
+        requestTimeout = try c.value(.requestTimeout, d.requestTimeout)
+    }
+}
+
+extension StowageConfiguration.Multipart {
+    enum CodingKeys: String, CodingKey, CaseIterable { case expirationDays, cleanupIntervalMinutes }
+    public init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self.init()
+        expirationDays = try c.value(.expirationDays, d.expirationDays)
+        cleanupIntervalMinutes = try c.value(.cleanupIntervalMinutes, d.cleanupIntervalMinutes)
+    }
+}
+
+extension StowageConfiguration.Pipeline {
+    enum CodingKeys: String, CodingKey, CaseIterable { case stages }
+    public init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        stages = try c.value(.stages, Self.init().stages)
+    }
+}

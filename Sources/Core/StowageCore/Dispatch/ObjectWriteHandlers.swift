@@ -1,0 +1,115 @@
+import HTTPTypes
+import NIOCore
+
+/// PutObject, CopyObject, DeleteObject, DeleteObjects.
+extension S3Dispatcher {
+    /// Largest DeleteObjects body read: 1,000 keys of 1,024 characters, each escaped as XML.
+    static let maxDeleteObjectsBody = 8 * 1024 * 1024
+    static let maxDeleteObjectsKeys = 1000
+    /// S3 refuses CopyObject above 5 GiB; bigger copies go through UploadPartCopy.
+    static let maxCopySize: Int64 = 5 * 1024 * 1024 * 1024
+
+    func putObject(_ address: ObjectAddress, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
+        try ObjectKeys.validate(address.key)
+        let body = try PayloadIntegrity.verifiedBody(request)
+        guard let length = try RequestHeaders.contentLength(request.headers) else {
+            throw S3Error(.missingContentLength)
+        }
+        guard length <= limits.maxObjectSize else {
+            throw S3Error(.entityTooLarge).with("ProposedSize", "\(length)").with("MaxSizeAllowed", "\(limits.maxObjectSize)")
+        }
+        let options = PutObjectOptions(
+            metadata: try RequestHeaders.metadata(from: request.headers, limit: limits.maxMetadataSize),
+            owner: context.identity,
+            contentMD5: try RequestHeaders.contentMD5(request.headers),
+            expectedSize: length,
+            maxSize: limits.maxObjectSize,
+            conditions: try RequestHeaders.writeConditions(request.headers)
+        )
+        let info = try await backend.putObject(address, body: body, options: options)
+        var headers = HTTPFields()
+        headers[.eTag] = info.quotedETag
+        return S3Response(status: .ok, headers: headers)
+    }
+
+    func copyObject(_ address: ObjectAddress, source: CopySource, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
+        try ObjectKeys.validate(address.key)
+        try ObjectKeys.validate(source.address.key)
+        if let versionID = source.versionID, versionID != "null" {
+            throw S3Error.invalidArgument("Invalid version id specified", name: "x-amz-copy-source", value: versionID)
+        }
+        let directiveValue = request.headers[.amzMetadataDirective]?.trimmingSpaces().uppercased() ?? "COPY"
+        guard let directive = CopyObjectOptions.MetadataDirective(rawValue: directiveValue) else {
+            throw S3Error.invalidArgument("Unknown metadata directive.", name: "x-amz-metadata-directive", value: directiveValue)
+        }
+        if source.address == address, directive == .copy, request.headers[.amzStorageClass] == nil,
+            request.headers[.amzWebsiteRedirectLocation] == nil {
+            throw S3Error(
+                .invalidRequest,
+                message: "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            )
+        }
+        let options = CopyObjectOptions(
+            metadataDirective: directive,
+            metadata: directive == .replace ? try RequestHeaders.metadata(from: request.headers, limit: limits.maxMetadataSize) : ObjectMetadata(),
+            owner: context.identity,
+            sourceConditions: RequestHeaders.readConditions(request.headers, copySource: true),
+            destinationConditions: try RequestHeaders.writeConditions(request.headers),
+            maxSize: min(limits.maxObjectSize, Self.maxCopySize)
+        )
+        let info = try await backend.copyObject(from: source.address, to: address, options: options)
+        return .document(.copyObject(CopyObjectResult(etag: info.etag, lastModified: info.lastModified)))
+    }
+
+    func deleteObject(_ address: ObjectAddress, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
+        try ObjectKeys.validate(address.key)
+        try Self.rejectVersionID(request)
+        try await backend.deleteObject(address)
+        return S3Response(status: .noContent)
+    }
+
+    func deleteObjects(_ bucket: String, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
+        let hasChecksum = request.headers[.contentMD5] != nil
+            || request.headers.contains { $0.name.canonicalName.hasPrefix("x-amz-checksum-") || $0.name.canonicalName == "x-amz-sdk-checksum-algorithm" }
+        guard hasChecksum else {
+            throw S3Error(.invalidRequest, message: "Missing required header for this request: Content-MD5")
+        }
+        let expectedMD5 = try RequestHeaders.contentMD5(request.headers)
+        let body = try await PayloadIntegrity.verifiedBody(request)
+            .collect(upTo: Self.maxDeleteObjectsBody, orThrow: S3Error(.maxMessageLengthExceeded))
+        if let expectedMD5, MD5.hash(body.readableBytesView) != expectedMD5 {
+            throw S3Error(.badDigest)
+        }
+        guard let documents = context.documents else { throw S3Error(.internalError, message: "No XML stage decodes request documents.") }
+        let document = try documents.decodeDeleteObjects(body)
+        guard (1...Self.maxDeleteObjectsKeys).contains(document.objects.count) else {
+            throw S3Error(.malformedXML)
+        }
+        _ = try await backend.bucket(bucket)
+
+        var deleted: [DeleteResult.Deleted] = []
+        var errors: [DeleteResult.Failure] = []
+        var pending: [DeleteObjectsRequest.Entry] = []
+        for entry in document.objects {
+            do {
+                try ObjectKeys.validate(entry.key)
+                if let versionID = entry.versionID, versionID != "null" {
+                    throw S3Error(.noSuchVersion)
+                }
+                pending.append(entry)
+            } catch let error as S3Error {
+                errors.append(DeleteResult.Failure(key: entry.key, versionID: entry.versionID, code: error.code.name, message: error.message))
+            }
+        }
+        let results = try await backend.deleteObjects(bucket: bucket, keys: pending.map(\.key))
+        for (entry, result) in zip(pending, results) {
+            switch result {
+            case .success:
+                if !document.quiet { deleted.append(DeleteResult.Deleted(key: entry.key, versionID: entry.versionID)) }
+            case .failure(let error):
+                errors.append(DeleteResult.Failure(key: entry.key, versionID: entry.versionID, code: error.code.name, message: error.message))
+            }
+        }
+        return .document(.deleteResult(DeleteResult(deleted: deleted, errors: errors)))
+    }
+}

@@ -1,0 +1,167 @@
+public import HTTPTypes
+
+extension HTTPField.Name {
+    public static let amzRequestID = HTTPField.Name("x-amz-request-id")!
+    public static let amzID2 = HTTPField.Name("x-amz-id-2")!
+    public static let amzCopySource = HTTPField.Name("x-amz-copy-source")!
+    public static let amzMetadataDirective = HTTPField.Name("x-amz-metadata-directive")!
+    public static let amzContentSHA256 = HTTPField.Name("x-amz-content-sha256")!
+    public static let amzDecodedContentLength = HTTPField.Name("x-amz-decoded-content-length")!
+    public static let amzBucketRegion = HTTPField.Name("x-amz-bucket-region")!
+    public static let amzWebsiteRedirectLocation = HTTPField.Name("x-amz-website-redirect-location")!
+    public static let amzStorageClass = HTTPField.Name("x-amz-storage-class")!
+    public static let amzMPPartsCount = HTTPField.Name("x-amz-mp-parts-count")!
+    public static let contentMD5 = HTTPField.Name("Content-MD5")!
+    public static let contentLanguage = HTTPField.Name("Content-Language")!
+    public static let expires = HTTPField.Name("Expires")!
+}
+
+/// Reading S3 request headers into typed values.
+enum RequestHeaders {
+    static let userMetadataPrefix = "x-amz-meta-"
+
+    /// The object metadata carried by a PUT/COPY/CreateMultipartUpload request.
+    /// Throws `MetadataTooLarge` past `limit` bytes of user metadata (names and values).
+    static func metadata(from headers: HTTPFields, limit: Int) throws -> ObjectMetadata {
+        var metadata = ObjectMetadata()
+        metadata.contentType = headers[.contentType]
+        metadata.contentEncoding = headers[.contentEncoding].flatMap(stripAWSChunked)
+        metadata.contentDisposition = headers[.contentDisposition]
+        metadata.contentLanguage = headers[.contentLanguage]
+        metadata.cacheControl = headers[.cacheControl]
+        metadata.expires = headers[.expires]
+        metadata.websiteRedirectLocation = headers[.amzWebsiteRedirectLocation]
+        var size = 0
+        for field in headers {
+            let name = field.name.canonicalName
+            guard name.hasPrefix(userMetadataPrefix) else { continue }
+            let key = String(name.dropFirst(userMetadataPrefix.count))
+            if let existing = metadata.user[key] {
+                // Repeated headers combine with a comma, as HTTP folds them.
+                metadata.user[key] = existing + "," + field.value
+            } else {
+                metadata.user[key] = field.value
+            }
+        }
+        for (key, value) in metadata.user { size += key.utf8.count + value.utf8.count }
+        if size > limit {
+            throw S3Error(.metadataTooLarge).with("Size", "\(size)").with("MaxSizeAllowed", "\(limit)")
+        }
+        return metadata
+    }
+
+    /// `aws-chunked` is transfer framing, not a stored encoding: S3 drops it from Content-Encoding.
+    static func stripAWSChunked(_ value: String) -> String? {
+        let parts = value.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty && $0.lowercased() != "aws-chunked" }
+        return parts.isEmpty ? nil : parts.joined(separator: ",")
+    }
+
+    /// `Content-MD5`: `InvalidDigest` unless it is the Base64 of 16 bytes.
+    static func contentMD5(_ headers: HTTPFields) throws -> [UInt8]? {
+        guard let value = headers[.contentMD5] else { return nil }
+        guard let digest = Base64.decode(value.trimmingSpaces()), digest.count == 16 else {
+            throw S3Error(.invalidDigest).with("Content-MD5", value)
+        }
+        return digest
+    }
+
+    /// `Content-Length` as a number, `nil` when absent; `InvalidArgument` when malformed.
+    static func contentLength(_ headers: HTTPFields) throws -> Int64? {
+        guard let value = headers[.contentLength] else { return nil }
+        guard let length = Int64(value.trimmingSpaces()), length >= 0 else {
+            throw S3Error.invalidArgument("Content-Length must be a non-negative integer", name: "Content-Length", value: value)
+        }
+        return length
+    }
+
+    /// The read preconditions of GET/HEAD (`If-*`) or of a copy source (`x-amz-copy-source-if-*`).
+    static func readConditions(_ headers: HTTPFields, copySource: Bool = false) -> ReadConditions {
+        func field(_ name: String) -> String? {
+            HTTPField.Name(copySource ? "x-amz-copy-source-\(name)" : name).flatMap { headers[$0] }
+        }
+        var conditions = ReadConditions()
+        conditions.ifMatch = field("if-match").map(ETagMatching.list)
+        conditions.ifNoneMatch = field("if-none-match").map(ETagMatching.list)
+        // An unparseable date is ignored, as HTTP requires.
+        conditions.ifModifiedSince = field("if-modified-since").flatMap(S3Timestamp.init(httpDate:))
+        conditions.ifUnmodifiedSince = field("if-unmodified-since").flatMap(S3Timestamp.init(httpDate:))
+        return conditions
+    }
+
+    /// The write preconditions of PutObject/CompleteMultipartUpload.
+    static func writeConditions(_ headers: HTTPFields) throws -> WriteConditions {
+        var conditions = WriteConditions()
+        if let value = headers[.ifNoneMatch] {
+            guard value.trimmingSpaces() == "*" else {
+                throw S3Error(.notImplemented, message: "If-None-Match on writes supports only '*'.").with("Header", "If-None-Match")
+            }
+            conditions.ifNoneMatchAny = true
+        }
+        if let value = headers[.ifMatch] { conditions.ifMatch = ETagMatching.list(value) }
+        return conditions
+    }
+
+}
+
+extension ReadConditions {
+    /// Throws S3's error when the preconditions fail for `info`: `304 NotModified` (GET/HEAD)
+    /// or `412 PreconditionFailed`. Backends call this atomically with the read.
+    public func enforce(on info: ObjectInfo, isReadMethod: Bool = true) throws {
+        try Self.raise(evaluate(etag: info.etag, lastModified: info.lastModified, isReadMethod: isReadMethod), info: info)
+    }
+
+    /// The `x-amz-copy-source-if-*` form: every failed condition is `412 PreconditionFailed`.
+    public func enforceForCopySource(on info: ObjectInfo) throws {
+        switch evaluate(etag: info.etag, lastModified: info.lastModified, isReadMethod: true) {
+        case .proceed: return
+        case .notModified:
+            let condition = ifNoneMatch != nil ? "x-amz-copy-source-If-None-Match" : "x-amz-copy-source-If-Modified-Since"
+            throw S3Error(.preconditionFailed).with("Condition", condition)
+        case .preconditionFailed(let condition):
+            throw S3Error(.preconditionFailed).with("Condition", "x-amz-copy-source-\(condition)")
+        }
+    }
+
+    private static func raise(_ outcome: Outcome, info: ObjectInfo) throws {
+        switch outcome {
+        case .proceed:
+            return
+        case .notModified:
+            var headers = HTTPFields()
+            headers[.eTag] = info.quotedETag
+            headers[.lastModified] = info.lastModified.httpDate
+            throw S3Error(.notModified, headers: headers)
+        case .preconditionFailed(let condition):
+            throw S3Error(.preconditionFailed).with("Condition", condition)
+        }
+    }
+}
+
+extension GetObjectOptions {
+    /// The byte range to serve of an object of `size` bytes: `nil` for the whole object,
+    /// `InvalidRange` (416, with `Content-Range: bytes */size`) when unsatisfiable.
+    public func resolveRange(size: Int64) throws -> ByteRange? {
+        guard let range else { return nil }
+        guard let resolved = range.resolve(size: size) else {
+            var headers = HTTPFields()
+            headers[.contentRange] = "bytes */\(size)"
+            throw S3Error(.invalidRange, headers: headers).with("ActualObjectSize", "\(size)")
+        }
+        return resolved
+    }
+}
+
+/// Writing an object's stored headers into a response.
+enum ResponseHeaders {
+    static func object(_ info: ObjectInfo, into headers: inout HTTPFields) {
+        headers[.eTag] = info.quotedETag
+        headers[.lastModified] = info.lastModified.httpDate
+        headers[.acceptRanges] = "bytes"
+        headers[.contentType] = info.metadata.contentType ?? "binary/octet-stream"
+        for (name, value) in info.metadata.storedHeaders where name != "Content-Type" {
+            if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
+        }
+        if info.storageClass != "STANDARD" { headers[.amzStorageClass] = info.storageClass }
+        if info.partCount > 0 { headers[.amzMPPartsCount] = "\(info.partCount)" }
+    }
+}

@@ -1,0 +1,61 @@
+/// The terminal responder: one exhaustive `switch` over `S3Operation`, calling the backend.
+///
+/// S3 semantics live here (header parsing, validation, response headers); storage lives in the
+/// backend; XML lives in the XML stage. Operations not built yet answer `501 NotImplemented`.
+///
+/// ```swift
+/// let dispatcher = S3Dispatcher(backend: store, configuration: configuration)
+/// let pipeline = S3Pipeline(stages: stages, responder: dispatcher)
+/// ```
+public struct S3Dispatcher: S3Responder {
+    public let backend: any StorageBackend
+    public let limits: StowageConfiguration.Limits
+    public let region: String
+
+    public init(backend: any StorageBackend, configuration: StowageConfiguration) {
+        self.backend = backend
+        self.limits = configuration.limits
+        self.region = configuration.server.region
+    }
+
+    public func respond(to request: S3Request, context: S3Context) async throws -> S3Response {
+        let operation = try context.requireOperation()
+        switch operation {
+        case .listBuckets:
+            return try await listBuckets(request, context)
+        case .createBucket(let bucket):
+            return try await createBucket(bucket, request, context)
+        case .deleteBucket(let bucket):
+            return try await deleteBucket(bucket, request, context)
+        case .headBucket(let bucket):
+            return try await headBucket(bucket, request, context)
+        case .getBucketLocation(let bucket):
+            return try await getBucketLocation(bucket, request, context)
+        case .listObjects(let bucket):
+            return try await listObjectsV1(bucket, request, context)
+        case .listObjectsV2(let bucket):
+            return try await listObjectsV2(bucket, request, context)
+        case .deleteObjects(let bucket):
+            return try await deleteObjects(bucket, request, context)
+        case .putObject(let address):
+            return try await putObject(address, request, context)
+        case .copyObject(let address, let source):
+            return try await copyObject(address, source: source, request, context)
+        case .getObject(let address):
+            return try await getObject(address, request, context, includeBody: true)
+        case .headObject(let address):
+            return try await getObject(address, request, context, includeBody: false)
+        case .deleteObject(let address):
+            return try await deleteObject(address, request, context)
+        case .listObjectVersions, .listMultipartUploads, .postObject, .getBucketSubresource, .putBucketSubresource,
+            .deleteBucketSubresource, .getObjectSubresource, .putObjectSubresource, .deleteObjectSubresource,
+            .postObjectSubresource, .createMultipartUpload, .uploadPart, .uploadPartCopy, .completeMultipartUpload,
+            .abortMultipartUpload, .listParts, .unsupported:
+            throw S3Error.notImplemented(operation.name)
+        case .corsPreflight:
+            // Without a CORS stage in the pipeline no origin is allowed, as S3 answers for a
+            // bucket without a CORS configuration.
+            throw S3Error(.corsResponse, message: "CORS is not enabled for this bucket.")
+        }
+    }
+}

@@ -1,0 +1,88 @@
+public import Logging
+
+/// Per-request state, a value enriched by copy as it passes the stages.
+///
+/// ```swift
+/// var context = context
+/// context.identity = verifiedIdentity
+/// return try await next(request, context)
+/// ```
+public struct S3Context: Sendable {
+    /// The id returned in `x-amz-request-id` and logged with every line of the request.
+    public var requestID: String
+    public var logger: Logger
+    /// Set by the routing stage.
+    public var operation: S3Operation?
+    /// Who is asking. The default owner when authentication is off; set by the auth stage otherwise.
+    public var identity: S3Identity
+    /// Decodes XML request documents (DeleteObjects, ...); installed by the XML stage.
+    public var documents: (any S3DocumentDecoder)?
+    /// The client's address, for logs and policy conditions.
+    public var remoteAddress: String?
+    /// Whether the request came over TLS (policy `aws:SecureTransport`).
+    public var isSecureTransport: Bool
+    /// The region this server answers for.
+    public var region: String
+
+    public init(
+        requestID: String,
+        logger: Logger,
+        identity: S3Identity,
+        region: String = "us-east-1",
+        remoteAddress: String? = nil,
+        isSecureTransport: Bool = false
+    ) {
+        self.requestID = requestID
+        self.logger = logger
+        self.operation = nil
+        self.identity = identity
+        self.documents = nil
+        self.remoteAddress = remoteAddress
+        self.isSecureTransport = isSecureTransport
+        self.region = region
+    }
+
+    /// The operation, or `InternalError` when no routing stage ran (a misassembled pipeline).
+    public func requireOperation() throws -> S3Operation {
+        guard let operation else {
+            throw S3Error(.internalError, message: "No routing stage resolved the operation.")
+        }
+        return operation
+    }
+}
+
+/// The principal a request acts as.
+public struct S3Identity: Sendable, Hashable {
+    public var accessKeyID: String?
+    /// The 64-hex-digit canonical user id S3 shows as `Owner/ID`.
+    public var canonicalUserID: String
+    public var displayName: String
+    /// `arn:aws:iam::<account>:user/<name>`, or `*` for anonymous.
+    public var principalARN: String
+
+    public init(accessKeyID: String?, canonicalUserID: String, displayName: String, principalARN: String) {
+        self.accessKeyID = accessKeyID
+        self.canonicalUserID = canonicalUserID
+        self.displayName = displayName
+        self.principalARN = principalARN
+    }
+
+    public var isAnonymous: Bool { accessKeyID == nil }
+
+    public static let anonymous = S3Identity(
+        accessKeyID: nil, canonicalUserID: String(repeating: "0", count: 64),
+        displayName: "anonymous", principalARN: "*"
+    )
+
+    /// The identity of a configured credential: a stable canonical id derived from the key id.
+    public static func forCredential(accessKeyID: String) -> S3Identity {
+        let canonical = SHA256.hex(Array("stowage-user:\(accessKeyID)".utf8))
+        let account = String(canonical.utf8.prefix(12).map { Character(UnicodeScalar(UInt8(ascii: "0") + $0 % 10)) })
+        return S3Identity(
+            accessKeyID: accessKeyID,
+            canonicalUserID: canonical,
+            displayName: accessKeyID,
+            principalARN: "arn:aws:iam::\(account):user/\(accessKeyID)"
+        )
+    }
+}

@@ -1,0 +1,97 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// The listening socket and its connections.
+final class HTTPServer: Sendable {
+    private let channel: any Channel
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    let port: Int
+    let address: String
+
+    /// Header limits: S3 caps a request's headers at 8 KiB; a little more room keeps long
+    /// presigned or policy headers working, and anything beyond is refused with
+    /// `RequestHeaderSectionTooLarge` before it costs memory.
+    static let decoderLimits: NIOHTTPDecoderLimitConfiguration = {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = 16 * 1024
+        limits.maxHeaderListSize = 64 * 1024
+        limits.maxHeaderFieldCount = 256
+        return limits
+    }()
+
+    private init(channel: any Channel, address: String) {
+        self.channel = channel
+        self.port = channel.localAddress?.port ?? 0
+        self.address = address
+    }
+
+    static func start(address: String, port: Int, environment: RequestEnvironment, group: any EventLoopGroup) async throws -> HTTPServer {
+        let registry = ConnectionRegistry()
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true,
+                        withErrorHandling: false,
+                        withOutboundHeaderValidation: true,
+                        withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: decoderLimits
+                    )
+                    try channel.pipeline.syncOperations.addHandler(S3HTTPHandler(environment: environment, eventLoop: channel.eventLoop))
+                    registry.add(channel)
+                }
+            }
+        let channel = try await bootstrap.bind(host: address, port: port).get()
+        let server = HTTPServer(channel: channel, address: address)
+        registry.attach(server)
+        return server
+    }
+
+    fileprivate func track(_ child: any Channel) {
+        let id = ObjectIdentifier(child)
+        connections.withLock { $0[id] = child }
+        child.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.connections.withLock { $0.removeValue(forKey: id) }
+        }
+    }
+
+    var openConnections: Int { connections.withLock { $0.count } }
+
+    /// Stops accepting, then closes every connection.
+    func shutdown() async {
+        try? await channel.close()
+        let open = connections.withLock { Array($0.values) }
+        for child in open { try? await child.close() }
+    }
+}
+
+/// Hands accepted connections to the server once it exists (the bootstrap's initializer runs
+/// before `bind` returns the server object).
+private final class ConnectionRegistry: Sendable {
+    private let state = Mutex<(server: HTTPServer?, early: [any Channel])>((nil, []))
+
+    func add(_ channel: any Channel) {
+        let server = state.withLock { state -> HTTPServer? in
+            if state.server == nil { state.early.append(channel) }
+            return state.server
+        }
+        server?.track(channel)
+    }
+
+    func attach(_ server: HTTPServer) {
+        let early = state.withLock { state -> [any Channel] in
+            state.server = server
+            let early = state.early
+            state.early = []
+            return early
+        }
+        for channel in early { server.track(channel) }
+    }
+}

@@ -1,0 +1,394 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import StowageCore
+import StowageXML
+
+/// What every connection handler shares.
+struct RequestEnvironment: Sendable {
+    let pipeline: S3Pipeline
+    let logger: Logger
+    /// The identity of requests before any auth stage runs (the first credential's owner).
+    let defaultIdentity: S3Identity
+    let region: String
+    let requestIDs: RequestIDGenerator
+}
+
+/// Bridges one HTTP/1.1 connection to the S3 pipeline.
+///
+/// A classic channel handler rather than `NIOAsyncChannel`: on this machine the handler form
+/// serves about 1.7x more small requests per second. Each request runs the pipeline in a task;
+/// the request body reaches it through an async producer with backpressure (reads pause when
+/// the consumer falls behind); the response comes back to the event loop and is written as
+/// bytes, a `sendfile` file region, or a stream. Requests on a connection are served one at a
+/// time (`HTTPServerPipelineHandler` holds pipelined requests back).
+final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// One request/response on the connection.
+    private struct Exchange {
+        let id: UInt64
+        let version: HTTPVersion
+        let isHead: Bool
+        var keepAlive: Bool
+        var source: BodyProducer.Source?
+        var bodyComplete = false
+        var responseStarted = false
+        var responseComplete = false
+        var expectsContinue: Bool
+        var continueSent = false
+        /// The response went out before the body was read: drop the rest of the body.
+        var discardingBody = false
+    }
+
+    private let environment: RequestEnvironment
+    private let eventLoop: any EventLoop
+    private var context: ChannelHandlerContext?
+    private var exchange: Exchange?
+    private var exchangeCounter: UInt64 = 0
+    private var readPaused = false
+    private var readPending = false
+    private var remoteAddress: String?
+
+    /// Body buffering between the socket and the consumer, in chunks.
+    private static let lowWatermark = 2
+    private static let highWatermark = 8
+
+    init(environment: RequestEnvironment, eventLoop: any EventLoop) {
+        self.environment = environment
+        self.eventLoop = eventLoop
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        remoteAddress = context.channel.remoteAddress?.ipAddress
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            startExchange(head, context: context)
+        case .body(let buffer):
+            guard var current = exchange else { return }
+            if current.discardingBody { return }
+            guard let source = current.source else { return }
+            switch source.yield(buffer) {
+            case .produceMore: break
+            case .stopProducing: readPaused = true
+            case .dropped:
+                current.discardingBody = true
+                exchange = current
+            }
+        case .end:
+            guard var current = exchange else { return }
+            current.bodyComplete = true
+            current.source?.finish()
+            current.source = nil
+            exchange = current
+            if current.responseComplete { finishExchange(context: context) }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let source = exchange?.source { source.finish(ConnectionClosedError()) }
+        exchange = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let source = exchange?.source { source.finish(error) }
+        if let parseError = error as? HTTPParserError, exchange?.responseStarted != true {
+            // Malformed HTTP still gets an S3 error document before the connection closes.
+            let code: S3ErrorCode = parseError == .headerOverflow ? .requestHeaderSectionTooLarge : .badRequest
+            writeProtocolError(S3Error(code), context: context)
+            return
+        }
+        context.close(promise: nil)
+    }
+
+    // MARK: Outbound read control (backpressure)
+
+    func read(context: ChannelHandlerContext) {
+        if readPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// The body consumer wants more: read from the socket again.
+    func resumeReading(exchange id: UInt64) {
+        guard exchange?.id == id else { return }
+        unpauseReads()
+    }
+
+    /// The consumer stopped iterating the body (finished early or failed): drop what still comes.
+    func bodyConsumerGone(exchange id: UInt64) {
+        guard var current = exchange, current.id == id else { return }
+        if !current.bodyComplete { current.discardingBody = true }
+        current.source = nil
+        exchange = current
+        unpauseReads()
+    }
+
+    private func unpauseReads() {
+        readPaused = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    // MARK: Requests
+
+    private func startExchange(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        exchangeCounter &+= 1
+        let id = exchangeCounter
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let contentLength = head.headers.first(name: "content-length").flatMap { Int64($0) }
+        let chunked = head.headers.contains(name: "transfer-encoding")
+        let hasBody = chunked || (contentLength ?? 0) > 0
+        let expectsContinue = hasBody && head.headers.first(name: "expect")?.lowercased() == "100-continue"
+
+        var body = S3Body.empty
+        var source: BodyProducer.Source?
+        if hasBody {
+            let produced = BodyProducer.makeSequence(
+                backPressureStrategy: .init(lowWatermark: Self.lowWatermark, highWatermark: Self.highWatermark),
+                finishOnDeinit: true,
+                delegate: BodyProducerDelegate(handler: bound, exchange: id)
+            )
+            source = produced.source
+            var sendContinue: (@Sendable () -> Void)?
+            if expectsContinue {
+                sendContinue = { @Sendable in bound.eventLoop.execute { bound.value.sendContinue(exchange: id) } }
+            }
+            body = S3Body(stream: ContinueOnDemandBody(producer: produced.sequence, sendContinue: sendContinue), length: contentLength)
+        }
+        exchange = Exchange(
+            id: id, version: head.version, isHead: head.method == .HEAD, keepAlive: head.isKeepAlive,
+            source: source, expectsContinue: expectsContinue
+        )
+
+        var fields = HTTPFields()
+        fields.reserveCapacity(head.headers.count)
+        var authority: String?
+        for (name, value) in head.headers {
+            if name.utf8.count == 4, name.lowercased() == "host" {
+                authority = value
+                continue
+            }
+            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        }
+        let request = S3Request(
+            method: HTTPRequest.Method(head.method.rawValue) ?? .get, target: head.uri, authority: authority, headers: fields, body: body
+        )
+        let requestID = environment.requestIDs.next()
+        var logger = environment.logger
+        logger[metadataKey: "request-id"] = "\(requestID)"
+        let requestContext = S3Context(
+            requestID: requestID, logger: logger, identity: environment.defaultIdentity,
+            region: environment.region, remoteAddress: remoteAddress
+        )
+        Self.launch(pipeline: environment.pipeline, request: request, context: requestContext, exchange: id, handler: bound)
+    }
+
+    private static func launch(pipeline: S3Pipeline, request: S3Request, context: S3Context, exchange id: UInt64, handler: NIOLoopBound<S3HTTPHandler>) {
+        Task {
+            let response = await respond(pipeline: pipeline, request: request, context: context)
+            await deliver(response, requestID: context.requestID, exchange: id, handler: handler)
+        }
+    }
+
+    /// Runs the pipeline. Errors that escape every stage (a pipeline without the XML stage)
+    /// still become S3 error documents.
+    private static func respond(pipeline: S3Pipeline, request: S3Request, context: S3Context) async -> S3Response {
+        do {
+            var response = try await pipeline.handle(request, context: context)
+            if case .document(let result) = response.body {
+                let bytes = S3DocumentRenderer.render(result)
+                response.headers[.contentType] = "application/xml"
+                response.body = .bytes(bytes)
+            }
+            return response
+        } catch {
+            return XMLStage.errorResponse(S3Error.wrapping(error), request: request, context: context, underlying: error)
+        }
+    }
+
+    private static func deliver(_ response: S3Response, requestID: String, exchange id: UInt64, handler: NIOLoopBound<S3HTTPHandler>) async {
+        guard case .stream(let body, let length) = response.body else {
+            handler.eventLoop.execute { handler.value.writeResponse(response, requestID: requestID, exchange: id) }
+            return
+        }
+        // Streamed bodies: write each chunk and wait for it, so a slow client slows the producer.
+        do {
+            try await handler.eventLoop.submit {
+                handler.value.writeHead(response, requestID: requestID, exchange: id, length: length)
+            }.get()
+            for try await chunk in body {
+                try await handler.eventLoop.flatSubmit {
+                    handler.value.writeBodyChunk(chunk, exchange: id)
+                }.get()
+            }
+            handler.eventLoop.execute { handler.value.writeEnd(exchange: id, fileToClose: nil) }
+        } catch {
+            handler.eventLoop.execute { handler.value.abortResponse(exchange: id) }
+        }
+    }
+
+    // MARK: Responses
+
+    func sendContinue(exchange id: UInt64) {
+        guard var current = exchange, current.id == id, !current.continueSent, !current.responseStarted, let context else { return }
+        current.continueSent = true
+        exchange = current
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: current.version, status: .continue))), promise: nil)
+    }
+
+    private func writeResponse(_ response: S3Response, requestID: String, exchange id: UInt64) {
+        guard let context, exchange?.id == id else {
+            if case .file(let region) = response.body { region.descriptor.close() }
+            return
+        }
+        switch response.body {
+        case .empty, .document, .stream:
+            writeHead(response, requestID: requestID, exchange: id, length: nil)
+            writeEnd(exchange: id, fileToClose: nil)
+        case .bytes(let bytes):
+            writeHead(response, requestID: requestID, exchange: id, length: Int64(bytes.readableBytes))
+            if exchange?.isHead == false { context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil) }
+            writeEnd(exchange: id, fileToClose: nil)
+        case .file(let region):
+            writeHead(response, requestID: requestID, exchange: id, length: region.length)
+            guard exchange?.isHead == false, region.length > 0, let fd = region.descriptor.take() else {
+                region.descriptor.close()
+                writeEnd(exchange: id, fileToClose: nil)
+                return
+            }
+            let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+            let fileRegion = FileRegion(fileHandle: handle, readerIndex: Int(region.offset), endIndex: Int(region.offset + region.length))
+            context.write(wrapOutboundOut(.body(.fileRegion(fileRegion))), promise: nil)
+            writeEnd(exchange: id, fileToClose: handle)
+        }
+    }
+
+    private func writeHead(_ response: S3Response, requestID: String, exchange id: UInt64, length: Int64?) {
+        guard let context, var current = exchange, current.id == id else { return }
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(response.headers.count + 6)
+        for field in response.headers { headers.add(name: field.name.rawName, value: field.value) }
+        headers.replaceOrAdd(name: "x-amz-request-id", value: requestID)
+        headers.replaceOrAdd(name: "x-amz-id-2", value: requestID)
+        headers.replaceOrAdd(name: "Server", value: "Stowage")
+        headers.replaceOrAdd(name: "Date", value: S3Timestamp.now.httpDate)
+
+        let status = response.status.code
+        let bodyless = status == 204 || status == 304 || (100..<200).contains(status)
+        if let length {
+            headers.replaceOrAdd(name: "Content-Length", value: "\(length)")
+        } else if case .stream = response.body {
+            headers.remove(name: "Content-Length")
+            headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
+        } else if bodyless {
+            headers.remove(name: "Content-Length")
+        } else if !headers.contains(name: "Content-Length") {
+            headers.add(name: "Content-Length", value: "0")
+        }
+
+        if !current.bodyComplete {
+            if current.expectsContinue && !current.continueSent {
+                // The client is waiting for 100 Continue and will not send the body: close after answering.
+                current.keepAlive = false
+            } else {
+                current.discardingBody = true
+            }
+            current.source?.finish()
+            current.source = nil
+        }
+        if !current.keepAlive {
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if current.version.major == 1 && current.version.minor == 0 {
+            headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+        }
+        current.responseStarted = true
+        exchange = current
+        unpauseReads()
+
+        let head = HTTPResponseHead(version: current.version, status: HTTPResponseStatus(statusCode: status, reasonPhrase: response.status.reasonPhrase), headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    private func writeBodyChunk(_ chunk: ByteBuffer, exchange id: UInt64) -> EventLoopFuture<Void> {
+        guard let context, let current = exchange, current.id == id else {
+            return eventLoop.makeFailedFuture(ConnectionClosedError())
+        }
+        if current.isHead { return context.eventLoop.makeSucceededVoidFuture() }
+        return context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunk))))
+    }
+
+    private func writeEnd(exchange id: UInt64, fileToClose: NIOFileHandle?) {
+        guard let context, exchange?.id == id else {
+            try? fileToClose?.close()
+            return
+        }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { result in
+            try? fileToClose?.close()
+            bound.value.responseWritten(exchange: id, succeeded: (try? result.get()) != nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+    }
+
+    private func responseWritten(exchange id: UInt64, succeeded: Bool) {
+        guard let context, var current = exchange, current.id == id else { return }
+        guard succeeded else {
+            context.close(promise: nil)
+            return
+        }
+        current.responseComplete = true
+        exchange = current
+        if current.bodyComplete || !current.keepAlive {
+            finishExchange(context: context)
+        }
+        // Otherwise the rest of the body is being discarded; `.end` finishes the exchange.
+    }
+
+    private func finishExchange(context: ChannelHandlerContext) {
+        let keepAlive = exchange?.keepAlive ?? false
+        exchange = nil
+        if !keepAlive { context.close(promise: nil) }
+    }
+
+    private func abortResponse(exchange id: UInt64) {
+        guard let context, exchange?.id == id else { return }
+        // A streamed body failed after the head went out: the only honest signal is to close.
+        context.close(promise: nil)
+    }
+
+    private func writeProtocolError(_ error: S3Error, context: ChannelHandlerContext) {
+        let requestID = environment.requestIDs.next()
+        let bytes = S3DocumentRenderer.renderError(error, requestID: requestID)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/xml")
+        headers.add(name: "Content-Length", value: "\(bytes.readableBytes)")
+        headers.add(name: "Connection", value: "close")
+        headers.add(name: "x-amz-request-id", value: requestID)
+        headers.add(name: "Date", value: S3Timestamp.now.httpDate)
+        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: error.status), headers: headers)
+        exchange = nil
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+}

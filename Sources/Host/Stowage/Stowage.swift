@@ -1,0 +1,113 @@
+public import Logging
+import NIOCore
+import NIOPosix
+public import StowageCore
+import Synchronization
+
+/// A Stowage server: the pipeline, the backend and the HTTP listener, assembled from
+/// configuration.
+///
+/// ```swift
+/// var configuration = StowageConfiguration()
+/// configuration.server.port = 0                    // any free port
+/// configuration.storage.directory = "/tmp/stowage"
+/// configuration.storage.cleanSlate = true
+/// let server = try await Stowage.createAndStart(configuration)
+/// try await server.createBucket("photos")
+/// print(server.storageDescriptor().endpointURL)    // http://localhost:54321
+/// try await server.stop()
+/// ```
+public final class Stowage: Sendable {
+    public let configuration: StowageConfiguration
+    public let backend: any StorageBackend
+    public let pipeline: S3Pipeline
+    private let logger: Logger
+    private let server = Mutex<HTTPServer?>(nil)
+
+    /// Assembles a server from configuration through `registry` (backend and stages by name).
+    public convenience init(_ configuration: StowageConfiguration = StowageConfiguration(), registry: PluginRegistry = .builtIn, logger: Logger? = nil) throws {
+        try configuration.validate()
+        let logger = logger ?? Logger(label: "stowage")
+        let environment = PluginEnvironment(configuration: configuration, logger: logger)
+        if configuration.auth.enabled, registry.stages["sigv4"] == nil || !configuration.pipeline.stages.contains("sigv4") {
+            throw ConfigurationError(field: "auth.enabled", reason: "needs a signature-verifying stage ('sigv4') in pipeline.stages; this build has none, so authentication cannot be enforced")
+        }
+        let backend = try registry.makeBackend(environment)
+        let stages = try registry.makeStages(environment)
+        self.init(configuration: configuration, backend: backend, stages: stages, logger: logger)
+    }
+
+    /// Assembles a server by hand: any backend, any stages in any order.
+    public init(configuration: StowageConfiguration, backend: any StorageBackend, stages: [any S3Stage], logger: Logger? = nil) {
+        self.configuration = configuration
+        self.backend = backend
+        self.pipeline = S3Pipeline(stages: stages, responder: S3Dispatcher(backend: backend, configuration: configuration))
+        self.logger = logger ?? Logger(label: "stowage")
+    }
+
+    /// Creates a server and starts it.
+    public static func createAndStart(_ configuration: StowageConfiguration = StowageConfiguration(), registry: PluginRegistry = .builtIn, logger: Logger? = nil) async throws -> Stowage {
+        let stowage = try Stowage(configuration, registry: registry, logger: logger)
+        try await stowage.start()
+        return stowage
+    }
+
+    /// Opens the backend and starts listening. Calling it again while running does nothing.
+    public func start() async throws {
+        if server.withLock({ $0 != nil }) { return }
+        try await backend.open()
+        let credential = configuration.auth.credentials[0]
+        let environment = RequestEnvironment(
+            pipeline: pipeline, logger: logger, defaultIdentity: .forCredential(accessKeyID: credential.accessKeyId),
+            region: configuration.server.region, requestIDs: RequestIDGenerator()
+        )
+        let started: HTTPServer
+        do {
+            started = try await HTTPServer.start(
+                address: configuration.server.address, port: configuration.server.port,
+                environment: environment, group: MultiThreadedEventLoopGroup.singleton
+            )
+        } catch {
+            try? await backend.close()
+            throw error
+        }
+        let alreadyRunning = server.withLock { current -> Bool in
+            if current != nil { return true }
+            current = started
+            return false
+        }
+        if alreadyRunning { await started.shutdown() }
+    }
+
+    /// Stops listening, closes connections and the backend. Calling it again does nothing.
+    public func stop() async throws {
+        guard let running = server.withLock({ current -> HTTPServer? in
+            let taken = current
+            current = nil
+            return taken
+        }) else { return }
+        await running.shutdown()
+        try await backend.close()
+    }
+
+    /// The port the server listens on (the real one when configured with port 0).
+    public var port: Int { server.withLock { $0?.port } ?? configuration.server.port }
+
+    public var isRunning: Bool { server.withLock { $0 != nil } }
+
+    /// Creates a bucket owned by the first configured credential.
+    @discardableResult
+    public func createBucket(_ name: String) async throws -> BucketInfo {
+        if let violation = BucketNames.violation(name) {
+            throw S3Error(.invalidBucketName, message: "The specified bucket is not valid. \(violation).")
+        }
+        let credential = configuration.auth.credentials[0]
+        return try await backend.createBucket(name, owner: .forCredential(accessKeyID: credential.accessKeyId), region: configuration.server.region)
+    }
+
+    /// Connection details for S3 clients.
+    public func storageDescriptor() -> StorageDescriptor {
+        let credential = configuration.auth.credentials[0]
+        return StorageDescriptor(endpoint: "localhost", port: port, accessKey: credential.accessKeyId, accessSecret: credential.secretAccessKey, useSsl: false)
+    }
+}

@@ -1,0 +1,259 @@
+import Foundation
+import GRDB
+import NIOCore
+public import StowageCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// PutObject, GetObject, HeadObject, DeleteObject(s), CopyObject.
+extension FileStoreBackend {
+    /// How often a reader retries when a writer of the same key is between commit and rename.
+    static let readAttempts = 50
+
+    public func putObject(_ address: ObjectAddress, body: S3Body, options: PutObjectOptions) async throws -> ObjectInfo {
+        let state = try openState()
+        let bucket = try bucketRecord(address.bucket)
+        // Fail fast before reading the body; checked again atomically at commit.
+        if options.conditions.ifNoneMatchAny, try mapErrors({ try state.index.object(bucketID: bucket.id, key: address.key) }) != nil {
+            throw S3Error(.preconditionFailed).with("Condition", "If-None-Match")
+        }
+        let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
+        do {
+            let written = try await temp.write(body: body, maxSize: options.maxSize)
+            if let expected = options.expectedSize, written.size != expected {
+                throw S3Error(.incompleteBody).with("ExpectedSize", "\(expected)").with("ActualSize", "\(written.size)")
+            }
+            if let expected = options.contentMD5, expected != written.md5 {
+                throw S3Error(.badDigest).with("ExpectedDigest", Base64.encode(expected)).with("CalculatedDigest", Base64.encode(written.md5))
+            }
+            let inode = try mapErrors { try temp.finish(sync: self.options.fsync) }
+            let record = ObjectRecord(
+                key: address.key, size: written.size, etag: Hex.encode(written.md5), modifiedMS: S3Timestamp.now.millisecondsSinceEpoch,
+                inode: inode, ownerID: options.owner.canonicalUserID, storageClass: "STANDARD", partCount: 0,
+                metadata: options.metadata, pendingTemp: temp.name
+            )
+            try commit(record, bucket: bucket, conditions: options.conditions, temp: temp, state: state)
+            return record.info
+        } catch {
+            temp.discard()
+            throw error
+        }
+    }
+
+    /// Commits a finished temp file as `record`: one index transaction (checking the write
+    /// preconditions against the current row), then the rename into place, both under the
+    /// key's lock so the last committed row always describes the file on disk.
+    func commit(_ record: ObjectRecord, bucket: BucketRecord, conditions: WriteConditions, temp: TempFile, state: OpenState) throws {
+        let relative = KeyPathMapper.relativePath(for: record.key)
+        let parents = KeyPathMapper.parentDirectories(of: relative)
+        let bucketFD = try mapErrors { try POSIXFiles.openDirectory(at: state.rootFD, bucket.info.name) }
+        defer { POSIXFiles.closeDescriptor(bucketFD) }
+        try mapErrors { try POSIXFiles.makeDirectories(at: bucketFD, parents) }
+        try locks.withLock(bucketID: bucket.id, key: record.key) {
+            try mapErrors {
+                do {
+                    try state.index.write { db in
+                        let current = try state.index.object(bucketID: bucket.id, key: record.key, db)
+                        try conditions.check(current: current?.info)
+                        try state.index.upsert(record, bucketID: bucket.id, db)
+                    }
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                    // The bucket was deleted while the body streamed in.
+                    throw S3Error(.noSuchBucket).with("BucketName", bucket.info.name)
+                }
+            }
+            // Committed. From here on the temp file belongs to the index: a failure leaves it
+            // for readers (through `pending_temp`) and for start-up recovery, never deleted.
+            temp.committed = true
+            do {
+                var attempts = 0
+                while try !POSIXFiles.rename(from: state.tempFD, temp.name, to: bucketFD, relative) {
+                    attempts += 1
+                    guard attempts < 16 else { throw POSIXFiles.Failure(operation: "rename", path: relative, code: ENOENT) }
+                    try POSIXFiles.makeDirectories(at: bucketFD, parents)
+                }
+                if options.fsync { try syncParent(of: relative, bucketFD: bucketFD) }
+                state.index.settle(.renamed(bucketID: bucket.id, key: record.key, temp: temp.name))
+            } catch {
+                logger.error("rename after commit failed; the object stays readable and start-up finishes the rename",
+                             metadata: ["key": "\(record.key)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func syncParent(of relative: String, bucketFD: CInt) throws {
+        let parent = KeyPathMapper.parentDirectories(of: relative).last
+        let fd = try parent.map { try POSIXFiles.openDirectory(at: bucketFD, $0) } ?? dup(bucketFD)
+        defer { POSIXFiles.closeDescriptor(fd) }
+        try POSIXFiles.sync(fd)
+    }
+
+    public func getObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
+        let state = try openState()
+        let bucket = try bucketRecord(address.bucket)
+        let (record, descriptor) = try await openObject(address, bucket: bucket, state: state) { record in
+            try options.conditions.enforce(on: record.info)
+        }
+        let range = try Self.servedRange(record, options)
+        let region = FileRegionBody(descriptor: descriptor, offset: range?.first ?? 0, length: range?.count ?? record.size)
+        return ObjectReadResult(info: record.info, range: range, content: .file(region))
+    }
+
+    public func headObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
+        let state = try openState()
+        let bucket = try bucketRecord(address.bucket)
+        guard let record = try mapErrors({ try state.index.object(bucketID: bucket.id, key: address.key) }) else {
+            throw S3Error(.noSuchKey).with("Key", address.key)
+        }
+        try options.conditions.enforce(on: record.info)
+        return ObjectReadResult(info: record.info, range: try Self.servedRange(record, options), content: .none)
+    }
+
+    static func servedRange(_ record: ObjectRecord, _ options: GetObjectOptions) throws -> ByteRange? {
+        if let part = options.partNumber {
+            // A single-part object has exactly one part: the whole object.
+            guard record.partCount == 0, part == 1 else {
+                throw S3Error(.invalidPartNumber).with("PartNumberRequested", "\(part)").with("ActualPartCount", "\(max(1, record.partCount))")
+            }
+            return nil
+        }
+        return try options.resolveRange(size: record.size)
+    }
+
+    /// Opens the object's file and proves it holds the bytes the row describes (same inode and
+    /// size). A writer between commit and rename makes the check fail briefly; the reader then
+    /// reads the pending temp file or tries again.
+    func openObject(
+        _ address: ObjectAddress, bucket: BucketRecord, state: OpenState, check: (ObjectRecord) throws -> Void
+    ) async throws -> (ObjectRecord, OwnedFileDescriptor) {
+        let relative = KeyPathMapper.relativePath(for: address.key)
+        let bucketFD = try mapErrors { try POSIXFiles.openDirectory(at: state.rootFD, bucket.info.name) }
+        defer { POSIXFiles.closeDescriptor(bucketFD) }
+        for attempt in 0..<Self.readAttempts {
+            guard let record = try mapErrors({ try state.index.object(bucketID: bucket.id, key: address.key) }) else {
+                throw S3Error(.noSuchKey).with("Key", address.key)
+            }
+            try check(record)
+            if let fd = try mapErrors({ try Self.openMatching(at: bucketFD, relative, record) }) {
+                return (record, OwnedFileDescriptor(fd))
+            }
+            if let temp = record.pendingTemp, let fd = try mapErrors({ try Self.openMatching(at: state.tempFD, temp, record) }) {
+                return (record, OwnedFileDescriptor(fd))
+            }
+            if attempt > 2 { try await Task.sleep(nanoseconds: UInt64(min(attempt, 20)) * 1_000_000) } else { await Task.yield() }
+        }
+        logger.error("object file does not match its index row", metadata: ["bucket": "\(address.bucket)", "key": "\(address.key)"])
+        throw S3Error(.internalError, message: "The object's data is unavailable.")
+    }
+
+    private static func openMatching(at directory: CInt, _ path: String, _ record: ObjectRecord) throws -> CInt? {
+        guard let fd = try POSIXFiles.openForReading(at: directory, path) else { return nil }
+        let status = try POSIXFiles.fileStatus(fd)
+        if UInt64(status.st_ino) == record.inode, Int64(status.st_size) == record.size {
+            return fd
+        }
+        POSIXFiles.closeDescriptor(fd)
+        return nil
+    }
+
+    public func deleteObject(_ address: ObjectAddress) async throws {
+        let state = try openState()
+        let bucket = try bucketRecord(address.bucket)
+        try mapErrors { try removeObject(address.key, bucket: bucket, state: state) }
+    }
+
+    public func deleteObjects(bucket: String, keys: [String]) async throws -> [Result<Void, S3Error>] {
+        let state = try openState()
+        let record = try bucketRecord(bucket)
+        return keys.map { key in
+            do {
+                try mapErrors { try removeObject(key, bucket: record, state: state) }
+                return .success(())
+            } catch {
+                return .failure(S3Error.wrapping(error))
+            }
+        }
+    }
+
+    /// Deletes the row (recording the file in `trash` in the same transaction), then the file.
+    private func removeObject(_ key: String, bucket: BucketRecord, state: OpenState) throws {
+        let relative = KeyPathMapper.relativePath(for: key)
+        try locks.withLock(bucketID: bucket.id, key: key) {
+            let removed = try state.index.write { db -> ObjectRecord? in
+                guard let current = try state.index.object(bucketID: bucket.id, key: key, db) else { return nil }
+                try state.index.deleteObjectRow(bucketID: bucket.id, key: key, db)
+                try state.index.addTrash(bucketID: bucket.id, path: relative, key: key, inode: current.inode, db)
+                return current
+            }
+            guard let removed else { return }
+            let bucketFD = try POSIXFiles.openDirectory(at: state.rootFD, bucket.info.name)
+            defer { POSIXFiles.closeDescriptor(bucketFD) }
+            if let status = POSIXFiles.fileStatus(at: bucketFD, relative), UInt64(status.st_ino) == removed.inode {
+                try POSIXFiles.unlinkFile(at: bucketFD, relative)
+            }
+            if let temp = removed.pendingTemp, let status = POSIXFiles.fileStatus(at: state.tempFD, temp), UInt64(status.st_ino) == removed.inode {
+                try POSIXFiles.unlinkFile(at: state.tempFD, temp)
+            }
+            POSIXFiles.removeEmptyDirectories(at: bucketFD, KeyPathMapper.parentDirectories(of: relative))
+            state.index.settle(.unlinked(bucketID: bucket.id, path: relative))
+        }
+    }
+
+    public func copyObject(from source: ObjectAddress, to destination: ObjectAddress, options: CopyObjectOptions) async throws -> ObjectInfo {
+        let state = try openState()
+        let sourceBucket = try bucketRecord(source.bucket)
+        let destinationBucket = try bucketRecord(destination.bucket)
+
+        if source == destination && options.metadataDirective == .replace {
+            return try replaceMetadata(of: destination, bucket: destinationBucket, options: options, state: state)
+        }
+
+        let (record, descriptor) = try await openObject(source, bucket: sourceBucket, state: state) { record in
+            try options.sourceConditions.enforceForCopySource(on: record.info)
+        }
+        guard record.size <= options.maxSize else {
+            throw S3Error(.invalidRequest, message: "The specified copy source is larger than the maximum allowable size for a copy source: \(options.maxSize)")
+        }
+        let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
+        do {
+            try mapErrors {
+                _ = try descriptor.withDescriptor { fd in try POSIXFiles.copyRange(from: fd, offset: 0, length: record.size, to: temp.descriptor) }
+            }
+            descriptor.close()
+            let inode = try mapErrors { try temp.finish(sync: self.options.fsync) }
+            let copied = ObjectRecord(
+                key: destination.key, size: record.size, etag: record.etag, modifiedMS: S3Timestamp.now.millisecondsSinceEpoch,
+                inode: inode, ownerID: options.owner.canonicalUserID, storageClass: record.storageClass, partCount: record.partCount,
+                metadata: options.metadataDirective == .copy ? record.metadata : options.metadata, pendingTemp: temp.name
+            )
+            try commit(copied, bucket: destinationBucket, conditions: options.destinationConditions, temp: temp, state: state)
+            return copied.info
+        } catch {
+            temp.discard()
+            throw error
+        }
+    }
+
+    /// Copy onto itself with `REPLACE`: the bytes stay, the metadata and date change.
+    private func replaceMetadata(of address: ObjectAddress, bucket: BucketRecord, options: CopyObjectOptions, state: OpenState) throws -> ObjectInfo {
+        try locks.withLock(bucketID: bucket.id, key: address.key) {
+            try mapErrors {
+                try state.index.write { db -> ObjectInfo in
+                    guard var record = try state.index.object(bucketID: bucket.id, key: address.key, db) else {
+                        throw S3Error(.noSuchKey).with("Key", address.key)
+                    }
+                    try options.sourceConditions.enforceForCopySource(on: record.info)
+                    try options.destinationConditions.check(current: record.info)
+                    record.metadata = options.metadata
+                    record.modifiedMS = S3Timestamp.now.millisecondsSinceEpoch
+                    record.ownerID = options.owner.canonicalUserID
+                    try state.index.upsert(record, bucketID: bucket.id, db)
+                    return record.info
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+import Foundation
+import GRDB
+public import Logging
+public import StowageCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The standalone backend: buckets are directories, each object's bytes one plain file, and
+/// metadata and listings come from a SQLite index.
+///
+/// Layout under `directory`:
+/// ```
+/// .stowage/index.sqlite    the index (WAL mode)
+/// .stowage/tmp/            uploads in progress; emptied at start-up
+/// <bucket>/<mapped key>    object bytes (see KeyPathMapper)
+/// ```
+/// A write streams into a temp file, commits its row (with the temp file's inode) in one
+/// transaction, then renames the file into place. Readers check the opened file's inode
+/// against the row, so they see the old object or the new one, never a mix. A crash between
+/// commit and rename is rolled forward at start-up; a crash before commit leaves only a temp file.
+///
+/// ```swift
+/// let store = FileStoreBackend(options: .init(directory: "/tmp/s3"), logger: logger)
+/// try await store.open()
+/// ```
+public final class FileStoreBackend: StorageBackend {
+    public struct Options: Sendable {
+        public var directory: String
+        public var cleanSlate: Bool
+        /// fsync files, directories and the index on every write (power-loss durability).
+        public var fsync: Bool
+
+        public init(directory: String, cleanSlate: Bool = false, fsync: Bool = false) {
+            self.directory = directory
+            self.cleanSlate = cleanSlate
+            self.fsync = fsync
+        }
+    }
+
+    struct OpenState: Sendable {
+        let index: ObjectIndex
+        let rootFD: CInt
+        let tempFD: CInt
+    }
+
+    public let options: Options
+    let logger: Logger
+    private let state = Mutex<OpenState?>(nil)
+    private let buckets = Mutex<[String: BucketRecord]>([:])
+    let locks = KeyLocks()
+
+    static let metaDirectory = ".stowage"
+    static let tempDirectory = ".stowage/tmp"
+    static let indexFile = ".stowage/index.sqlite"
+
+    public init(options: Options, logger: Logger = Logger(label: "stowage.filestore")) {
+        self.options = options
+        self.logger = logger
+    }
+
+    // MARK: Lifecycle
+
+    public func open() async throws {
+        try state.withLock { current in
+            guard current == nil else { return }
+            current = try openStorage()
+        }
+    }
+
+    public func close() async throws {
+        let closing = state.withLock { current in
+            let taken = current
+            current = nil
+            return taken
+        }
+        guard let closing else { return }
+        try closing.index.pool.close()
+        POSIXFiles.closeDescriptor(closing.tempFD)
+        POSIXFiles.closeDescriptor(closing.rootFD)
+    }
+
+    private func openStorage() throws -> OpenState {
+        let root = options.directory
+        try POSIXFiles.makeDirectoryPath(root)
+        let rootFD = try POSIXFiles.openDirectory(root)
+        do {
+            if options.cleanSlate { try wipe(rootFD) }
+            try POSIXFiles.makeDirectory(at: rootFD, Self.metaDirectory)
+            try POSIXFiles.makeDirectory(at: rootFD, Self.tempDirectory)
+            let tempFD = try POSIXFiles.openDirectory(at: rootFD, Self.tempDirectory)
+            let index = try ObjectIndex(path: root + "/" + Self.indexFile, durable: options.fsync)
+            let opened = OpenState(index: index, rootFD: rootFD, tempFD: tempFD)
+            try recover(opened)
+            let records = try index.allBuckets()
+            buckets.withLock { cache in
+                cache = Dictionary(uniqueKeysWithValues: records.map { ($0.info.name, $0) })
+            }
+            return opened
+        } catch {
+            POSIXFiles.closeDescriptor(rootFD)
+            throw error
+        }
+    }
+
+    /// Empties the storage directory, refusing when it holds things Stowage did not make.
+    private func wipe(_ rootFD: CInt) throws {
+        let entries = try POSIXFiles.directoryEntries(rootFD)
+        guard entries.isEmpty || entries.contains(where: { $0.name == Self.metaDirectory }) else {
+            throw ConfigurationError(field: "storage.cleanSlate", reason: "refuses to wipe '\(options.directory)': it is not empty and holds no Stowage index")
+        }
+        try POSIXFiles.removeContents(of: rootFD)
+    }
+
+    /// Start-up recovery: finish renames that were committed but not done, remove files of
+    /// deletes that were committed but not done, and drop every leftover temp file.
+    private func recover(_ state: OpenState) throws {
+        let index = state.index
+        let pending = try index.read { db in
+            try Row.fetchAll(db, sql: "SELECT o.bucket_id, b.name, o.key, o.inode, o.pending_temp FROM objects o JOIN buckets b ON b.id = o.bucket_id WHERE o.pending_temp IS NOT NULL")
+        }
+        for row in pending {
+            let bucketName: String = row[1]
+            let keyData: Data = row[2]
+            let inode: Int64 = row[3]
+            let temp: String = row[4]
+            let key = String(decoding: keyData, as: UTF8.self)
+            guard let status = POSIXFiles.fileStatus(at: state.tempFD, temp), UInt64(status.st_ino) == UInt64(bitPattern: inode) else { continue }
+            let relative = KeyPathMapper.relativePath(for: key)
+            let bucketFD = try POSIXFiles.openDirectory(at: state.rootFD, bucketName)
+            defer { POSIXFiles.closeDescriptor(bucketFD) }
+            try POSIXFiles.makeDirectories(at: bucketFD, KeyPathMapper.parentDirectories(of: relative))
+            _ = try POSIXFiles.rename(from: state.tempFD, temp, to: bucketFD, relative)
+            logger.info("recovered an interrupted write", metadata: ["bucket": "\(bucketName)", "key": "\(key)"])
+        }
+
+        let trash = try index.read { db in
+            try Row.fetchAll(db, sql: "SELECT t.bucket_id, b.name, t.path, t.key, t.inode FROM trash t LEFT JOIN buckets b ON b.id = t.bucket_id")
+        }
+        for row in trash {
+            guard let bucketName: String = row[1] else { continue }
+            let bucketID: Int64 = row[0]
+            let path: String = row[2]
+            let keyData: Data = row[3]
+            let inode: Int64 = row[4]
+            guard let bucketFD = try? POSIXFiles.openDirectory(at: state.rootFD, bucketName) else { continue }
+            defer { POSIXFiles.closeDescriptor(bucketFD) }
+            let live = try index.object(bucketID: bucketID, key: String(decoding: keyData, as: UTF8.self))
+            if let status = POSIXFiles.fileStatus(at: bucketFD, path), UInt64(status.st_ino) == UInt64(bitPattern: inode),
+                live == nil || live!.inode != UInt64(bitPattern: inode) {
+                try POSIXFiles.unlinkFile(at: bucketFD, path)
+                POSIXFiles.removeEmptyDirectories(at: bucketFD, KeyPathMapper.parentDirectories(of: path))
+                logger.info("removed the file of an interrupted delete", metadata: ["bucket": "\(bucketName)", "path": "\(path)"])
+            }
+        }
+        try index.write { db in
+            try db.execute(sql: "UPDATE objects SET pending_temp = NULL WHERE pending_temp IS NOT NULL")
+            try db.execute(sql: "DELETE FROM trash")
+        }
+        try POSIXFiles.removeContents(of: state.tempFD)
+    }
+
+    func openState() throws -> OpenState {
+        guard let current = state.withLock({ $0 }) else {
+            throw S3Error(.serviceUnavailable, message: "The storage backend is not open.")
+        }
+        return current
+    }
+
+    func bucketRecord(_ name: String) throws -> BucketRecord {
+        guard let record = buckets.withLock({ $0[name] }) else {
+            throw S3Error(.noSuchBucket).with("BucketName", name)
+        }
+        return record
+    }
+
+    // MARK: Buckets
+
+    public func listBuckets() async throws -> [BucketInfo] {
+        _ = try openState()
+        return buckets.withLock { $0.values.map(\.info) }.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+    }
+
+    public func bucket(_ name: String) async throws -> BucketInfo {
+        _ = try openState()
+        return try bucketRecord(name).info
+    }
+
+    public func createBucket(_ name: String, owner: S3Identity, region: String) async throws -> BucketInfo {
+        let state = try openState()
+        guard BucketNames.isValid(name) else { throw S3Error(.invalidBucketName).with("BucketName", name) }
+        return try mapErrors {
+            let record = try state.index.write { db -> BucketRecord in
+                if let existing = try state.index.bucket(named: name, db) {
+                    throw existing.info.ownerID == owner.canonicalUserID
+                        ? S3Error(.bucketAlreadyOwnedByYou).with("BucketName", name)
+                        : S3Error(.bucketAlreadyExists).with("BucketName", name)
+                }
+                let info = BucketInfo(name: name, creationDate: .now, ownerID: owner.canonicalUserID, region: region)
+                try db.execute(sql: "INSERT INTO buckets (name, owner_id, region, created_ms) VALUES (?, ?, ?, ?)",
+                               arguments: [name, info.ownerID, region, info.creationDate.millisecondsSinceEpoch])
+                // Created inside the transaction: a failure rolls the row back.
+                try POSIXFiles.makeDirectory(at: state.rootFD, name)
+                return BucketRecord(id: db.lastInsertedRowID, info: info)
+            }
+            buckets.withLock { $0[name] = record }
+            return record.info
+        }
+    }
+
+    public func deleteBucket(_ name: String) async throws {
+        let state = try openState()
+        let record = try bucketRecord(name)
+        try mapErrors {
+            try state.index.write { db in
+                guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM buckets WHERE id = ?)", arguments: [record.id]) == true else {
+                    throw S3Error(.noSuchBucket).with("BucketName", name)
+                }
+                if try state.index.hasObjects(bucketID: record.id, db) {
+                    throw S3Error(.bucketNotEmpty).with("BucketName", name)
+                }
+                try db.execute(sql: "DELETE FROM trash WHERE bucket_id = ?", arguments: [record.id])
+                try db.execute(sql: "DELETE FROM buckets WHERE id = ?", arguments: [record.id])
+            }
+            buckets.withLock { _ = $0.removeValue(forKey: name) }
+            // Only empty directories remain; remove them with the bucket.
+            if let bucketFD = try? POSIXFiles.openDirectory(at: state.rootFD, name) {
+                try? POSIXFiles.removeContents(of: bucketFD)
+                POSIXFiles.closeDescriptor(bucketFD)
+                _ = name.withCString { unlinkat(state.rootFD, $0, AT_REMOVEDIR) }
+            }
+        }
+    }
+
+    public func bucketConfiguration(_ bucket: String, kind: BucketSubresource) async throws -> [UInt8]? {
+        let state = try openState()
+        let record = try bucketRecord(bucket)
+        return try mapErrors { try state.index.configuration(bucketID: record.id, kind: kind.rawValue) }
+    }
+
+    public func setBucketConfiguration(_ bucket: String, kind: BucketSubresource, document: [UInt8]?) async throws {
+        let state = try openState()
+        let record = try bucketRecord(bucket)
+        try mapErrors { try state.index.setConfiguration(bucketID: record.id, kind: kind.rawValue, document: document) }
+    }
+
+    // MARK: Listing
+
+    public func listObjects(bucket: String, query: ListObjectsQuery) async throws -> ListObjectsPage {
+        let state = try openState()
+        let record = try bucketRecord(bucket)
+        return try mapErrors { try state.index.list(bucketID: record.id, query: query) }
+    }
+
+    // MARK: Errors
+
+    /// Internal failures become S3 errors; `S3Error`s and body-stream errors pass through.
+    func mapErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as POSIXFiles.Failure {
+            logger.error("file system failure", metadata: ["error": "\(error)"])
+            throw error.s3Error
+        } catch let error as DatabaseError {
+            logger.error("index failure", metadata: ["error": "\(error)"])
+            if error.resultCode == .SQLITE_FULL { throw S3Error(.insufficientStorage) }
+            if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED { throw S3Error(.slowDown) }
+            throw S3Error(.internalError)
+        }
+    }
+}

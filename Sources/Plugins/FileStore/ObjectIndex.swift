@@ -1,0 +1,262 @@
+import Foundation
+import GRDB
+import StowageCore
+import Synchronization
+
+/// A bucket row.
+struct BucketRecord: Sendable, Hashable {
+    var id: Int64
+    var info: BucketInfo
+}
+
+/// An object row: what S3 knows about the object plus where its bytes are.
+struct ObjectRecord: Sendable {
+    var key: String
+    var size: Int64
+    var etag: String
+    var modifiedMS: Int64
+    /// The inode of the object's file. A reader that opens the file checks it, so it never
+    /// pairs this row's metadata with another write's bytes.
+    var inode: UInt64
+    var ownerID: String?
+    var storageClass: String
+    var partCount: Int
+    var metadata: ObjectMetadata
+    /// The temp file whose rename into place is in flight (set at commit, cleared later).
+    var pendingTemp: String?
+
+    var info: ObjectInfo {
+        ObjectInfo(key: key, size: size, etag: etag, lastModified: S3Timestamp(millisecondsSinceEpoch: modifiedMS),
+                   metadata: metadata, storageClass: storageClass, ownerID: ownerID, partCount: partCount)
+    }
+}
+
+/// Work done on disk after a commit, recorded in the index by the next write transaction so
+/// that each PUT or DELETE costs one transaction.
+enum Settlement: Sendable {
+    /// The rename of `temp` into place finished.
+    case renamed(bucketID: Int64, key: String, temp: String)
+    /// The file of a deleted object was unlinked.
+    case unlinked(bucketID: Int64, path: String)
+}
+
+/// The metadata index: one SQLite database (WAL mode) through GRDB. Keys are BLOBs, so
+/// SQLite orders them by bytes: the UTF-8 byte order S3 lists in.
+final class ObjectIndex: Sendable {
+    let pool: DatabasePool
+    private let settlements = Mutex<[Settlement]>([])
+
+    init(path: String, durable: Bool) throws {
+        var configuration = Configuration()
+        configuration.label = "stowage-index"
+        configuration.maximumReaderCount = 8
+        configuration.prepareDatabase { db in
+            // NORMAL in WAL mode survives process crashes; FULL also survives power loss.
+            try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE buckets (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    owner_id TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    created_ms INTEGER NOT NULL
+                );
+                CREATE TABLE objects (
+                    bucket_id INTEGER NOT NULL REFERENCES buckets(id) ON DELETE CASCADE,
+                    key BLOB NOT NULL,
+                    size INTEGER NOT NULL,
+                    etag TEXT NOT NULL,
+                    modified_ms INTEGER NOT NULL,
+                    inode INTEGER NOT NULL,
+                    owner_id TEXT,
+                    storage_class TEXT NOT NULL DEFAULT 'STANDARD',
+                    part_count INTEGER NOT NULL DEFAULT 0,
+                    metadata BLOB NOT NULL,
+                    pending_temp TEXT,
+                    PRIMARY KEY (bucket_id, key)
+                ) WITHOUT ROWID;
+                CREATE INDEX objects_pending ON objects(pending_temp) WHERE pending_temp IS NOT NULL;
+                CREATE TABLE trash (
+                    bucket_id INTEGER NOT NULL,
+                    path TEXT NOT NULL,
+                    key BLOB NOT NULL,
+                    inode INTEGER NOT NULL,
+                    PRIMARY KEY (bucket_id, path)
+                );
+                CREATE TABLE bucket_configurations (
+                    bucket_id INTEGER NOT NULL REFERENCES buckets(id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL,
+                    document BLOB NOT NULL,
+                    PRIMARY KEY (bucket_id, kind)
+                );
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Transactions
+
+    func settle(_ settlement: Settlement) {
+        settlements.withLock { $0.append(settlement) }
+    }
+
+    /// A write transaction that first records the settlements queued since the last one.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        let queued = settlements.withLock { list in
+            let taken = list
+            list.removeAll(keepingCapacity: true)
+            return taken
+        }
+        do {
+            return try pool.write { db in
+                for settlement in queued { try apply(settlement, db) }
+                return try body(db)
+            }
+        } catch {
+            // The transaction rolled back: the settlements still need recording.
+            settlements.withLock { $0.insert(contentsOf: queued, at: 0) }
+            throw error
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
+    private func apply(_ settlement: Settlement, _ db: Database) throws {
+        switch settlement {
+        case .renamed(let bucketID, let key, let temp):
+            try db.cachedStatement(sql: "UPDATE objects SET pending_temp = NULL WHERE bucket_id = ? AND key = ? AND pending_temp = ?")
+                .execute(arguments: [bucketID, Data(key.utf8), temp])
+        case .unlinked(let bucketID, let path):
+            try db.cachedStatement(sql: "DELETE FROM trash WHERE bucket_id = ? AND path = ?").execute(arguments: [bucketID, path])
+        }
+    }
+
+    // MARK: Buckets
+
+    func allBuckets() throws -> [BucketRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, name, owner_id, region, created_ms FROM buckets").map(Self.bucket)
+        }
+    }
+
+    static func bucket(_ row: Row) -> BucketRecord {
+        BucketRecord(id: row[0], info: BucketInfo(name: row[1], creationDate: S3Timestamp(millisecondsSinceEpoch: row[4]), ownerID: row[2], region: row[3]))
+    }
+
+    func bucket(named name: String, _ db: Database) throws -> BucketRecord? {
+        try Row.fetchOne(db, sql: "SELECT id, name, owner_id, region, created_ms FROM buckets WHERE name = ?", arguments: [name]).map(Self.bucket)
+    }
+
+    // MARK: Objects
+
+    static let objectColumns = "key, size, etag, modified_ms, inode, owner_id, storage_class, part_count, metadata, pending_temp"
+
+    static func object(_ row: Row) -> ObjectRecord {
+        let key: Data = row[0]
+        let metadata: Data = row[8]
+        let inode: Int64 = row[4]
+        return ObjectRecord(
+            key: String(decoding: key, as: UTF8.self), size: row[1], etag: row[2], modifiedMS: row[3],
+            inode: UInt64(bitPattern: inode), ownerID: row[5], storageClass: row[6], partCount: row[7],
+            metadata: MetadataCodec.decode(metadata), pendingTemp: row[9]
+        )
+    }
+
+    func object(bucketID: Int64, key: String, _ db: Database) throws -> ObjectRecord? {
+        let statement = try db.cachedStatement(sql: "SELECT \(Self.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?")
+        return try Row.fetchOne(statement, arguments: [bucketID, Data(key.utf8)]).map(Self.object)
+    }
+
+    func object(bucketID: Int64, key: String) throws -> ObjectRecord? {
+        try read { db in try object(bucketID: bucketID, key: key, db) }
+    }
+
+    func upsert(_ record: ObjectRecord, bucketID: Int64, _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO objects (bucket_id, \(Self.objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [
+            bucketID, Data(record.key.utf8), record.size, record.etag, record.modifiedMS, Int64(bitPattern: record.inode),
+            record.ownerID, record.storageClass, record.partCount, MetadataCodec.encode(record.metadata), record.pendingTemp,
+        ])
+    }
+
+    func deleteObjectRow(bucketID: Int64, key: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "DELETE FROM objects WHERE bucket_id = ? AND key = ?").execute(arguments: [bucketID, Data(key.utf8)])
+    }
+
+    func addTrash(bucketID: Int64, path: String, key: String, inode: UInt64, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO trash (bucket_id, path, key, inode) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [bucketID, path, Data(key.utf8), Int64(bitPattern: inode)])
+    }
+
+    func hasObjects(bucketID: Int64, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket_id = ?)", arguments: [bucketID]) ?? false
+    }
+
+    // MARK: Bucket configuration documents
+
+    func configuration(bucketID: Int64, kind: String) throws -> [UInt8]? {
+        try read { db in
+            let data = try Data.fetchOne(db, sql: "SELECT document FROM bucket_configurations WHERE bucket_id = ? AND kind = ?", arguments: [bucketID, kind])
+            return data.map { Array($0) }
+        }
+    }
+
+    func setConfiguration(bucketID: Int64, kind: String, document: [UInt8]?) throws {
+        try write { db in
+            if let document {
+                try db.execute(sql: "INSERT OR REPLACE INTO bucket_configurations (bucket_id, kind, document) VALUES (?, ?, ?)",
+                               arguments: [bucketID, kind, Data(document)])
+            } else {
+                try db.execute(sql: "DELETE FROM bucket_configurations WHERE bucket_id = ? AND kind = ?", arguments: [bucketID, kind])
+            }
+        }
+    }
+}
+
+/// The stored form of object metadata: `name NUL value NUL` pairs. HTTP header values cannot
+/// contain NUL, so the format needs no escaping and decodes without allocation-heavy parsers.
+enum MetadataCodec {
+    static func encode(_ metadata: ObjectMetadata) -> Data {
+        var bytes: [UInt8] = []
+        for (name, value) in metadata.storedHeaders {
+            bytes.append(contentsOf: name.lowercased().utf8); bytes.append(0)
+            bytes.append(contentsOf: value.utf8); bytes.append(0)
+        }
+        return Data(bytes)
+    }
+
+    static func decode(_ data: Data) -> ObjectMetadata {
+        var metadata = ObjectMetadata()
+        let parts = data.split(separator: 0, omittingEmptySubsequences: false)
+        var index = 0
+        while index + 1 < parts.count {
+            let name = String(decoding: parts[index], as: UTF8.self)
+            let value = String(decoding: parts[index + 1], as: UTF8.self)
+            switch name {
+            case "content-type": metadata.contentType = value
+            case "content-encoding": metadata.contentEncoding = value
+            case "content-disposition": metadata.contentDisposition = value
+            case "content-language": metadata.contentLanguage = value
+            case "cache-control": metadata.cacheControl = value
+            case "expires": metadata.expires = value
+            case "x-amz-website-redirect-location": metadata.websiteRedirectLocation = value
+            default:
+                if name.hasPrefix("x-amz-meta-") { metadata.user[String(name.dropFirst(11))] = value }
+            }
+            index += 2
+        }
+        return metadata
+    }
+}

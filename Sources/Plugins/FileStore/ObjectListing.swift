@@ -1,0 +1,127 @@
+import Foundation
+import GRDB
+import StowageCore
+
+/// Listing over the index in UTF-8 byte order. With a delimiter, each common prefix is
+/// emitted once and the scan jumps past all keys under it (a skip scan), so a page costs
+/// about one index seek per entry however many keys a prefix hides.
+extension ObjectIndex {
+    func list(bucketID: Int64, query: ListObjectsQuery) throws -> ListObjectsPage {
+        let prefix = Array(query.prefix.utf8)
+        let delimiter = query.delimiter.map { Array($0.utf8) }.flatMap { $0.isEmpty ? nil : $0 }
+        let upper = Self.successor(of: prefix)
+        let maxKeys = max(0, query.maxKeys)
+
+        // Where to start: strictly after `after` when it lies at or beyond the prefix.
+        var cursor = Cursor(key: prefix, inclusive: true)
+        if let after = query.after.map({ Array($0.utf8) }), !after.lexicographicallyPrecedes(prefix) {
+            cursor = Cursor(key: after, inclusive: false)
+            // A marker inside a common prefix means that prefix was already returned.
+            if let delimiter, after.starts(with: prefix),
+                let end = Self.range(of: delimiter, in: after, from: prefix.count) {
+                let commonPrefix = Array(after[..<end])
+                if let next = Self.successor(of: commonPrefix) { cursor = Cursor(key: next, inclusive: true) } else { return Self.emptyPage }
+            }
+        }
+        if let upper, !cursor.key.lexicographicallyPrecedes(upper) { return Self.emptyPage }
+        if maxKeys == 0 { return Self.emptyPage }
+
+        return try read { db in
+            var objects: [ObjectInfo] = []
+            var prefixes: [String] = []
+            var last: String?
+            var count: Int { objects.count + prefixes.count }
+
+            scan: while count < maxKeys {
+                let batch = min(maxKeys - count + 1, 1001)
+                let rows = try fetch(db, bucketID: bucketID, cursor: cursor, upper: upper, limit: batch)
+                if rows.isEmpty { return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: false, nextMarker: nil) }
+                for row in rows {
+                    if let delimiter, let end = Self.range(of: delimiter, in: row.keyBytes, from: prefix.count) {
+                        if count == maxKeys { return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: true, nextMarker: last) }
+                        let commonPrefix = Array(row.keyBytes[..<end])
+                        let text = String(decoding: commonPrefix, as: UTF8.self)
+                        prefixes.append(text)
+                        last = text
+                        guard let next = Self.successor(of: commonPrefix) else {
+                            return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: false, nextMarker: nil)
+                        }
+                        cursor = Cursor(key: next, inclusive: true)
+                        continue scan
+                    }
+                    if count == maxKeys { return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: true, nextMarker: last) }
+                    objects.append(row.info)
+                    last = row.info.key
+                    cursor = Cursor(key: row.keyBytes, inclusive: false)
+                }
+                if rows.count < batch { return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: false, nextMarker: nil) }
+            }
+            // The page is full: it is truncated only if anything remains.
+            let more = try !fetch(db, bucketID: bucketID, cursor: cursor, upper: upper, limit: 1).isEmpty
+            return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: more, nextMarker: more ? last : nil)
+        }
+    }
+
+    private static let emptyPage = ListObjectsPage(objects: [], commonPrefixes: [], isTruncated: false, nextMarker: nil)
+
+    struct Cursor {
+        var key: [UInt8]
+        var inclusive: Bool
+    }
+
+    struct ListedRow {
+        var keyBytes: [UInt8]
+        var info: ObjectInfo
+    }
+
+    private func fetch(_ db: Database, bucketID: Int64, cursor: Cursor, upper: [UInt8]?, limit: Int) throws -> [ListedRow] {
+        let comparison = cursor.inclusive ? ">=" : ">"
+        let bound = upper == nil ? "" : " AND key < ?"
+        let statement = try db.cachedStatement(sql: """
+            SELECT key, size, etag, modified_ms, owner_id, storage_class, part_count FROM objects
+            WHERE bucket_id = ? AND key \(comparison) ?\(bound) ORDER BY key LIMIT ?
+            """)
+        var arguments: StatementArguments = [bucketID, Data(cursor.key)]
+        if let upper { arguments += [Data(upper)] }
+        arguments += [limit]
+        var result: [ListedRow] = []
+        result.reserveCapacity(limit)
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
+        while let row = try rows.next() {
+            let key: Data = row[0]
+            let bytes = [UInt8](key)
+            result.append(ListedRow(keyBytes: bytes, info: ObjectInfo(
+                key: String(decoding: bytes, as: UTF8.self), size: row[1], etag: row[2],
+                lastModified: S3Timestamp(millisecondsSinceEpoch: row[3]), storageClass: row[5], ownerID: row[4], partCount: row[6]
+            )))
+        }
+        return result
+    }
+
+    /// The smallest byte string greater than every string that starts with `prefix`;
+    /// `nil` when there is none (empty, or all 0xFF).
+    static func successor(of prefix: [UInt8]) -> [UInt8]? {
+        var bytes = prefix
+        while let last = bytes.last {
+            if last < 0xFF {
+                bytes[bytes.count - 1] = last + 1
+                return bytes
+            }
+            bytes.removeLast()
+        }
+        return nil
+    }
+
+    /// The end index (exclusive) of the first `delimiter` in `key` at or after `from`.
+    static func range(of delimiter: [UInt8], in key: [UInt8], from: Int) -> Int? {
+        guard key.count >= from + delimiter.count else { return nil }
+        var index = from
+        while index + delimiter.count <= key.count {
+            if key[index] == delimiter[0], key[index..<index + delimiter.count].elementsEqual(delimiter) {
+                return index + delimiter.count
+            }
+            index += 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,34 @@
+public import NIOCore
+public import StowageCore
+
+/// Decodes S3 request documents (DeleteObjects, CreateBucketConfiguration) from XML.
+public struct LibXMLDocumentDecoder: S3DocumentDecoder {
+    public init() {}
+
+    public func decodeDeleteObjects(_ body: ByteBuffer) throws -> DeleteObjectsRequest {
+        let root = try XMLDocumentParser.parse(body)
+        guard root.name == "Delete" else { throw S3Error(.malformedXML) }
+        var quiet = false
+        if let element = root.child("Quiet") {
+            switch element.text.trimmingSpaces().lowercased() {
+            case "true": quiet = true
+            case "false": quiet = false
+            default: throw S3Error(.malformedXML)
+            }
+        }
+        let objects = try root.children("Object").map { object -> DeleteObjectsRequest.Entry in
+            // The key is taken verbatim: surrounding whitespace is part of the key.
+            guard let key = object.child("Key")?.text, !key.isEmpty else { throw S3Error(.malformedXML) }
+            let version = object.child("VersionId")?.text
+            return DeleteObjectsRequest.Entry(key: key, versionID: (version?.isEmpty ?? true) ? nil : version)
+        }
+        return DeleteObjectsRequest(objects: objects, quiet: quiet)
+    }
+
+    public func decodeCreateBucketConfiguration(_ body: ByteBuffer) throws -> CreateBucketConfiguration {
+        let root = try XMLDocumentParser.parse(body)
+        guard root.name == "CreateBucketConfiguration" else { throw S3Error(.malformedXML) }
+        let constraint = root.child("LocationConstraint")?.text.trimmingSpaces()
+        return CreateBucketConfiguration(locationConstraint: (constraint?.isEmpty ?? true) ? nil : constraint)
+    }
+}

@@ -1,0 +1,134 @@
+public import NIOCore
+public import StowageCore
+
+/// Renders every typed S3 result, and S3 error documents, with libxml2's writer.
+public enum S3DocumentRenderer {
+    public static func render(_ result: S3Result) -> ByteBuffer {
+        let xml = XMLWriter()
+        switch result {
+        case .listAllMyBuckets(let r): write(r, xml)
+        case .listBucket(let r): write(r, xml)
+        case .listBucketV2(let r): write(r, xml)
+        case .locationConstraint(let r): write(r, xml)
+        case .copyObject(let r): write(r, xml)
+        case .deleteResult(let r): write(r, xml)
+        case .error(let error, let requestID): write(error, requestID: requestID, xml)
+        }
+        return xml.finish()
+    }
+
+    /// S3's `<Error>` document.
+    public static func renderError(_ error: S3Error, requestID: String) -> ByteBuffer {
+        render(.error(error, requestID: requestID))
+    }
+
+    static func write(_ error: S3Error, requestID: String, _ xml: XMLWriter) {
+        xml.element("Error") {
+            xml.element("Code", error.code.name)
+            xml.element("Message", error.message)
+            for field in error.fields { xml.element(field.name, field.value) }
+            xml.element("Resource", ifPresent: error.resource)
+            xml.element("RequestId", requestID)
+            xml.element("HostId", requestID)
+        }
+    }
+
+    static func write(_ r: ListAllMyBucketsResult, _ xml: XMLWriter) {
+        xml.element("ListAllMyBucketsResult", namespace: XMLWriter.s3Namespace) {
+            writeOwner(r.owner, xml)
+            xml.element("Buckets") {
+                for bucket in r.buckets {
+                    xml.element("Bucket") {
+                        xml.element("Name", bucket.name)
+                        xml.element("CreationDate", bucket.creationDate.iso8601)
+                        xml.element("BucketRegion", bucket.region)
+                    }
+                }
+            }
+            xml.element("ContinuationToken", ifPresent: r.continuationToken)
+            xml.element("Prefix", ifPresent: r.prefix)
+        }
+    }
+
+    static func write(_ r: ListBucketResult, _ xml: XMLWriter) {
+        xml.element("ListBucketResult", namespace: XMLWriter.s3Namespace) {
+            xml.element("Name", r.name)
+            xml.element("Prefix", r.prefix)
+            xml.element("Marker", r.marker)
+            xml.element("NextMarker", ifPresent: r.nextMarker)
+            xml.element("MaxKeys", "\(r.maxKeys)")
+            xml.element("Delimiter", ifPresent: r.delimiter)
+            xml.element("IsTruncated", r.isTruncated ? "true" : "false")
+            xml.element("EncodingType", ifPresent: r.encodingType)
+            for object in r.contents { writeContents(object, xml) }
+            for prefix in r.commonPrefixes { xml.element("CommonPrefixes") { xml.element("Prefix", prefix) } }
+        }
+    }
+
+    static func write(_ r: ListBucketV2Result, _ xml: XMLWriter) {
+        xml.element("ListBucketResult", namespace: XMLWriter.s3Namespace) {
+            xml.element("Name", r.name)
+            xml.element("Prefix", r.prefix)
+            xml.element("Delimiter", ifPresent: r.delimiter)
+            xml.element("MaxKeys", "\(r.maxKeys)")
+            xml.element("KeyCount", "\(r.keyCount)")
+            xml.element("IsTruncated", r.isTruncated ? "true" : "false")
+            xml.element("EncodingType", ifPresent: r.encodingType)
+            xml.element("ContinuationToken", ifPresent: r.continuationToken)
+            xml.element("NextContinuationToken", ifPresent: r.nextContinuationToken)
+            xml.element("StartAfter", ifPresent: r.startAfter)
+            for object in r.contents { writeContents(object, xml) }
+            for prefix in r.commonPrefixes { xml.element("CommonPrefixes") { xml.element("Prefix", prefix) } }
+        }
+    }
+
+    static func writeContents(_ object: ListedObject, _ xml: XMLWriter) {
+        xml.element("Contents") {
+            xml.element("Key", object.key)
+            xml.element("LastModified", object.lastModified.iso8601)
+            xml.element("ETag", object.etag)
+            xml.element("Size", "\(object.size)")
+            if let owner = object.owner { writeOwner(owner, xml) }
+            xml.element("StorageClass", object.storageClass)
+        }
+    }
+
+    static func writeOwner(_ owner: S3Owner, _ xml: XMLWriter) {
+        xml.element("Owner") {
+            xml.element("ID", owner.id)
+            xml.element("DisplayName", owner.displayName)
+        }
+    }
+
+    static func write(_ r: LocationConstraintResult, _ xml: XMLWriter) {
+        xml.start("LocationConstraint", namespace: XMLWriter.s3Namespace)
+        if let region = r.region { xml.text(region) }
+        xml.end()
+    }
+
+    static func write(_ r: CopyObjectResult, _ xml: XMLWriter) {
+        xml.element("CopyObjectResult", namespace: XMLWriter.s3Namespace) {
+            xml.element("LastModified", r.lastModified.iso8601)
+            xml.element("ETag", "\"\(r.etag)\"")
+        }
+    }
+
+    static func write(_ r: DeleteResult, _ xml: XMLWriter) {
+        xml.element("DeleteResult", namespace: XMLWriter.s3Namespace) {
+            for deleted in r.deleted {
+                xml.element("Deleted") {
+                    xml.element("Key", deleted.key)
+                    xml.element("VersionId", ifPresent: deleted.versionID)
+                }
+            }
+            for failure in r.errors {
+                xml.element("Error") {
+                    xml.element("Key", failure.key)
+                    xml.element("VersionId", ifPresent: failure.versionID)
+                    xml.element("Code", failure.code)
+                    xml.element("Message", failure.message)
+                }
+            }
+        }
+    }
+}
