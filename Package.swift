@@ -124,12 +124,19 @@ let package = Package(
         ),
         .testTarget(
             name: "StowageFileStoreTests",
-            dependencies: ["StowageFileStore", "StowageCore", "StowageBackendConformance"],
+            dependencies: [
+                "StowageFileStore", "StowageCore", "StowageBackendConformance",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Tests/StowageFileStoreTests"
         ),
         .testTarget(
             name: "StowageHostTests",
-            dependencies: ["Stowage", "StowageCore"],
+            dependencies: [
+                "Stowage", "StowageCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/StowageHostTests"
         ),
 

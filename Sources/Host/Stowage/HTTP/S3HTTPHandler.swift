@@ -99,13 +99,16 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let source = exchange?.source { source.finish(ConnectionClosedError()) }
+        if let source = exchange?.source { source.finish(Self.clientGone) }
         exchange = nil
         context.fireChannelInactive()
     }
 
+    /// What a body consumer sees when the client goes away mid-body.
+    static let clientGone = S3Error(.incompleteBody, message: "The client closed the connection before sending the whole body.")
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let source = exchange?.source { source.finish(error) }
+        if let source = exchange?.source { source.finish(Self.clientGone) }
         if let parseError = error as? HTTPParserError, exchange?.responseStarted != true {
             // Malformed HTTP still gets an S3 error document before the connection closes.
             let code: S3ErrorCode = parseError == .headerOverflow ? .requestHeaderSectionTooLarge : .badRequest

@@ -1,0 +1,425 @@
+import NIOCore
+import StowageCore
+
+/// The contract every `StorageBackend` must meet, as runnable cases. A backend's test target
+/// runs each case against a fresh, opened instance:
+///
+/// ```swift
+/// @Test(arguments: BackendConformanceSuite.cases)
+/// func conformance(_ check: ConformanceCase) async throws {
+///     let backend = try await makeFreshBackend()
+///     try await check.run(backend)
+/// }
+/// ```
+public enum BackendConformanceSuite {
+    public static let cases: [ConformanceCase] = buckets + objects + conditions + copies + listings + deletions + configurations + robustness
+
+    typealias C = Conformance
+
+    // MARK: Buckets
+
+    static let buckets: [ConformanceCase] = [
+        ConformanceCase("bucket lifecycle") { backend in
+            try expectEqual(try await backend.listBuckets().count, 0, "fresh backend bucket count")
+            let created = try await backend.createBucket("alpha", owner: C.owner, region: "us-east-1")
+            try expectEqual(created.name, "alpha", "created name")
+            try expectEqual(created.ownerID, C.owner.canonicalUserID, "owner")
+            _ = try await backend.createBucket("beta", owner: C.owner, region: "us-east-1")
+            try expectEqual(try await backend.listBuckets().map(\.name), ["alpha", "beta"], "bucket names")
+            try expectEqual(try await backend.bucket("alpha").region, "us-east-1", "region")
+            try await backend.deleteBucket("alpha")
+            try await expectS3Error(.noSuchBucket) { try await backend.bucket("alpha") }
+            try expectEqual(try await backend.listBuckets().map(\.name), ["beta"], "after delete")
+        },
+        ConformanceCase("creating an existing bucket names its owner") { backend in
+            _ = try await backend.createBucket("taken", owner: C.owner, region: "us-east-1")
+            try await expectS3Error(.bucketAlreadyOwnedByYou) { try await backend.createBucket("taken", owner: C.owner, region: "us-east-1") }
+            try await expectS3Error(.bucketAlreadyExists) { try await backend.createBucket("taken", owner: C.stranger, region: "us-east-1") }
+        },
+        ConformanceCase("invalid bucket names are refused") { backend in
+            for name in ["ab", "UPPER", "a..b", "../etc", "a/b", "192.168.1.1", "-abc", ""] {
+                try await expectS3Error(.invalidBucketName) { try await backend.createBucket(name, owner: C.owner, region: "us-east-1") }
+            }
+        },
+        ConformanceCase("a bucket with objects cannot be deleted") { backend in
+            _ = try await backend.createBucket("full", owner: C.owner, region: "us-east-1")
+            _ = try await C.put(backend, "full", "x", [1])
+            try await expectS3Error(.bucketNotEmpty) { try await backend.deleteBucket("full") }
+            try await backend.deleteObject(ObjectAddress(bucket: "full", key: "x"))
+            try await backend.deleteBucket("full")
+        },
+        ConformanceCase("operations on a missing bucket fail with NoSuchBucket") { backend in
+            let address = ObjectAddress(bucket: "ghost", key: "k")
+            try await expectS3Error(.noSuchBucket) { try await C.put(backend, "ghost", "k", [1]) }
+            try await expectS3Error(.noSuchBucket) { try await backend.getObject(address, options: GetObjectOptions()) }
+            try await expectS3Error(.noSuchBucket) { try await backend.headObject(address, options: GetObjectOptions()) }
+            try await expectS3Error(.noSuchBucket) { try await backend.deleteObject(address) }
+            try await expectS3Error(.noSuchBucket) { try await backend.listObjects(bucket: "ghost", query: ListObjectsQuery()) }
+            try await expectS3Error(.noSuchBucket) { try await backend.deleteBucket("ghost") }
+        },
+    ]
+
+    // MARK: Objects
+
+    static let objects: [ConformanceCase] = [
+        ConformanceCase("put, get and head an object") { backend in
+            _ = try await backend.createBucket("objects", owner: C.owner, region: "us-east-1")
+            let bytes = Array("hello, stowage".utf8)
+            let metadata = ObjectMetadata(contentType: "text/plain", contentEncoding: "identity", contentDisposition: "inline",
+                                          contentLanguage: "en", cacheControl: "no-cache", expires: "Thu, 01 Dec 2044 16:00:00 GMT",
+                                          user: ["color": "blue", "owner-name": "ünïcode ✓"])
+            let info = try await C.put(backend, "objects", "greeting.txt", bytes, metadata: metadata)
+            try expectEqual(info.etag, Hex.encode(MD5.hash(bytes)), "ETag is the hex MD5")
+            try expectEqual(info.size, Int64(bytes.count), "size")
+            try expectEqual(try await C.get(backend, "objects", "greeting.txt"), bytes, "content")
+            let head = try await backend.headObject(ObjectAddress(bucket: "objects", key: "greeting.txt"), options: GetObjectOptions())
+            try expectEqual(head.info.metadata, metadata, "metadata round trip")
+            try expectEqual(head.info.etag, info.etag, "head etag")
+            try expect(abs(head.info.lastModified.millisecondsSinceEpoch - S3Timestamp.now.millisecondsSinceEpoch) < 60_000, "last modified is now")
+        },
+        ConformanceCase("empty and chunked bodies") { backend in
+            _ = try await backend.createBucket("bodies", owner: C.owner, region: "us-east-1")
+            let empty = try await C.put(backend, "bodies", "empty", [])
+            try expectEqual(empty.etag, "d41d8cd98f00b204e9800998ecf8427e", "MD5 of nothing")
+            try expectEqual(try await C.get(backend, "bodies", "empty"), [], "empty content")
+            let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+            let info = try await backend.putObject(ObjectAddress(bucket: "bodies", key: "big"), body: C.chunkedBody(big, chunk: 7_919),
+                                                   options: PutObjectOptions(owner: C.owner, expectedSize: Int64(big.count)))
+            try expectEqual(info.etag, Hex.encode(MD5.hash(big)), "chunked ETag")
+            try expectEqual(try await C.get(backend, "bodies", "big"), big, "chunked content")
+        },
+        ConformanceCase("overwrite replaces content and metadata") { backend in
+            _ = try await backend.createBucket("overwrite", owner: C.owner, region: "us-east-1")
+            _ = try await C.put(backend, "overwrite", "k", Array(repeating: 1, count: 1000), metadata: ObjectMetadata(contentType: "a/b", user: ["x": "1"]))
+            _ = try await C.put(backend, "overwrite", "k", [9, 9], metadata: ObjectMetadata(contentType: "c/d"))
+            try expectEqual(try await C.get(backend, "overwrite", "k"), [9, 9], "new content")
+            let head = try await backend.headObject(ObjectAddress(bucket: "overwrite", key: "k"), options: GetObjectOptions())
+            try expectEqual(head.info.metadata, ObjectMetadata(contentType: "c/d"), "metadata replaced, not merged")
+            let listed = try await backend.listObjects(bucket: "overwrite", query: ListObjectsQuery())
+            try expectEqual(listed.objects.count, 1, "one object after overwrite")
+        },
+        ConformanceCase("a wrong Content-MD5 stores nothing") { backend in
+            _ = try await backend.createBucket("digest", owner: C.owner, region: "us-east-1")
+            _ = try await C.put(backend, "digest", "k", [1, 2, 3])
+            try await expectS3Error(.badDigest) {
+                try await backend.putObject(ObjectAddress(bucket: "digest", key: "k"), body: C.body([4, 5, 6]),
+                                            options: PutObjectOptions(owner: C.owner, contentMD5: MD5.hash([0])))
+            }
+            try expectEqual(try await C.get(backend, "digest", "k"), [1, 2, 3], "old object intact")
+            try await expectS3Error(.badDigest) {
+                try await backend.putObject(ObjectAddress(bucket: "digest", key: "new"), body: C.body([4]),
+                                            options: PutObjectOptions(owner: C.owner, contentMD5: MD5.hash([5])))
+            }
+            try await expectS3Error(.noSuchKey) { try await C.get(backend, "digest", "new") }
+            let good = try await backend.putObject(ObjectAddress(bucket: "digest", key: "new"), body: C.body([4]),
+                                                   options: PutObjectOptions(owner: C.owner, contentMD5: MD5.hash([4])))
+            try expectEqual(good.size, 1, "matching Content-MD5 stores")
+        },
+        ConformanceCase("short bodies and oversized bodies store nothing") { backend in
+            _ = try await backend.createBucket("limits", owner: C.owner, region: "us-east-1")
+            try await expectS3Error(.incompleteBody) {
+                try await backend.putObject(ObjectAddress(bucket: "limits", key: "short"), body: C.body([1, 2]),
+                                            options: PutObjectOptions(owner: C.owner, expectedSize: 10))
+            }
+            try await expectS3Error(.entityTooLarge) {
+                try await backend.putObject(ObjectAddress(bucket: "limits", key: "big"), body: C.body(Array(repeating: 0, count: 101)),
+                                            options: PutObjectOptions(owner: C.owner, maxSize: 100))
+            }
+            let page = try await backend.listObjects(bucket: "limits", query: ListObjectsQuery())
+            try expectEqual(page.objects.count, 0, "nothing stored")
+        },
+        ConformanceCase("a body that fails midway stores nothing and keeps the old object") { backend in
+            _ = try await backend.createBucket("broken", owner: C.owner, region: "us-east-1")
+            _ = try await C.put(backend, "broken", "k", [7])
+            let payload = Array(repeating: UInt8(3), count: 100_000)
+            do {
+                _ = try await backend.putObject(ObjectAddress(bucket: "broken", key: "k"), body: C.failingBody(payload, failAfter: 50_000),
+                                                options: PutObjectOptions(owner: C.owner, expectedSize: Int64(payload.count)))
+                try expect(false, "a failing body must fail the put")
+            } catch is ConformanceFailure {
+                throw ConformanceFailure(message: "a failing body must fail the put", line: #line)
+            } catch {}
+            try expectEqual(try await C.get(backend, "broken", "k"), [7], "old object intact")
+        },
+        ConformanceCase("keys are opaque bytes: hostile keys round-trip and stay distinct") { backend in
+            _ = try await backend.createBucket("hostile", owner: C.owner, region: "us-east-1")
+            let keys = hostileKeys
+            for (index, key) in keys.enumerated() { _ = try await C.put(backend, "hostile", key, Array("\(index)".utf8)) }
+            for (index, key) in keys.enumerated() {
+                try expectEqual(try await C.get(backend, "hostile", key), Array("\(index)".utf8), "content of key \(key.debugDescription)")
+            }
+            let listed = try await C.listAll(backend, "hostile", pageSize: 1000)
+            try expectEqual(listed.keys, keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }, "every hostile key listed once in byte order")
+            for key in keys { try await backend.deleteObject(ObjectAddress(bucket: "hostile", key: key)) }
+            let after = try await backend.listObjects(bucket: "hostile", query: ListObjectsQuery())
+            try expectEqual(after.objects.count, 0, "all deleted")
+            try await backend.deleteBucket("hostile")
+        },
+        ConformanceCase("ranges are served from the requested offset") { backend in
+            _ = try await backend.createBucket("ranges", owner: C.owner, region: "us-east-1")
+            let bytes = (0..<100).map { UInt8($0) }
+            _ = try await C.put(backend, "ranges", "k", bytes)
+            func get(_ range: RangeRequest) async throws -> ObjectReadResult {
+                try await backend.getObject(ObjectAddress(bucket: "ranges", key: "k"), options: GetObjectOptions(range: range))
+            }
+            try expectEqual(try await C.readAll(get(.fromTo(10, 19))), Array(bytes[10...19]), "bytes=10-19")
+            try expectEqual(try await C.readAll(get(.from(95))), Array(bytes[95...]), "bytes=95-")
+            try expectEqual(try await C.readAll(get(.suffix(5))), Array(bytes[95...]), "bytes=-5")
+            try expectEqual(try await C.readAll(get(.fromTo(90, 1000))), Array(bytes[90...]), "clipped at the end")
+            try expectEqual(try await get(.fromTo(90, 1000)).range, ByteRange(first: 90, last: 99), "reported range")
+            try await expectS3Error(.invalidRange) { try await get(.from(100)) }
+            try await expectS3Error(.invalidRange) { try await get(.suffix(0)) }
+        },
+    ]
+
+    /// Keys that break naive key-to-path mappings, for other test suites to reuse.
+    public static var hostileKeysForTesting: [String] { hostileKeys }
+
+    static let hostileKeys: [String] = [
+        "a", "a/b", "a/b/", "a/", "/a", "//", "/", "a//b", "..", ".", "../../../../etc/passwd", "./x", "a/../b", "a/./b",
+        "%", "%2F", "%25", "a%2Fb", "+plus+", "sp ace", "tab\tkey", "ctrl\u{01}\u{1F}\u{7F}", "line\nbreak", "cr\rkey",
+        "unicodé", "emoji 🦤", "combining e\u{301}", "日本語/キー", "%x%", "%e", "%h", "x%", "x%/y", "%2E", "%2E%2E",
+        String(repeating: "L", count: 300), String(repeating: "ü", count: 200) + "/tail", String(repeating: "k", count: 1024),
+        String(repeating: "/", count: 600), String(repeating: "a/", count: 400) + "z", "?query#hash", "back\\slash", "*", "~",
+    ]
+
+    // MARK: Conditions
+
+    static let conditions: [ConformanceCase] = [
+        ConformanceCase("read preconditions answer 304 and 412 with RFC 7232 precedence") { backend in
+            _ = try await backend.createBucket("conditions", owner: C.owner, region: "us-east-1")
+            let info = try await C.put(backend, "conditions", "k", [1])
+            let address = ObjectAddress(bucket: "conditions", key: "k")
+            func get(_ conditions: ReadConditions) async throws -> ObjectReadResult {
+                try await backend.getObject(address, options: GetObjectOptions(conditions: conditions))
+            }
+            let past = S3Timestamp(millisecondsSinceEpoch: info.lastModified.millisecondsSinceEpoch - 3_600_000)
+            let future = S3Timestamp(millisecondsSinceEpoch: info.lastModified.millisecondsSinceEpoch + 3_600_000)
+            _ = try await get(ReadConditions(ifMatch: [info.quotedETag]))
+            try await expectS3Error(.preconditionFailed) { try await get(ReadConditions(ifMatch: ["\"other\""])) }
+            try await expectS3Error(.notModified) { try await get(ReadConditions(ifNoneMatch: [info.quotedETag])) }
+            _ = try await get(ReadConditions(ifNoneMatch: ["\"other\""]))
+            try await expectS3Error(.notModified) { try await get(ReadConditions(ifModifiedSince: future)) }
+            _ = try await get(ReadConditions(ifModifiedSince: past))
+            try await expectS3Error(.preconditionFailed) { try await get(ReadConditions(ifUnmodifiedSince: past)) }
+            // A true If-Match overrides a false If-Unmodified-Since; a false If-None-Match wins over If-Modified-Since.
+            _ = try await get(ReadConditions(ifMatch: [info.quotedETag], ifUnmodifiedSince: past))
+            _ = try await get(ReadConditions(ifNoneMatch: ["\"other\""], ifModifiedSince: future))
+            try await expectS3Error(.notModified) {
+                try await backend.headObject(address, options: GetObjectOptions(conditions: ReadConditions(ifNoneMatch: ["*"])))
+            }
+        },
+        ConformanceCase("write preconditions are checked at commit") { backend in
+            _ = try await backend.createBucket("writes", owner: C.owner, region: "us-east-1")
+            let address = ObjectAddress(bucket: "writes", key: "k")
+            let create = PutObjectOptions(owner: C.owner, conditions: WriteConditions(ifNoneMatchAny: true))
+            let first = try await backend.putObject(address, body: C.body([1]), options: create)
+            try await expectS3Error(.preconditionFailed) { try await backend.putObject(address, body: C.body([2]), options: create) }
+            try await expectS3Error(.preconditionFailed) {
+                try await backend.putObject(address, body: C.body([3]), options: PutObjectOptions(owner: C.owner, conditions: WriteConditions(ifMatch: ["\"nope\""])))
+            }
+            _ = try await backend.putObject(address, body: C.body([4]), options: PutObjectOptions(owner: C.owner, conditions: WriteConditions(ifMatch: [first.quotedETag])))
+            try expectEqual(try await C.get(backend, "writes", "k"), [4], "If-Match write applied")
+            try await expectS3Error(.noSuchKey) {
+                try await backend.putObject(ObjectAddress(bucket: "writes", key: "absent"), body: C.body([1]),
+                                            options: PutObjectOptions(owner: C.owner, conditions: WriteConditions(ifMatch: ["*"])))
+            }
+        },
+        ConformanceCase("racing If-None-Match writers: exactly one wins") { backend in
+            _ = try await backend.createBucket("race", owner: C.owner, region: "us-east-1")
+            let address = ObjectAddress(bucket: "race", key: "once")
+            let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for writer in 0..<8 {
+                    group.addTask {
+                        do {
+                            _ = try await backend.putObject(address, body: C.chunkedBody(Array(repeating: UInt8(writer), count: 20_000), chunk: 1000),
+                                                            options: PutObjectOptions(owner: C.owner, conditions: WriteConditions(ifNoneMatchAny: true)))
+                            return true
+                        } catch let error as S3Error where error.code == .preconditionFailed || error.code == .conditionalRequestConflict {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            try expectEqual(winners, 1, "winners")
+        },
+    ]
+
+    // MARK: Copies
+
+    static let copies: [ConformanceCase] = [
+        ConformanceCase("copy keeps or replaces metadata") { backend in
+            _ = try await backend.createBucket("src", owner: C.owner, region: "us-east-1")
+            _ = try await backend.createBucket("dst", owner: C.owner, region: "us-east-1")
+            let original = try await C.put(backend, "src", "a", [1, 2, 3], metadata: ObjectMetadata(contentType: "x/y", user: ["m": "1"]))
+            let kept = try await backend.copyObject(from: ObjectAddress(bucket: "src", key: "a"), to: ObjectAddress(bucket: "dst", key: "b"),
+                                                    options: CopyObjectOptions(metadataDirective: .copy, owner: C.owner))
+            try expectEqual(kept.etag, original.etag, "copy keeps the ETag")
+            try expectEqual(try await C.get(backend, "dst", "b"), [1, 2, 3], "copied content")
+            try expectEqual(try await backend.headObject(ObjectAddress(bucket: "dst", key: "b"), options: GetObjectOptions()).info.metadata,
+                                  ObjectMetadata(contentType: "x/y", user: ["m": "1"]), "COPY metadata")
+            _ = try await backend.copyObject(from: ObjectAddress(bucket: "src", key: "a"), to: ObjectAddress(bucket: "dst", key: "c"),
+                                             options: CopyObjectOptions(metadataDirective: .replace, metadata: ObjectMetadata(contentType: "new/type"), owner: C.owner))
+            try expectEqual(try await backend.headObject(ObjectAddress(bucket: "dst", key: "c"), options: GetObjectOptions()).info.metadata,
+                                  ObjectMetadata(contentType: "new/type"), "REPLACE metadata")
+            // The source is untouched.
+            try expectEqual(try await C.get(backend, "src", "a"), [1, 2, 3], "source intact")
+        },
+        ConformanceCase("copy onto itself with REPLACE changes only metadata") { backend in
+            _ = try await backend.createBucket("self", owner: C.owner, region: "us-east-1")
+            let original = try await C.put(backend, "self", "k", [5, 6], metadata: ObjectMetadata(contentType: "a/a"))
+            let address = ObjectAddress(bucket: "self", key: "k")
+            let updated = try await backend.copyObject(from: address, to: address,
+                                                       options: CopyObjectOptions(metadataDirective: .replace, metadata: ObjectMetadata(contentType: "b/b", user: ["v": "2"]), owner: C.owner))
+            try expectEqual(updated.etag, original.etag, "same bytes, same ETag")
+            try expectEqual(try await C.get(backend, "self", "k"), [5, 6], "content unchanged")
+            try expectEqual(try await backend.headObject(address, options: GetObjectOptions()).info.metadata,
+                                  ObjectMetadata(contentType: "b/b", user: ["v": "2"]), "metadata replaced")
+        },
+        ConformanceCase("copy source preconditions and missing sources") { backend in
+            _ = try await backend.createBucket("copycond", owner: C.owner, region: "us-east-1")
+            let info = try await C.put(backend, "copycond", "a", [1])
+            let from = ObjectAddress(bucket: "copycond", key: "a")
+            let to = ObjectAddress(bucket: "copycond", key: "b")
+            try await expectS3Error(.preconditionFailed) {
+                try await backend.copyObject(from: from, to: to, options: CopyObjectOptions(owner: C.owner, sourceConditions: ReadConditions(ifMatch: ["\"x\""])))
+            }
+            try await expectS3Error(.preconditionFailed) {
+                try await backend.copyObject(from: from, to: to, options: CopyObjectOptions(owner: C.owner, sourceConditions: ReadConditions(ifNoneMatch: [info.quotedETag])))
+            }
+            try await expectS3Error(.noSuchKey) { try await C.get(backend, "copycond", "b") }
+            try await expectS3Error(.noSuchKey) {
+                try await backend.copyObject(from: ObjectAddress(bucket: "copycond", key: "missing"), to: to, options: CopyObjectOptions(owner: C.owner))
+            }
+            try await expectS3Error(.noSuchBucket) {
+                try await backend.copyObject(from: ObjectAddress(bucket: "nobucket", key: "a"), to: to, options: CopyObjectOptions(owner: C.owner))
+            }
+        },
+    ]
+
+    // MARK: Listings
+
+    static let listings: [ConformanceCase] = [
+        ConformanceCase("listing is in UTF-8 byte order with exact pagination") { backend in
+            _ = try await backend.createBucket("order", owner: C.owner, region: "us-east-1")
+            let keys = ["b", "a", "A", "é", "e", "z", "~", "a/b", "a b", "a+b", "a0", "\u{7F}", "日", "🦤", "ab", "a-b", "a.b", "a_b"]
+            for key in keys { _ = try await C.put(backend, "order", key, [1]) }
+            let expected = keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for size in [1, 2, 5, 1000] {
+                let listed = try await C.listAll(backend, "order", pageSize: size)
+                try expectEqual(listed.keys, expected, "page size \(size)")
+                try expectEqual(listed.pages, max(1, (keys.count + size - 1) / size), "page count for size \(size)")
+            }
+        },
+        ConformanceCase("delimiter listing rolls up common prefixes across pages") { backend in
+            _ = try await backend.createBucket("tree", owner: C.owner, region: "us-east-1")
+            var keys: [String] = []
+            for top in ["a", "b", "c"] {
+                for middle in 0..<4 { for leaf in 0..<3 { keys.append("\(top)/\(middle)/\(leaf).txt") } }
+                keys.append("\(top).txt")
+            }
+            keys += ["a/", "a//x", "root", "b/0/", "c-d/e"]
+            for key in keys { _ = try await C.put(backend, "tree", key, [1]) }
+            for (prefix, delimiter) in [("", "/"), ("a/", "/"), ("a/0/", "/"), ("b", "/"), ("", "0"), ("a/", "/0/"), ("", "."), ("zzz", "/")] {
+                let expected = C.model(keys, prefix: prefix, delimiter: delimiter)
+                for size in [1, 2, 3, 1000] {
+                    let listed = try await C.listAll(backend, "tree", prefix: prefix, delimiter: delimiter, pageSize: size)
+                    try expectEqual(listed.keys, expected.keys, "keys for prefix \(prefix) delimiter \(delimiter) size \(size)")
+                    try expectEqual(listed.prefixes, expected.prefixes, "prefixes for prefix \(prefix) delimiter \(delimiter) size \(size)")
+                }
+            }
+        },
+        ConformanceCase("listing after a marker inside a common prefix skips that prefix") { backend in
+            _ = try await backend.createBucket("marker", owner: C.owner, region: "us-east-1")
+            for key in ["a/1", "a/2", "b/1", "c"] { _ = try await C.put(backend, "marker", key, [1]) }
+            let page = try await backend.listObjects(bucket: "marker", query: ListObjectsQuery(delimiter: "/", after: "a/1", maxKeys: 10))
+            try expectEqual(page.commonPrefixes, ["b/"], "prefixes after a/1")
+            try expectEqual(page.objects.map(\.key), ["c"], "keys after a/1")
+            let empty = try await backend.listObjects(bucket: "marker", query: ListObjectsQuery(maxKeys: 0))
+            try expect(empty.objects.isEmpty && empty.commonPrefixes.isEmpty, "max-keys 0 lists nothing")
+            let tail = try await backend.listObjects(bucket: "marker", query: ListObjectsQuery(after: "c", maxKeys: 10))
+            try expect(tail.objects.isEmpty && !tail.isTruncated, "nothing after the last key")
+        },
+        ConformanceCase("listing 2,500 keys pages exactly") { backend in
+            _ = try await backend.createBucket("many", owner: C.owner, region: "us-east-1")
+            var keys: [String] = []
+            for index in 0..<2500 { keys.append("dir\(index % 7)/file-\(index)") }
+            for key in keys { _ = try await C.put(backend, "many", key, []) }
+            let all = try await C.listAll(backend, "many", pageSize: 1000)
+            try expectEqual(all.keys, keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }, "all keys")
+            try expectEqual(all.pages, 3, "pages of 1,000")
+            let grouped = try await C.listAll(backend, "many", delimiter: "/", pageSize: 3)
+            try expectEqual(grouped.prefixes, (0..<7).map { "dir\($0)/" }, "seven prefixes")
+        },
+    ]
+
+    // MARK: Deletions
+
+    static let deletions: [ConformanceCase] = [
+        ConformanceCase("delete is idempotent and batch deletes report per key") { backend in
+            _ = try await backend.createBucket("del", owner: C.owner, region: "us-east-1")
+            for key in ["a", "b", "c/d"] { _ = try await C.put(backend, "del", key, [1]) }
+            try await backend.deleteObject(ObjectAddress(bucket: "del", key: "a"))
+            try await backend.deleteObject(ObjectAddress(bucket: "del", key: "a"))
+            try await expectS3Error(.noSuchKey) { try await C.get(backend, "del", "a") }
+            let results = try await backend.deleteObjects(bucket: "del", keys: ["b", "missing", "c/d"])
+            try expectEqual(results.count, 3, "one result per key")
+            for result in results { if case .failure(let error) = result { throw ConformanceFailure(message: "unexpected \(error)", line: #line) } }
+            let page = try await backend.listObjects(bucket: "del", query: ListObjectsQuery())
+            try expectEqual(page.objects.count, 0, "all gone")
+            try await backend.deleteBucket("del")
+        },
+        ConformanceCase("a deleted key can be written again") { backend in
+            _ = try await backend.createBucket("again", owner: C.owner, region: "us-east-1")
+            for round in 0..<5 {
+                _ = try await C.put(backend, "again", "x/y/z", [UInt8(round)])
+                try expectEqual(try await C.get(backend, "again", "x/y/z"), [UInt8(round)], "round \(round)")
+                try await backend.deleteObject(ObjectAddress(bucket: "again", key: "x/y/z"))
+            }
+        },
+    ]
+
+    // MARK: Bucket configuration documents
+
+    static let configurations: [ConformanceCase] = [
+        ConformanceCase("bucket configuration documents are stored and go away with the bucket") { backend in
+            _ = try await backend.createBucket("configured", owner: C.owner, region: "us-east-1")
+            try expectEqual(try await backend.bucketConfiguration("configured", kind: .policy), nil, "no policy yet")
+            try await backend.setBucketConfiguration("configured", kind: .policy, document: Array("{\"a\":1}".utf8))
+            try await backend.setBucketConfiguration("configured", kind: .cors, document: Array("<CORS/>".utf8))
+            try expectEqual(try await backend.bucketConfiguration("configured", kind: .policy), Array("{\"a\":1}".utf8), "policy")
+            try await backend.setBucketConfiguration("configured", kind: .policy, document: nil)
+            try expectEqual(try await backend.bucketConfiguration("configured", kind: .policy), nil, "policy removed")
+            try await backend.deleteBucket("configured")
+            _ = try await backend.createBucket("configured", owner: C.owner, region: "us-east-1")
+            try expectEqual(try await backend.bucketConfiguration("configured", kind: .cors), nil, "documents removed with the bucket")
+        },
+    ]
+
+    // MARK: Robustness
+
+    static let robustness: [ConformanceCase] = [
+        ConformanceCase("readers never see a mix of two writes") { backend in
+            _ = try await backend.createBucket("atomic", owner: C.owner, region: "us-east-1")
+            let versions: [[UInt8]] = (0..<4).map { version in Array(repeating: UInt8(version), count: 5_000 + version * 37_000) }
+            _ = try await C.put(backend, "atomic", "k", versions[0])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for round in 0..<60 { _ = try await C.put(backend, "atomic", "k", versions[round % versions.count]) }
+                }
+                for _ in 0..<3 {
+                    group.addTask {
+                        for _ in 0..<60 {
+                            let result = try await backend.getObject(ObjectAddress(bucket: "atomic", key: "k"), options: GetObjectOptions())
+                            let bytes = try await C.readAll(result)
+                            try expect(versions.contains(bytes), "a read returned bytes of no single write (\(bytes.count) bytes)")
+                            try expectEqual(Hex.encode(MD5.hash(bytes)), result.info.etag, "bytes match the ETag they came with")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        },
+    ]
+}

@@ -1,0 +1,78 @@
+import Foundation
+import StowageCore
+import Testing
+
+@Suite("Configuration defaults, decoding and validation")
+struct ConfigurationTests {
+    let decoder = JSONDecoder()
+
+    @Test("defaults are the documented values")
+    func defaults() {
+        let configuration = StowageConfiguration()
+        #expect(configuration.server.port == 3000)
+        #expect(configuration.server.address == "0.0.0.0")
+        #expect(configuration.server.silent == false)
+        #expect(configuration.server.region == "us-east-1")
+        #expect(configuration.storage.directory == ".nogit/bucketsDir")
+        #expect(configuration.storage.cleanSlate == false)
+        #expect(configuration.auth.enabled == false)
+        #expect(configuration.auth.credentials == [.init(accessKeyId: "STORAGE", secretAccessKey: "STORAGE")])
+        #expect(configuration.cors.enabled == false)
+        #expect(configuration.logging.level == "info")
+        #expect(configuration.logging.format == "text")
+        #expect(configuration.limits.maxObjectSize == 5 * 1024 * 1024 * 1024)
+        #expect(configuration.limits.maxMetadataSize == 2048)
+        #expect(configuration.limits.requestTimeout == 300_000)
+        #expect(configuration.multipart.expirationDays == 7)
+        #expect(configuration.multipart.cleanupIntervalMinutes == 60)
+    }
+
+    @Test("every field is optional and partial sections keep other defaults")
+    func partial() throws {
+        let empty = try decoder.decode(StowageConfiguration.self, from: Data("{}".utf8))
+        #expect(empty == StowageConfiguration())
+        let partial = try decoder.decode(StowageConfiguration.self, from: Data(#"{"server": {"port": 9000}, "storage": {"cleanSlate": true}}"#.utf8))
+        #expect(partial.server.port == 9000)
+        #expect(partial.server.address == "0.0.0.0")
+        #expect(partial.storage.cleanSlate)
+        #expect(partial.storage.directory == ".nogit/bucketsDir")
+    }
+
+    @Test("round trip through JSON")
+    func roundTrip() throws {
+        var configuration = StowageConfiguration()
+        configuration.server.port = 1234
+        configuration.auth.credentials = [.init(accessKeyId: "a", secretAccessKey: "b"), .init(accessKeyId: "c", secretAccessKey: "d")]
+        let data = try JSONEncoder().encode(configuration)
+        #expect(try decoder.decode(StowageConfiguration.self, from: data) == configuration)
+    }
+
+    @Test("unknown fields are rejected with their path", arguments: [
+        (#"{"sever": {}}"#, "sever"),
+        (#"{"server": {"prot": 1}}"#, "server.prot"),
+        (#"{"auth": {"credentials": [{"accessKeyId": "a", "secretAccessKey": "b", "x": 1}]}}"#, "auth.credentials"),
+    ])
+    func unknownFields(json: String, field: String) {
+        do {
+            _ = try decoder.decode(StowageConfiguration.self, from: Data(json.utf8))
+            Issue.record("decoding should fail")
+        } catch let error as ConfigurationError {
+            #expect(error.field.hasPrefix(field), "\(error.field)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test("validation names the field")
+    func validation() {
+        var configuration = StowageConfiguration()
+        configuration.server.port = 70000
+        #expect(throws: ConfigurationError(field: "server.port", reason: "must be 0...65535 (0 picks a free port)")) { try configuration.validate() }
+        configuration = StowageConfiguration()
+        configuration.logging.level = "loud"
+        #expect { try configuration.validate() } throws: { ($0 as? ConfigurationError)?.field == "logging.level" }
+        configuration = StowageConfiguration()
+        configuration.auth.credentials = []
+        #expect { try configuration.validate() } throws: { ($0 as? ConfigurationError)?.field == "auth.credentials" }
+    }
+}

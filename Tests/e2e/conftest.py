@@ -1,0 +1,490 @@
+"""Fixtures for the Stowage end-to-end suite.
+
+Every test talks to a real `stowage` process over a real loopback socket. A server
+binds 127.0.0.1 on an ephemeral port (``--port 0``) and stores into its own temp dir,
+so the suite is safe under pytest-xdist.
+
+Binary: ``$STOWAGE_BIN`` or ``<repo>/.build/debug/stowage``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import boto3
+import pytest
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+STOWAGE_BIN = os.environ.get("STOWAGE_BIN", str(REPO / ".build" / "debug" / "stowage"))
+ACCESS_KEY = "STORAGE"
+SECRET_KEY = "STORAGE"
+REGION = "us-east-1"
+READY_RE = re.compile(r"^Stowage listening on (http://127\.0\.0\.1:(\d+))\s*$")
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+
+# --------------------------------------------------------------------------------------
+# Server process management
+# --------------------------------------------------------------------------------------
+
+
+class ServerStartError(RuntimeError):
+    pass
+
+
+@dataclass
+class StowageServer:
+    """One `stowage serve` process on a directory; can be stopped and restarted."""
+
+    directory: Path
+    extra_args: list[str] = field(default_factory=list)
+    config: dict | None = None
+    clean_slate: bool = False
+    proc: subprocess.Popen | None = None
+    port: int | None = None
+    endpoint: str | None = None
+    stderr_path: Path | None = None
+    exit_code: int | None = None
+    log_dir: Path | None = None
+    _stdout_lines: list[str] = field(default_factory=list)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def command(self) -> list[str]:
+        cmd = [STOWAGE_BIN, "serve", "--port", "0", "--address", "127.0.0.1",
+               "--directory", str(self.directory)]
+        if self.clean_slate:
+            cmd.append("--clean-slate")
+        if self.config is not None:
+            cfg_path = (self.log_dir or self.directory.parent) / f"{self.directory.name}-config.json"
+            cfg_path.write_text(json.dumps(self.config))
+            cmd += ["--config", str(cfg_path)]
+        return cmd + list(self.extra_args)
+
+    def start(self, timeout: float = READY_TIMEOUT) -> "StowageServer":
+        assert self.proc is None, "already running"
+        if not os.path.exists(STOWAGE_BIN):
+            pytest.fail(f"stowage binary not found at {STOWAGE_BIN} (set STOWAGE_BIN)")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        log_dir = self.log_dir or self.directory.parent
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.stderr_path = log_dir / f"{self.directory.name}-stderr-{uuid.uuid4().hex[:6]}.log"
+        self.proc, self.port, self.endpoint, self._stdout_lines = spawn_and_wait_ready(
+            self.command(), self.stderr_path, timeout)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Stops the process and returns its exit code."""
+        if self.proc is None:
+            return self.exit_code if self.exit_code is not None else 0
+        self.exit_code = terminate(self.proc, sig)
+        self.proc = None
+        return self.exit_code
+
+    def restart(self, clean_slate: bool | None = None) -> "StowageServer":
+        """Stops and starts the same server on the same directory (new ephemeral port)."""
+        self.stop()
+        if clean_slate is not None:
+            self.clean_slate = clean_slate
+        return self.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stderr_text(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace") if self.stderr_path else ""
+        except FileNotFoundError:
+            return ""
+
+    # -- clients ---------------------------------------------------------------------
+
+    def client(self, **config_kwargs):
+        return make_client(self.endpoint, **config_kwargs)
+
+    def http(self, method: str, path: str, body: bytes | None = None,
+             headers: dict | None = None, timeout: float = 30) -> "RawResponse":
+        return raw_request(self.port, method, path, body=body, headers=headers, timeout=timeout)
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.directory / ".stowage" / "tmp"
+
+
+def _drain(stream, lines: list[str], ready: threading.Event, found: list):
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", "replace")
+        lines.append(line)
+        if not found:
+            m = READY_RE.match(line.rstrip("\r\n"))
+            if m:
+                found.append(m)
+                ready.set()
+    ready.set()  # EOF: process exited or closed stdout
+    stream.close()
+
+
+def spawn_and_wait_ready(cmd: list[str], stderr_path: Path, timeout: float):
+    stderr_f = open(stderr_path, "wb")
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=stderr_f, start_new_session=True)
+    finally:
+        stderr_f.close()
+    lines: list[str] = []
+    found: list = []
+    ready = threading.Event()
+    t = threading.Thread(target=_drain, args=(proc.stdout, lines, ready, found), daemon=True)
+    t.start()
+    ready.wait(timeout)
+    if not found:
+        code = terminate(proc, signal.SIGKILL) if proc.poll() is None else proc.returncode
+        raise ServerStartError(
+            f"stowage did not print its ready line within {timeout}s (exit={code}); "
+            f"stdout={lines!r}; stderr={stderr_path.read_text(errors='replace')[-2000:]!r}")
+    m = found[0]
+    return proc, int(m.group(2)), m.group(1), lines
+
+
+def terminate(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> int:
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+        try:
+            return proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait(STOP_TIMEOUT)
+    return proc.returncode
+
+
+def run_stowage(args: list[str], timeout: float = 20) -> subprocess.CompletedProcess:
+    """Runs the binary to completion (for commands expected to exit on their own)."""
+    return subprocess.run([STOWAGE_BIN, *args], stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=timeout)
+
+
+# --------------------------------------------------------------------------------------
+# Clients
+# --------------------------------------------------------------------------------------
+
+
+def make_client(endpoint: str, **config_kwargs):
+    cfg = dict(
+        s3={"addressing_style": "path"},
+        signature_version="s3v4",
+        retries={"max_attempts": 1, "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=60,
+    )
+    cfg.update(config_kwargs)
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint, region_name=REGION,
+        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+        config=Config(**cfg))
+
+
+@dataclass
+class RawResponse:
+    status: int
+    reason: str
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def xml(self) -> ET.Element:
+        return ET.fromstring(self.body)
+
+    def error_code(self) -> str | None:
+        root = self.xml()
+        assert strip_ns(root.tag) == "Error", self.body
+        return find_text(root, "Code")
+
+
+def raw_request(port: int, method: str, path: str, body: bytes | None = None,
+                headers: dict | None = None, timeout: float = 30) -> RawResponse:
+    """One HTTP/1.1 request on a fresh connection; `path` is sent exactly as given."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        hdrs = {"Host": f"127.0.0.1:{port}"}
+        if body is not None:
+            hdrs["Content-Length"] = str(len(body))
+        hdrs.update(headers or {})
+        for k, v in hdrs.items():
+            conn.putheader(k, v)
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        data = resp.read()
+        return RawResponse(resp.status, resp.reason, resp.headers, data)
+    finally:
+        conn.close()
+
+
+def strip_ns(tag: str) -> str:
+    return tag.split("}", 1)[1] if tag.startswith("{") else tag
+
+
+def find_text(elem: ET.Element, name: str) -> str | None:
+    for child in elem:
+        if strip_ns(child.tag) == name:
+            return child.text
+    return None
+
+
+def read_http_response(sock: socket.socket, buf: bytearray | None = None,
+                       head_request: bool = False) -> tuple[int, dict, bytes, bytearray]:
+    """Reads one HTTP/1.1 response (Content-Length or chunked) from a raw socket.
+
+    Returns (status, lowercase headers, body, leftover bytes)."""
+    buf = buf if buf is not None else bytearray()
+
+    def fill():
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"connection closed; have {bytes(buf[:500])!r}")
+        buf.extend(chunk)
+
+    while b"\r\n\r\n" not in buf:
+        fill()
+    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+    buf[:] = rest
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if head_request or status in (100, 204, 304) or 100 <= status < 200:
+        return status, headers, b"", buf
+    if "content-length" in headers:
+        n = int(headers["content-length"])
+        while len(buf) < n:
+            fill()
+        body = bytes(buf[:n])
+        buf[:] = buf[n:]
+        return status, headers, body, buf
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = bytearray()
+        while True:
+            while b"\r\n" not in buf:
+                fill()
+            size_line, _, rest = bytes(buf).partition(b"\r\n")
+            buf[:] = rest
+            size = int(size_line.split(b";")[0], 16)
+            while len(buf) < size + 2:
+                fill()
+            body.extend(buf[:size])
+            buf[:] = buf[size + 2:]
+            if size == 0:
+                return status, headers, bytes(body), buf
+    # read to close
+    body = bytearray(buf)
+    buf.clear()
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body.extend(chunk)
+    return status, headers, bytes(body), buf
+
+
+# --------------------------------------------------------------------------------------
+# AWS CLI
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout) if self.stdout.strip() else None
+
+
+class AwsCli:
+    def __init__(self, endpoint: str, home: Path):
+        self.endpoint = endpoint
+        self.home = home
+        home.mkdir(parents=True, exist_ok=True)
+        cfg = home / "config"
+        cfg.write_text("[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n")
+
+    def env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update({
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_CONFIG_FILE": str(self.home / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(self.home / "credentials"),
+            "AWS_MAX_ATTEMPTS": "1",
+            "AWS_PAGER": "",
+            "HOME": str(self.home),
+        })
+        return env
+
+    def __call__(self, *args: str, timeout: float = 90, check: bool = False,
+                 cwd: str | None = None) -> CliResult:
+        cmd = ["aws", "--endpoint-url", self.endpoint, "--output", "json", *args]
+        p = subprocess.run(cmd, env=self.env(), capture_output=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL, cwd=cwd)
+        res = CliResult(p.returncode, p.stdout.decode("utf-8", "replace"),
+                        p.stderr.decode("utf-8", "replace"))
+        if check:
+            assert res.returncode == 0, f"aws {' '.join(args)} failed: {res.stderr}"
+        return res
+
+
+# --------------------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def start_server(tmp_path_factory):
+    """Factory: start_server(**kw) -> StowageServer on a fresh temp dir, stopped at teardown."""
+    servers: list[StowageServer] = []
+    dirs: list[Path] = []
+
+    def _start(directory: Path | None = None, **kw) -> StowageServer:
+        if directory is None:
+            base = Path(tempfile.mkdtemp(prefix="stowage-e2e-"))
+            dirs.append(base)
+            directory = base / "data"
+        srv = StowageServer(directory=directory, **kw)
+        servers.append(srv)
+        return srv.start()
+
+    yield _start
+    for s in servers:
+        s.stop(signal.SIGKILL if not s.alive else signal.SIGTERM)
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One server per test module. Tests must use their own buckets."""
+    base = Path(tempfile.mkdtemp(prefix="stowage-e2e-mod-"))
+    srv = StowageServer(directory=base / "data")
+    srv.start()
+    yield srv
+    srv.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_server(start_server):
+    """A server of its own for tests that need isolation (layout, restart, listings of buckets)."""
+    return start_server()
+
+
+@pytest.fixture(scope="module")
+def s3(server):
+    return server.client()
+
+
+@pytest.fixture
+def s3_fresh(fresh_server):
+    return fresh_server.client()
+
+
+def unique_bucket(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+@pytest.fixture
+def bucket(s3):
+    """A fresh bucket on the module server; emptied and deleted at teardown."""
+    name = unique_bucket()
+    s3.create_bucket(Bucket=name)
+    yield name
+    try:
+        empty_bucket(s3, name)
+        s3.delete_bucket(Bucket=name)
+    except Exception:
+        pass
+
+
+def empty_bucket(client, name: str):
+    token = None
+    while True:
+        kw = {"Bucket": name, "MaxKeys": 1000}
+        if token:
+            kw["ContinuationToken"] = token
+        page = client.list_objects_v2(**kw)
+        keys = [o["Key"] for o in page.get("Contents", [])]
+        for k in keys:
+            client.delete_object(Bucket=name, Key=k)
+        if not page.get("IsTruncated"):
+            return
+        token = page["NextContinuationToken"]
+
+
+@pytest.fixture
+def aws(server, tmp_path):
+    return AwsCli(server.endpoint, tmp_path / "awshome")
+
+
+# --------------------------------------------------------------------------------------
+# Assertion helpers
+# --------------------------------------------------------------------------------------
+
+
+def client_error(excinfo) -> tuple[str, int, dict]:
+    """(code, http status, response metadata headers) of a botocore ClientError."""
+    err = excinfo.value.response
+    return (err.get("Error", {}).get("Code"),
+            err["ResponseMetadata"]["HTTPStatusCode"],
+            err["ResponseMetadata"].get("HTTPHeaders", {}))
+
+
+def files_under(root: Path) -> list[Path]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in filenames:
+            out.append(Path(dirpath) / n)
+    return out
+
+
+def assert_tmp_empty(srv: StowageServer, wait: float = 5.0):
+    """DIR/.stowage/tmp must be empty once requests finished (allow a brief settle)."""
+    deadline = time.monotonic() + wait
+    leftovers: list = []
+    while True:
+        leftovers = sorted(os.listdir(srv.tmp_dir)) if srv.tmp_dir.exists() else []
+        if not leftovers or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert leftovers == [], f"leftover temp files in {srv.tmp_dir}: {leftovers}"
+
+
+def byte_sorted(keys: Iterable[str]) -> list[str]:
+    return sorted(keys, key=lambda k: k.encode("utf-8"))
