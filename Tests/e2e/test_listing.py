@@ -2,8 +2,9 @@
 
 The model: keys in UTF-8 byte order; with a delimiter, keys that contain it after the
 prefix roll up into a CommonPrefix (counted once against max-keys); a marker/start-after
-skips keys <= marker, and a common prefix equal to the marker is skipped whole (so that a
-continuation steps over a rolled-up "folder" but a start-after inside one still returns it).
+skips keys <= marker, and "CommonPrefixes is filtered out from results if it is not
+lexicographically greater than the StartAfter value" (S3 API reference, ListObjectsV2
+Delimiter) - so a start-after inside a folder, or equal to it, steps over the folder.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def model(keys, prefix="", delimiter="", after=""):
             i = rest.find(delimiter)
             if i >= 0:
                 cp = prefix + rest[:i + len(delimiter)]
-                if cp == after or cp in seen:
+                if (after and cp.encode() <= ab) or cp in seen:
                     continue
                 seen.add(cp)
                 out.append(("P", cp))
@@ -244,7 +245,7 @@ def test_common_prefixes_top_level_exact(s3, big):
 
 
 @pytest.mark.parametrize("after", [
-    "dir03/sub02/file017",   # inside a common prefix: dir03/ still listed
+    "dir03/sub02/file017",   # inside a common prefix: dir03/ is not greater, so filtered out
     "dir03/",                # equal to a common prefix: steps over it
     "dir03",
     "dir05/sub01/",
@@ -273,7 +274,10 @@ def test_v1_marker(s3, big, marker):
 def test_start_after_inside_common_prefix_with_prefix(s3, big):
     page = s3.list_objects_v2(Bucket=big, Prefix="dir05/", Delimiter="/", StartAfter="dir05/sub01/file020")
     assert page_entries(page) == model(KEYS, prefix="dir05/", delimiter="/", after="dir05/sub01/file020")
-    assert page["CommonPrefixes"][0]["Prefix"] == "dir05/sub01/"
+    # dir05/sub01/ is not greater than the start-after value: filtered out; keys after it
+    # inside that folder are not listed either (they roll up into the filtered prefix)
+    assert page["CommonPrefixes"][0]["Prefix"] == "dir05/sub02/"
+    assert all(not o["Key"].startswith("dir05/sub01/") for o in page.get("Contents", []))
 
 
 def test_start_after_ignored_with_continuation_token(s3, big):
@@ -316,7 +320,7 @@ def test_encoding_type_url_raw(server, big):
     assert find_text(root, "EncodingType") == "url"
     keys = [find_text(c, "Key") for c in root if strip_ns(c.tag) == "Contents"]
     decoded = [urllib.parse.unquote_plus(k) for k in keys]
-    assert decoded == ["a", "a+b", "a%b"]
+    assert decoded == ["a", "a%b", "a+b"]   # byte order: '%' (0x25) < '+' (0x2B)
     assert "a+b" not in keys and "a%b" not in keys      # they must be encoded
     prefixes = [find_text(c, "Prefix") for c in root if strip_ns(c.tag) == "CommonPrefixes"]
     assert [urllib.parse.unquote_plus(p) for p in prefixes] == ["a "]

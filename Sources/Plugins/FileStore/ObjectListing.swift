@@ -13,17 +13,17 @@ extension ObjectIndex {
         let maxKeys = max(0, query.maxKeys)
 
         // Where to start: strictly after `after` when it lies at or beyond the prefix.
-        var cursor = Cursor(key: prefix, inclusive: true)
+        var position = Cursor(key: prefix, inclusive: true)
         if let after = query.after.map({ Array($0.utf8) }), !after.lexicographicallyPrecedes(prefix) {
-            cursor = Cursor(key: after, inclusive: false)
+            position = Cursor(key: after, inclusive: false)
             // A marker inside a common prefix means that prefix was already returned.
             if let delimiter, after.starts(with: prefix),
                 let end = Self.range(of: delimiter, in: after, from: prefix.count) {
                 let commonPrefix = Array(after[..<end])
-                if let next = Self.successor(of: commonPrefix) { cursor = Cursor(key: next, inclusive: true) } else { return Self.emptyPage }
+                if let next = Self.successor(of: commonPrefix) { position = Cursor(key: next, inclusive: true) } else { return Self.emptyPage }
             }
         }
-        if let upper, !cursor.key.lexicographicallyPrecedes(upper) { return Self.emptyPage }
+        if let upper, !position.key.lexicographicallyPrecedes(upper) { return Self.emptyPage }
         if maxKeys == 0 { return Self.emptyPage }
 
         return try read { db in
@@ -32,32 +32,39 @@ extension ObjectIndex {
             var last: String?
             var count: Int { objects.count + prefixes.count }
 
-            scan: while count < maxKeys {
-                let batch = min(maxKeys - count + 1, 1001)
-                let rows = try fetch(db, bucketID: bucketID, cursor: cursor, upper: upper, limit: batch)
-                if rows.isEmpty { return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: false, nextMarker: nil) }
-                for row in rows {
-                    if let delimiter, let end = Self.range(of: delimiter, in: row.keyBytes, from: prefix.count) {
-                        if count == maxKeys { return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: true, nextMarker: last) }
-                        let commonPrefix = Array(row.keyBytes[..<end])
+            // Each pass streams rows lazily from the cursor position; a roll-up into a common
+            // prefix ends the pass and the next one seeks past the prefix.
+            scan: while true {
+                let rows = try cursor(db, bucketID: bucketID, from: position, upper: upper, limit: maxKeys - count + 1)
+                var produced = false
+                while let row = try rows.next() {
+                    produced = true
+                    if count == maxKeys {
+                        return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: true, nextMarker: last)
+                    }
+                    let key: Data = row[0]
+                    let keyBytes = [UInt8](key)
+                    if let delimiter, let end = Self.range(of: delimiter, in: keyBytes, from: prefix.count) {
+                        let commonPrefix = Array(keyBytes[..<end])
                         let text = String(decoding: commonPrefix, as: UTF8.self)
                         prefixes.append(text)
                         last = text
-                        guard let next = Self.successor(of: commonPrefix) else {
-                            return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: false, nextMarker: nil)
-                        }
-                        cursor = Cursor(key: next, inclusive: true)
+                        guard let next = Self.successor(of: commonPrefix) else { break scan }
+                        position = Cursor(key: next, inclusive: true)
                         continue scan
                     }
-                    if count == maxKeys { return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: true, nextMarker: last) }
-                    objects.append(row.info)
-                    last = row.info.key
-                    cursor = Cursor(key: row.keyBytes, inclusive: false)
+                    let info = ObjectInfo(
+                        key: String(decoding: keyBytes, as: UTF8.self), size: row[1], etag: row[2],
+                        lastModified: S3Timestamp(millisecondsSinceEpoch: row[3]), storageClass: row[5], ownerID: row[4], partCount: row[6]
+                    )
+                    objects.append(info)
+                    last = info.key
+                    position = Cursor(key: keyBytes, inclusive: false)
                 }
-                if rows.count < batch { return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: false, nextMarker: nil) }
+                if !produced || count < maxKeys { break }
             }
-            // The page is full: it is truncated only if anything remains.
-            let more = try !fetch(db, bucketID: bucketID, cursor: cursor, upper: upper, limit: 1).isEmpty
+            // Out of rows before the page filled (or exactly full with nothing after it).
+            let more = count == maxKeys ? try cursor(db, bucketID: bucketID, from: position, upper: upper, limit: 1).next() != nil : false
             return ListObjectsPage(objects: objects, commonPrefixes: prefixes, isTruncated: more, nextMarker: more ? last : nil)
         }
     }
@@ -69,33 +76,18 @@ extension ObjectIndex {
         var inclusive: Bool
     }
 
-    struct ListedRow {
-        var keyBytes: [UInt8]
-        var info: ObjectInfo
-    }
-
-    private func fetch(_ db: Database, bucketID: Int64, cursor: Cursor, upper: [UInt8]?, limit: Int) throws -> [ListedRow] {
-        let comparison = cursor.inclusive ? ">=" : ">"
+    /// Rows from `position` on, in key order, produced lazily by SQLite.
+    private func cursor(_ db: Database, bucketID: Int64, from position: Cursor, upper: [UInt8]?, limit: Int) throws -> RowCursor {
+        let comparison = position.inclusive ? ">=" : ">"
         let bound = upper == nil ? "" : " AND key < ?"
         let statement = try db.cachedStatement(sql: """
             SELECT key, size, etag, modified_ms, owner_id, storage_class, part_count FROM objects
             WHERE bucket_id = ? AND key \(comparison) ?\(bound) ORDER BY key LIMIT ?
             """)
-        var arguments: StatementArguments = [bucketID, Data(cursor.key)]
+        var arguments: StatementArguments = [bucketID, Data(position.key)]
         if let upper { arguments += [Data(upper)] }
         arguments += [limit]
-        var result: [ListedRow] = []
-        result.reserveCapacity(limit)
-        let rows = try Row.fetchCursor(statement, arguments: arguments)
-        while let row = try rows.next() {
-            let key: Data = row[0]
-            let bytes = [UInt8](key)
-            result.append(ListedRow(keyBytes: bytes, info: ObjectInfo(
-                key: String(decoding: bytes, as: UTF8.self), size: row[1], etag: row[2],
-                lastModified: S3Timestamp(millisecondsSinceEpoch: row[3]), storageClass: row[5], ownerID: row[4], partCount: row[6]
-            )))
-        }
-        return result
+        return try Row.fetchCursor(statement, arguments: arguments)
     }
 
     /// The smallest byte string greater than every string that starts with `prefix`;
