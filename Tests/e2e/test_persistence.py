@@ -120,14 +120,14 @@ def test_object_files_hold_the_object_bytes(fresh_server):
 
 def test_deleted_object_file_is_removed(fresh_server):
     s3 = fresh_server.client()
-    s3.create_bucket(Bucket="rm")
-    s3.put_object(Bucket="rm", Key="d1/d2/f", Body=b"x")
-    path = fresh_server.directory / "rm" / "d1%" / "d2%" / "f"
+    s3.create_bucket(Bucket="rm-bucket")
+    s3.put_object(Bucket="rm-bucket", Key="d1/d2/f", Body=b"x")
+    path = fresh_server.directory / "rm-bucket" / "d1%" / "d2%" / "f"
     assert path.is_file()
-    s3.delete_object(Bucket="rm", Key="d1/d2/f")
+    s3.delete_object(Bucket="rm-bucket", Key="d1/d2/f")
     assert not path.exists()
-    s3.delete_bucket(Bucket="rm")
-    assert not (fresh_server.directory / "rm").exists()
+    s3.delete_bucket(Bucket="rm-bucket")
+    assert not (fresh_server.directory / "rm-bucket").exists()
 
 
 def test_clean_slate_wipes(fresh_server):
