@@ -194,7 +194,7 @@ def make_client(endpoint: str, **config_kwargs):
     cfg = dict(
         s3={"addressing_style": "path"},
         signature_version="s3v4",
-        retries={"max_attempts": 1, "mode": "standard"},
+        retries={"total_max_attempts": 1, "mode": "standard"},
         connect_timeout=10,
         read_timeout=60,
     )
@@ -484,6 +484,16 @@ def assert_tmp_empty(srv: StowageServer, wait: float = 5.0):
             break
         time.sleep(0.1)
     assert leftovers == [], f"leftover temp files in {srv.tmp_dir}: {leftovers}"
+
+
+def wait_for_upload_in_progress(srv: StowageServer, timeout: float = 10.0):
+    """Blocks until the server has an upload in progress in DIR/.stowage/tmp."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if srv.tmp_dir.exists() and os.listdir(srv.tmp_dir):
+            return
+        time.sleep(0.02)
+    pytest.fail(f"no upload in progress appeared in {srv.tmp_dir} within {timeout}s")
 
 
 def byte_sorted(keys: Iterable[str]) -> list[str]:

@@ -166,6 +166,9 @@ def test_copy_source_conditionals(s3, src):
     assert copy(CopySourceIfModifiedSince=future) == (412, "PreconditionFailed")
     assert copy(CopySourceIfUnmodifiedSince=future) == (200, None)
     assert copy(CopySourceIfUnmodifiedSince=past) == (412, "PreconditionFailed")
+    # the comparison is at the one-second resolution of Last-Modified
+    assert copy(CopySourceIfModifiedSince=lm) == (412, "PreconditionFailed")
+    assert copy(CopySourceIfUnmodifiedSince=lm) == (200, None)
     # documented combinations: If-Match true + If-Unmodified-Since false -> copy happens
     assert copy(CopySourceIfMatch=etag, CopySourceIfUnmodifiedSince=past) == (200, None)
     # If-None-Match false + If-Modified-Since true -> 412
@@ -194,3 +197,12 @@ def test_copy_replace_metadata_too_large(s3, src):
         s3.copy_object(Bucket=src, Key="big", CopySource={"Bucket": src, "Key": "src/obj.txt"},
                        MetadataDirective="REPLACE", Metadata={"m": "x" * 3000})
     assert client_error(ei)[:2] == ("MetadataTooLarge", 400)
+
+
+def test_copy_gets_a_new_last_modified(s3, src):
+    import time
+    source_lm = s3.head_object(Bucket=src, Key="src/obj.txt")["LastModified"]
+    time.sleep(1.2)
+    resp = s3.copy_object(Bucket=src, Key="later", CopySource={"Bucket": src, "Key": "src/obj.txt"})
+    assert resp["CopyObjectResult"]["LastModified"] > source_lm
+    assert s3.head_object(Bucket=src, Key="later")["LastModified"] > source_lm

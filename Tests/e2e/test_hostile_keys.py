@@ -137,6 +137,14 @@ def test_hostile_keys_roundtrip(hostile_server):
             pytest.fail(f"put {k!r} failed: {e}")
     assert_nothing_outside(base, data, base / "logs")
     assert not (data / "etc").exists() and not (base / "l1" / "l2" / "l3" / "etc").exists()
+    # every object is one plain file inside its own bucket's directory
+    files = [p for p in all_entries(data) if not p.is_dir()]
+    in_bucket = [p for p in files if p.relative_to(data).parts[0] == bucket]
+    stray = [p for p in files if p.relative_to(data).parts[0] not in (bucket, ".stowage")]
+    assert stray == []
+    assert len(in_bucket) == len(HOSTILE_KEYS)
+    assert sorted(p.read_bytes() for p in in_bucket) == sorted(bodies.values())
+    assert list((data / other).iterdir()) == []
 
     # get + head: body and key byte-exact, and distinct keys are distinct objects
     for k in HOSTILE_KEYS:
@@ -154,6 +162,16 @@ def test_hostile_keys_roundtrip(hostile_server):
     for page in s3.get_paginator("list_objects").paginate(Bucket=bucket, PaginationConfig={"PageSize": 13}):
         listed_v1 += [o["Key"] for o in page.get("Contents", [])]
     assert listed_v1 == byte_sorted(HOSTILE_KEYS)
+
+    # delimiter listings, paged, v1 (NextMarker round-trips url-encoded) and v2, match the model
+    from test_listing import model, page_entries
+    for delim in ("/", "%", "."):
+        for op in ("list_objects_v2", "list_objects"):
+            entries = []
+            for page in s3.get_paginator(op).paginate(Bucket=bucket, Delimiter=delim,
+                                                      PaginationConfig={"PageSize": 3}):
+                entries += page_entries(page)
+            assert entries == model(HOSTILE_KEYS, delimiter=delim), (op, delim)
 
     # prefix listing for each key finds at least that key
     for k in HOSTILE_KEYS:
@@ -212,6 +230,21 @@ def test_hostile_keys_raw_list_encoding_url(hostile_server):
     root1 = r1.xml()
     raw1 = [find_text(c, "Key") for c in root1 if strip_ns(c.tag) == "Contents"]
     assert [urllib.parse.unquote_plus(k) for k in raw1] == byte_sorted(keys)
+
+
+def test_xml_special_keys_listed_without_encoding_type(hostile_server):
+    srv, _, _ = hostile_server
+    s3 = srv.client()
+    s3.create_bucket(Bucket="xmlkeys")
+    keys = ["x/a&b", "x/a<b>", "x/q\"'", "x/]]>", "x/a b", "x/&amp;", "x/\u00e9\U0001F600"]
+    for k in keys:
+        s3.put_object(Bucket="xmlkeys", Key=k, Body=b"x")
+    for q in ("list-type=2&prefix=x/", "prefix=x/"):
+        r = srv.http("GET", f"/xmlkeys?{q}")
+        assert r.status == 200
+        root = r.xml()
+        got = [find_text(c, "Key") for c in root if strip_ns(c.tag) == "Contents"]
+        assert got == byte_sorted(keys), q
 
 
 def test_dot_segments_in_raw_request_path_are_literal(hostile_server):

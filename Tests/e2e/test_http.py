@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import (assert_tmp_empty, client_error, read_http_response, strip_ns,
-                      unique_bucket)
+                      unique_bucket, wait_for_upload_in_progress)
 
 pytestmark = pytest.mark.raw
 
@@ -194,8 +194,9 @@ def test_client_disconnect_mid_put_leaves_nothing(fresh_server):
         s.sendall(req("PUT", f"/abort/{key}", srv.port,
                       headers={"Content-Length": str(10 * 1024 * 1024)}, content_length=False))
         s.sendall(os.urandom(1024 * 1024))
-        time.sleep(0.2)
+        wait_for_upload_in_progress(srv)
         s.close()
+        assert_tmp_empty(srv, wait=10)
     assert_tmp_empty(srv, wait=10)
     with pytest.raises(ClientError) as ei:
         s3.head_object(Bucket="abort", Key="partial")
@@ -219,6 +220,7 @@ def test_client_disconnect_with_rst_mid_put(fresh_server):
     s.sendall(req("PUT", "/rst/k", srv.port, headers={"Content-Length": str(4 * 1024 * 1024)},
                   content_length=False))
     s.sendall(os.urandom(512 * 1024))
+    wait_for_upload_in_progress(srv)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST on close
     s.close()
     assert_tmp_empty(srv, wait=10)
@@ -380,3 +382,27 @@ def test_not_implemented_raw_body(server, bucket):
     assert r.status == 501
     assert r.error_code() == "NotImplemented"
     assert r.xml().find("RequestId").text == r.header("x-amz-request-id")
+
+
+# ------------------------------------------------------------------------ SDK interop
+
+
+def test_boto3_put_after_empty_put(server, bucket):
+    for attempt in range(5):
+        c = server.client(read_timeout=3, retries={"total_max_attempts": 1})
+        c.put_object(Bucket=bucket, Key=f"empty-first-{attempt}", Body=b"")
+        started = time.monotonic()
+        put = c.put_object(Bucket=bucket, Key=f"second-{attempt}", Body=b"second body")
+        assert put["ETag"] == f'"{hashlib.md5(b"second body").hexdigest()}"'
+        assert time.monotonic() - started < 2.5
+        assert c.get_object(Bucket=bucket, Key=f"second-{attempt}")["Body"].read() == b"second body"
+
+
+def test_boto3_put_after_rejected_put_same_client(server, bucket):
+    c = server.client(read_timeout=5, retries={"total_max_attempts": 1})
+    with pytest.raises(ClientError) as ei:
+        c.put_object(Bucket=unique_bucket(), Key="k", Body=os.urandom(2 * 1024 * 1024))
+    assert client_error(ei)[:2] == ("NoSuchBucket", 404)
+    c.put_object(Bucket=bucket, Key="after-reject", Body=os.urandom(2 * 1024 * 1024))
+    c.put_object(Bucket=bucket, Key="after-reject-2", Body=b"small")
+    assert c.get_object(Bucket=bucket, Key="after-reject-2")["Body"].read() == b"small"

@@ -13,9 +13,8 @@ import concurrent.futures as cf
 import urllib.parse
 
 import pytest
-from botocore.exceptions import ClientError
 
-from conftest import byte_sorted, client_error, empty_bucket, find_text, strip_ns, unique_bucket
+from conftest import byte_sorted, empty_bucket, find_text, strip_ns, unique_bucket
 
 pytestmark = pytest.mark.slow
 
@@ -98,6 +97,8 @@ def list_v2_all(s3, bucket, max_keys, **kw):
             args["ContinuationToken"] = token
         page = s3.list_objects_v2(**args)
         pages.append(page)
+        if token:
+            assert page["ContinuationToken"] == token
         got = page_entries(page)
         assert page["KeyCount"] == len(got)
         assert len(got) <= max_keys
@@ -111,8 +112,8 @@ def list_v2_all(s3, bucket, max_keys, **kw):
     return entries, pages
 
 
-def list_v1_all(s3, bucket, max_keys, **kw):
-    entries, pages, marker = [], [], None
+def list_v1_all(s3, bucket, max_keys, start_marker=None, **kw):
+    entries, pages, marker = [], [], start_marker
     delimited = bool(kw.get("Delimiter"))
     while True:
         args = dict(Bucket=bucket, MaxKeys=max_keys, **kw)
@@ -120,6 +121,7 @@ def list_v1_all(s3, bucket, max_keys, **kw):
             args["Marker"] = marker
         page = s3.list_objects(**args)
         pages.append(page)
+        assert page.get("Marker", "") == (marker or "")
         got = page_entries(page)
         assert len(got) <= max_keys
         entries += got
@@ -262,6 +264,23 @@ def test_start_after(s3, big, after, delimiter):
     assert entries == model(KEYS, delimiter=delimiter, after=after)
     if after:
         assert pages[0]["StartAfter"] == after
+
+
+@pytest.mark.parametrize("prefix,after", [
+    ("dir05/", "a"),                      # start-after before the prefix: everything under it
+    ("dir05/", "dir05/sub02/file039"),
+    ("dir05/", "dir06"),                  # after everything under the prefix: empty
+    ("dir05/sub01/", "dir05/sub01/file000"),
+    ("x", "x-y/z"),
+])
+@pytest.mark.parametrize("delimiter", ["", "/"])
+@pytest.mark.parametrize("max_keys", [7, 1000])
+def test_prefix_with_start_after(s3, big, prefix, after, delimiter, max_keys):
+    kw = {"Delimiter": delimiter} if delimiter else {}
+    entries, _ = list_v2_all(s3, big, max_keys, Prefix=prefix, StartAfter=after, **kw)
+    assert entries == model(KEYS, prefix=prefix, delimiter=delimiter, after=after)
+    entries1, _ = list_v1_all(s3, big, max_keys, start_marker=after, Prefix=prefix, **kw)
+    assert entries1 == entries
 
 
 @pytest.mark.parametrize("marker", ["dir03/sub02/file017", "dir03/", "top-020", "\u00e9"])

@@ -8,7 +8,6 @@ import datetime as dt
 import email.utils
 import hashlib
 import os
-import zlib
 
 import pytest
 from botocore.exceptions import ClientError
@@ -105,6 +104,14 @@ def test_all_standard_metadata_roundtrip(s3, bucket):
         # user metadata names come back lower-cased
         assert resp["Metadata"] == {"color": "blue", "empty": "", "with-dash": "v a l"}
         assert resp["ContentLength"] == 10
+
+
+def test_user_metadata_names_and_values(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="md", Body=b"x",
+                  Metadata={"my_key": "v1", "MiXeD-Case": "v2", "dots.here": "v3", "sp": "  padded  "})
+    # names are case-insensitive (returned lower-case); header values lose surrounding whitespace
+    assert s3.head_object(Bucket=bucket, Key="md")["Metadata"] == {
+        "my_key": "v1", "mixed-case": "v2", "dots.here": "v3", "sp": "padded"}
 
 
 def test_head_object_has_no_body_and_same_headers(s3, bucket, server):
@@ -219,6 +226,7 @@ def ranged(s3, bucket):
 
 @pytest.mark.parametrize("rng,start,end", [
     ("bytes=0-0", 0, 0),
+    ("bytes=0-", 0, 1023),
     ("bytes=0-9", 0, 9),
     ("bytes=100-199", 100, 199),
     ("bytes=1000-", 1000, 1023),     # open ended
@@ -456,27 +464,6 @@ def test_x_amz_content_sha256_mismatch(server, bucket):
                            headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
     assert unsigned.status == 200
     assert_tmp_empty(server)
-
-
-def test_checksum_crc32_header(server, bucket):
-    body = b"checksummed body"
-    good = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
-    bad = base64.b64encode((zlib.crc32(body) ^ 1).to_bytes(4, "big")).decode()
-    r = server.http("PUT", f"/{bucket}/crc", body=body, headers={"x-amz-checksum-crc32": bad})
-    assert r.status == 400
-    assert r.error_code() == "BadDigest"
-    assert server.http("HEAD", f"/{bucket}/crc").status == 404
-    ok = server.http("PUT", f"/{bucket}/crc", body=body, headers={"x-amz-checksum-crc32": good})
-    assert ok.status == 200
-
-
-def test_checksum_sha256_mismatch(server, bucket):
-    body = b"checksummed body"
-    bad = base64.b64encode(hashlib.sha256(b"else").digest()).decode()
-    r = server.http("PUT", f"/{bucket}/sha256c", body=body, headers={"x-amz-checksum-sha256": bad})
-    assert r.status == 400
-    assert r.error_code() == "BadDigest"
-    assert server.http("HEAD", f"/{bucket}/sha256c").status == 404
 
 
 def test_key_length_limit(s3, bucket):

@@ -77,6 +77,9 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
 
+        // Signals are caught from here on, so a SIGTERM that arrives while starting, or right
+        // after the ready line, still stops the server cleanly.
+        let termination = TerminationSignal()
         let level = logLevel(configuration)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -98,7 +101,7 @@ struct Serve: AsyncParsableCommand {
         standardOutput("Stowage listening on http://\(configuration.server.address):\(server.port)\n")
         logger.info("serving", metadata: ["directory": "\(configuration.storage.directory)", "port": "\(server.port)"])
 
-        let signal = await TerminationSignal.wait()
+        let signal = await termination.wait()
         logger.info("stopping", metadata: ["signal": "\(signal)"])
         try await server.stop()
     }
@@ -128,19 +131,25 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Waits for SIGINT or SIGTERM.
-enum TerminationSignal {
-    static func wait() async -> Int32 {
+/// Catches SIGINT and SIGTERM from its creation on; `wait()` returns the first one.
+final class TerminationSignal {
+    private let stream: AsyncStream<Int32>
+    private let sources: [any DispatchSourceSignal]
+
+    init() {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
-        // The sources live in this frame until a signal arrives.
-        let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
+        self.stream = stream
+        sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { continuation.yield(number) }
             source.resume()
             return source
         }
+    }
+
+    func wait() async -> Int32 {
         var received: Int32 = SIGTERM
         for await number in stream {
             received = number

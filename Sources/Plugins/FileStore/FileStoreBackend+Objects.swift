@@ -49,7 +49,7 @@ extension FileStoreBackend {
     func commit(_ record: ObjectRecord, bucket: BucketRecord, conditions: WriteConditions, temp: TempFile, state: OpenState) throws {
         let relative = KeyPathMapper.relativePath(for: record.key)
         let parents = KeyPathMapper.parentDirectories(of: relative)
-        let bucketFD = try mapErrors { try POSIXFiles.openDirectory(at: state.rootFD, bucket.info.name) }
+        let bucketFD = try openBucketDirectory(bucket, state: state)
         defer { POSIXFiles.closeDescriptor(bucketFD) }
         try mapErrors { try POSIXFiles.makeDirectories(at: bucketFD, parents) }
         try locks.withLock(bucketID: bucket.id, key: record.key) {
@@ -81,6 +81,17 @@ extension FileStoreBackend {
                 logger.error("rename after commit failed; the object stays readable and start-up finishes the rename",
                              metadata: ["key": "\(record.key)", "error": "\(error)"])
             }
+        }
+    }
+
+    /// The bucket's directory; `NoSuchBucket` when the bucket was deleted meanwhile.
+    func openBucketDirectory(_ bucket: BucketRecord, state: OpenState) throws -> CInt {
+        do {
+            return try POSIXFiles.openDirectory(at: state.rootFD, bucket.info.name)
+        } catch let failure as POSIXFiles.Failure where failure.code == ENOENT {
+            throw S3Error(.noSuchBucket).with("BucketName", bucket.info.name)
+        } catch {
+            return try mapErrors { throw error }
         }
     }
 
@@ -130,7 +141,7 @@ extension FileStoreBackend {
         _ address: ObjectAddress, bucket: BucketRecord, state: OpenState, check: (ObjectRecord) throws -> Void
     ) async throws -> (ObjectRecord, OwnedFileDescriptor) {
         let relative = KeyPathMapper.relativePath(for: address.key)
-        let bucketFD = try mapErrors { try POSIXFiles.openDirectory(at: state.rootFD, bucket.info.name) }
+        let bucketFD = try openBucketDirectory(bucket, state: state)
         defer { POSIXFiles.closeDescriptor(bucketFD) }
         for attempt in 0..<Self.readAttempts {
             guard let record = try mapErrors({ try state.index.object(bucketID: bucket.id, key: address.key) }) else {
@@ -189,7 +200,7 @@ extension FileStoreBackend {
                 return current
             }
             guard let removed else { return }
-            let bucketFD = try POSIXFiles.openDirectory(at: state.rootFD, bucket.info.name)
+            let bucketFD = try openBucketDirectory(bucket, state: state)
             defer { POSIXFiles.closeDescriptor(bucketFD) }
             if let status = POSIXFiles.fileStatus(at: bucketFD, relative), UInt64(status.st_ino) == removed.inode {
                 try POSIXFiles.unlinkFile(at: bucketFD, relative)

@@ -90,8 +90,18 @@ enum POSIXFiles {
         if result != 0, errno != EEXIST { throw Failure(operation: "mkdir", path: path, code: errno) }
     }
 
+    /// Creates each of `paths` (outermost first). A concurrent delete may prune an empty parent
+    /// between two `mkdir`s; the whole chain is then made again.
     static func makeDirectories(at directory: CInt, _ paths: [String]) throws {
-        for path in paths { try makeDirectory(at: directory, path) }
+        var attempts = 0
+        while true {
+            do {
+                for path in paths { try makeDirectory(at: directory, path) }
+                return
+            } catch let failure as Failure where failure.code == ENOENT && attempts < 32 {
+                attempts += 1
+            }
+        }
     }
 
     static func makeDirectoryPath(_ path: String) throws {

@@ -160,7 +160,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let contentLength = head.headers.first(name: "content-length").flatMap { Int64($0) }
         let chunked = head.headers.contains(name: "transfer-encoding")
         let hasBody = chunked || (contentLength ?? 0) > 0
-        let expectsContinue = hasBody && head.headers.first(name: "expect")?.lowercased() == "100-continue"
+        let expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
 
         var body = S3Body.empty
         var source: BodyProducer.Source?
@@ -173,6 +173,8 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             source = produced.source
             var sendContinue: (@Sendable () -> Void)?
             if expectsContinue {
+                // Sent when the body is first read, so a request refused before that never
+                // makes the client send its body.
                 sendContinue = { @Sendable in bound.eventLoop.execute { bound.value.sendContinue(exchange: id) } }
             }
             body = S3Body(stream: ContinueOnDemandBody(producer: produced.sequence, sendContinue: sendContinue), length: contentLength)
@@ -181,6 +183,11 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             id: id, version: head.version, isHead: head.method == .HEAD, keepAlive: head.isKeepAlive,
             source: source, expectsContinue: expectsContinue
         )
+        if expectsContinue && !hasBody {
+            // RFC 9110 lets a server skip 100 Continue when there is no body, but botocore then
+            // reuses the final status it read early for later responses on the connection.
+            sendContinue(exchange: id)
+        }
 
         var fields = HTTPFields()
         fields.reserveCapacity(head.headers.count)
@@ -191,6 +198,12 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 continue
             }
             if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        }
+        if authority == nil, head.version.major == 1, head.version.minor >= 1 {
+            // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
+            exchange?.source?.finish(Self.clientGone)
+            writeProtocolError(S3Error(.badRequest, message: "An HTTP/1.1 request must carry a Host header."), context: context)
+            return
         }
         let request = S3Request(
             method: HTTPRequest.Method(head.method.rawValue) ?? .get, target: head.uri, authority: authority, headers: fields, body: body
@@ -308,13 +321,13 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             headers.add(name: "Content-Length", value: "0")
         }
 
+        if current.expectsContinue && !current.continueSent {
+            // A final answer to an Expect request without 100 Continue: the client will not send
+            // the body, and some clients (botocore) misread later responses on this connection.
+            current.keepAlive = false
+        }
         if !current.bodyComplete {
-            if current.expectsContinue && !current.continueSent {
-                // The client is waiting for 100 Continue and will not send the body: close after answering.
-                current.keepAlive = false
-            } else {
-                current.discardingBody = true
-            }
+            if current.keepAlive { current.discardingBody = true }
             current.source?.finish()
             current.source = nil
         }
