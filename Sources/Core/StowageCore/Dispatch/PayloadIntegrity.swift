@@ -22,7 +22,6 @@ enum PayloadIntegrity {
                 .with("ArgumentName", "x-amz-content-sha256").with("ArgumentValue", declared)
         }
         return S3Body(stream: SHA256VerifyingSequence(base: request.body, expected: expected, declaredHex: declared), length: request.body.declaredLength)
-            .withDeclaredLength(request.body.declaredLength)
     }
 }
 

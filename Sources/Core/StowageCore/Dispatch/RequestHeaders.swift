@@ -75,16 +75,18 @@ enum RequestHeaders {
     }
 
     /// The read preconditions of GET/HEAD (`If-*`) or of a copy source (`x-amz-copy-source-if-*`).
+    private static let conditionNames: [HTTPField.Name] = [.ifMatch, .ifNoneMatch, .ifModifiedSince, .ifUnmodifiedSince]
+    private static let copySourceConditionNames: [HTTPField.Name] = ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since"]
+        .map { HTTPField.Name("x-amz-copy-source-\($0)")! }
+
     static func readConditions(_ headers: HTTPFields, copySource: Bool = false) -> ReadConditions {
-        func field(_ name: String) -> String? {
-            HTTPField.Name(copySource ? "x-amz-copy-source-\(name)" : name).flatMap { headers[$0] }
-        }
+        let names = copySource ? copySourceConditionNames : conditionNames
         var conditions = ReadConditions()
-        conditions.ifMatch = field("if-match").map(ETagMatching.list)
-        conditions.ifNoneMatch = field("if-none-match").map(ETagMatching.list)
+        conditions.ifMatch = headers[names[0]].map(ETagMatching.list)
+        conditions.ifNoneMatch = headers[names[1]].map(ETagMatching.list)
         // An unparseable date is ignored, as HTTP requires.
-        conditions.ifModifiedSince = field("if-modified-since").flatMap(S3Timestamp.init(httpDate:))
-        conditions.ifUnmodifiedSince = field("if-unmodified-since").flatMap(S3Timestamp.init(httpDate:))
+        conditions.ifModifiedSince = headers[names[2]].flatMap(S3Timestamp.init(httpDate:))
+        conditions.ifUnmodifiedSince = headers[names[3]].flatMap(S3Timestamp.init(httpDate:))
         return conditions
     }
 
