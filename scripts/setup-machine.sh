@@ -7,7 +7,7 @@ set -euo pipefail
 STOWAGE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STOWAGE_VENV="${STOWAGE_VENV:-$STOWAGE_ROOT/.build/e2e-venv}"
 
-system_packages=(pkg-config libssl-dev libxml2-dev libsqlite3-dev)
+system_packages=(pkg-config libssl-dev libxml2-dev libsqlite3-dev libisal-dev)
 python_system_packages=(python3 python3-venv python3-pip)
 
 as_root() {

@@ -23,6 +23,7 @@ public final class Stowage: Sendable {
     public let pipeline: S3Pipeline
     private let logger: Logger
     private let server = Mutex<HTTPServer?>(nil)
+    private let services = Mutex<[Task<Void, Never>]>([])
 
     /// Assembles a server from configuration through `registry` (backend and stages by name).
     public convenience init(_ configuration: StowageConfiguration = StowageConfiguration(), registry: PluginRegistry = .builtIn, logger: Logger? = nil) throws {
@@ -76,7 +77,12 @@ public final class Stowage: Sendable {
             current = started
             return false
         }
-        if alreadyRunning { await started.shutdown() }
+        if alreadyRunning {
+            await started.shutdown()
+            return
+        }
+        let expiry = MultipartExpiryService(backend: backend, configuration: configuration.multipart, logger: logger)
+        services.withLock { $0.append(Task { await expiry.run() }) }
     }
 
     /// Stops listening, closes connections and the backend. Calling it again does nothing.
@@ -86,6 +92,12 @@ public final class Stowage: Sendable {
             current = nil
             return taken
         }) else { return }
+        let background = services.withLock { tasks in
+            defer { tasks.removeAll() }
+            return tasks
+        }
+        for task in background { task.cancel() }
+        for task in background { await task.value }
         await running.shutdown()
         try await backend.close()
     }

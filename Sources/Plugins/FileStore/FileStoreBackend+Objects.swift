@@ -33,7 +33,8 @@ extension FileStoreBackend {
             let record = ObjectRecord(
                 key: address.key, size: written.size, etag: Hex.encode(written.md5), modifiedMS: S3Timestamp.now.millisecondsSinceEpoch,
                 inode: inode, ownerID: options.owner.canonicalUserID, storageClass: "STANDARD", partCount: 0,
-                metadata: options.metadata, pendingTemp: temp.name
+                metadata: options.metadata, pendingTemp: temp.name,
+                checksum: options.checksum.flatMap { checksum in checksum.value.map { ObjectChecksum(algorithm: checksum.algorithm, value: $0) } }
             )
             try commit(record, bucket: bucket, conditions: options.conditions, temp: temp, state: state)
             return record.info
@@ -46,7 +47,10 @@ extension FileStoreBackend {
     /// Commits a finished temp file as `record`: one index transaction (checking the write
     /// preconditions against the current row), then the rename into place, both under the
     /// key's lock so the last committed row always describes the file on disk.
-    func commit(_ record: ObjectRecord, bucket: BucketRecord, conditions: WriteConditions, temp: TempFile, state: OpenState) throws {
+    func commit(
+        _ record: ObjectRecord, bucket: BucketRecord, conditions: WriteConditions, temp: TempFile, state: OpenState,
+        alsoInTransaction: ((Database) throws -> Void)? = nil
+    ) throws {
         let relative = KeyPathMapper.relativePath(for: record.key)
         let parents = KeyPathMapper.parentDirectories(of: relative)
         let bucketFD = try openBucketDirectory(bucket, state: state)
@@ -58,6 +62,7 @@ extension FileStoreBackend {
                     try state.index.write { db in
                         let current = try state.index.object(bucketID: bucket.id, key: record.key, db)
                         try conditions.check(current: current?.info)
+                        try alsoInTransaction?(db)
                         try state.index.upsert(record, bucketID: bucket.id, db)
                     }
                 } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -110,7 +115,7 @@ extension FileStoreBackend {
         }
         let range = try Self.servedRange(record, options)
         let region = FileRegionBody(descriptor: descriptor, offset: range?.first ?? 0, length: range?.count ?? record.size)
-        return ObjectReadResult(info: record.info, range: range, content: .file(region))
+        return ObjectReadResult(info: record.info, range: range, content: .file(region), partChecksum: Self.partChecksum(record, options.partNumber))
     }
 
     public func headObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
@@ -120,18 +125,35 @@ extension FileStoreBackend {
             throw S3Error(.noSuchKey).with("Key", address.key)
         }
         try options.conditions.enforce(on: record.info)
-        return ObjectReadResult(info: record.info, range: try Self.servedRange(record, options), content: .none)
+        return ObjectReadResult(info: record.info, range: try Self.servedRange(record, options), content: .none,
+                                partChecksum: Self.partChecksum(record, options.partNumber))
     }
 
     static func servedRange(_ record: ObjectRecord, _ options: GetObjectOptions) throws -> ByteRange? {
         if let part = options.partNumber {
-            // A single-part object has exactly one part: the whole object.
-            guard record.partCount == 0, part == 1 else {
-                throw S3Error(.invalidPartNumber).with("PartNumberRequested", "\(part)").with("ActualPartCount", "\(max(1, record.partCount))")
+            if record.parts.isEmpty {
+                // A single-part object has exactly one part: the whole object.
+                guard part == 1 else {
+                    throw S3Error(.invalidPartNumber).with("PartNumberRequested", "\(part)").with("ActualPartCount", "1")
+                }
+                return nil
             }
-            return nil
+            guard part <= record.parts.count else {
+                throw S3Error(.invalidPartNumber).with("PartNumberRequested", "\(part)").with("ActualPartCount", "\(record.parts.count)")
+            }
+            let offset = record.parts[..<(part - 1)].reduce(Int64(0)) { $0 + $1.size }
+            let size = record.parts[part - 1].size
+            guard size > 0 else { return nil }
+            return ByteRange(first: offset, last: offset + size - 1)
         }
         return try options.resolveRange(size: record.size)
+    }
+
+    /// The checksum of part `partNumber` of a multipart object, in the object's algorithm.
+    static func partChecksum(_ record: ObjectRecord, _ partNumber: Int?) -> ObjectChecksum? {
+        guard let partNumber, let algorithm = record.checksum?.algorithm, partNumber >= 1, partNumber <= record.parts.count,
+              let value = record.parts[partNumber - 1].checksum else { return nil }
+        return ObjectChecksum(algorithm: algorithm, value: value, type: .fullObject)
     }
 
     /// Opens the object's file and proves it holds the bytes the row describes (same inode and
@@ -238,7 +260,8 @@ extension FileStoreBackend {
             let copied = ObjectRecord(
                 key: destination.key, size: record.size, etag: record.etag, modifiedMS: S3Timestamp.now.millisecondsSinceEpoch,
                 inode: inode, ownerID: options.owner.canonicalUserID, storageClass: record.storageClass, partCount: record.partCount,
-                metadata: options.metadataDirective == .copy ? record.metadata : options.metadata, pendingTemp: temp.name
+                metadata: options.metadataDirective == .copy ? record.metadata : options.metadata, pendingTemp: temp.name,
+                checksum: record.checksum, parts: record.parts
             )
             try commit(copied, bucket: destinationBucket, conditions: options.destinationConditions, temp: temp, state: state)
             return copied.info

@@ -161,6 +161,7 @@ public final class FileStoreBackend: StorageBackend {
             try db.execute(sql: "DELETE FROM trash")
         }
         try POSIXFiles.removeContents(of: state.tempFD)
+        try recoverMultipart(state)
     }
 
     func openState() throws -> OpenState {
@@ -215,7 +216,8 @@ public final class FileStoreBackend: StorageBackend {
         let state = try openState()
         let record = try bucketRecord(name)
         try mapErrors {
-            try state.index.write { db in
+            // Uploads still in progress go with the bucket.
+            let abandoned = try state.index.write { db -> [String] in
                 guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM buckets WHERE id = ?)", arguments: [record.id]) == true else {
                     throw S3Error(.noSuchBucket).with("BucketName", name)
                 }
@@ -223,8 +225,11 @@ public final class FileStoreBackend: StorageBackend {
                     throw S3Error(.bucketNotEmpty).with("BucketName", name)
                 }
                 try db.execute(sql: "DELETE FROM trash WHERE bucket_id = ?", arguments: [record.id])
+                let uploads = try String.fetchAll(db, sql: "SELECT upload_id FROM uploads WHERE bucket_id = ?", arguments: [record.id])
                 try db.execute(sql: "DELETE FROM buckets WHERE id = ?", arguments: [record.id])
+                return uploads
             }
+            for upload in abandoned { removeUploadDirectory(upload, state: state) }
             buckets.withLock { _ = $0.removeValue(forKey: name) }
             // Only empty directories remain; remove them with the bucket.
             if let bucketFD = try? POSIXFiles.openDirectory(at: state.rootFD, name) {

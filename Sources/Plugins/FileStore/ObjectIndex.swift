@@ -24,10 +24,49 @@ struct ObjectRecord: Sendable {
     var metadata: ObjectMetadata
     /// The temp file whose rename into place is in flight (set at commit, cleared later).
     var pendingTemp: String?
+    var checksum: ObjectChecksum?
+    /// For multipart objects: each part's size and checksum, for `partNumber` reads.
+    var parts: [PartLayout] = []
 
     var info: ObjectInfo {
         ObjectInfo(key: key, size: size, etag: etag, lastModified: S3Timestamp(millisecondsSinceEpoch: modifiedMS),
-                   metadata: metadata, storageClass: storageClass, ownerID: ownerID, partCount: partCount)
+                   metadata: metadata, storageClass: storageClass, ownerID: ownerID, partCount: partCount, checksum: checksum)
+    }
+}
+
+/// One part of a multipart object as stored with the object.
+struct PartLayout: Sendable, Hashable {
+    var size: Int64
+    var checksum: [UInt8]?
+
+    /// `size (8 bytes BE) | checksum length (1 byte) | checksum` per part.
+    static func encode(_ parts: [PartLayout]) -> Data? {
+        guard !parts.isEmpty else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(parts.count * 13)
+        for part in parts {
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: UInt64(part.size) >> UInt64(shift))) }
+            let checksum = part.checksum ?? []
+            bytes.append(UInt8(checksum.count))
+            bytes.append(contentsOf: checksum)
+        }
+        return Data(bytes)
+    }
+
+    static func decode(_ data: Data?) -> [PartLayout] {
+        guard let data else { return [] }
+        let bytes = [UInt8](data)
+        var parts: [PartLayout] = []
+        var index = 0
+        while index + 9 <= bytes.count {
+            let size = bytes[index..<index + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let length = Int(bytes[index + 8])
+            index += 9
+            guard index + length <= bytes.count else { break }
+            parts.append(PartLayout(size: Int64(size), checksum: length == 0 ? nil : Array(bytes[index..<index + length])))
+            index += length
+        }
+        return parts
     }
 }
 
@@ -99,6 +138,39 @@ final class ObjectIndex: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2-checksums-multipart") { db in
+            try db.execute(sql: """
+                ALTER TABLE objects ADD COLUMN checksum_algorithm TEXT;
+                ALTER TABLE objects ADD COLUMN checksum BLOB;
+                ALTER TABLE objects ADD COLUMN checksum_type TEXT;
+                ALTER TABLE objects ADD COLUMN checksum_parts INTEGER;
+                ALTER TABLE objects ADD COLUMN parts BLOB;
+                CREATE TABLE uploads (
+                    upload_id TEXT PRIMARY KEY,
+                    bucket_id INTEGER NOT NULL REFERENCES buckets(id) ON DELETE CASCADE,
+                    key BLOB NOT NULL,
+                    initiated_ms INTEGER NOT NULL,
+                    owner_id TEXT,
+                    storage_class TEXT NOT NULL,
+                    metadata BLOB NOT NULL,
+                    checksum_algorithm TEXT,
+                    checksum_type TEXT
+                );
+                CREATE INDEX uploads_by_key ON uploads(bucket_id, key, upload_id);
+                CREATE INDEX uploads_by_age ON uploads(initiated_ms);
+                CREATE TABLE parts (
+                    upload_id TEXT NOT NULL REFERENCES uploads(upload_id) ON DELETE CASCADE,
+                    part_number INTEGER NOT NULL,
+                    size INTEGER NOT NULL,
+                    etag TEXT NOT NULL,
+                    modified_ms INTEGER NOT NULL,
+                    checksum_algorithm TEXT,
+                    checksum BLOB,
+                    file TEXT NOT NULL,
+                    PRIMARY KEY (upload_id, part_number)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 
@@ -159,16 +231,21 @@ final class ObjectIndex: Sendable {
 
     // MARK: Objects
 
-    static let objectColumns = "key, size, etag, modified_ms, inode, owner_id, storage_class, part_count, metadata, pending_temp"
+    static let objectColumns = "key, size, etag, modified_ms, inode, owner_id, storage_class, part_count, metadata, pending_temp, checksum_algorithm, checksum, checksum_type, checksum_parts, parts"
 
     static func object(_ row: Row) -> ObjectRecord {
         let key: Data = row[0]
         let metadata: Data = row[8]
         let inode: Int64 = row[4]
+        var checksum: ObjectChecksum?
+        if let name: String = row[10], let algorithm = ChecksumAlgorithm(name: name), let value: Data = row[11] {
+            let type = (row[12] as String?).flatMap(ChecksumType.init(rawValue:)) ?? .fullObject
+            checksum = ObjectChecksum(algorithm: algorithm, value: [UInt8](value), type: type, partCount: row[13])
+        }
         return ObjectRecord(
             key: String(decoding: key, as: UTF8.self), size: row[1], etag: row[2], modifiedMS: row[3],
             inode: UInt64(bitPattern: inode), ownerID: row[5], storageClass: row[6], partCount: row[7],
-            metadata: MetadataCodec.decode(metadata), pendingTemp: row[9]
+            metadata: MetadataCodec.decode(metadata), pendingTemp: row[9], checksum: checksum, parts: PartLayout.decode(row[14])
         )
     }
 
@@ -183,11 +260,13 @@ final class ObjectIndex: Sendable {
 
     func upsert(_ record: ObjectRecord, bucketID: Int64, _ db: Database) throws {
         let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO objects (bucket_id, \(Self.objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT OR REPLACE INTO objects (bucket_id, \(Self.objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         try statement.execute(arguments: [
             bucketID, Data(record.key.utf8), record.size, record.etag, record.modifiedMS, Int64(bitPattern: record.inode),
             record.ownerID, record.storageClass, record.partCount, MetadataCodec.encode(record.metadata), record.pendingTemp,
+            record.checksum?.algorithm.rawValue, record.checksum.map { Data($0.value) }, record.checksum?.type.rawValue,
+            record.checksum?.partCount, PartLayout.encode(record.parts),
         ])
     }
 

@@ -222,3 +222,28 @@ enum POSIXFiles {
         _ = close(fd)
     }
 }
+
+extension POSIXFiles {
+    /// Copies `length` bytes from `source` at `offset` to `target` through a 1 MiB buffer,
+    /// feeding every byte to `observe` (for hashing a copied range).
+    static func copyObserving(from source: CInt, offset: Int64, length: Int64, to target: CInt, _ observe: (UnsafeRawBufferPointer) -> Void) throws {
+        let bufferSize = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var position = offset
+        var remaining = length
+        while remaining > 0 {
+            let count = pread(source, buffer.baseAddress, Int(min(Int64(bufferSize), remaining)), off_t(position))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Failure(operation: "pread", path: "fd \(source)", code: errno)
+            }
+            if count == 0 { throw Failure(operation: "pread", path: "fd \(source)", code: EIO) }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            observe(chunk)
+            try writeAll(target, chunk)
+            position += Int64(count)
+            remaining -= Int64(count)
+        }
+    }
+}

@@ -39,8 +39,9 @@ final class TempFile {
         var md5: [UInt8]
     }
 
-    /// Streams `body` into the file, computing the MD5 for the ETag.
-    func write(body: S3Body, maxSize: Int64) async throws -> Written {
+    /// Streams `body` into the file, computing the MD5 for the ETag (and `checksum`, if given,
+    /// for parts whose client sent none).
+    func write(body: S3Body, maxSize: Int64, checksum: ChecksumHasher? = nil) async throws -> Written {
         let md5 = StreamingDigest(.md5)
         var size: Int64 = 0
         for try await chunk in body {
@@ -50,6 +51,7 @@ final class TempFile {
             }
             try chunk.withUnsafeReadableBytes { bytes in
                 md5.update(bytes)
+                checksum?.update(bytes)
                 do {
                     try POSIXFiles.writeAll(descriptor, bytes)
                 } catch let failure as POSIXFiles.Failure {

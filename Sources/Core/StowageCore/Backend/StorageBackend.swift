@@ -39,12 +39,17 @@ public protocol StorageBackend: Sendable {
     func listObjects(bucket: String, query: ListObjectsQuery) async throws -> ListObjectsPage
 
     // MARK: Multipart uploads
-    func createMultipartUpload(_ address: ObjectAddress, options: PutObjectOptions) async throws -> String
+    func createMultipartUpload(_ address: ObjectAddress, options: MultipartUploadOptions) async throws -> MultipartUploadInfo
+    /// Stores a part (replacing an earlier part with the same number).
     func uploadPart(_ address: ObjectAddress, uploadID: String, partNumber: Int, body: S3Body, options: PartOptions) async throws -> PartInfo
+    func uploadPartCopy(_ address: ObjectAddress, uploadID: String, partNumber: Int, source: ObjectAddress, options: PartCopyOptions) async throws -> PartInfo
+    /// Assembles the listed parts into the object, atomically with the write preconditions.
     func completeMultipartUpload(_ address: ObjectAddress, uploadID: String, parts: [CompletedPart], options: CompleteMultipartOptions) async throws -> ObjectInfo
     func abortMultipartUpload(_ address: ObjectAddress, uploadID: String) async throws
     func listParts(_ address: ObjectAddress, uploadID: String, query: ListPartsQuery) async throws -> ListPartsPage
     func listMultipartUploads(bucket: String, query: ListUploadsQuery) async throws -> ListUploadsPage
+    /// Aborts uploads initiated before `cutoff`; returns how many.
+    func expireMultipartUploads(initiatedBefore cutoff: S3Timestamp) async throws -> Int
 
     // MARK: Bucket configuration documents (policy, CORS, ...)
     /// The stored document of `kind`, or `nil` when none is set.
@@ -69,11 +74,14 @@ extension StorageBackend {
     }
 
     // A backend without multipart support answers 501 for every multipart call.
-    public func createMultipartUpload(_ address: ObjectAddress, options: PutObjectOptions) async throws -> String {
+    public func createMultipartUpload(_ address: ObjectAddress, options: MultipartUploadOptions) async throws -> MultipartUploadInfo {
         throw S3Error.notImplemented("CreateMultipartUpload")
     }
     public func uploadPart(_ address: ObjectAddress, uploadID: String, partNumber: Int, body: S3Body, options: PartOptions) async throws -> PartInfo {
         throw S3Error.notImplemented("UploadPart")
+    }
+    public func uploadPartCopy(_ address: ObjectAddress, uploadID: String, partNumber: Int, source: ObjectAddress, options: PartCopyOptions) async throws -> PartInfo {
+        throw S3Error.notImplemented("UploadPartCopy")
     }
     public func completeMultipartUpload(_ address: ObjectAddress, uploadID: String, parts: [CompletedPart], options: CompleteMultipartOptions) async throws -> ObjectInfo {
         throw S3Error.notImplemented("CompleteMultipartUpload")
@@ -87,4 +95,5 @@ extension StorageBackend {
     public func listMultipartUploads(bucket: String, query: ListUploadsQuery) async throws -> ListUploadsPage {
         throw S3Error.notImplemented("ListMultipartUploads")
     }
+    public func expireMultipartUploads(initiatedBefore cutoff: S3Timestamp) async throws -> Int { 0 }
 }

@@ -47,6 +47,9 @@ extension S3Dispatcher {
             length = result.info.size
         }
         headers[.contentLength] = "\(length)"
+        if request.headers[Self.checksumMode]?.uppercased() == "ENABLED" {
+            ResponseHeaders.checksum(Self.servedChecksum(result, partNumber: options.partNumber), into: &headers)
+        }
 
         let body: S3ResponseBody
         switch result.content {
@@ -55,6 +58,15 @@ extension S3Dispatcher {
         case .stream(let stream, let streamLength): body = .stream(stream, length: streamLength)
         }
         return S3Response(status: status, headers: headers, body: includeBody ? body : .empty)
+    }
+
+    static let checksumMode = HTTPField.Name("x-amz-checksum-mode")!
+
+    /// The checksum that describes exactly the bytes served: the object's for a whole read, a
+    /// part's for `partNumber` reads of composite multipart objects, none for ranges.
+    static func servedChecksum(_ result: ObjectReadResult, partNumber: Int?) -> ObjectChecksum? {
+        if partNumber != nil { return result.partChecksum }
+        return result.range == nil ? result.info.checksum : nil
     }
 
     /// Buckets here are unversioned: `versionId=null` names the current object, any other

@@ -11,25 +11,35 @@ extension S3Dispatcher {
 
     func putObject(_ address: ObjectAddress, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         try ObjectKeys.validate(address.key)
-        let body = try PayloadIntegrity.verifiedBody(request)
-        guard let length = try RequestHeaders.contentLength(request.headers) else {
-            throw S3Error(.missingContentLength)
-        }
-        guard length <= limits.maxObjectSize else {
-            throw S3Error(.entityTooLarge).with("ProposedSize", "\(length)").with("MaxSizeAllowed", "\(limits.maxObjectSize)")
-        }
+        let payload = try PayloadIntegrity.prepare(request)
+        let length = try payloadLength(payload, request)
         let options = PutObjectOptions(
             metadata: try RequestHeaders.metadata(from: request.headers, limit: limits.maxMetadataSize),
             owner: context.identity,
             contentMD5: try RequestHeaders.contentMD5(request.headers),
             expectedSize: length,
             maxSize: limits.maxObjectSize,
-            conditions: try RequestHeaders.writeConditions(request.headers)
+            conditions: try RequestHeaders.writeConditions(request.headers),
+            checksum: payload.checksum
         )
-        let info = try await backend.putObject(address, body: body, options: options)
+        let info = try await backend.putObject(address, body: payload.body, options: options)
         var headers = HTTPFields()
         headers[.eTag] = info.quotedETag
+        ResponseHeaders.checksum(info.checksum, into: &headers)
         return S3Response(status: .ok, headers: headers)
+    }
+
+    /// The decoded payload length, required as S3 requires it; `EntityTooLarge` past the limit.
+    func payloadLength(_ payload: PreparedPayload, _ request: S3Request, limit: Int64? = nil) throws -> Int64 {
+        guard let length = payload.length else {
+            _ = try RequestHeaders.contentLength(request.headers)
+            throw S3Error(.missingContentLength)
+        }
+        let limit = limit ?? limits.maxObjectSize
+        guard length <= limit else {
+            throw S3Error(.entityTooLarge).with("ProposedSize", "\(length)").with("MaxSizeAllowed", "\(limit)")
+        }
+        return length
     }
 
     func copyObject(_ address: ObjectAddress, source: CopySource, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
@@ -75,7 +85,8 @@ extension S3Dispatcher {
             throw S3Error(.invalidRequest, message: "Missing required header for this request: Content-MD5")
         }
         let expectedMD5 = try RequestHeaders.contentMD5(request.headers)
-        let body = try await PayloadIntegrity.verifiedBody(request)
+        // The checksum (header or trailer) is verified as the body ends, inside `collect`.
+        let body = try await PayloadIntegrity.prepare(request).body
             .collect(upTo: Self.maxDeleteObjectsBody, orThrow: S3Error(.maxMessageLengthExceeded))
         if let expectedMD5, MD5.hash(body.readableBytesView) != expectedMD5 {
             throw S3Error(.badDigest)

@@ -155,6 +155,15 @@ extension GetObjectOptions {
 
 /// Writing an object's stored headers into a response.
 enum ResponseHeaders {
+    static let checksumType = HTTPField.Name("x-amz-checksum-type")!
+
+    /// `x-amz-checksum-<algorithm>` and `x-amz-checksum-type`.
+    static func checksum(_ checksum: ObjectChecksum?, into headers: inout HTTPFields) {
+        guard let checksum else { return }
+        headers[HTTPField.Name(checksum.algorithm.headerName)!] = checksum.encoded
+        headers[checksumType] = checksum.type.rawValue
+    }
+
     static func object(_ info: ObjectInfo, into headers: inout HTTPFields) {
         headers[.eTag] = info.quotedETag
         headers[.lastModified] = info.lastModified.httpDate

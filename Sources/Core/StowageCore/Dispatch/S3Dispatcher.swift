@@ -47,10 +47,23 @@ public struct S3Dispatcher: S3Responder {
             return try await getObject(address, request, context, includeBody: false)
         case .deleteObject(let address):
             return try await deleteObject(address, request, context)
-        case .listObjectVersions, .listMultipartUploads, .postObject, .getBucketSubresource, .putBucketSubresource,
+        case .createMultipartUpload(let address):
+            return try await createMultipartUpload(address, request, context)
+        case .uploadPart(let address, let uploadID, let partNumber):
+            return try await uploadPart(address, uploadID: uploadID, partNumber: partNumber, request, context)
+        case .uploadPartCopy(let address, let uploadID, let partNumber, let source):
+            return try await uploadPartCopy(address, uploadID: uploadID, partNumber: partNumber, source: source, request, context)
+        case .completeMultipartUpload(let address, let uploadID):
+            return try await completeMultipartUpload(address, uploadID: uploadID, request, context)
+        case .abortMultipartUpload(let address, let uploadID):
+            return try await abortMultipartUpload(address, uploadID: uploadID, request, context)
+        case .listParts(let address, let uploadID):
+            return try await listParts(address, uploadID: uploadID, request, context)
+        case .listMultipartUploads(let bucket):
+            return try await listMultipartUploads(bucket, request, context)
+        case .listObjectVersions, .postObject, .getBucketSubresource, .putBucketSubresource,
             .deleteBucketSubresource, .getObjectSubresource, .putObjectSubresource, .deleteObjectSubresource,
-            .postObjectSubresource, .createMultipartUpload, .uploadPart, .uploadPartCopy, .completeMultipartUpload,
-            .abortMultipartUpload, .listParts, .unsupported:
+            .postObjectSubresource, .unsupported:
             throw S3Error.notImplemented(operation.name)
         case .corsPreflight:
             // Without a CORS stage in the pipeline no origin is allowed, as S3 answers for a

@@ -40,6 +40,30 @@ public struct ObjectMetadata: Sendable, Hashable {
     }
 }
 
+/// A stored checksum of an object (or of a part): its algorithm, digest and how it covers the
+/// object.
+public struct ObjectChecksum: Sendable, Hashable {
+    public var algorithm: ChecksumAlgorithm
+    public var value: [UInt8]
+    public var type: ChecksumType
+    /// For COMPOSITE multipart checksums, the number of parts (`…-N`).
+    public var partCount: Int?
+
+    public init(algorithm: ChecksumAlgorithm, value: [UInt8], type: ChecksumType = .fullObject, partCount: Int? = nil) {
+        self.algorithm = algorithm
+        self.value = value
+        self.type = type
+        self.partCount = partCount
+    }
+
+    /// The header/element value: Base64 of the digest, with `-N` for composite checksums.
+    public var encoded: String {
+        let base = Base64.encode(value)
+        if type == .composite, let partCount { return "\(base)-\(partCount)" }
+        return base
+    }
+}
+
 /// What a backend knows about a stored object.
 public struct ObjectInfo: Sendable, Hashable {
     public var key: String
@@ -53,11 +77,14 @@ public struct ObjectInfo: Sendable, Hashable {
     public var ownerID: String?
     /// Parts of a multipart object, 0 for single-part objects.
     public var partCount: Int
+    /// The checksum stored with the object, if the client sent one.
+    public var checksum: ObjectChecksum?
 
     public init(
         key: String, size: Int64, etag: String, lastModified: S3Timestamp, metadata: ObjectMetadata = ObjectMetadata(),
-        storageClass: String = "STANDARD", ownerID: String? = nil, partCount: Int = 0
+        storageClass: String = "STANDARD", ownerID: String? = nil, partCount: Int = 0, checksum: ObjectChecksum? = nil
     ) {
+        self.checksum = checksum
         self.key = key
         self.size = size
         self.etag = etag

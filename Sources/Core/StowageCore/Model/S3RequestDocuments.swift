@@ -35,4 +35,6 @@ public protocol S3DocumentDecoder: Sendable {
     func decodeDeleteObjects(_ body: ByteBuffer) throws -> DeleteObjectsRequest
     /// Throws `MalformedXML` for anything that is not a valid `<CreateBucketConfiguration>`.
     func decodeCreateBucketConfiguration(_ body: ByteBuffer) throws -> CreateBucketConfiguration
+    /// Throws `MalformedXML` for anything that is not a valid `<CompleteMultipartUpload>`.
+    func decodeCompleteMultipartUpload(_ body: ByteBuffer) throws -> [CompletedPart]
 }

@@ -7,7 +7,143 @@ public enum S3Result: Sendable {
     case locationConstraint(LocationConstraintResult)
     case copyObject(CopyObjectResult)
     case deleteResult(DeleteResult)
+    case initiateMultipartUpload(InitiateMultipartUploadResult)
+    case completeMultipartUpload(CompleteMultipartUploadResult)
+    case copyPart(CopyPartResult)
+    case listParts(ListPartsResult)
+    case listMultipartUploads(ListMultipartUploadsResult)
     case error(S3Error, requestID: String)
+}
+
+/// CreateMultipartUpload.
+public struct InitiateMultipartUploadResult: Sendable {
+    public var bucket: String
+    public var key: String
+    public var uploadID: String
+
+    public init(bucket: String, key: String, uploadID: String) {
+        self.bucket = bucket
+        self.key = key
+        self.uploadID = uploadID
+    }
+}
+
+/// CompleteMultipartUpload.
+public struct CompleteMultipartUploadResult: Sendable {
+    public var location: String
+    public var bucket: String
+    public var key: String
+    /// Quoted.
+    public var etag: String
+    public var checksum: ObjectChecksum?
+
+    public init(location: String, bucket: String, key: String, etag: String, checksum: ObjectChecksum?) {
+        self.location = location
+        self.bucket = bucket
+        self.key = key
+        self.etag = etag
+        self.checksum = checksum
+    }
+}
+
+/// UploadPartCopy.
+public struct CopyPartResult: Sendable {
+    public var etag: String
+    public var lastModified: S3Timestamp
+    public var checksum: (algorithm: ChecksumAlgorithm, value: [UInt8])?
+
+    public init(etag: String, lastModified: S3Timestamp, checksum: (algorithm: ChecksumAlgorithm, value: [UInt8])?) {
+        self.etag = etag
+        self.lastModified = lastModified
+        self.checksum = checksum
+    }
+}
+
+/// ListParts.
+public struct ListPartsResult: Sendable {
+    public var bucket: String
+    public var key: String
+    public var uploadID: String
+    public var owner: S3Owner
+    public var storageClass: String
+    public var partNumberMarker: Int
+    public var nextPartNumberMarker: Int?
+    public var maxParts: Int
+    public var isTruncated: Bool
+    public var parts: [PartInfo]
+    public var checksumAlgorithm: ChecksumAlgorithm?
+    public var checksumType: ChecksumType?
+
+    public init(bucket: String, key: String, uploadID: String, owner: S3Owner, storageClass: String, partNumberMarker: Int,
+                nextPartNumberMarker: Int?, maxParts: Int, isTruncated: Bool, parts: [PartInfo],
+                checksumAlgorithm: ChecksumAlgorithm?, checksumType: ChecksumType?) {
+        self.bucket = bucket
+        self.key = key
+        self.uploadID = uploadID
+        self.owner = owner
+        self.storageClass = storageClass
+        self.partNumberMarker = partNumberMarker
+        self.nextPartNumberMarker = nextPartNumberMarker
+        self.maxParts = maxParts
+        self.isTruncated = isTruncated
+        self.parts = parts
+        self.checksumAlgorithm = checksumAlgorithm
+        self.checksumType = checksumType
+    }
+}
+
+/// ListMultipartUploads.
+public struct ListMultipartUploadsResult: Sendable {
+    public struct Upload: Sendable {
+        public var key: String
+        public var uploadID: String
+        public var initiated: S3Timestamp
+        public var owner: S3Owner
+        public var storageClass: String
+        public var checksumAlgorithm: ChecksumAlgorithm?
+        public var checksumType: ChecksumType?
+
+        public init(key: String, uploadID: String, initiated: S3Timestamp, owner: S3Owner, storageClass: String,
+                    checksumAlgorithm: ChecksumAlgorithm?, checksumType: ChecksumType?) {
+            self.key = key
+            self.uploadID = uploadID
+            self.initiated = initiated
+            self.owner = owner
+            self.storageClass = storageClass
+            self.checksumAlgorithm = checksumAlgorithm
+            self.checksumType = checksumType
+        }
+    }
+
+    public var bucket: String
+    public var keyMarker: String
+    public var uploadIDMarker: String
+    public var nextKeyMarker: String?
+    public var nextUploadIDMarker: String?
+    public var prefix: String
+    public var delimiter: String?
+    public var maxUploads: Int
+    public var isTruncated: Bool
+    public var uploads: [Upload]
+    public var commonPrefixes: [String]
+    public var encodingType: String?
+
+    public init(bucket: String, keyMarker: String, uploadIDMarker: String, nextKeyMarker: String?, nextUploadIDMarker: String?,
+                prefix: String, delimiter: String?, maxUploads: Int, isTruncated: Bool, uploads: [Upload], commonPrefixes: [String],
+                encodingType: String?) {
+        self.bucket = bucket
+        self.keyMarker = keyMarker
+        self.uploadIDMarker = uploadIDMarker
+        self.nextKeyMarker = nextKeyMarker
+        self.nextUploadIDMarker = nextUploadIDMarker
+        self.prefix = prefix
+        self.delimiter = delimiter
+        self.maxUploads = maxUploads
+        self.isTruncated = isTruncated
+        self.uploads = uploads
+        self.commonPrefixes = commonPrefixes
+        self.encodingType = encodingType
+    }
 }
 
 /// The owner element of listings.

@@ -31,4 +31,23 @@ public struct LibXMLDocumentDecoder: S3DocumentDecoder {
         let constraint = root.child("LocationConstraint")?.text.trimmingSpaces()
         return CreateBucketConfiguration(locationConstraint: (constraint?.isEmpty ?? true) ? nil : constraint)
     }
+
+    public func decodeCompleteMultipartUpload(_ body: ByteBuffer) throws -> [CompletedPart] {
+        let root = try XMLDocumentParser.parse(body)
+        guard root.name == "CompleteMultipartUpload" else { throw S3Error(.malformedXML) }
+        return try root.children("Part").map { part in
+            guard let numberText = part.child("PartNumber")?.text.trimmingSpaces(), let number = Int(numberText) else {
+                throw S3Error(.malformedXML)
+            }
+            guard (1...10_000).contains(number) else {
+                throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive", name: "partNumber", value: numberText)
+            }
+            guard let etag = part.child("ETag")?.text.trimmingSpaces(), !etag.isEmpty else { throw S3Error(.malformedXML) }
+            var checksums: [ChecksumAlgorithm: String] = [:]
+            for algorithm in ChecksumAlgorithm.allCases {
+                if let value = part.child(algorithm.elementName)?.text.trimmingSpaces(), !value.isEmpty { checksums[algorithm] = value }
+            }
+            return CompletedPart(partNumber: number, etag: etag, checksums: checksums)
+        }
+    }
 }

@@ -12,6 +12,11 @@ public enum S3DocumentRenderer {
         case .locationConstraint(let r): write(r, xml)
         case .copyObject(let r): write(r, xml)
         case .deleteResult(let r): write(r, xml)
+        case .initiateMultipartUpload(let r): write(r, xml)
+        case .completeMultipartUpload(let r): write(r, xml)
+        case .copyPart(let r): write(r, xml)
+        case .listParts(let r): write(r, xml)
+        case .listMultipartUploads(let r): write(r, xml)
         case .error(let error, let requestID): write(error, requestID: requestID, xml)
         }
         return xml.finish()
@@ -129,6 +134,95 @@ public enum S3DocumentRenderer {
                     xml.element("Message", failure.message)
                 }
             }
+        }
+    }
+
+    static func write(_ r: InitiateMultipartUploadResult, _ xml: XMLWriter) {
+        xml.element("InitiateMultipartUploadResult", namespace: XMLWriter.s3Namespace) {
+            xml.element("Bucket", r.bucket)
+            xml.element("Key", r.key)
+            xml.element("UploadId", r.uploadID)
+        }
+    }
+
+    static func write(_ r: CompleteMultipartUploadResult, _ xml: XMLWriter) {
+        xml.element("CompleteMultipartUploadResult", namespace: XMLWriter.s3Namespace) {
+            xml.element("Location", r.location)
+            xml.element("Bucket", r.bucket)
+            xml.element("Key", r.key)
+            xml.element("ETag", r.etag)
+            if let checksum = r.checksum {
+                xml.element(checksum.algorithm.elementName, checksum.encoded)
+                xml.element("ChecksumType", checksum.type.rawValue)
+            }
+        }
+    }
+
+    static func write(_ r: CopyPartResult, _ xml: XMLWriter) {
+        xml.element("CopyPartResult", namespace: XMLWriter.s3Namespace) {
+            xml.element("LastModified", r.lastModified.iso8601)
+            xml.element("ETag", r.etag)
+            if let (algorithm, value) = r.checksum { xml.element(algorithm.elementName, Base64.encode(value)) }
+        }
+    }
+
+    static func write(_ r: ListPartsResult, _ xml: XMLWriter) {
+        xml.element("ListPartsResult", namespace: XMLWriter.s3Namespace) {
+            xml.element("Bucket", r.bucket)
+            xml.element("Key", r.key)
+            xml.element("UploadId", r.uploadID)
+            xml.element("PartNumberMarker", "\(r.partNumberMarker)")
+            xml.element("NextPartNumberMarker", ifPresent: r.nextPartNumberMarker.map { "\($0)" })
+            xml.element("MaxParts", "\(r.maxParts)")
+            xml.element("IsTruncated", r.isTruncated ? "true" : "false")
+            for part in r.parts {
+                xml.element("Part") {
+                    xml.element("PartNumber", "\(part.partNumber)")
+                    xml.element("LastModified", part.lastModified.iso8601)
+                    xml.element("ETag", "\"\(part.etag)\"")
+                    xml.element("Size", "\(part.size)")
+                    if let (algorithm, value) = part.checksum { xml.element(algorithm.elementName, Base64.encode(value)) }
+                }
+            }
+            xml.element("Initiator") {
+                xml.element("ID", r.owner.id)
+                xml.element("DisplayName", r.owner.displayName)
+            }
+            writeOwner(r.owner, xml)
+            xml.element("StorageClass", r.storageClass)
+            xml.element("ChecksumAlgorithm", ifPresent: r.checksumAlgorithm?.rawValue)
+            xml.element("ChecksumType", ifPresent: r.checksumType?.rawValue)
+        }
+    }
+
+    static func write(_ r: ListMultipartUploadsResult, _ xml: XMLWriter) {
+        xml.element("ListMultipartUploadsResult", namespace: XMLWriter.s3Namespace) {
+            xml.element("Bucket", r.bucket)
+            xml.element("KeyMarker", r.keyMarker)
+            xml.element("UploadIdMarker", r.uploadIDMarker)
+            xml.element("NextKeyMarker", ifPresent: r.nextKeyMarker)
+            xml.element("NextUploadIdMarker", ifPresent: r.nextUploadIDMarker)
+            xml.element("Prefix", r.prefix)
+            xml.element("Delimiter", ifPresent: r.delimiter)
+            xml.element("MaxUploads", "\(r.maxUploads)")
+            xml.element("IsTruncated", r.isTruncated ? "true" : "false")
+            xml.element("EncodingType", ifPresent: r.encodingType)
+            for upload in r.uploads {
+                xml.element("Upload") {
+                    xml.element("Key", upload.key)
+                    xml.element("UploadId", upload.uploadID)
+                    xml.element("Initiator") {
+                        xml.element("ID", upload.owner.id)
+                        xml.element("DisplayName", upload.owner.displayName)
+                    }
+                    writeOwner(upload.owner, xml)
+                    xml.element("StorageClass", upload.storageClass)
+                    xml.element("Initiated", upload.initiated.iso8601)
+                    xml.element("ChecksumAlgorithm", ifPresent: upload.checksumAlgorithm?.rawValue)
+                    xml.element("ChecksumType", ifPresent: upload.checksumType?.rawValue)
+                }
+            }
+            for prefix in r.commonPrefixes { xml.element("CommonPrefixes") { xml.element("Prefix", prefix) } }
         }
     }
 }

@@ -1,0 +1,4 @@
+#ifndef STOWAGE_ISAL_SHIM_H
+#define STOWAGE_ISAL_SHIM_H
+#include <isa-l/crc.h>
+#endif

@@ -1,0 +1,247 @@
+import HTTPTypes
+import NIOCore
+import Synchronization
+
+/// A body's checksum, filled in once the body has been read to the end and verified. Backends
+/// store `value` with the object or part.
+public final class PayloadChecksum: Sendable {
+    public let algorithm: ChecksumAlgorithm
+    private let computed = Mutex<[UInt8]?>(nil)
+
+    public init(algorithm: ChecksumAlgorithm) { self.algorithm = algorithm }
+
+    /// The digest (big-endian), once the whole body has been consumed.
+    public var value: [UInt8]? { computed.withLock { $0 } }
+
+    func record(_ value: [UInt8]) { computed.withLock { $0 = value } }
+}
+
+/// A request body prepared for storage: decoded (aws-chunked framing removed) and verified as it
+/// streams (payload SHA-256, `x-amz-checksum-*`), with errors surfacing at the end of the stream
+/// before any backend commits.
+public struct PreparedPayload: Sendable {
+    public var body: S3Body
+    /// The payload length after decoding: `x-amz-decoded-content-length` or `Content-Length`.
+    public var length: Int64?
+    /// The checksum the client asked for (header or trailer); `nil` when none.
+    public var checksum: PayloadChecksum?
+}
+
+/// Reads what the client says about the payload and wraps the body to enforce it.
+public enum PayloadIntegrity {
+    public static let unsignedPayload = "UNSIGNED-PAYLOAD"
+    static let streamingModes: Set<String> = [
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+    ]
+    static let checksumHeaders: [(ChecksumAlgorithm, HTTPField.Name)] = ChecksumAlgorithm.allCases.map { ($0, HTTPField.Name($0.headerName)!) }
+    static let trailerHeader = HTTPField.Name("x-amz-trailer")!
+    static let sdkAlgorithmHeader = HTTPField.Name("x-amz-sdk-checksum-algorithm")!
+
+    /// Prepares `request`'s body. Throws S3's errors for malformed integrity headers.
+    public static func prepare(_ request: S3Request) throws -> PreparedPayload {
+        let headers = request.headers
+        let declaredSHA = headers[.amzContentSHA256]?.trimmingSpaces()
+        var expectedSHA256: [UInt8]?
+        var chunked = headers[.contentEncoding]?.lowercased().split(separator: ",").contains { $0.trimmingSpaces() == "aws-chunked" } ?? false
+        if let declaredSHA, declaredSHA != unsignedPayload {
+            if declaredSHA.hasPrefix("STREAMING-") {
+                guard streamingModes.contains(declaredSHA) else {
+                    throw S3Error.notImplemented("The payload mode \(declaredSHA)")
+                }
+                chunked = true
+            } else if declaredSHA.utf8.count == 64, let digest = Hex.decode(declaredSHA) {
+                expectedSHA256 = digest
+            } else {
+                throw S3Error(.invalidArgument, message: "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.")
+                    .with("ArgumentName", "x-amz-content-sha256").with("ArgumentValue", declaredSHA)
+            }
+        }
+
+        var length = request.body.declaredLength
+        if chunked {
+            guard let decoded = headers[.amzDecodedContentLength].flatMap({ Int64($0.trimmingSpaces()) }), decoded >= 0 else {
+                throw S3Error(.missingContentLength, message: "aws-chunked bodies need a valid x-amz-decoded-content-length header.")
+            }
+            length = decoded
+        }
+
+        let expectation = try checksumExpectation(headers)
+        let checksum = expectation.map { PayloadChecksum(algorithm: $0.algorithm) }
+
+        if !chunked, expectedSHA256 == nil, expectation == nil {
+            return PreparedPayload(body: request.body, length: length, checksum: nil)
+        }
+        let verifying = VerifiedPayload(
+            base: request.body, chunked: chunked, decodedLength: chunked ? length : nil,
+            expectedSHA256: expectedSHA256, declaredSHA256: declaredSHA ?? "",
+            checksum: expectation.map { ($0, checksum!) }
+        )
+        return PreparedPayload(body: S3Body(stream: verifying, length: length), length: length, checksum: checksum)
+    }
+
+    struct Expectation: Sendable {
+        enum Source: Sendable { case header([UInt8]), trailer(String) }
+        var algorithm: ChecksumAlgorithm
+        var source: Source
+    }
+
+    /// Which checksum the client sends and where: one `x-amz-checksum-*` header, or a trailer
+    /// named in `x-amz-trailer`, consistent with `x-amz-sdk-checksum-algorithm`.
+    static func checksumExpectation(_ headers: HTTPFields) throws -> Expectation? {
+        let present = checksumHeaders.filter { headers[$0.1] != nil }
+        guard present.count <= 1 else {
+            throw S3Error(.invalidRequest, message: "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+        }
+        var sdkAlgorithm: ChecksumAlgorithm?
+        if let name = headers[sdkAlgorithmHeader] {
+            guard let algorithm = ChecksumAlgorithm(name: name.trimmingSpaces()) else {
+                throw S3Error(.invalidRequest, message: "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+            }
+            sdkAlgorithm = algorithm
+        }
+        if let (algorithm, name) = present.first {
+            let value = headers[name]!.trimmingSpaces()
+            guard let digest = Base64.decode(value), digest.count == algorithm.digestLength else {
+                throw S3Error(.invalidRequest, message: "Value for \(algorithm.headerName) header is invalid.")
+            }
+            if let sdkAlgorithm, sdkAlgorithm != algorithm {
+                throw S3Error(.invalidRequest, message: "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+            }
+            return Expectation(algorithm: algorithm, source: .header(digest))
+        }
+        if let trailer = headers[trailerHeader] {
+            let names = trailer.split(separator: ",").map { $0.trimmingSpaces().lowercased() }.filter { !$0.isEmpty }
+            let algorithms = names.compactMap { ChecksumAlgorithm(headerName: $0) }
+            guard algorithms.count == names.count, algorithms.count <= 1 else {
+                throw S3Error(.invalidRequest, message: "The value specified in the x-amz-trailer header is not supported")
+            }
+            if let algorithm = algorithms.first {
+                if let sdkAlgorithm, sdkAlgorithm != algorithm {
+                    throw S3Error(.invalidRequest, message: "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+                }
+                return Expectation(algorithm: algorithm, source: .trailer(algorithm.headerName))
+            }
+        }
+        if let sdkAlgorithm {
+            throw S3Error(.invalidRequest, message: "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.")
+                .with("Algorithm", sdkAlgorithm.rawValue)
+        }
+        return nil
+    }
+}
+
+/// Decodes aws-chunked framing (when present) and hashes the payload as it passes; at the end of
+/// the stream, verifies the decoded length, the payload SHA-256 and the checksum, throwing S3's
+/// error before the consumer sees the end.
+struct VerifiedPayload: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    typealias Failure = any Error
+
+    let base: S3Body
+    let chunked: Bool
+    let decodedLength: Int64?
+    let expectedSHA256: [UInt8]?
+    let declaredSHA256: String
+    let checksum: (PayloadIntegrity.Expectation, PayloadChecksum)?
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var raw: S3Body.AsyncIterator
+        var decoder: AWSChunkedDecoder?
+        let decodedLength: Int64?
+        let expectedSHA256: [UInt8]?
+        let declaredSHA256: String
+        let sha256: StreamingDigest?
+        let checksum: (PayloadIntegrity.Expectation, PayloadChecksum)?
+        let hasher: ChecksumHasher?
+        var pending: [ByteBuffer] = []
+        var pendingIndex = 0
+        var trailers: [AWSChunkedDecoder.Trailer] = []
+        var finished = false
+
+        mutating func next() async throws -> ByteBuffer? {
+            while true {
+                if pendingIndex < pending.count {
+                    let chunk = pending[pendingIndex]
+                    pendingIndex += 1
+                    chunk.withUnsafeReadableBytes { bytes in
+                        sha256?.update(bytes)
+                        hasher?.update(bytes)
+                    }
+                    return chunk
+                }
+                pending.removeAll(keepingCapacity: true)
+                pendingIndex = 0
+                if finished { return nil }
+                guard var input = try await raw.next() else {
+                    try finish()
+                    finished = true
+                    return nil
+                }
+                if decoder != nil {
+                    var events: [AWSChunkedDecoder.Event] = []
+                    try decoder!.feed(&input, into: &events)
+                    collect(events)
+                } else {
+                    pending.append(input)
+                }
+            }
+        }
+
+        private mutating func collect(_ events: [AWSChunkedDecoder.Event]) {
+            for event in events {
+                switch event {
+                case .data(let slice): pending.append(slice)
+                case .end(let found): trailers = found
+                case .chunk: continue  // Chunk signatures are checked by the SigV4 stage's verifier.
+                }
+            }
+        }
+
+        private mutating func finish() throws {
+            if decoder != nil {
+                if let last = try decoder!.finish() { collect([last]) }
+                if let decodedLength, decoder!.decodedLength != decodedLength {
+                    throw S3Error(.incompleteBody, message: "The decoded body length does not match x-amz-decoded-content-length.")
+                        .with("ExpectedLength", "\(decodedLength)").with("DecodedLength", "\(decoder!.decodedLength)")
+                }
+            }
+            if let expectedSHA256, let sha256 {
+                let actual = sha256.finalize()
+                guard actual == expectedSHA256 else {
+                    throw S3Error(.xAmzContentSHA256Mismatch)
+                        .with("ClientComputedContentSHA256", declaredSHA256)
+                        .with("S3ComputedContentSHA256", Hex.encode(actual))
+                }
+            }
+            if let (expectation, result) = checksum, let hasher {
+                let actual = hasher.finalize()
+                let expected: [UInt8]
+                switch expectation.source {
+                case .header(let digest):
+                    expected = digest
+                case .trailer(let name):
+                    guard let value = trailers.first(where: { $0.name == name })?.value else {
+                        throw S3Error(.invalidRequest, message: "The trailer \(name) named in x-amz-trailer was not sent.")
+                    }
+                    guard let digest = Base64.decode(value), digest.count == expectation.algorithm.digestLength else {
+                        throw S3Error(.invalidRequest, message: "Value for \(name) trailing header is invalid.")
+                    }
+                    expected = digest
+                }
+                guard actual == expected else {
+                    throw S3Error(.badDigest, message: "The \(expectation.algorithm.rawValue) you specified did not match the calculated checksum.")
+                }
+                result.record(actual)
+            }
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(
+            raw: base.makeAsyncIterator(), decoder: chunked ? AWSChunkedDecoder() : nil, decodedLength: decodedLength,
+            expectedSHA256: expectedSHA256, declaredSHA256: declaredSHA256,
+            sha256: expectedSHA256 == nil ? nil : StreamingDigest(.sha256),
+            checksum: checksum, hasher: checksum.map { ChecksumHasher($0.0.algorithm) }
+        )
+    }
+}

@@ -1,0 +1,365 @@
+import Foundation
+import GRDB
+public import StowageCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Multipart uploads. Each upload is a row in `uploads` and a directory
+/// `.stowage/multipart/<upload id>/` holding one file per part (`<number>.<random>`); the `parts`
+/// table names the current file of each part, so re-uploading a part swaps files atomically.
+/// Completion concatenates the part files inside the kernel into a temp file and commits it
+/// like a PUT, deleting the upload in the same transaction.
+extension FileStoreBackend {
+    static let multipartDirectory = ".stowage/multipart"
+
+    struct UploadRecord {
+        var info: MultipartUploadInfo
+        var bucketID: Int64
+        var metadata: ObjectMetadata
+    }
+
+    struct StoredPart {
+        var info: PartInfo
+        var file: String
+    }
+
+    // MARK: Create
+
+    public func createMultipartUpload(_ address: ObjectAddress, options: MultipartUploadOptions) async throws -> MultipartUploadInfo {
+        let state = try openState()
+        let bucket = try bucketRecord(address.bucket)
+        // Time-ordered ids: listing uploads of one key by id lists them by initiation, as S3 does.
+        let now = S3Timestamp.now
+        let uploadID = String(UInt64(now.millisecondsSinceEpoch), radix: 16).leftPadded(to: 12) + Hex.encode(SecureRandom.bytes(10))
+        let info = MultipartUploadInfo(
+            key: address.key, uploadID: uploadID, initiated: now, ownerID: options.owner.canonicalUserID,
+            storageClass: options.storageClass, checksumAlgorithm: options.checksumAlgorithm, checksumType: options.checksumType
+        )
+        try mapErrors {
+            try POSIXFiles.makeDirectory(at: state.rootFD, Self.multipartDirectory)
+            try POSIXFiles.makeDirectory(at: state.rootFD, Self.multipartDirectory + "/" + uploadID)
+            do {
+                try state.index.write { db in
+                    try db.execute(sql: """
+                        INSERT INTO uploads (upload_id, bucket_id, key, initiated_ms, owner_id, storage_class, metadata, checksum_algorithm, checksum_type)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [uploadID, bucket.id, Data(address.key.utf8), now.millisecondsSinceEpoch, info.ownerID, info.storageClass,
+                                         MetadataCodec.encode(options.metadata), info.checksumAlgorithm?.rawValue, info.checksumType?.rawValue])
+                }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw S3Error(.noSuchBucket).with("BucketName", bucket.info.name)
+            }
+        }
+        return info
+    }
+
+    func upload(_ uploadID: String, address: ObjectAddress, bucket: BucketRecord, _ db: Database) throws -> UploadRecord {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT key, initiated_ms, owner_id, storage_class, metadata, checksum_algorithm, checksum_type, bucket_id FROM uploads WHERE upload_id = ?
+            """, arguments: [uploadID]),
+              (row[7] as Int64) == bucket.id, String(decoding: row[0] as Data, as: UTF8.self) == address.key
+        else {
+            throw S3Error(.noSuchUpload).with("UploadId", uploadID)
+        }
+        return UploadRecord(info: Self.uploadInfo(row, uploadID: uploadID), bucketID: bucket.id, metadata: MetadataCodec.decode(row[4]))
+    }
+
+    static func uploadInfo(_ row: Row, uploadID: String) -> MultipartUploadInfo {
+        MultipartUploadInfo(
+            key: String(decoding: row[0] as Data, as: UTF8.self), uploadID: uploadID,
+            initiated: S3Timestamp(millisecondsSinceEpoch: row[1]), ownerID: row[2], storageClass: row[3],
+            checksumAlgorithm: (row[5] as String?).flatMap(ChecksumAlgorithm.init(name:)),
+            checksumType: (row[6] as String?).flatMap(ChecksumType.init(rawValue:))
+        )
+    }
+
+    static func storedParts(_ uploadID: String, _ db: Database, after marker: Int = 0, limit: Int = 10_001) throws -> [StoredPart] {
+        try Row.fetchAll(db, sql: """
+            SELECT part_number, etag, size, modified_ms, checksum_algorithm, checksum, file FROM parts
+            WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?
+            """, arguments: [uploadID, marker, limit]).map { row in
+            var info = PartInfo(partNumber: row[0], etag: row[1], size: row[2], lastModified: S3Timestamp(millisecondsSinceEpoch: row[3]))
+            if let name: String = row[4], let algorithm = ChecksumAlgorithm(name: name), let value: Data = row[5] {
+                info.checksum = (algorithm, [UInt8](value))
+            }
+            return StoredPart(info: info, file: row[6])
+        }
+    }
+
+    func uploadDirectory(_ uploadID: String) -> String { Self.multipartDirectory + "/" + uploadID }
+
+    // MARK: Parts
+
+    public func uploadPart(_ address: ObjectAddress, uploadID: String, partNumber: Int, body: S3Body, options: PartOptions) async throws -> PartInfo {
+        let state = try openState()
+        let bucket = try bucketRecord(address.bucket)
+        let upload = try mapErrors { try state.index.read { db in try self.upload(uploadID, address: address, bucket: bucket, db) } }
+        if let required = upload.info.checksumAlgorithm, let sent = options.checksum?.algorithm, sent != required {
+            throw S3Error(.invalidRequest, message: "Checksum Type mismatch occurred, expected checksum Type: \(required.rawValue.lowercased()), actual checksum Type: \(sent.rawValue.lowercased())")
+        }
+        // The upload promises per-part checksums: compute one when the client sent none.
+        let computed = options.checksum == nil ? upload.info.checksumAlgorithm.map(ChecksumHasher.init) : nil
+        let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
+        do {
+            let written = try await temp.write(body: body, maxSize: options.maxSize, checksum: computed)
+            if let expected = options.expectedSize, written.size != expected {
+                throw S3Error(.incompleteBody).with("ExpectedSize", "\(expected)").with("ActualSize", "\(written.size)")
+            }
+            if let expected = options.contentMD5, expected != written.md5 {
+                throw S3Error(.badDigest).with("ExpectedDigest", Base64.encode(expected)).with("CalculatedDigest", Base64.encode(written.md5))
+            }
+            _ = try mapErrors { try temp.finish(sync: self.options.fsync) }
+            var checksum: (algorithm: ChecksumAlgorithm, value: [UInt8])?
+            if let sent = options.checksum, let value = sent.value { checksum = (sent.algorithm, value) }
+            if let computed { checksum = (computed.algorithm, computed.finalize()) }
+            let part = PartInfo(partNumber: partNumber, etag: Hex.encode(written.md5), size: written.size,
+                                lastModified: .now, checksum: checksum)
+            try storePart(part, temp: temp, uploadID: uploadID, address: address, bucket: bucket, state: state)
+            return part
+        } catch {
+            temp.discard()
+            throw error
+        }
+    }
+
+    public func uploadPartCopy(_ address: ObjectAddress, uploadID: String, partNumber: Int, source: ObjectAddress, options: PartCopyOptions) async throws -> PartInfo {
+        let state = try openState()
+        let bucket = try bucketRecord(address.bucket)
+        let sourceBucket = try bucketRecord(source.bucket)
+        let upload = try mapErrors { try state.index.read { db in try self.upload(uploadID, address: address, bucket: bucket, db) } }
+        let (record, descriptor) = try await openObject(source, bucket: sourceBucket, state: state) { record in
+            try options.sourceConditions.enforceForCopySource(on: record.info)
+        }
+        let range = options.range ?? ByteRange(first: 0, last: record.size - 1)
+        guard options.range == nil || (range.first <= range.last && range.last < record.size) else {
+            throw S3Error(.invalidRange, message: "The requested range is not satisfiable")
+                .with("ActualObjectSize", "\(record.size)")
+        }
+        let length = max(0, range.count)
+        guard length <= options.maxSize else {
+            throw S3Error(.entityTooLarge).with("ProposedSize", "\(length)").with("MaxSizeAllowed", "\(options.maxSize)")
+        }
+        let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
+        do {
+            let md5 = StreamingDigest(.md5)
+            let hasher = upload.info.checksumAlgorithm.map(ChecksumHasher.init)
+            try mapErrors {
+                _ = try descriptor.withDescriptor { fd in
+                    try POSIXFiles.copyObserving(from: fd, offset: range.first, length: length, to: temp.descriptor) { bytes in
+                        md5.update(bytes)
+                        hasher?.update(bytes)
+                    }
+                }
+            }
+            descriptor.close()
+            _ = try mapErrors { try temp.finish(sync: self.options.fsync) }
+            let part = PartInfo(partNumber: partNumber, etag: Hex.encode(md5.finalize()), size: length, lastModified: .now,
+                                checksum: hasher.map { ($0.algorithm, $0.finalize()) })
+            try storePart(part, temp: temp, uploadID: uploadID, address: address, bucket: bucket, state: state)
+            return part
+        } catch {
+            temp.discard()
+            throw error
+        }
+    }
+
+    /// Moves a finished temp file into the upload's directory under a fresh name and points the
+    /// part's row at it; the file it replaces is removed after the commit.
+    private func storePart(_ part: PartInfo, temp: TempFile, uploadID: String, address: ObjectAddress, bucket: BucketRecord, state: OpenState) throws {
+        let file = "\(part.partNumber).\(Hex.encode(SecureRandom.bytes(6)))"
+        let directory = uploadDirectory(uploadID)
+        let uploadFD: CInt
+        do {
+            uploadFD = try POSIXFiles.openDirectory(at: state.rootFD, directory)
+        } catch let failure as POSIXFiles.Failure where failure.code == ENOENT {
+            throw S3Error(.noSuchUpload).with("UploadId", uploadID)
+        } catch {
+            throw try mapErrors { throw error }
+        }
+        defer { POSIXFiles.closeDescriptor(uploadFD) }
+        try mapErrors {
+            guard try POSIXFiles.rename(from: state.tempFD, temp.name, to: uploadFD, file) else {
+                throw S3Error(.noSuchUpload).with("UploadId", uploadID)
+            }
+        }
+        temp.committed = true
+        do {
+            let replaced = try locks.withLock(bucketID: -1, key: uploadID) {
+                try mapErrors {
+                    try state.index.write { db -> String? in
+                        _ = try self.upload(uploadID, address: address, bucket: bucket, db)
+                        let old = try String.fetchOne(db, sql: "SELECT file FROM parts WHERE upload_id = ? AND part_number = ?", arguments: [uploadID, part.partNumber])
+                        try db.execute(sql: """
+                            INSERT OR REPLACE INTO parts (upload_id, part_number, size, etag, modified_ms, checksum_algorithm, checksum, file)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                            """, arguments: [uploadID, part.partNumber, part.size, part.etag, part.lastModified.millisecondsSinceEpoch,
+                                             part.checksum?.algorithm.rawValue, part.checksum.map { Data($0.value) }, file])
+                        return old
+                    }
+                }
+            }
+            if let replaced { try? POSIXFiles.unlinkFile(at: uploadFD, replaced) }
+        } catch {
+            try? POSIXFiles.unlinkFile(at: uploadFD, file)
+            throw error
+        }
+    }
+
+    // MARK: Complete
+
+    public func completeMultipartUpload(_ address: ObjectAddress, uploadID: String, parts requested: [CompletedPart], options: CompleteMultipartOptions) async throws -> ObjectInfo {
+        let state = try openState()
+        let bucket = try bucketRecord(address.bucket)
+        guard !requested.isEmpty else {
+            throw S3Error(.malformedXML, message: "The XML you provided was not well-formed or did not validate against our published schema")
+        }
+        // Snapshot the upload and open the chosen part files under the upload's lock, so a
+        // concurrent re-upload of a part cannot swap a file out from under the copy.
+        let (upload, chosen, descriptors) = try locks.withLock(bucketID: -1, key: uploadID) {
+            try mapErrors { () -> (UploadRecord, [StoredPart], [OwnedFileDescriptor]) in
+                let (upload, stored) = try state.index.read { db in
+                    (try self.upload(uploadID, address: address, bucket: bucket, db), try Self.storedParts(uploadID, db))
+                }
+                let chosen = try MultipartCompletion.select(requested: requested, stored: stored, partInfo: \.info, upload: upload.info)
+                let uploadFD = try POSIXFiles.openDirectory(at: state.rootFD, uploadDirectory(uploadID))
+                defer { POSIXFiles.closeDescriptor(uploadFD) }
+                let descriptors = try chosen.map { part -> OwnedFileDescriptor in
+                    guard let fd = try POSIXFiles.openForReading(at: uploadFD, part.file) else {
+                        throw S3Error(.invalidPart).with("PartNumber", "\(part.info.partNumber)")
+                    }
+                    return OwnedFileDescriptor(fd)
+                }
+                return (upload, chosen, descriptors)
+            }
+        }
+        let checksum = try MultipartCompletion.checksum(upload: upload.info, parts: chosen.map(\.info), expected: options.expectedChecksum)
+        let etag = MultipartCompletion.etag(chosen.map(\.info))
+        let size = chosen.reduce(Int64(0)) { $0 + $1.info.size }
+
+        let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
+        do {
+            try mapErrors {
+                for (part, descriptor) in zip(chosen, descriptors) {
+                    _ = try descriptor.withDescriptor { fd in try POSIXFiles.copyRange(from: fd, offset: 0, length: part.info.size, to: temp.descriptor) }
+                    descriptor.close()
+                }
+            }
+            let inode = try mapErrors { try temp.finish(sync: self.options.fsync) }
+            let record = ObjectRecord(
+                key: address.key, size: size, etag: etag, modifiedMS: S3Timestamp.now.millisecondsSinceEpoch, inode: inode,
+                ownerID: upload.info.ownerID, storageClass: upload.info.storageClass, partCount: chosen.count,
+                metadata: upload.metadata, pendingTemp: temp.name, checksum: checksum,
+                parts: chosen.map { PartLayout(size: $0.info.size, checksum: $0.info.checksum?.value) }
+            )
+            try commit(record, bucket: bucket, conditions: options.conditions, temp: temp, state: state) { db in
+                // The upload must still exist with the parts that were copied.
+                let now = try Self.storedParts(uploadID, db)
+                let files = Dictionary(uniqueKeysWithValues: now.map { ($0.info.partNumber, $0.file) })
+                guard try String.fetchOne(db, sql: "SELECT upload_id FROM uploads WHERE upload_id = ?", arguments: [uploadID]) != nil else {
+                    throw S3Error(.noSuchUpload).with("UploadId", uploadID)
+                }
+                guard chosen.allSatisfy({ files[$0.info.partNumber] == $0.file }) else {
+                    throw S3Error(.conditionalRequestConflict, message: "A part was replaced while the upload was being completed; complete it again.")
+                }
+                try db.execute(sql: "DELETE FROM uploads WHERE upload_id = ?", arguments: [uploadID])
+            }
+            removeUploadDirectory(uploadID, state: state)
+            return record.info
+        } catch {
+            temp.discard()
+            throw error
+        }
+    }
+
+    // MARK: Abort, list, expire
+
+    public func abortMultipartUpload(_ address: ObjectAddress, uploadID: String) async throws {
+        let state = try openState()
+        let bucket = try bucketRecord(address.bucket)
+        try locks.withLock(bucketID: -1, key: uploadID) {
+            try mapErrors {
+                try state.index.write { db in
+                    _ = try self.upload(uploadID, address: address, bucket: bucket, db)
+                    try db.execute(sql: "DELETE FROM uploads WHERE upload_id = ?", arguments: [uploadID])
+                }
+            }
+        }
+        removeUploadDirectory(uploadID, state: state)
+    }
+
+    func removeUploadDirectory(_ uploadID: String, state: OpenState) {
+        let path = uploadDirectory(uploadID)
+        guard let fd = try? POSIXFiles.openDirectory(at: state.rootFD, path) else { return }
+        try? POSIXFiles.removeContents(of: fd)
+        POSIXFiles.closeDescriptor(fd)
+        _ = path.withCString { unlinkat(state.rootFD, $0, AT_REMOVEDIR) }
+    }
+
+    public func listParts(_ address: ObjectAddress, uploadID: String, query: ListPartsQuery) async throws -> ListPartsPage {
+        let state = try openState()
+        let bucket = try bucketRecord(address.bucket)
+        return try mapErrors {
+            try state.index.read { db in
+                let upload = try self.upload(uploadID, address: address, bucket: bucket, db)
+                let stored = try Self.storedParts(uploadID, db, after: query.partNumberMarker, limit: query.maxParts + 1)
+                let page = Array(stored.prefix(query.maxParts)).map(\.info)
+                let truncated = stored.count > query.maxParts
+                return ListPartsPage(upload: upload.info, parts: page, isTruncated: truncated,
+                                     nextPartNumberMarker: page.last?.partNumber)
+            }
+        }
+    }
+
+    public func listMultipartUploads(bucket: String, query: ListUploadsQuery) async throws -> ListUploadsPage {
+        let state = try openState()
+        let record = try bucketRecord(bucket)
+        return try mapErrors {
+            try state.index.read { db in try MultipartListing.list(db, bucketID: record.id, query: query) }
+        }
+    }
+
+    public func expireMultipartUploads(initiatedBefore cutoff: S3Timestamp) async throws -> Int {
+        let state = try openState()
+        let expired = try mapErrors {
+            try state.index.write { db -> [String] in
+                let ids = try String.fetchAll(db, sql: "SELECT upload_id FROM uploads WHERE initiated_ms < ?", arguments: [cutoff.millisecondsSinceEpoch])
+                try db.execute(sql: "DELETE FROM uploads WHERE initiated_ms < ?", arguments: [cutoff.millisecondsSinceEpoch])
+                return ids
+            }
+        }
+        for id in expired { removeUploadDirectory(id, state: state) }
+        if !expired.isEmpty { logger.info("expired stale multipart uploads", metadata: ["count": "\(expired.count)"]) }
+        return expired.count
+    }
+
+    /// Start-up: remove upload directories without a row, and part files no row points to.
+    func recoverMultipart(_ state: OpenState) throws {
+        try POSIXFiles.makeDirectory(at: state.rootFD, Self.multipartDirectory)
+        let root = try POSIXFiles.openDirectory(at: state.rootFD, Self.multipartDirectory)
+        defer { POSIXFiles.closeDescriptor(root) }
+        let (uploads, files) = try state.index.read { db in
+            (Set(try String.fetchAll(db, sql: "SELECT upload_id FROM uploads")), Set(try String.fetchAll(db, sql: "SELECT upload_id || '/' || file FROM parts")))
+        }
+        for entry in try POSIXFiles.directoryEntries(root) {
+            guard entry.isDirectory, uploads.contains(entry.name) else {
+                removeUploadDirectory(entry.name, state: state)
+                if !entry.isDirectory { try? POSIXFiles.unlinkFile(at: root, entry.name) }
+                continue
+            }
+            let fd = try POSIXFiles.openDirectory(at: root, entry.name)
+            defer { POSIXFiles.closeDescriptor(fd) }
+            for part in try POSIXFiles.directoryEntries(fd) where !files.contains(entry.name + "/" + part.name) {
+                try? POSIXFiles.unlinkFile(at: fd, part.name)
+            }
+        }
+    }
+}
+
+extension String {
+    func leftPadded(to length: Int) -> String {
+        count >= length ? self : String(repeating: "0", count: length - count) + self
+    }
+}
