@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 public import StowageCore
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +34,9 @@ extension FileStoreBackend {
         let bucket = try bucketRecord(address.bucket)
         // Time-ordered ids: listing uploads of one key by id lists them by initiation, as S3 does.
         let now = S3Timestamp.now
-        let uploadID = String(UInt64(now.millisecondsSinceEpoch), radix: 16).leftPadded(to: 12) + Hex.encode(SecureRandom.bytes(10))
+        let sequence = uploadSequence.wrappingAdd(1, ordering: .relaxed).newValue & 0xFFFF
+        let uploadID = String(UInt64(now.millisecondsSinceEpoch), radix: 16).leftPadded(to: 12)
+            + String(sequence, radix: 16).leftPadded(to: 4) + Hex.encode(SecureRandom.bytes(8))
         let info = MultipartUploadInfo(
             key: address.key, uploadID: uploadID, initiated: now, ownerID: options.owner.canonicalUserID,
             storageClass: options.storageClass, checksumAlgorithm: options.checksumAlgorithm, checksumType: options.checksumType
@@ -97,10 +100,15 @@ extension FileStoreBackend {
         let state = try openState()
         let bucket = try bucketRecord(address.bucket)
         let upload = try mapErrors { try state.index.read { db in try self.upload(uploadID, address: address, bucket: bucket, db) } }
-        if let required = upload.info.checksumAlgorithm, let sent = options.checksum?.algorithm, sent != required {
-            throw S3Error(.invalidRequest, message: "Checksum Type mismatch occurred, expected checksum Type: \(required.rawValue.lowercased()), actual checksum Type: \(sent.rawValue.lowercased())")
+        if let required = upload.info.checksumAlgorithm {
+            let sent = options.checksum?.algorithm
+            // S3 requires each part's checksum for COMPOSITE uploads (the object checksum is built
+            // from them); for FULL_OBJECT uploads a missing one is computed here.
+            if sent != nil && sent != required || (sent == nil && upload.info.checksumType != .fullObject) {
+                throw S3Error(.invalidRequest, message: "Checksum Type mismatch occurred, expected checksum Type: \(required.rawValue.lowercased()), actual checksum Type: \(sent?.rawValue.lowercased() ?? "null")")
+            }
         }
-        // The upload promises per-part checksums: compute one when the client sent none.
+        // A FULL_OBJECT upload promises per-part CRCs: compute one when the client sent none.
         let computed = options.checksum == nil ? upload.info.checksumAlgorithm.map(ChecksumHasher.init) : nil
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {

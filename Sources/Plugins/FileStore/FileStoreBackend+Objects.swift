@@ -192,10 +192,10 @@ extension FileStoreBackend {
         return nil
     }
 
-    public func deleteObject(_ address: ObjectAddress) async throws {
+    public func deleteObject(_ address: ObjectAddress, conditions: WriteConditions) async throws {
         let state = try openState()
         let bucket = try bucketRecord(address.bucket)
-        try mapErrors { try removeObject(address.key, bucket: bucket, state: state) }
+        try mapErrors { try removeObject(address.key, bucket: bucket, state: state, conditions: conditions) }
     }
 
     public func deleteObjects(bucket: String, keys: [String]) async throws -> [Result<Void, S3Error>] {
@@ -212,11 +212,13 @@ extension FileStoreBackend {
     }
 
     /// Deletes the row (recording the file in `trash` in the same transaction), then the file.
-    private func removeObject(_ key: String, bucket: BucketRecord, state: OpenState) throws {
+    private func removeObject(_ key: String, bucket: BucketRecord, state: OpenState, conditions: WriteConditions = WriteConditions()) throws {
         let relative = KeyPathMapper.relativePath(for: key)
         try locks.withLock(bucketID: bucket.id, key: key) {
             let removed = try state.index.write { db -> ObjectRecord? in
-                guard let current = try state.index.object(bucketID: bucket.id, key: key, db) else { return nil }
+                let current = try state.index.object(bucketID: bucket.id, key: key, db)
+                if !conditions.isEmpty { try conditions.check(current: current?.info) }
+                guard let current else { return nil }
                 try state.index.deleteObjectRow(bucketID: bucket.id, key: key, db)
                 try state.index.addTrash(bucketID: bucket.id, path: relative, key: key, inode: current.inode, db)
                 return current

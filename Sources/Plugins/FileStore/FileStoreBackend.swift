@@ -52,6 +52,8 @@ public final class FileStoreBackend: StorageBackend {
     private let state = Mutex<OpenState?>(nil)
     private let buckets = Mutex<[String: BucketRecord]>([:])
     let locks = KeyLocks()
+    /// Orders upload ids created within the same millisecond.
+    let uploadSequence = Atomic<UInt64>(0)
 
     static let metaDirectory = ".stowage"
     static let tempDirectory = ".stowage/tmp"

@@ -20,6 +20,9 @@ public enum MultipartCompletion {
             guard let part = byNumber[request.partNumber], ETagMatching.matches(request.etag, partInfo(part).etag) else {
                 throw S3Error(.invalidPart).with("PartNumber", "\(request.partNumber)").with("ETag", request.etag)
             }
+            if let algorithm = upload.checksumAlgorithm, upload.checksumType != .fullObject, request.checksums[algorithm] == nil {
+                throw S3Error(.invalidRequest, message: "The upload was created using a \(algorithm.rawValue.lowercased()) checksum. The complete request must include the checksum for each part. It was missing for part \(request.partNumber) in the request.")
+            }
             if let algorithm = upload.checksumAlgorithm, let sent = request.checksums[algorithm] {
                 guard let stored = partInfo(part).checksum, Base64.encode(stored.value) == sent else {
                     throw S3Error(.invalidPart, message: "The \(algorithm.rawValue) checksum given for part \(request.partNumber) does not match the part's.")

@@ -31,8 +31,10 @@ public protocol StorageBackend: Sendable {
     func putObject(_ address: ObjectAddress, body: S3Body, options: PutObjectOptions) async throws -> ObjectInfo
     func getObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult
     func headObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult
-    /// Deletes the object if it exists (S3 deletes are idempotent); `NoSuchBucket` if the bucket is missing.
-    func deleteObject(_ address: ObjectAddress) async throws
+    /// Deletes the object if it exists (S3 deletes are idempotent); `NoSuchBucket` if the bucket
+    /// is missing. With `conditions.ifMatch`, deletes only the object with that ETag (412 otherwise,
+    /// `NoSuchKey` when absent), checked atomically with the delete.
+    func deleteObject(_ address: ObjectAddress, conditions: WriteConditions) async throws
     /// Deletes several keys of one bucket; one result per key, in order.
     func deleteObjects(bucket: String, keys: [String]) async throws -> [Result<Void, S3Error>]
     func copyObject(from source: ObjectAddress, to destination: ObjectAddress, options: CopyObjectOptions) async throws -> ObjectInfo
@@ -59,6 +61,11 @@ public protocol StorageBackend: Sendable {
 }
 
 extension StorageBackend {
+    /// An unconditional delete.
+    public func deleteObject(_ address: ObjectAddress) async throws {
+        try await deleteObject(address, conditions: WriteConditions())
+    }
+
     public func deleteObjects(bucket: String, keys: [String]) async throws -> [Result<Void, S3Error>] {
         var results: [Result<Void, S3Error>] = []
         results.reserveCapacity(keys.count)

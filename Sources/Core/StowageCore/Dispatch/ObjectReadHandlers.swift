@@ -66,7 +66,9 @@ extension S3Dispatcher {
     /// part's for `partNumber` reads of composite multipart objects, none for ranges.
     static func servedChecksum(_ result: ObjectReadResult, partNumber: Int?) -> ObjectChecksum? {
         if partNumber != nil { return result.partChecksum }
-        return result.range == nil ? result.info.checksum : nil
+        guard let range = result.range else { return result.info.checksum }
+        // A range covering the whole object still describes the whole object.
+        return range.first == 0 && range.count == result.info.size ? result.info.checksum : nil
     }
 
     /// Buckets here are unversioned: `versionId=null` names the current object, any other

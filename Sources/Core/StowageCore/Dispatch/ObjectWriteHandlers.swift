@@ -74,7 +74,9 @@ extension S3Dispatcher {
     func deleteObject(_ address: ObjectAddress, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         try ObjectKeys.validate(address.key)
         try Self.rejectVersionID(request)
-        try await backend.deleteObject(address)
+        var conditions = WriteConditions()
+        if let value = request.headers[.ifMatch] { conditions.ifMatch = ETagMatching.list(value) }
+        try await backend.deleteObject(address, conditions: conditions)
         return S3Response(status: .noContent)
     }
 

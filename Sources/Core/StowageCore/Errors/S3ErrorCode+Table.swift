@@ -195,6 +195,9 @@ extension S3ErrorCode {
     /// The disk is full. Not an S3 code (S3 has no full disks); WebDAV's 507 says it exactly.
     public static let insufficientStorage = S3ErrorCode("InsufficientStorage", status: 507, message: "The server has run out of storage space for this request.")
 
+    /// A malformed aws-chunked trailer.
+    public static let malformedTrailerError = S3ErrorCode("MalformedTrailerError", status: 400, message: "The request contained trailing data that was not well-formed or did not conform to our published schema.")
+
     public static let allKnown: [S3ErrorCode] = [
         .accessControlListNotSupported,
         .accessDenied,
@@ -335,5 +338,6 @@ extension S3ErrorCode {
         .badRequest,
         .invalidPartNumber,
         .insufficientStorage,
+        .malformedTrailerError,
     ]
 }

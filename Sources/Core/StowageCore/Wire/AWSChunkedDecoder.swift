@@ -58,6 +58,13 @@ public struct AWSChunkedDecoder: Sendable {
     private var line: [UInt8] = []
     private var trailers: [Trailer] = []
     private var trailerBytes = 0
+    private var sawBlankLine = false
+    /// Size of the previous data chunk and how many chunks came so far (for S3's 8 KiB rule).
+    private var previousChunkSize: Int?
+    private var chunkCount = 0
+
+    /// Every chunk but the last must carry at least this many bytes.
+    public static let minimumChunkSize = 8192
     /// Payload bytes decoded so far.
     public private(set) var decodedLength: Int64 = 0
 
@@ -72,6 +79,11 @@ public struct AWSChunkedDecoder: Sendable {
             case .chunkHeader:
                 guard let header = try readLine(&buffer) else { return }
                 let (size, signature) = try Self.parseChunkHeader(header)
+                if size > 0, let previous = previousChunkSize, previous < Self.minimumChunkSize {
+                    throw S3Error(.invalidChunkSizeError).with("Chunk", "\(chunkCount)").with("BadChunkSize", "\(previous)")
+                }
+                chunkCount += 1
+                previousChunkSize = size
                 events.append(.chunk(size: size, signature: signature))
                 state = size == 0 ? .trailer : .chunkData(remaining: size)
             case .chunkData(let remaining):
@@ -89,14 +101,19 @@ public struct AWSChunkedDecoder: Sendable {
             case .trailer:
                 guard let trailer = try readLine(&buffer) else { return }
                 if trailer.isEmpty {
+                    // Some clients put a blank line between the final chunk and the trailers.
+                    if trailers.isEmpty && !sawBlankLine {
+                        sawBlankLine = true
+                        continue
+                    }
                     state = .done
                     events.append(.end(trailers: trailers))
                     continue
                 }
                 trailerBytes += trailer.count
-                guard trailerBytes <= Self.maxTrailerBytes else { throw Self.malformed("trailer too large") }
+                guard trailerBytes <= Self.maxTrailerBytes else { throw Self.malformedTrailer("the trailer is too large") }
                 guard let colon = trailer.firstIndex(of: UInt8(ascii: ":")), colon > 0 else {
-                    throw Self.malformed("malformed trailer line")
+                    throw Self.malformedTrailer("a trailer line has no name")
                 }
                 let name = String(decoding: trailer[..<colon], as: UTF8.self).trimmingSpaces().lowercased()
                 let value = String(decoding: trailer[(colon + 1)...], as: UTF8.self).trimmingSpaces()
@@ -155,7 +172,12 @@ public struct AWSChunkedDecoder: Sendable {
         return (size, signature)
     }
 
+    /// S3 answers broken chunk framing with `IncompleteBody`.
     static func malformed(_ detail: String) -> S3Error {
-        S3Error(.invalidRequest, message: "The aws-chunked body is malformed: \(detail).")
+        S3Error(.incompleteBody, message: "The aws-chunked body is malformed: \(detail).")
+    }
+
+    static func malformedTrailer(_ detail: String) -> S3Error {
+        S3Error(.malformedTrailerError, message: "The aws-chunked trailer is malformed: \(detail).")
     }
 }

@@ -10,6 +10,12 @@ public final class PayloadChecksum: Sendable {
 
     public init(algorithm: ChecksumAlgorithm) { self.algorithm = algorithm }
 
+    /// An already-verified checksum (for callers that hash bodies themselves, and tests).
+    public convenience init(algorithm: ChecksumAlgorithm, value: [UInt8]) {
+        self.init(algorithm: algorithm)
+        record(value)
+    }
+
     /// The digest (big-endian), once the whole body has been consumed.
     public var value: [UInt8]? { computed.withLock { $0 } }
 
@@ -57,7 +63,9 @@ public enum PayloadIntegrity {
             }
         }
 
-        var length = request.body.declaredLength
+        // The declared length comes from the header: a request without Content-Length has no
+        // declared length even when it carries no body.
+        var length = try RequestHeaders.contentLength(headers)
         if chunked {
             guard let decoded = headers[.amzDecodedContentLength].flatMap({ Int64($0.trimmingSpaces()) }), decoded >= 0 else {
                 throw S3Error(.missingContentLength, message: "aws-chunked bodies need a valid x-amz-decoded-content-length header.")
@@ -221,7 +229,7 @@ struct VerifiedPayload: AsyncSequence, Sendable {
                     expected = digest
                 case .trailer(let name):
                     guard let value = trailers.first(where: { $0.name == name })?.value else {
-                        throw S3Error(.invalidRequest, message: "The trailer \(name) named in x-amz-trailer was not sent.")
+                        throw S3Error(.malformedTrailerError, message: "The trailer \(name) named in x-amz-trailer was not sent.")
                     }
                     guard let digest = Base64.decode(value), digest.count == expectation.algorithm.digestLength else {
                         throw S3Error(.invalidRequest, message: "Value for \(name) trailing header is invalid.")
