@@ -60,7 +60,8 @@ public final class Stowage: Sendable {
         let credential = configuration.auth.credentials[0]
         let environment = RequestEnvironment(
             pipeline: pipeline, logger: logger, defaultIdentity: .forCredential(accessKeyID: credential.accessKeyId),
-            region: configuration.server.region, requestIDs: RequestIDGenerator()
+            region: configuration.server.region, requestIDs: RequestIDGenerator(),
+            requestTimeout: .milliseconds(Int64(configuration.limits.requestTimeout))
         )
         let started: HTTPServer
         do {

@@ -13,6 +13,8 @@ struct RequestEnvironment: Sendable {
     let defaultIdentity: S3Identity
     let region: String
     let requestIDs: RequestIDGenerator
+    /// `limits.requestTimeout`: how long a connection may wait on its peer.
+    let requestTimeout: TimeAmount
 }
 
 /// Bridges one HTTP/1.1 connection to the S3 pipeline.
@@ -52,6 +54,13 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readPaused = false
     private var readPending = false
     private var remoteAddress: String?
+    /// Progress clocks for the timeout rules (see `checkTimeouts`).
+    private var lastInbound = NIODeadline.now()
+    private var lastOutbound = NIODeadline.now()
+    private var idleSince = NIODeadline.now()
+    private var timeoutCheck: RepeatedTask?
+    /// File bodies go out in slices of this size, so write progress is visible to the timeouts.
+    private static let fileSlice = 4 * 1024 * 1024
 
     /// Body buffering between the socket and the consumer, in chunks.
     private static let lowWatermark = 2
@@ -65,15 +74,50 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         remoteAddress = context.channel.remoteAddress?.ipAddress
+        let interval = TimeAmount.nanoseconds(max(environment.requestTimeout.nanoseconds / 4, 1_000_000))
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timeoutCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: min(interval, .seconds(1))) { _ in
+            bound.value.checkTimeouts()
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        timeoutCheck?.cancel()
+        timeoutCheck = nil
         self.context = nil
+    }
+
+    /// Closes connections stuck on their peer for longer than `limits.requestTimeout`:
+    /// waiting for a request (covers headers trickled byte by byte), a request body that stopped
+    /// arriving while it is wanted (answered 400 RequestTimeout), or a response the client
+    /// stopped reading. Time spent on our side (a slow disk, a long Complete) never counts.
+    private func checkTimeouts() {
+        guard let context else { return }
+        let now = NIODeadline.now()
+        let limit = environment.requestTimeout
+        guard let current = exchange else {
+            if now - idleSince > limit { context.close(promise: nil) }
+            return
+        }
+        let awaitingBody = !current.bodyComplete && (current.source != nil || current.discardingBody) && !readPaused
+        if awaitingBody, now - lastInbound > limit {
+            current.source?.finish(S3Error(.requestTimeout))
+            if current.responseStarted {
+                context.close(promise: nil)
+            } else {
+                writeProtocolError(S3Error(.requestTimeout), context: context)
+            }
+            return
+        }
+        if current.responseStarted, !current.responseComplete, now - lastOutbound > limit {
+            context.close(promise: nil)
+        }
     }
 
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastInbound = .now()
         switch unwrapInboundIn(data) {
         case .head(let head):
             startExchange(head, context: context)
@@ -154,6 +198,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Requests
 
     private func startExchange(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        lastOutbound = .now()
         exchangeCounter &+= 1
         let id = exchangeCounter
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -292,8 +337,16 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
-            let fileRegion = FileRegion(fileHandle: handle, readerIndex: Int(region.offset), endIndex: Int(region.offset + region.length))
-            context.write(wrapOutboundOut(.body(.fileRegion(fileRegion))), promise: nil)
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            var offset = Int(region.offset)
+            let end = Int(region.offset + region.length)
+            while offset < end {
+                let sliceEnd = min(end, offset + Self.fileSlice)
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                promise.futureResult.whenSuccess { bound.value.lastOutbound = .now() }
+                context.write(wrapOutboundOut(.body(.fileRegion(FileRegion(fileHandle: handle, readerIndex: offset, endIndex: sliceEnd)))), promise: promise)
+                offset = sliceEnd
+            }
             writeEnd(exchange: id, fileToClose: handle)
         }
     }
@@ -349,7 +402,10 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return eventLoop.makeFailedFuture(ConnectionClosedError())
         }
         if current.isHead { return context.eventLoop.makeSucceededVoidFuture() }
-        return context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunk))))
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let written = context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunk))))
+        written.whenSuccess { bound.value.lastOutbound = .now() }
+        return written
     }
 
     private func writeEnd(exchange id: UInt64, fileToClose: NIOFileHandle?) {
@@ -383,6 +439,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func finishExchange(context: ChannelHandlerContext) {
         let keepAlive = exchange?.keepAlive ?? false
         exchange = nil
+        idleSince = .now()
         if !keepAlive { context.close(promise: nil) }
     }
 
