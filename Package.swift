@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "StowageRouting", targets: ["StowageRouting"]),
         .library(name: "StowageXML", targets: ["StowageXML"]),
         .library(name: "StowageFileStore", targets: ["StowageFileStore"]),
+        .library(name: "StowageSigV4", targets: ["StowageSigV4"]),
         .library(name: "Stowage", targets: ["Stowage"]),
         .library(name: "StowageBackendConformance", targets: ["StowageBackendConformance"]),
         .executable(name: "stowage", targets: ["StowageCLI"]),
@@ -62,6 +63,12 @@ let package = Package(
             path: "Sources/Plugins/Routing",
             swiftSettings: strict
         ),
+        .target(
+            name: "StowageSigV4",
+            dependencies: ["StowageCore"],
+            path: "Sources/Plugins/SigV4",
+            swiftSettings: strict
+        ),
         .systemLibrary(
             name: "CLibXML2",
             path: "Sources/Plugins/XML/CLibXML2",
@@ -97,10 +104,21 @@ let package = Package(
             path: "Sources/Host/Stowage",
             swiftSettings: strict
         ),
+        .target(
+            name: "StowageBench",
+            dependencies: [
+                "StowageCore", "StowageSigV4",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/Host/StowageBench",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "StowageCLI",
             dependencies: [
-                "Stowage",
+                "Stowage", "StowageBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Host/StowageCLI",
@@ -123,6 +141,11 @@ let package = Package(
             name: "StowageRoutingTests",
             dependencies: ["StowageRouting", "StowageCore"],
             path: "Tests/StowageRoutingTests"
+        ),
+        .testTarget(
+            name: "StowageSigV4Tests",
+            dependencies: ["StowageSigV4", "StowageCore"],
+            path: "Tests/StowageSigV4Tests"
         ),
         .testTarget(
             name: "StowageXMLTests",

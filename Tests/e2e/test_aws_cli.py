@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import zlib
 from pathlib import Path
 
 import pytest
 
 from conftest import unique_bucket
+from s3checksums import b64, checksum_b64, composite_b64
 
 pytestmark = pytest.mark.cli
 
@@ -280,6 +283,150 @@ def test_s3api_errors(aws, bucket):
     assert "NoSuchKey" in r.stderr
     r = aws("s3api", "get-object", "--bucket", bucket, "--key", "missing", "--range", "bytes=0-1", "/dev/null")
     assert "NoSuchKey" in r.stderr
-    r = aws("s3api", "create-multipart-upload", "--bucket", bucket, "--key", "mp")
+    r = aws("s3api", "list-parts", "--bucket", bucket, "--key", "mp", "--upload-id", "nosuchupload")
+    assert r.returncode != 0
+    assert "NoSuchUpload" in r.stderr
+    r = aws("s3api", "get-bucket-policy", "--bucket", bucket)
     assert r.returncode != 0
     assert "NotImplemented" in r.stderr
+    r = aws("s3api", "get-object-tagging", "--bucket", bucket, "--key", "missing")
+    assert r.returncode != 0
+    assert "NotImplemented" in r.stderr
+
+
+# ------------------------------------------------------------------------------ multipart
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_s3_cp_200mib_multipart_with_default_checksums(aws, s3, bucket, tmp_path):
+    """`aws s3 cp` of 200 MiB: 25 parts of 8 MiB (the CLI's default chunk size), each with a
+    CRC32; the object gets the md5-of-md5s ETag and a COMPOSITE CRC32 "-25"; copied back byte
+    for byte."""
+    part = 8 * 1024 * 1024
+    src = tmp_path / "200mib.bin"
+    dst = tmp_path / "back.bin"
+    try:
+        md5s, crcs, whole = [], [], hashlib.sha256()
+        with open(src, "wb") as f:
+            for _ in range(25):
+                chunk = os.urandom(part)
+                f.write(chunk)
+                md5s.append(hashlib.md5(chunk).digest())
+                crcs.append(b64(zlib.crc32(chunk).to_bytes(4, "big")))
+                whole.update(chunk)
+        assert src.stat().st_size == 200 * 1024 * 1024
+        r = aws("--debug", "s3", "cp", "--no-progress", str(src), f"s3://{bucket}/big/200mib.bin", timeout=120)
+        assert r.returncode == 0, r.stderr[-3000:]
+        # the wire, from botocore's debug log: CreateMultipartUpload with CRC32, 25 UploadParts each
+        # carrying its CRC32, a Complete document listing 25 part checksums
+        sent = [line for line in r.stderr.splitlines() if "Sending http request" in line]
+        creates = [line for line in sent if "?uploads" in line]
+        assert len(creates) == 1 and "'x-amz-checksum-algorithm': b'CRC32'" in creates[0]
+        part_puts = [line for line in sent if "method=PUT" in line and "partNumber=" in line]
+        assert len(part_puts) == 25
+        assert all("'x-amz-checksum-crc32': b'" in line for line in part_puts)
+        assert sorted(int(re.search(r"partNumber=(\d+)", line).group(1)) for line in part_puts) == list(range(1, 26))
+        completes = [line for line in r.stderr.splitlines()
+                     if "OperationModel(name=CompleteMultipartUpload) with params" in line]
+        assert len(completes) == 1 and completes[0].count("<ChecksumCRC32>") == 25
+
+        r = aws("s3api", "head-object", "--bucket", bucket, "--key", "big/200mib.bin", "--checksum-mode", "ENABLED")
+        assert r.returncode == 0, r.stderr
+        head = r.json()
+        assert head["ContentLength"] == 200 * 1024 * 1024
+        assert head["ETag"] == '"%s-25"' % hashlib.md5(b"".join(md5s)).hexdigest()
+        assert head["ChecksumCRC32"] == composite_b64("CRC32", crcs)
+        assert head["ChecksumCRC32"].endswith("-25") and head["ChecksumType"] == "COMPOSITE"
+        r = aws("s3api", "head-object", "--bucket", bucket, "--key", "big/200mib.bin", "--part-number", "25",
+                "--checksum-mode", "ENABLED")
+        assert r.returncode == 0, r.stderr
+        head = r.json()
+        assert head["PartsCount"] == 25 and head["ContentLength"] == part
+        assert head["ContentRange"] == f"bytes {24 * part}-{25 * part - 1}/{25 * part}"
+        assert head["ChecksumCRC32"] == crcs[24]
+
+        r = aws("s3", "cp", "--no-progress", f"s3://{bucket}/big/200mib.bin", str(dst), timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert dst.stat().st_size == src.stat().st_size
+        h = hashlib.sha256()
+        with open(dst, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        assert h.digest() == whole.digest()
+        assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+        s3.delete_object(Bucket=bucket, Key="big/200mib.bin")
+    finally:
+        for p in (src, dst):
+            p.unlink(missing_ok=True)
+
+
+def test_s3api_multipart_commands(aws, s3, bucket, tmp_path):
+    parts = [os.urandom(5 * 1024 * 1024), b"the last part"]
+    r = aws("s3api", "create-multipart-upload", "--bucket", bucket, "--key", "api/mp.bin",
+            "--checksum-algorithm", "SHA256", "--content-type", "application/x-cli")
+    assert r.returncode == 0, r.stderr
+    created = r.json()
+    uid = created["UploadId"]
+    assert created["ChecksumAlgorithm"] == "SHA256" and created["ChecksumType"] == "COMPOSITE"
+    done_parts = []
+    for n, data in enumerate(parts, 1):
+        f = tmp_path / f"part{n}"
+        f.write_bytes(data)
+        r = aws("s3api", "upload-part", "--bucket", bucket, "--key", "api/mp.bin", "--upload-id", uid,
+                "--part-number", str(n), "--body", str(f), "--checksum-algorithm", "SHA256")
+        assert r.returncode == 0, r.stderr
+        out = r.json()
+        assert out["ChecksumSHA256"] == checksum_b64("SHA256", data)
+        done_parts.append({"PartNumber": n, "ETag": out["ETag"], "ChecksumSHA256": out["ChecksumSHA256"]})
+    r = aws("s3api", "list-parts", "--bucket", bucket, "--key", "api/mp.bin", "--upload-id", uid)
+    assert r.returncode == 0, r.stderr
+    assert [(p["PartNumber"], p["Size"]) for p in r.json()["Parts"]] == [(1, len(parts[0])), (2, len(parts[1]))]
+    r = aws("s3api", "list-multipart-uploads", "--bucket", bucket)
+    assert r.returncode == 0, r.stderr
+    assert [u["UploadId"] for u in r.json()["Uploads"]] == [uid]
+    spec = tmp_path / "parts.json"
+    spec.write_text(json.dumps({"Parts": done_parts}))
+    r = aws("s3api", "complete-multipart-upload", "--bucket", bucket, "--key", "api/mp.bin", "--upload-id", uid,
+            "--multipart-upload", f"file://{spec}")
+    assert r.returncode == 0, r.stderr
+    done = r.json()
+    assert done["ChecksumSHA256"] == composite_b64("SHA256", [p["ChecksumSHA256"] for p in done_parts])
+    assert done["ETag"] == '"%s-2"' % hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest()
+    out = tmp_path / "out.bin"
+    r = aws("s3api", "get-object", "--bucket", bucket, "--key", "api/mp.bin", "--part-number", "2", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes() == parts[1] and r.json()["PartsCount"] == 2
+    assert s3.head_object(Bucket=bucket, Key="api/mp.bin")["ContentType"] == "application/x-cli"
+
+    # abort
+    r = aws("s3api", "create-multipart-upload", "--bucket", bucket, "--key", "api/aborted")
+    uid2 = r.json()["UploadId"]
+    r = aws("s3api", "abort-multipart-upload", "--bucket", bucket, "--key", "api/aborted", "--upload-id", uid2)
+    assert r.returncode == 0, r.stderr
+    r = aws("s3api", "list-multipart-uploads", "--bucket", bucket)
+    assert r.returncode == 0 and "Uploads" not in (r.json() or {})
+    r = aws("s3api", "complete-multipart-upload", "--bucket", bucket, "--key", "api/aborted", "--upload-id", uid2,
+            "--multipart-upload", f"file://{spec}")
+    assert r.returncode != 0 and "NoSuchUpload" in r.stderr
+
+
+def test_s3_cp_multipart_with_small_chunks_and_sync(aws, s3, bucket, tmp_path):
+    """A lowered multipart threshold/chunk size makes the CLI split a 12 MiB file into 5 MiB
+    parts; a second `aws s3 sync` sees the multipart object as up to date."""
+    aws("configure", "set", "default.s3.multipart_threshold", "5MB", check=True)
+    aws("configure", "set", "default.s3.multipart_chunksize", "5MB", check=True)
+    local = tmp_path / "sync"
+    local.mkdir()
+    data = os.urandom(12 * 1024 * 1024 + 1)
+    (local / "f.bin").write_bytes(data)
+    r = aws("s3", "sync", "--no-progress", str(local), f"s3://{bucket}/sync")
+    assert r.returncode == 0, r.stderr
+    head = s3.head_object(Bucket=bucket, Key="sync/f.bin", ChecksumMode="ENABLED")
+    assert head["ETag"].endswith('-3"') and head["ChecksumCRC32"].endswith("-3")
+    r = aws("s3", "sync", "--no-progress", str(local), f"s3://{bucket}/sync")
+    assert r.returncode == 0 and "upload:" not in r.stdout
+    down = tmp_path / "down"
+    r = aws("s3", "sync", "--no-progress", f"s3://{bucket}/sync", str(down))
+    assert r.returncode == 0, r.stderr
+    assert (down / "f.bin").read_bytes() == data

@@ -1,6 +1,6 @@
 """HTTP-level behaviour over raw sockets: keep-alive, pipelining, Expect: 100-continue,
 clients that vanish mid-upload, request ids, error bodies, unsupported methods and
-not-yet-implemented S3 features."""
+not-yet-implemented S3 features (ACLs, policies, tagging, versioning, CORS: 501)."""
 
 from __future__ import annotations
 
@@ -336,7 +336,11 @@ def test_request_ids_unique(server, bucket):
     ("PUT", lambda b: "/UPPER-bad", 400),
     ("PATCH", lambda b: f"/{b}", 405),
     ("GET", lambda b: f"/{b}?policy", 501),
-    ("POST", lambda b: f"/{b}/k?uploads", 501),
+    ("PUT", lambda b: f"/{b}/k?tagging", 501),
+    ("POST", lambda b: f"/{b}/k?uploads", 200),
+    ("GET", lambda b: f"/{b}?uploads", 200),
+    ("DELETE", lambda b: f"/{b}/k?uploadId=nosuchupload", 404),
+    ("GET", lambda b: f"/{b}/k?uploadId=nosuchupload", 404),
 ])
 def test_every_response_has_request_id(server, bucket, method, path_fn, expected):
     r = server.http(method, path_fn(bucket))
@@ -349,9 +353,10 @@ def test_every_response_has_request_id(server, bucket, method, path_fn, expected
 # ------------------------------------------------------------------------ not implemented
 
 
-def test_multipart_not_implemented(s3, bucket):
+def test_object_acl_not_implemented(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     with pytest.raises(ClientError) as ei:
-        s3.create_multipart_upload(Bucket=bucket, Key="mp")
+        s3.get_object_acl(Bucket=bucket, Key="k")
     assert client_error(ei)[:2] == ("NotImplemented", 501)
 
 
@@ -368,7 +373,8 @@ def test_bucket_policy_not_implemented(s3, bucket):
     lambda s3, b: s3.put_bucket_cors(Bucket=b, CORSConfiguration={"CORSRules": [
         {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}),
     lambda s3, b: s3.list_object_versions(Bucket=b),
-    lambda s3, b: s3.list_multipart_uploads(Bucket=b),
+    lambda s3, b: s3.get_bucket_acl(Bucket=b),
+    lambda s3, b: s3.put_object_tagging(Bucket=b, Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}),
 ])
 def test_other_features_not_implemented(s3, bucket, call):
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")

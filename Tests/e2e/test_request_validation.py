@@ -77,7 +77,7 @@ def test_transfer_encoding_chunked_put_is_411(server, s3, bucket):
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
-def test_aws_chunked_upload_not_implemented_and_not_stored_raw(server, s3, bucket):
+def test_aws_chunked_upload_is_decoded_not_stored_raw(server, s3, bucket):
     payload = b"hello chunked world"
     crc = base64.b64encode(zlib.crc32(payload).to_bytes(4, "big")).decode()
     body = (b"%x\r\n" % len(payload)) + payload + b"\r\n0\r\n" + f"x-amz-checksum-crc32:{crc}\r\n\r\n".encode()
@@ -87,10 +87,13 @@ def test_aws_chunked_upload_not_implemented_and_not_stored_raw(server, s3, bucke
         "x-amz-decoded-content-length": str(len(payload)),
         "x-amz-trailer": "x-amz-checksum-crc32",
     })
-    assert r.status == 501
-    assert r.error_code() == "NotImplemented"
-    # never stored with the chunk framing as content
-    assert server.http("HEAD", f"/{bucket}/chunked").status == 404
+    assert r.status == 200, r.body
+    assert r.header("ETag") == f'"{hashlib.md5(payload).hexdigest()}"'
+    # stored without the chunk framing and without aws-chunked as its encoding
+    head = s3.head_object(Bucket=bucket, Key="chunked")
+    assert head["ContentLength"] == len(payload)
+    assert "ContentEncoding" not in head
+    assert s3.get_object(Bucket=bucket, Key="chunked")["Body"].read() == payload
 
 
 def test_content_length_above_max_object_size(server, bucket):
@@ -265,9 +268,6 @@ def crc32_b64(data: bytes) -> str:
     return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not implemented until issue 3 (checksums): x-amz-checksum-crc32 on PutObject is never verified; a wrong checksum is "
-    "stored with 200 instead of 400 BadDigest"))
 def test_put_wrong_crc32_rejected(server, bucket):
     body = b"checksummed body"
     bad = base64.b64encode((zlib.crc32(body) ^ 1).to_bytes(4, "big")).decode()
@@ -278,9 +278,6 @@ def test_put_wrong_crc32_rejected(server, bucket):
     assert_tmp_empty(server)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not implemented until issue 3 (checksums): x-amz-checksum-sha256 on PutObject is never verified; a wrong checksum is "
-    "stored with 200 instead of 400 BadDigest"))
 def test_put_wrong_sha256_checksum_rejected(server, bucket):
     body = b"checksummed body"
     bad = base64.b64encode(hashlib.sha256(b"else").digest()).decode()
@@ -290,14 +287,12 @@ def test_put_wrong_sha256_checksum_rejected(server, bucket):
     assert server.http("HEAD", f"/{bucket}/sha256c").status == 404
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not implemented until issue 3 (checksums): a malformed x-amz-checksum-crc32 value (not base64 of 4 bytes) is accepted "
-    "with 200 instead of 400 InvalidRequest"))
 @pytest.mark.parametrize("value", ["!!notbase64", "AAAA"])
 def test_put_malformed_checksum_value_rejected(server, bucket, value):
     r = server.http("PUT", f"/{bucket}/ck", body=b"abc", headers={"x-amz-checksum-crc32": value})
     assert r.status == 400
     assert r.error_code() == "InvalidRequest"
+    assert server.http("HEAD", f"/{bucket}/ck").status == 404
 
 
 def test_put_correct_checksums_accepted(server, s3, bucket):
@@ -310,10 +305,6 @@ def test_put_correct_checksums_accepted(server, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="ok-sha")["Body"].read() == body
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not implemented until issue 3 (checksums): DeleteObjects accepts an x-amz-checksum-sha256 header as the required "
-    "integrity header but never verifies it: a body that does not match is executed "
-    "(objects deleted, 200) instead of 400 BadDigest"))
 def test_delete_objects_wrong_checksum_rejected(server, s3, bucket):
     s3.put_object(Bucket=bucket, Key="stay", Body=b"x")
     body = b"<Delete><Object><Key>stay</Key></Object></Delete>"

@@ -82,15 +82,22 @@ extension FileStoreBackend {
                 }
                 if options.fsync { try syncParent(of: relative, bucketFD: bucketFD) }
                 state.index.settle(.renamed(bucketID: bucket.id, key: record.key, temp: temp.name))
+                cache.invalidate(MetadataCache.Key(bucketID: bucket.id, key: record.key))
             } catch {
+                cache.invalidate(MetadataCache.Key(bucketID: bucket.id, key: record.key))
                 logger.error("rename after commit failed; the object stays readable and start-up finishes the rename",
                              metadata: ["key": "\(record.key)", "error": "\(error)"])
             }
         }
     }
 
-    /// The bucket's directory; `NoSuchBucket` when the bucket was deleted meanwhile.
+    /// The bucket's directory, a duplicate descriptor the caller closes.
+    /// `NoSuchBucket` when the bucket was deleted meanwhile.
     func openBucketDirectory(_ bucket: BucketRecord, state: OpenState) throws -> CInt {
+        if let directory = bucket.directory {
+            let fd = dup(directory.fd)
+            if fd >= 0 { return fd }
+        }
         do {
             return try POSIXFiles.openDirectory(at: state.rootFD, bucket.info.name)
         } catch let failure as POSIXFiles.Failure where failure.code == ENOENT {
@@ -121,7 +128,7 @@ extension FileStoreBackend {
     public func headObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
         let state = try openState()
         let bucket = try bucketRecord(address.bucket)
-        guard let record = try mapErrors({ try state.index.object(bucketID: bucket.id, key: address.key) }) else {
+        guard let record = try cachedRecord(bucket: bucket, key: address.key, state: state) else {
             throw S3Error(.noSuchKey).with("Key", address.key)
         }
         try options.conditions.enforce(on: record.info)
@@ -163,10 +170,16 @@ extension FileStoreBackend {
         _ address: ObjectAddress, bucket: BucketRecord, state: OpenState, check: (ObjectRecord) throws -> Void
     ) async throws -> (ObjectRecord, OwnedFileDescriptor) {
         let relative = KeyPathMapper.relativePath(for: address.key)
-        let bucketFD = try openBucketDirectory(bucket, state: state)
-        defer { POSIXFiles.closeDescriptor(bucketFD) }
+        // Reads use the held directory descriptor; `bucket` keeps it alive for this call.
+        guard let directory = bucket.directory else { throw S3Error(.noSuchBucket).with("BucketName", bucket.info.name) }
+        let bucketFD = directory.fd
+        defer { withExtendedLifetime(directory) {} }
         for attempt in 0..<Self.readAttempts {
-            guard let record = try mapErrors({ try state.index.object(bucketID: bucket.id, key: address.key) }) else {
+            // The first attempt may use the cache; a mismatch means a write just happened, so retries read the index.
+            let found = attempt == 0
+                ? try cachedRecord(bucket: bucket, key: address.key, state: state)
+                : try mapErrors({ try state.index.object(bucketID: bucket.id, key: address.key) })
+            guard let record = found else {
                 throw S3Error(.noSuchKey).with("Key", address.key)
             }
             try check(record)
@@ -180,6 +193,16 @@ extension FileStoreBackend {
         }
         logger.error("object file does not match its index row", metadata: ["bucket": "\(address.bucket)", "key": "\(address.key)"])
         throw S3Error(.internalError, message: "The object's data is unavailable.")
+    }
+
+    /// The object's row, from the cache when a recent read left it there.
+    func cachedRecord(bucket: BucketRecord, key: String, state: OpenState) throws -> ObjectRecord? {
+        let cacheKey = MetadataCache.Key(bucketID: bucket.id, key: key)
+        if let hit = cache.lookup(cacheKey) { return hit }
+        let generation = cache.generation(cacheKey)
+        let record = try mapErrors { try state.index.object(bucketID: bucket.id, key: key) }
+        if let record { cache.store(record, for: cacheKey, readAt: generation) }
+        return record
     }
 
     private static func openMatching(at directory: CInt, _ path: String, _ record: ObjectRecord) throws -> CInt? {
@@ -215,6 +238,8 @@ extension FileStoreBackend {
     private func removeObject(_ key: String, bucket: BucketRecord, state: OpenState, conditions: WriteConditions = WriteConditions()) throws {
         let relative = KeyPathMapper.relativePath(for: key)
         try locks.withLock(bucketID: bucket.id, key: key) {
+            // Invalidate even when nothing was deleted: a cached row may describe a file gone by other means.
+            defer { cache.invalidate(MetadataCache.Key(bucketID: bucket.id, key: key)) }
             let removed = try state.index.write { db -> ObjectRecord? in
                 let current = try state.index.object(bucketID: bucket.id, key: key, db)
                 if !conditions.isEmpty { try conditions.check(current: current?.info) }
@@ -234,6 +259,7 @@ extension FileStoreBackend {
             }
             POSIXFiles.removeEmptyDirectories(at: bucketFD, KeyPathMapper.parentDirectories(of: relative))
             state.index.settle(.unlinked(bucketID: bucket.id, path: relative))
+            cache.invalidate(MetadataCache.Key(bucketID: bucket.id, key: key))
         }
     }
 
@@ -276,7 +302,8 @@ extension FileStoreBackend {
     /// Copy onto itself with `REPLACE`: the bytes stay, the metadata and date change.
     private func replaceMetadata(of address: ObjectAddress, bucket: BucketRecord, options: CopyObjectOptions, state: OpenState) throws -> ObjectInfo {
         try locks.withLock(bucketID: bucket.id, key: address.key) {
-            try mapErrors {
+            defer { cache.invalidate(MetadataCache.Key(bucketID: bucket.id, key: address.key)) }
+            return try mapErrors {
                 try state.index.write { db -> ObjectInfo in
                     guard var record = try state.index.object(bucketID: bucket.id, key: address.key, db) else {
                         throw S3Error(.noSuchKey).with("Key", address.key)
@@ -293,3 +320,4 @@ extension FileStoreBackend {
         }
     }
 }
+

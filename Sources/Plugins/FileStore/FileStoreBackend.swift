@@ -52,6 +52,7 @@ public final class FileStoreBackend: StorageBackend {
     private let state = Mutex<OpenState?>(nil)
     private let buckets = Mutex<[String: BucketRecord]>([:])
     let locks = KeyLocks()
+    let cache = MetadataCache()
     /// Orders upload ids created within the same millisecond.
     let uploadSequence = Atomic<UInt64>(0)
 
@@ -97,7 +98,11 @@ public final class FileStoreBackend: StorageBackend {
             let index = try ObjectIndex(path: root + "/" + Self.indexFile, durable: options.fsync)
             let opened = OpenState(index: index, rootFD: rootFD, tempFD: tempFD)
             try recover(opened)
-            let records = try index.allBuckets()
+            var records = try index.allBuckets()
+            for index in records.indices {
+                try POSIXFiles.makeDirectory(at: rootFD, records[index].info.name)
+                records[index].directory = BucketDirectory(fd: try POSIXFiles.openDirectory(at: rootFD, records[index].info.name))
+            }
             buckets.withLock { cache in
                 cache = Dictionary(uniqueKeysWithValues: records.map { ($0.info.name, $0) })
             }
@@ -207,7 +212,8 @@ public final class FileStoreBackend: StorageBackend {
                                arguments: [name, info.ownerID, region, info.creationDate.millisecondsSinceEpoch])
                 // Created inside the transaction: a failure rolls the row back.
                 try POSIXFiles.makeDirectory(at: state.rootFD, name)
-                return BucketRecord(id: db.lastInsertedRowID, info: info)
+                let directory = BucketDirectory(fd: try POSIXFiles.openDirectory(at: state.rootFD, name))
+                return BucketRecord(id: db.lastInsertedRowID, info: info, directory: directory)
             }
             buckets.withLock { $0[name] = record }
             return record.info
@@ -233,6 +239,7 @@ public final class FileStoreBackend: StorageBackend {
             }
             for upload in abandoned { removeUploadDirectory(upload, state: state) }
             buckets.withLock { _ = $0.removeValue(forKey: name) }
+            cache.invalidate(bucketID: record.id)
             // Only empty directories remain; remove them with the bucket.
             if let bucketFD = try? POSIXFiles.openDirectory(at: state.rootFD, name) {
                 try? POSIXFiles.removeContents(of: bucketFD)

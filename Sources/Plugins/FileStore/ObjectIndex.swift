@@ -3,10 +3,22 @@ import GRDB
 import StowageCore
 import Synchronization
 
-/// A bucket row.
-struct BucketRecord: Sendable, Hashable {
+/// A bucket row, with its directory held open.
+struct BucketRecord: Sendable {
     var id: Int64
     var info: BucketInfo
+    /// Set when the bucket is loaded or created; `nil` only inside the index layer.
+    var directory: BucketDirectory?
+}
+
+/// An open bucket directory. Requests keep a reference while they use it, so deleting the
+/// bucket never closes a descriptor someone is using; the last reference closes it.
+final class BucketDirectory: Sendable {
+    let fd: CInt
+
+    init(fd: CInt) { self.fd = fd }
+
+    deinit { POSIXFiles.closeDescriptor(fd) }
 }
 
 /// An object row: what S3 knows about the object plus where its bytes are.

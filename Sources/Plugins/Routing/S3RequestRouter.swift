@@ -17,21 +17,21 @@ public enum S3RequestRouter {
 
     /// `/bucket/key/with/slashes` → ("bucket", "key/with/slashes"); both percent-decoded.
     public static func splitPath(_ rawPath: String) throws -> (bucket: String?, key: String?) {
-        let bytes = Array(rawPath.utf8)
-        guard bytes.first == UInt8(ascii: "/") else {
+        let path = Substring(rawPath)
+        guard path.utf8.first == UInt8(ascii: "/") else {
             throw S3Error(.invalidURI, message: "Couldn't parse the specified URI.")
         }
-        let rest = bytes.dropFirst()
+        let rest = path.dropFirst()
         if rest.isEmpty { return (nil, nil) }
-        let slash = rest.firstIndex(of: UInt8(ascii: "/"))
-        let bucketBytes = slash.map { rest[rest.startIndex..<$0] } ?? rest[...]
-        guard let bucket = PercentEncoding.decodePath(bucketBytes) else {
+        let slash = rest.utf8.firstIndex(of: UInt8(ascii: "/"))
+        let bucketPart = slash.map { rest[rest.startIndex..<$0] } ?? rest
+        guard let bucket = PercentEncoding.decodePath(bucketPart.utf8) else {
             throw S3Error(.invalidURI, message: "Couldn't parse the specified URI.")
         }
         guard let slash else { return (bucket.isEmpty ? nil : bucket, nil) }
-        let keyBytes = rest[rest.index(after: slash)...]
-        if keyBytes.isEmpty { return (bucket, nil) }
-        guard let key = PercentEncoding.decodePath(keyBytes) else {
+        let keyPart = rest[rest.utf8.index(after: slash)...]
+        if keyPart.isEmpty { return (bucket, nil) }
+        guard let key = PercentEncoding.decodePath(keyPart.utf8) else {
             throw S3Error(.invalidURI, message: "Couldn't parse the specified URI.")
         }
         return (bucket, key)

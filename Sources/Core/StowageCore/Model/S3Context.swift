@@ -10,7 +10,17 @@ public import Logging
 public struct S3Context: Sendable {
     /// The id returned in `x-amz-request-id` and logged with every line of the request.
     public var requestID: String
-    public var logger: Logger
+    /// The logger for this request, carrying its request id. Computed on use: setting logger
+    /// metadata costs more than a small request's own work, and most requests log nothing.
+    public var logger: Logger {
+        get {
+            var logger = baseLogger
+            logger[metadataKey: "request-id"] = "\(requestID)"
+            return logger
+        }
+        set { baseLogger = newValue }
+    }
+    private var baseLogger: Logger
     /// Set by the routing stage.
     public var operation: S3Operation?
     /// Who is asking. The default owner when authentication is off; set by the auth stage otherwise.
@@ -33,7 +43,7 @@ public struct S3Context: Sendable {
         isSecureTransport: Bool = false
     ) {
         self.requestID = requestID
-        self.logger = logger
+        self.baseLogger = logger
         self.operation = nil
         self.identity = identity
         self.documents = nil

@@ -6,6 +6,12 @@ public enum PercentEncoding {
         decode(bytes, plusIsSpace: false, lenient: false)
     }
 
+    /// The common case on every request: a piece of an already-valid string, often without escapes.
+    public static func decodePath(_ bytes: Substring.UTF8View) -> String? {
+        if !bytes.contains(UInt8(ascii: "%")) { return String(Substring(bytes)) }
+        return decode(bytes, plusIsSpace: false, lenient: false)
+    }
+
     /// Decodes a query component; `+` is a space. Malformed escapes are kept literally and
     /// invalid UTF-8 is repaired, so a query can always be read.
     public static func decodeQueryComponent<S: Collection>(_ bytes: S) -> String where S.Element == UInt8 {

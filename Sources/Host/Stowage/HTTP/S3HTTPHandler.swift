@@ -1,9 +1,13 @@
 import HTTPTypes
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOHTTP1
 import StowageCore
 import StowageXML
+import Synchronization
 
 /// What every connection handler shares.
 struct RequestEnvironment: Sendable {
@@ -48,6 +52,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let environment: RequestEnvironment
     private let eventLoop: any EventLoop
+    private let executor: EventLoopTaskExecutor
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
     private var exchangeCounter: UInt64 = 0
@@ -61,6 +66,24 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var timeoutCheck: RepeatedTask?
     /// File bodies go out in slices of this size, so write progress is visible to the timeouts.
     private static let fileSlice = 4 * 1024 * 1024
+    /// File bodies up to this size are read and sent from memory.
+    private static let inlineFileLimit: Int64 = 64 * 1024
+    private static let allocator = ByteBufferAllocator()
+
+    /// Reads `length` bytes at `offset`; `nil` if the file came up short (it is then sent with sendfile, which reports the error).
+    private static func readRegion(_ fd: CInt, offset: Int64, length: Int) -> ByteBuffer? {
+        var buffer = allocator.buffer(capacity: length)
+        var done = 0
+        while done < length {
+            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length - done) { pointer in
+                let result = pread(fd, pointer.baseAddress, length - done, off_t(offset) + off_t(done))
+                return max(result, 0)
+            }
+            if count == 0 { return nil }
+            done += count
+        }
+        return buffer
+    }
 
     /// Body buffering between the socket and the consumer, in chunks.
     private static let lowWatermark = 2
@@ -69,6 +92,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     init(environment: RequestEnvironment, eventLoop: any EventLoop) {
         self.environment = environment
         self.eventLoop = eventLoop
+        self.executor = EventLoopTaskExecutor(eventLoop: eventLoop)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -254,17 +278,16 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             method: HTTPRequest.Method(head.method.rawValue) ?? .get, target: head.uri, authority: authority, headers: fields, body: body
         )
         let requestID = environment.requestIDs.next()
-        var logger = environment.logger
-        logger[metadataKey: "request-id"] = "\(requestID)"
         let requestContext = S3Context(
-            requestID: requestID, logger: logger, identity: environment.defaultIdentity,
+            requestID: requestID, logger: environment.logger, identity: environment.defaultIdentity,
             region: environment.region, remoteAddress: remoteAddress
         )
-        Self.launch(pipeline: environment.pipeline, request: request, context: requestContext, exchange: id, handler: bound)
+        Self.launch(pipeline: environment.pipeline, request: request, context: requestContext, exchange: id, handler: bound, executor: executor)
     }
 
-    private static func launch(pipeline: S3Pipeline, request: S3Request, context: S3Context, exchange id: UInt64, handler: NIOLoopBound<S3HTTPHandler>) {
-        Task {
+    private static func launch(pipeline: S3Pipeline, request: S3Request, context: S3Context, exchange id: UInt64,
+                               handler: NIOLoopBound<S3HTTPHandler>, executor: EventLoopTaskExecutor) {
+        Task(executorPreference: executor) {
             let response = await respond(pipeline: pipeline, request: request, context: context)
             await deliver(response, requestID: context.requestID, exchange: id, handler: handler)
         }
@@ -336,6 +359,14 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 writeEnd(exchange: id, fileToClose: nil)
                 return
             }
+            // Small bodies: one pread, and the head and body leave in one writev. sendfile's
+            // setup costs more than the copy it saves below this size.
+            if region.length <= Self.inlineFileLimit, let bytes = Self.readRegion(fd, offset: region.offset, length: Int(region.length)) {
+                _ = Glibc.close(fd)
+                context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
+                writeEnd(exchange: id, fileToClose: nil)
+                return
+            }
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             var offset = Int(region.offset)
@@ -359,7 +390,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headers.replaceOrAdd(name: "x-amz-request-id", value: requestID)
         headers.replaceOrAdd(name: "x-amz-id-2", value: requestID)
         headers.replaceOrAdd(name: "Server", value: "Stowage")
-        headers.replaceOrAdd(name: "Date", value: S3Timestamp.now.httpDate)
+        headers.replaceOrAdd(name: "Date", value: HTTPDateCache.current())
 
         let status = response.status.code
         let bodyless = status == 204 || status == 304 || (100..<200).contains(status)
@@ -457,11 +488,25 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headers.add(name: "Content-Length", value: "\(bytes.readableBytes)")
         headers.add(name: "Connection", value: "close")
         headers.add(name: "x-amz-request-id", value: requestID)
-        headers.add(name: "Date", value: S3Timestamp.now.httpDate)
+        headers.add(name: "Date", value: HTTPDateCache.current())
         let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: error.status), headers: headers)
         exchange = nil
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+}
+
+/// The `Date` header changes once a second; formatting it per response is waste.
+enum HTTPDateCache {
+    private static let cached = Mutex<(second: Int64, value: String)>((-1, ""))
+
+    static func current() -> String {
+        let now = S3Timestamp.now
+        let second = now.secondsSinceEpoch
+        return cached.withLock { cache in
+            if cache.second != second { cache = (second, now.httpDate) }
+            return cache.value
+        }
     }
 }

@@ -1,0 +1,72 @@
+import Synchronization
+
+/// Recently read object rows, so hot GETs and HEADs skip the index.
+///
+/// Consistency without holding locks across the index read: each key belongs to one of 256
+/// stripes with a generation counter. A writer, after committing (and still holding the key's
+/// lock), calls `invalidate`, which drops the entry and bumps the stripe's generation. A reader
+/// notes the generation before reading the index and stores the row only if the generation is
+/// unchanged, so a row read before a concurrent commit can never be cached after it.
+final class MetadataCache: Sendable {
+    struct Key: Hashable, Sendable {
+        var bucketID: Int64
+        var key: String
+    }
+
+    private struct State {
+        var entries: [Key: ObjectRecord] = [:]
+        var generations = [UInt64](repeating: 0, count: MetadataCache.stripes)
+    }
+
+    static let stripes = 256
+    let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int = 16_384) {
+        self.capacity = capacity
+    }
+
+    private static func stripe(_ key: Key) -> Int {
+        var hasher = Hasher()
+        hasher.combine(key)
+        return Int(UInt(bitPattern: hasher.finalize()) % UInt(stripes))
+    }
+
+    func lookup(_ key: Key) -> ObjectRecord? {
+        state.withLock { $0.entries[key] }
+    }
+
+    /// The generation to pass to `store` for a read that starts now.
+    func generation(_ key: Key) -> UInt64 {
+        let stripe = Self.stripe(key)
+        return state.withLock { $0.generations[stripe] }
+    }
+
+    func store(_ record: ObjectRecord, for key: Key, readAt generation: UInt64) {
+        let stripe = Self.stripe(key)
+        state.withLock { state in
+            guard state.generations[stripe] == generation else { return }
+            if state.entries.count >= capacity {
+                // Drop an eighth of the entries; which ones hardly matters for a hot-object cache.
+                for stale in state.entries.keys.prefix(capacity / 8) { state.entries.removeValue(forKey: stale) }
+            }
+            state.entries[key] = record
+        }
+    }
+
+    func invalidate(_ key: Key) {
+        let stripe = Self.stripe(key)
+        state.withLock { state in
+            state.entries.removeValue(forKey: key)
+            state.generations[stripe] &+= 1
+        }
+    }
+
+    /// Forgets a whole bucket (deleted buckets), bumping every generation.
+    func invalidate(bucketID: Int64) {
+        state.withLock { state in
+            state.entries = state.entries.filter { $0.key.bucketID != bucketID }
+            for index in state.generations.indices { state.generations[index] &+= 1 }
+        }
+    }
+}
