@@ -112,7 +112,9 @@ extension FileStoreBackend {
         let computed = options.checksum == nil ? upload.info.checksumAlgorithm.map(ChecksumHasher.init) : nil
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
-            let written = try await temp.write(body: body, maxSize: options.maxSize, checksum: computed)
+            let written = try await offload((options.expectedSize ?? 0) >= Self.offloadThreshold) {
+                try await temp.write(body: body, maxSize: options.maxSize, checksum: computed)
+            }
             if let expected = options.expectedSize, written.size != expected {
                 throw S3Error(.incompleteBody).with("ExpectedSize", "\(expected)").with("ActualSize", "\(written.size)")
             }
@@ -154,11 +156,13 @@ extension FileStoreBackend {
         do {
             let md5 = StreamingDigest(.md5)
             let hasher = upload.info.checksumAlgorithm.map(ChecksumHasher.init)
-            try mapErrors {
-                _ = try descriptor.withDescriptor { fd in
-                    try POSIXFiles.copyObserving(from: fd, offset: range.first, length: length, to: temp.descriptor) { bytes in
-                        md5.update(bytes)
-                        hasher?.update(bytes)
+            try await offload(length >= Self.offloadThreshold) {
+                try mapErrors {
+                    _ = try descriptor.withDescriptor { fd in
+                        try POSIXFiles.copyObserving(from: fd, offset: range.first, length: length, to: temp.descriptor) { bytes in
+                            md5.update(bytes)
+                            hasher?.update(bytes)
+                        }
                     }
                 }
             }
@@ -249,10 +253,12 @@ extension FileStoreBackend {
 
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
-            try mapErrors {
-                for (part, descriptor) in zip(chosen, descriptors) {
-                    _ = try descriptor.withDescriptor { fd in try POSIXFiles.copyRange(from: fd, offset: 0, length: part.info.size, to: temp.descriptor) }
-                    descriptor.close()
+            try await offload(size >= Self.offloadThreshold) {
+                try mapErrors {
+                    for (part, descriptor) in zip(chosen, descriptors) {
+                        _ = try descriptor.withDescriptor { fd in try POSIXFiles.copyRange(from: fd, offset: 0, length: part.info.size, to: temp.descriptor) }
+                        descriptor.close()
+                    }
                 }
             }
             let inode = try mapErrors { try temp.finish(sync: self.options.fsync) }

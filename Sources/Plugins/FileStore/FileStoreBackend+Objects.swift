@@ -22,7 +22,9 @@ extension FileStoreBackend {
         }
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
-            let written = try await temp.write(body: body, maxSize: options.maxSize)
+            let written = try await offload((options.expectedSize ?? 0) >= Self.offloadThreshold) {
+                try await temp.write(body: body, maxSize: options.maxSize)
+            }
             if let expected = options.expectedSize, written.size != expected {
                 throw S3Error(.incompleteBody).with("ExpectedSize", "\(expected)").with("ActualSize", "\(written.size)")
             }
@@ -280,8 +282,10 @@ extension FileStoreBackend {
         }
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
-            try mapErrors {
-                _ = try descriptor.withDescriptor { fd in try POSIXFiles.copyRange(from: fd, offset: 0, length: record.size, to: temp.descriptor) }
+            try await offload(record.size >= Self.offloadThreshold) {
+                try mapErrors {
+                    _ = try descriptor.withDescriptor { fd in try POSIXFiles.copyRange(from: fd, offset: 0, length: record.size, to: temp.descriptor) }
+                }
             }
             descriptor.close()
             let inode = try mapErrors { try temp.finish(sync: self.options.fsync) }

@@ -269,6 +269,19 @@ public final class FileStoreBackend: StorageBackend {
         return try mapErrors { try state.index.list(bucketID: record.id, query: query) }
     }
 
+    // MARK: Executors
+
+    /// Bodies at least this large are written off the caller's executor.
+    static let offloadThreshold: Int64 = 1 << 20
+
+    /// Runs long work on the global concurrent executor. A request's task runs on its
+    /// connection's event loop (cheapest for small requests); large bodies and multi-GiB copies
+    /// leave it, so receiving, hashing and writing overlap and the loop keeps serving others.
+    func offload<T>(_ heavy: Bool, _ body: () async throws -> T) async throws -> T {
+        guard heavy else { return try await body() }
+        return try await withTaskExecutorPreference(globalConcurrentExecutor) { try await body() }
+    }
+
     // MARK: Errors
 
     /// Internal failures become S3 errors; `S3Error`s and body-stream errors pass through.

@@ -1,4 +1,5 @@
 public import HTTPTypes
+import Synchronization
 
 extension HTTPField.Name {
     public static let amzRequestID = HTTPField.Name("x-amz-request-id")!
@@ -166,7 +167,7 @@ enum ResponseHeaders {
 
     static func object(_ info: ObjectInfo, into headers: inout HTTPFields) {
         headers[.eTag] = info.quotedETag
-        headers[.lastModified] = info.lastModified.httpDate
+        headers[.lastModified] = HTTPDates.format(info.lastModified)
         headers[.acceptRanges] = "bytes"
         headers[.contentType] = info.metadata.contentType ?? "binary/octet-stream"
         for (name, value) in info.metadata.storedHeaders where name != "Content-Type" {
@@ -174,5 +175,21 @@ enum ResponseHeaders {
         }
         if info.storageClass != "STANDARD" { headers[.amzStorageClass] = info.storageClass }
         if info.partCount > 0 { headers[.amzMPPartsCount] = "\(info.partCount)" }
+    }
+}
+
+/// Memoised HTTP-date strings: hot objects are served with the same `Last-Modified` again and
+/// again, and formatting a date costs more than looking it up.
+enum HTTPDates {
+    private static let slots = 256
+    private static let cache = Mutex<[(second: Int64, text: String)]>(Array(repeating: (Int64.min, ""), count: slots))
+
+    static func format(_ timestamp: S3Timestamp) -> String {
+        let second = timestamp.secondsSinceEpoch
+        let slot = Int(UInt64(bitPattern: second) % UInt64(slots))
+        if let hit = cache.withLock({ $0[slot].second == second ? $0[slot].text : nil }) { return hit }
+        let text = timestamp.httpDate
+        cache.withLock { $0[slot] = (second, text) }
+        return text
     }
 }

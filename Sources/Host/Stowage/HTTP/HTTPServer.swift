@@ -40,7 +40,8 @@ final class HTTPServer: Sendable {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: true,
                         withErrorHandling: false,
-                        withOutboundHeaderValidation: true,
+                        // Response headers come from validated HTTPFields and our own constants.
+                        withOutboundHeaderValidation: false,
                         withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: decoderLimits
                     )

@@ -384,25 +384,31 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func writeHead(_ response: S3Response, requestID: String, exchange id: UInt64, length: Int64?) {
         guard let context, var current = exchange, current.id == id else { return }
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(response.headers.count + 6)
-        for field in response.headers { headers.add(name: field.name.rawName, value: field.value) }
-        headers.replaceOrAdd(name: "x-amz-request-id", value: requestID)
-        headers.replaceOrAdd(name: "x-amz-id-2", value: requestID)
-        headers.replaceOrAdd(name: "Server", value: "Stowage")
-        headers.replaceOrAdd(name: "Date", value: HTTPDateCache.current())
-
         let status = response.status.code
         let bodyless = status == 204 || status == 304 || (100..<200).contains(status)
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(response.headers.count + 7)
+        // One pass: the framing headers are decided here, not taken from the response.
+        var declaredLength: String?
+        for field in response.headers {
+            if field.name == .contentLength {
+                declaredLength = field.value
+                continue
+            }
+            if field.name == .transferEncoding { continue }
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+        headers.add(name: "x-amz-request-id", value: requestID)
+        headers.add(name: "x-amz-id-2", value: requestID)
+        headers.add(name: "Server", value: "Stowage")
+        headers.add(name: "Date", value: HTTPDateCache.current())
         if let length {
-            headers.replaceOrAdd(name: "Content-Length", value: "\(length)")
+            headers.add(name: "Content-Length", value: String(length))
         } else if case .stream = response.body {
-            headers.remove(name: "Content-Length")
-            headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
-        } else if bodyless {
-            headers.remove(name: "Content-Length")
-        } else if !headers.contains(name: "Content-Length") {
-            headers.add(name: "Content-Length", value: "0")
+            headers.add(name: "Transfer-Encoding", value: "chunked")
+        } else if !bodyless {
+            // A HEAD answer carries the object's length; other empty answers have length 0.
+            headers.add(name: "Content-Length", value: declaredLength ?? "0")
         }
 
         if current.expectsContinue && !current.continueSent {
@@ -416,9 +422,9 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             current.source = nil
         }
         if !current.keepAlive {
-            headers.replaceOrAdd(name: "Connection", value: "close")
+            headers.add(name: "Connection", value: "close")
         } else if current.version.major == 1 && current.version.minor == 0 {
-            headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+            headers.add(name: "Connection", value: "keep-alive")
         }
         current.responseStarted = true
         exchange = current
