@@ -12,7 +12,7 @@ import StowageCore
 /// }
 /// ```
 public enum BackendConformanceSuite {
-    public static let cases: [ConformanceCase] = buckets + objects + conditions + copies + listings + deletions + configurations + robustness + multipart
+    public static let cases: [ConformanceCase] = buckets + objects + [unicodeIdentity] + conditions + copies + listings + deletions + configurations + robustness + multipart
 
     typealias C = Conformance
 
@@ -178,10 +178,31 @@ public enum BackendConformanceSuite {
     static let hostileKeys: [String] = [
         "a", "a/b", "a/b/", "a/", "/a", "//", "/", "a//b", "..", ".", "../../../../etc/passwd", "./x", "a/../b", "a/./b",
         "%", "%2F", "%25", "a%2Fb", "+plus+", "sp ace", "tab\tkey", "ctrl\u{01}\u{1F}\u{7F}", "line\nbreak", "cr\rkey",
-        "unicodé", "emoji 🦤", "combining e\u{301}", "日本語/キー", "%x%", "%e", "%h", "x%", "x%/y", "%2E", "%2E%2E",
+        "unicodé", "emoji 🦤", "combining e\u{301}", "caf\u{E9}", "cafe\u{301}", "日本語/キー", "%x%", "%e", "%h", "x%", "x%/y", "%2E", "%2E%2E",
         String(repeating: "L", count: 300), String(repeating: "ü", count: 200) + "/tail", String(repeating: "k", count: 1024),
         String(repeating: "/", count: 600), String(repeating: "a/", count: 400) + "z", "?query#hash", "back\\slash", "*", "~",
     ]
+
+    static let unicodeIdentity = ConformanceCase("canonically equivalent keys are different objects") { backend in
+        _ = try await backend.createBucket("nfc", owner: C.owner, region: "us-east-1")
+        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        _ = try await C.put(backend, "nfc", composed, [1])
+        _ = try await C.put(backend, "nfc", decomposed, [2, 2])
+        for _ in 0..<2 {  // twice: the second round reads through any cache
+            try expectEqual(try await C.get(backend, "nfc", composed), [1], "composed key")
+            try expectEqual(try await C.get(backend, "nfc", decomposed), [2, 2], "decomposed key")
+            try expectEqual(try await backend.headObject(ObjectAddress(bucket: "nfc", key: decomposed), options: GetObjectOptions()).info.size, 2, "head")
+        }
+        _ = try await backend.copyObject(from: ObjectAddress(bucket: "nfc", key: composed), to: ObjectAddress(bucket: "nfc", key: decomposed),
+                                         options: CopyObjectOptions(metadataDirective: .copy, owner: C.owner))
+        try expectEqual(try await C.get(backend, "nfc", decomposed), [1], "copy between equivalent keys copies")
+        try await backend.deleteObject(ObjectAddress(bucket: "nfc", key: composed))
+        try expectEqual(try await C.get(backend, "nfc", decomposed), [1], "deleting one leaves the other")
+        let upload = try await backend.createMultipartUpload(ObjectAddress(bucket: "nfc", key: composed), options: MultipartUploadOptions(owner: C.owner))
+        try await expectS3Error(.noSuchUpload) {
+            try await backend.listParts(ObjectAddress(bucket: "nfc", key: decomposed), uploadID: upload.uploadID, query: ListPartsQuery())
+        }
+    }
 
     // MARK: Conditions
 

@@ -346,9 +346,6 @@ def test_invalid_chunk_size_error_details(server, bucket):
     assert error_field(b, "BadChunkSize") == "3"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug (minor): InvalidChunkSizeError reports <Chunk>1</Chunk> for 'hello' sent in 3-byte "
-    "chunks; S3 reports <Chunk>2</Chunk><BadChunkSize>3</BadChunkSize> (AWS-observed, versitygw #1683)"))
 def test_invalid_chunk_size_reports_chunk_number_like_s3(server, bucket):
     st, _, b = send(server, "PUT", f"/{bucket}/cs", unsigned_headers(5, trailer=None), aws_chunked(b"hello", 3))
     assert st == 403 and error_field(b, "Chunk") == "2"

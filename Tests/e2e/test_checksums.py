@@ -116,10 +116,6 @@ def test_put_malformed_checksum_value_is_invalid_request(server, bucket, alg, va
     assert server.http("HEAD", f"/{bucket}/bad").status == 404
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: a checksum whose base64 is not canonical (non-zero pad bits: y/Q5Jh== decodes to "
-    "the same 4 bytes as y/Q5Jg==) is accepted; S3 answers 400 InvalidRequest "
-    "'Value for x-amz-checksum-crc32 header is invalid.' (AWS-observed, openstack/swift s3api tests)"))
 def test_put_non_canonical_base64_checksum_is_invalid(server, bucket):
     assert base64.b64decode("y/Q5Jh==") == base64.b64decode("y/Q5Jg==")
     r = server.http("PUT", f"/{bucket}/nc", body=b"123456789", headers={"x-amz-checksum-crc32": "y/Q5Jh=="})
@@ -229,10 +225,6 @@ def test_overwrite_without_checksum_drops_old_checksum(server, s3, bucket):
                                    "x-amz-checksum-type": "FULL_OBJECT"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: an invalid x-amz-checksum-mode value on GetObject is ignored (200); S3 answers "
-    "400 InvalidRequest 'Value for x-amz-checksum-mode header is invalid.' (AWS-observed, "
-    "open-io/swift s3api test_full_content_no_checksum_checksum_mode_invalid)"))
 def test_invalid_checksum_mode_on_get(server, s3, bucket):
     s3.put_object(Bucket=bucket, Key="m", Body=b"m", ChecksumAlgorithm="CRC32")
     r = server.http("GET", f"/{bucket}/m", headers={"x-amz-checksum-mode": "BOGUS"})

@@ -90,6 +90,12 @@ def test_unknown_field_rejected(tmp_path, cfg, field):
     ({"server": {"region": ""}}, "server.region"),
     ({"logging": {"level": "loud"}}, "logging.level"),
     ({"limits": {"maxMetadataSize": 0}}, "limits.maxMetadataSize"),
+    ({"multipart": {"expirationDays": 0}}, "multipart.expirationDays"),
+    ({"multipart": {"expirationDays": -7}}, "multipart.expirationDays"),
+    ({"multipart": {"cleanupIntervalMinutes": 0}}, "multipart.cleanupIntervalMinutes"),
+    ({"multipart": {"cleanupIntervalMinutes": -1}}, "multipart.cleanupIntervalMinutes"),
+    ({"multipart": {"expirationdays": 7}}, "multipart.expirationdays"),
+    ({"multipart": {"expirationDays": "7"}}, "multipart.expirationDays"),
 ])
 def test_invalid_values_rejected(tmp_path, cfg, field):
     path = write_config(tmp_path / "bad.json", cfg)
@@ -97,6 +103,15 @@ def test_invalid_values_rejected(tmp_path, cfg, field):
     assert p.returncode != 0
     assert field in p.stderr.decode()
     assert p.stdout == b""
+
+
+def test_fractional_integer_value_names_the_field(tmp_path):
+    path = write_config(tmp_path / "bad.json", {"multipart": {"expirationDays": 1.5}})
+    p = run_stowage(["serve", "--config", str(path), "--port", "0", "--address", "127.0.0.1",
+                     "--directory", str(tmp_path / "d")])
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert p.stdout == b""
+    assert "multipart.expirationDays" in p.stderr.decode()
 
 
 @pytest.mark.parametrize("text", ["{not json", "[]", '{"server": {"port": "abc"}}', ""])

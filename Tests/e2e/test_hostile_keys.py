@@ -129,7 +129,6 @@ BUG_CANONICAL_EQUIVALENCE = (
     "conditional GET/HEAD evaluate If-Match/If-None-Match against the wrong object")
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_CANONICAL_EQUIVALENCE)
 def test_canonically_equivalent_keys_do_not_share_metadata(s3_fresh):
     s3 = s3_fresh
     s3.create_bucket(Bucket="nfc")
@@ -142,7 +141,6 @@ def test_canonically_equivalent_keys_do_not_share_metadata(s3_fresh):
     assert s3.get_object(Bucket="nfc", Key=nfd, IfMatch=etags[nfd])["Body"].read() == b"BBBB"
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_CANONICAL_EQUIVALENCE)
 def test_hostile_keys_roundtrip(hostile_server):
     srv, base, data = hostile_server
     s3 = srv.client()

@@ -196,11 +196,6 @@ def test_upload_part_to_missing_or_foreign_upload(server, s3, bucket):
     assert s3.list_parts(Bucket=bucket, Key="mine", UploadId=uid).get("Parts", []) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: FileStoreBackend.upload(_:address:...) matches the request key against the upload's "
-    "key with Swift String ==, which is Unicode canonical equivalence: an upload initiated for "
-    "'caf\\u00e9' accepts UploadPart/Complete addressed to the different key 'cafe\\u0301' and "
-    "completes it under that key; S3 answers NoSuchUpload"))
 def test_upload_id_is_bound_to_the_exact_key(server, s3, bucket):
     nfc, nfd = "caf\u00e9", "cafe\u0301"
     uid = s3.create_multipart_upload(Bucket=bucket, Key=nfc)["UploadId"]
@@ -660,19 +655,12 @@ def test_part_number_beyond_part_count(server, three_part, number):
     assert server.http("HEAD", f"/{bucket}/three?partNumber={number}").status == 416
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: x-amz-mp-parts-count (PartsCount) is returned on plain GET/HEAD of a multipart "
-    "object; S3 documents it as returned only when partNumber is specified"))
 def test_parts_count_only_with_part_number(server, three_part):
     bucket, _ = three_part
     assert server.http("HEAD", f"/{bucket}/three").header("x-amz-mp-parts-count") is None
     assert server.http("GET", f"/{bucket}/three").header("x-amz-mp-parts-count") is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: GET/HEAD ?partNumber=1 on an object that was not uploaded in parts answers 200 "
-    "without Content-Range; S3 treats it as a range request for the whole object and answers "
-    "206 Partial Content with Content-Range: bytes 0-(n-1)/n"))
 def test_part_number_one_on_single_part_object_is_206(server, s3, bucket):
     s3.put_object(Bucket=bucket, Key="single", Body=b"0123456789")
     r = server.http("GET", f"/{bucket}/single?partNumber=1")
@@ -892,7 +880,6 @@ BUG_COMPLETE_HEADER = (
     "full-object checksum")
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_COMPLETE_HEADER)
 @pytest.mark.parametrize("alg", ["CRC32", "CRC32C", "CRC64NVME"])
 def test_complete_with_correct_full_object_checksum_header(server, s3, bucket, alg):
     key = f"fo-{alg}"
@@ -908,7 +895,6 @@ def test_complete_with_correct_full_object_checksum_header(server, s3, bucket, a
     assert find_text(r.xml(), f"Checksum{alg}") == full
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_COMPLETE_HEADER)
 @pytest.mark.parametrize("form", ["with-part-count", "without-part-count"])
 def test_complete_with_correct_composite_checksum_header(server, bucket, form):
     uid = mpu.create(server, bucket, "ch", {"x-amz-checksum-algorithm": "SHA256"})
@@ -922,9 +908,6 @@ def test_complete_with_correct_composite_checksum_header(server, bucket, form):
     assert find_text(r.xml(), "ChecksumSHA256") == value
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    BUG_COMPLETE_HEADER + "; moreover MultipartCompletion.checksum drops the '-N' suffix before "
-    "comparing, so a wrong part count would still be accepted where S3 answers BadDigest"))
 def test_complete_composite_checksum_header_with_wrong_part_count(server, bucket):
     uid = mpu.create(server, bucket, "wn", {"x-amz-checksum-algorithm": "CRC32"})
     bodies = [os.urandom(FIVE_MIB), b"last"]
@@ -938,9 +921,6 @@ def test_complete_composite_checksum_header_with_wrong_part_count(server, bucket
     assert r.status == 200, r.body
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: x-amz-mp-object-size on CompleteMultipartUpload is ignored; S3 documents that a "
-    "mismatch with the actual object size results in HTTP 400 InvalidRequest"))
 def test_complete_mp_object_size_mismatch_is_invalid_request(server, s3, bucket):
     uid = mpu.create(server, bucket, "size")
     p = mpu.put_part(server, bucket, "size", uid, 1, b"123456789")
@@ -951,9 +931,6 @@ def test_complete_mp_object_size_mismatch_is_invalid_request(server, s3, bucket)
     assert r.status == 200, r.body
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: an x-amz-checksum-type header on CompleteMultipartUpload that differs from the "
-    "upload's type is ignored (200); S3 documents a BadDigest error for the mismatch"))
 def test_complete_checksum_type_mismatch_is_bad_digest(server, bucket):
     uid = mpu.create(server, bucket, "type", {"x-amz-checksum-algorithm": "CRC32"})
     p = mpu.put_part(server, bucket, "type", uid, 1, b"123456789", "CRC32", "y/Q5Jg==")
@@ -962,10 +939,6 @@ def test_complete_checksum_type_mismatch_is_bad_digest(server, bucket):
     assert server.http("HEAD", f"/{bucket}/type").status == 404
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: a Complete <Part> with two checksum elements is accepted (200), and a malformed "
-    "base64 part checksum gets InvalidPart; S3 answers 400 InvalidArgument 'Invalid Base64 or "
-    "multiple checksums present in request' (AWS-observed, open-io/swift s3api tests)"))
 @pytest.mark.parametrize("extra", ["<ChecksumCRC32C>4waSgw==</ChecksumCRC32C>", "malformed"])
 def test_complete_part_with_multiple_or_malformed_checksums(server, bucket, extra):
     uid = mpu.create(server, bucket, "multi", {"x-amz-checksum-algorithm": "CRC32"})
@@ -980,11 +953,6 @@ def test_complete_part_with_multiple_or_malformed_checksums(server, bucket, extr
     assert r.status == 400 and r.error_code() == "InvalidArgument"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: CopyObject of a multipart object keeps the source's '<md5-of-md5s>-N' ETag, its "
-    "part layout (x-amz-mp-parts-count) and COMPOSITE checksum; S3 writes the copy as a new "
-    "single-part object whose ETag is the MD5 of its data (S3 ETag docs; observed on AWS in "
-    "localstack #3729, minio #2934)"))
 def test_copy_object_of_multipart_object_is_single_part(server, s3, bucket):
     bodies = [os.urandom(FIVE_MIB), b"tail"]
     uid, parts = boto_upload(s3, bucket, "mp-src", bodies, ChecksumAlgorithm="CRC32")

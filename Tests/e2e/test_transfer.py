@@ -83,11 +83,6 @@ def test_upload_below_threshold_is_single_put(s3, bucket):
     assert head["ChecksumCRC32"] == checksum_b64("CRC32", data) and head["ChecksumType"] == "FULL_OBJECT"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: with a caller-supplied full-object checksum s3transfer creates a FULL_OBJECT "
-    "upload and sends x-amz-checksum-crc32: <whole object CRC> on CompleteMultipartUpload; "
-    "Stowage verifies that header against the Complete XML body and answers 400 BadDigest "
-    "(S3UploadFailedError), though the value is the object's correct CRC32"))
 def test_upload_file_with_full_object_crc32(s3, bucket, tmp_path):
     data = os.urandom(12 * MIB)
     src = tmp_path / "full.bin"

@@ -24,7 +24,10 @@ extension StowageConfiguration {
         } catch let DecodingError.keyNotFound(key, context) {
             throw ConfigurationError(field: fieldPath(context, key), reason: "is required (\(source))")
         } catch let DecodingError.dataCorrupted(context) {
-            throw ConfigurationError(field: context.codingPath.isEmpty ? source : fieldPath(context), reason: "is not valid JSON: \(context.debugDescription)")
+            if context.codingPath.isEmpty {
+                throw ConfigurationError(field: source, reason: "is not valid JSON: \(context.debugDescription)")
+            }
+            throw ConfigurationError(field: fieldPath(context), reason: "has an invalid value (\(context.debugDescription)) in \(source)")
         }
     }
 

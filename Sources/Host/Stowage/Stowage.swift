@@ -61,7 +61,8 @@ public final class Stowage: Sendable {
         let environment = RequestEnvironment(
             pipeline: pipeline, logger: logger, defaultIdentity: .forCredential(accessKeyID: credential.accessKeyId),
             region: configuration.server.region, requestIDs: RequestIDGenerator(),
-            requestTimeout: .milliseconds(Int64(configuration.limits.requestTimeout))
+            requestTimeout: .milliseconds(Int64(configuration.limits.requestTimeout)),
+            inFlight: InFlightRequests()
         )
         let started: HTTPServer
         do {

@@ -63,7 +63,7 @@ extension FileStoreBackend {
         guard let row = try Row.fetchOne(db, sql: """
             SELECT key, initiated_ms, owner_id, storage_class, metadata, checksum_algorithm, checksum_type, bucket_id FROM uploads WHERE upload_id = ?
             """, arguments: [uploadID]),
-              (row[7] as Int64) == bucket.id, String(decoding: row[0] as Data, as: UTF8.self) == address.key
+              (row[7] as Int64) == bucket.id, [UInt8](row[0] as Data) == Array(address.key.utf8)
         else {
             throw S3Error(.noSuchUpload).with("UploadId", uploadID)
         }
@@ -247,7 +247,7 @@ extension FileStoreBackend {
                 return (upload, chosen, descriptors)
             }
         }
-        let checksum = try MultipartCompletion.checksum(upload: upload.info, parts: chosen.map(\.info), expected: options.expectedChecksum)
+        let checksum = try MultipartCompletion.checksum(upload: upload.info, parts: chosen.map(\.info), options: options)
         let etag = MultipartCompletion.etag(chosen.map(\.info))
         let size = chosen.reduce(Int64(0)) { $0 + $1.info.size }
 

@@ -141,11 +141,11 @@ extension FileStoreBackend {
     static func servedRange(_ record: ObjectRecord, _ options: GetObjectOptions) throws -> ByteRange? {
         if let part = options.partNumber {
             if record.parts.isEmpty {
-                // A single-part object has exactly one part: the whole object.
+                // A single-part object has exactly one part: the whole object, served as a 206.
                 guard part == 1 else {
                     throw S3Error(.invalidPartNumber).with("PartNumberRequested", "\(part)").with("ActualPartCount", "1")
                 }
-                return nil
+                return record.size > 0 ? ByteRange(first: 0, last: record.size - 1) : nil
             }
             guard part <= record.parts.count else {
                 throw S3Error(.invalidPartNumber).with("PartNumberRequested", "\(part)").with("ActualPartCount", "\(record.parts.count)")
@@ -282,18 +282,40 @@ extension FileStoreBackend {
         }
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
-            try await offload(record.size >= Self.offloadThreshold) {
-                try mapErrors {
-                    _ = try descriptor.withDescriptor { fd in try POSIXFiles.copyRange(from: fd, offset: 0, length: record.size, to: temp.descriptor) }
+            // A copy is a single-part object, as on S3. A multipart source's ETag ("…-N") and
+            // composite checksum describe its parts, so those are recomputed over the bytes
+            // while copying; otherwise the kernel copies and the values carry over.
+            var etag = record.etag
+            var checksum = record.checksum
+            if record.partCount > 0 {
+                let md5 = StreamingDigest(.md5)
+                let hasher = record.checksum.map { ChecksumHasher($0.algorithm) }
+                try await offload(record.size >= Self.offloadThreshold) {
+                    try mapErrors {
+                        _ = try descriptor.withDescriptor { fd in
+                            try POSIXFiles.copyObserving(from: fd, offset: 0, length: record.size, to: temp.descriptor) { bytes in
+                                md5.update(bytes)
+                                hasher?.update(bytes)
+                            }
+                        }
+                    }
+                }
+                etag = Hex.encode(md5.finalize())
+                checksum = hasher.map { ObjectChecksum(algorithm: $0.algorithm, value: $0.finalize(), type: .fullObject) }
+            } else {
+                try await offload(record.size >= Self.offloadThreshold) {
+                    try mapErrors {
+                        _ = try descriptor.withDescriptor { fd in try POSIXFiles.copyRange(from: fd, offset: 0, length: record.size, to: temp.descriptor) }
+                    }
                 }
             }
             descriptor.close()
             let inode = try mapErrors { try temp.finish(sync: self.options.fsync) }
             let copied = ObjectRecord(
-                key: destination.key, size: record.size, etag: record.etag, modifiedMS: S3Timestamp.now.millisecondsSinceEpoch,
-                inode: inode, ownerID: options.owner.canonicalUserID, storageClass: record.storageClass, partCount: record.partCount,
+                key: destination.key, size: record.size, etag: etag, modifiedMS: S3Timestamp.now.millisecondsSinceEpoch,
+                inode: inode, ownerID: options.owner.canonicalUserID, storageClass: record.storageClass, partCount: 0,
                 metadata: options.metadataDirective == .copy ? record.metadata : options.metadata, pendingTemp: temp.name,
-                checksum: record.checksum, parts: record.parts
+                checksum: checksum, parts: []
             )
             try commit(copied, bucket: destinationBucket, conditions: options.destinationConditions, temp: temp, state: state)
             return copied.info

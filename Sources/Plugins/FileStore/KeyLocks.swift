@@ -17,7 +17,7 @@ final class KeyLocks: Sendable {
     func withLock<T>(bucketID: Int64, key: String, _ body: () throws -> T) rethrows -> T {
         var hasher = Hasher()
         hasher.combine(bucketID)
-        hasher.combine(key)
+        for byte in key.utf8 { hasher.combine(byte) }
         let stripe = stripes[Int(UInt(bitPattern: hasher.finalize()) % UInt(stripes.count))]
         return try stripe.mutex.withLock { _ in try body() }
     }

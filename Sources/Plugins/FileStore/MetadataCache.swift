@@ -8,9 +8,16 @@ import Synchronization
 /// notes the generation before reading the index and stores the row only if the generation is
 /// unchanged, so a row read before a concurrent commit can never be cached after it.
 final class MetadataCache: Sendable {
+    /// Keys compare as bytes (see `ObjectAddress.==`): canonically equivalent but different
+    /// keys are different objects.
     struct Key: Hashable, Sendable {
         var bucketID: Int64
-        var key: String
+        var bytes: [UInt8]
+
+        init(bucketID: Int64, key: String) {
+            self.bucketID = bucketID
+            self.bytes = Array(key.utf8)
+        }
     }
 
     private struct State {

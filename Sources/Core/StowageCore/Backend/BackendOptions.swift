@@ -307,10 +307,17 @@ public struct CompleteMultipartOptions: Sendable {
     public var conditions: WriteConditions
     /// A whole-object checksum header sent with Complete (`x-amz-checksum-crc32: …`); must match.
     public var expectedChecksum: (algorithm: ChecksumAlgorithm, value: String)?
+    /// `x-amz-checksum-type` sent with Complete; must match the upload's (`BadDigest`).
+    public var expectedChecksumType: ChecksumType?
+    /// `x-amz-mp-object-size`: the assembled size must match (`InvalidRequest`).
+    public var expectedSize: Int64?
 
-    public init(conditions: WriteConditions = WriteConditions(), expectedChecksum: (algorithm: ChecksumAlgorithm, value: String)? = nil) {
+    public init(conditions: WriteConditions = WriteConditions(), expectedChecksum: (algorithm: ChecksumAlgorithm, value: String)? = nil,
+                expectedChecksumType: ChecksumType? = nil, expectedSize: Int64? = nil) {
         self.conditions = conditions
         self.expectedChecksum = expectedChecksum
+        self.expectedChecksumType = expectedChecksumType
+        self.expectedSize = expectedSize
     }
 }
 

@@ -13,6 +13,11 @@ public enum MultipartCompletion {
         chosen.reserveCapacity(requested.count)
         var previous = 0
         for request in requested {
+            if request.checksums.count > 1 || request.checksums.contains(where: { algorithm, value in
+                Base64.decode(value).map { $0.count != algorithm.digestLength || Base64.encode($0) != value } ?? true
+            }) {
+                throw S3Error.invalidArgument("Invalid Base64 or multiple checksums present in request", name: "PartNumber", value: "\(request.partNumber)")
+            }
             guard request.partNumber > previous else {
                 throw S3Error(.invalidPartOrder)
             }
@@ -52,7 +57,15 @@ public enum MultipartCompletion {
     /// The object checksum: for COMPOSITE, the checksum of the concatenated part checksums with
     /// `-N`; for FULL_OBJECT, the CRC of the whole object combined from the part CRCs. A
     /// whole-object checksum sent with Complete must match (`BadDigest`).
-    public static func checksum(upload: MultipartUploadInfo, parts: [PartInfo], expected: (algorithm: ChecksumAlgorithm, value: String)?) throws -> ObjectChecksum? {
+    public static func checksum(upload: MultipartUploadInfo, parts: [PartInfo], options: CompleteMultipartOptions) throws -> ObjectChecksum? {
+        let size = parts.reduce(Int64(0)) { $0 + $1.size }
+        if let expectedSize = options.expectedSize, expectedSize != size {
+            throw S3Error(.invalidRequest, message: "The provided x-amz-mp-object-size header value \(expectedSize) does not match the size of the object, \(size).")
+        }
+        if let type = options.expectedChecksumType, type != (upload.checksumType ?? .composite) || upload.checksumAlgorithm == nil {
+            throw S3Error(.badDigest, message: "The upload was created using the \((upload.checksumType ?? .composite).rawValue) checksum mode. The complete request must use the same checksum mode.")
+        }
+        let expected = options.expectedChecksum
         guard let algorithm = upload.checksumAlgorithm else { return nil }
         let values = parts.compactMap { $0.checksum?.algorithm == algorithm ? $0.checksum?.value : nil }
         guard values.count == parts.count else {
@@ -76,8 +89,9 @@ public enum MultipartCompletion {
             guard expected.algorithm == algorithm else {
                 throw S3Error(.invalidRequest, message: "Checksum Type mismatch occurred, expected checksum Type: \(algorithm.rawValue.lowercased()), actual checksum Type: \(expected.algorithm.rawValue.lowercased())")
             }
-            let sent = expected.value.split(separator: "-").first.map(String.init) ?? expected.value
-            guard sent == Base64.encode(checksum.value) else {
+            // COMPOSITE values travel as `<base64>-N`; the part count must match too.
+            let matches = expected.value.contains("-") ? expected.value == checksum.encoded : expected.value == Base64.encode(checksum.value)
+            guard matches else {
                 throw S3Error(.badDigest, message: "The \(algorithm.rawValue) you specified did not match the calculated checksum.")
             }
         }

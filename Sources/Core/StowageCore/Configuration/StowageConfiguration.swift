@@ -143,6 +143,30 @@ extension KeyedDecodingContainer {
     fileprivate func value<T: Decodable>(_ key: Key, _ fallback: T) throws -> T {
         try decodeIfPresent(T.self, forKey: key) ?? fallback
     }
+
+    /// Integers decode through `Double` first: Foundation reports `1.5` for an `Int` as invalid
+    /// JSON without a path, and the error must name the field.
+    fileprivate func value(_ key: Key, _ fallback: Int) throws -> Int {
+        guard contains(key), try !decodeNil(forKey: key) else { return fallback }
+        if let exact = try? decode(Int.self, forKey: key) { return exact }
+        if let number = try? decode(Double.self, forKey: key) {
+            throw ConfigurationError(field: fieldPath(key), reason: "must be a whole number, not \(number)")
+        }
+        return try decode(Int.self, forKey: key)
+    }
+
+    fileprivate func value(_ key: Key, _ fallback: Int64) throws -> Int64 {
+        guard contains(key), try !decodeNil(forKey: key) else { return fallback }
+        if let exact = try? decode(Int64.self, forKey: key) { return exact }
+        if let number = try? decode(Double.self, forKey: key) {
+            throw ConfigurationError(field: fieldPath(key), reason: "must be a whole number, not \(number)")
+        }
+        return try decode(Int64.self, forKey: key)
+    }
+
+    private func fieldPath(_ key: Key) -> String {
+        (codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+    }
 }
 
 /// Rejects keys a section does not know, so a typo never silently falls back to a default.

@@ -12,6 +12,7 @@ extension S3Dispatcher {
     static let checksumAlgorithmHeader = HTTPField.Name("x-amz-checksum-algorithm")!
     static let checksumTypeHeader = HTTPField.Name("x-amz-checksum-type")!
     static let copySourceRange = HTTPField.Name("x-amz-copy-source-range")!
+    static let objectSizeHeader = HTTPField.Name("x-amz-mp-object-size")!
 
     func createMultipartUpload(_ address: ObjectAddress, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         try ObjectKeys.validate(address.key)
@@ -105,13 +106,28 @@ extension S3Dispatcher {
 
     func completeMultipartUpload(_ address: ObjectAddress, uploadID: String, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         try ObjectKeys.validate(address.key)
-        let body = try await PayloadIntegrity.prepare(request).body
+        // Here x-amz-checksum-* describe the assembled object, not this XML body.
+        let body = try await PayloadIntegrity.prepare(request, checksumsDescribeBody: false).body
             .collect(upTo: Self.maxCompleteBody, orThrow: S3Error(.maxMessageLengthExceeded))
         guard let documents = context.documents else { throw S3Error(.internalError, message: "No XML stage decodes request documents.") }
         let parts = try documents.decodeCompleteMultipartUpload(body)
         var options = CompleteMultipartOptions(conditions: try RequestHeaders.writeConditions(request.headers))
-        for (algorithm, name) in PayloadIntegrity.checksumHeaders {
-            if let value = request.headers[name] { options.expectedChecksum = (algorithm, value.trimmingSpaces()) }
+        let sent = PayloadIntegrity.checksumHeaders.filter { request.headers[$0.1] != nil }
+        guard sent.count <= 1 else {
+            throw S3Error(.invalidRequest, message: "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+        }
+        if let (algorithm, name) = sent.first { options.expectedChecksum = (algorithm, request.headers[name]!.trimmingSpaces()) }
+        if let value = request.headers[Self.checksumTypeHeader] {
+            guard let type = ChecksumType(rawValue: value.trimmingSpaces().uppercased()) else {
+                throw S3Error(.invalidRequest, message: "Value for x-amz-checksum-type header is invalid.")
+            }
+            options.expectedChecksumType = type
+        }
+        if let value = request.headers[Self.objectSizeHeader] {
+            guard let size = Int64(value.trimmingSpaces()), size >= 0 else {
+                throw S3Error(.invalidRequest, message: "Value for x-amz-mp-object-size header is invalid.")
+            }
+            options.expectedSize = size
         }
         let info = try await backend.completeMultipartUpload(address, uploadID: uploadID, parts: parts, options: options)
         let location = (request.authority.map { "http://\($0)" } ?? "") + "/\(address.bucket)/" + PercentEncoding.encodeURLComponentKeepingSlash(address.key)

@@ -15,6 +15,13 @@ extension S3Dispatcher {
     func getObject(_ address: ObjectAddress, _ request: S3Request, _ context: S3Context, includeBody: Bool) async throws -> S3Response {
         try ObjectKeys.validate(address.key)
         try Self.rejectVersionID(request)
+        var checksumMode = false
+        if let mode = request.headers[Self.checksumMode] {
+            guard mode.trimmingSpaces().uppercased() == "ENABLED" else {
+                throw S3Error(.invalidRequest, message: "Value for x-amz-checksum-mode header is invalid.")
+            }
+            checksumMode = true
+        }
         var options = GetObjectOptions()
         options.conditions = RequestHeaders.readConditions(request.headers)
         if let header = request.headers[.range] { options.range = RangeRequest(header: header) }
@@ -47,7 +54,9 @@ extension S3Dispatcher {
             length = result.info.size
         }
         headers[.contentLength] = "\(length)"
-        if request.headers[Self.checksumMode]?.uppercased() == "ENABLED" {
+        // S3 reports the part count only to partNumber reads.
+        if options.partNumber != nil, result.info.partCount > 0 { headers[.amzMPPartsCount] = "\(result.info.partCount)" }
+        if checksumMode {
             ResponseHeaders.checksum(Self.servedChecksum(result, partNumber: options.partNumber), into: &headers)
         }
 

@@ -174,7 +174,6 @@ enum ResponseHeaders {
             if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
         }
         if info.storageClass != "STANDARD" { headers[.amzStorageClass] = info.storageClass }
-        if info.partCount > 0 { headers[.amzMPPartsCount] = "\(info.partCount)" }
     }
 }
 

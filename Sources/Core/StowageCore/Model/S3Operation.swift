@@ -10,6 +10,23 @@ public struct ObjectAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// `/bucket/key`, the `<Resource>` of error documents.
     public var description: String { "/\(bucket)/\(key)" }
+
+    /// S3 keys are bytes: `café` and `cafe\u{301}` are different objects, although Swift's
+    /// `String ==` calls them equal (canonical equivalence). Identity compares UTF-8 bytes.
+    public static func == (lhs: ObjectAddress, rhs: ObjectAddress) -> Bool {
+        lhs.bucket.utf8.elementsEqual(rhs.bucket.utf8) && lhs.key.utf8.elementsEqual(rhs.key.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for byte in bucket.utf8 { hasher.combine(byte) }
+        hasher.combine(0xFF as UInt8)
+        for byte in key.utf8 { hasher.combine(byte) }
+    }
+}
+
+extension String {
+    /// Byte-wise equality of the UTF-8 encodings (S3 key identity), unlike `==`.
+    public func sameBytes(as other: String) -> Bool { utf8.elementsEqual(other.utf8) }
 }
 
 /// The source of a copy (`x-amz-copy-source`).

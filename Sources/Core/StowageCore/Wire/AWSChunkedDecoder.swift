@@ -80,7 +80,8 @@ public struct AWSChunkedDecoder: Sendable {
                 guard let header = try readLine(&buffer) else { return }
                 let (size, signature) = try Self.parseChunkHeader(header)
                 if size > 0, let previous = previousChunkSize, previous < Self.minimumChunkSize {
-                    throw S3Error(.invalidChunkSizeError).with("Chunk", "\(chunkCount)").with("BadChunkSize", "\(previous)")
+                    // S3 numbers the chunk it was reading when it noticed (the next one).
+                    throw S3Error(.invalidChunkSizeError).with("Chunk", "\(chunkCount + 1)").with("BadChunkSize", "\(previous)")
                 }
                 chunkCount += 1
                 previousChunkSize = size

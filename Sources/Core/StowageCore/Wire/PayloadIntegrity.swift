@@ -44,7 +44,9 @@ public enum PayloadIntegrity {
     static let sdkAlgorithmHeader = HTTPField.Name("x-amz-sdk-checksum-algorithm")!
 
     /// Prepares `request`'s body. Throws S3's errors for malformed integrity headers.
-    public static func prepare(_ request: S3Request) throws -> PreparedPayload {
+    /// `checksumsDescribeBody` is false where `x-amz-checksum-*` headers describe something else
+    /// (CompleteMultipartUpload: the assembled object, not the XML).
+    public static func prepare(_ request: S3Request, checksumsDescribeBody: Bool = true) throws -> PreparedPayload {
         let headers = request.headers
         let declaredSHA = headers[.amzContentSHA256]?.trimmingSpaces()
         var expectedSHA256: [UInt8]?
@@ -73,7 +75,7 @@ public enum PayloadIntegrity {
             length = decoded
         }
 
-        let expectation = try checksumExpectation(headers)
+        let expectation = checksumsDescribeBody ? try checksumExpectation(headers) : nil
         let checksum = expectation.map { PayloadChecksum(algorithm: $0.algorithm) }
 
         if !chunked, expectedSHA256 == nil, expectation == nil {
@@ -109,7 +111,7 @@ public enum PayloadIntegrity {
         }
         if let (algorithm, name) = present.first {
             let value = headers[name]!.trimmingSpaces()
-            guard let digest = Base64.decode(value), digest.count == algorithm.digestLength else {
+            guard let digest = Base64.decode(value), digest.count == algorithm.digestLength, Base64.encode(digest) == value else {
                 throw S3Error(.invalidRequest, message: "Value for \(algorithm.headerName) header is invalid.")
             }
             if let sdkAlgorithm, sdkAlgorithm != algorithm {
@@ -231,7 +233,7 @@ struct VerifiedPayload: AsyncSequence, Sendable {
                     guard let value = trailers.first(where: { $0.name == name })?.value else {
                         throw S3Error(.malformedTrailerError, message: "The trailer \(name) named in x-amz-trailer was not sent.")
                     }
-                    guard let digest = Base64.decode(value), digest.count == expectation.algorithm.digestLength else {
+                    guard let digest = Base64.decode(value), digest.count == expectation.algorithm.digestLength, Base64.encode(digest) == value else {
                         throw S3Error(.invalidRequest, message: "Value for \(name) trailing header is invalid.")
                     }
                     expected = digest

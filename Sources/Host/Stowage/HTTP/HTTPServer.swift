@@ -22,7 +22,10 @@ final class HTTPServer: Sendable {
         return limits
     }()
 
-    private init(channel: any Channel, address: String) {
+    private let inFlight: InFlightRequests
+
+    private init(channel: any Channel, address: String, inFlight: InFlightRequests) {
+        self.inFlight = inFlight
         self.channel = channel
         self.port = channel.localAddress?.port ?? 0
         self.address = address
@@ -50,7 +53,7 @@ final class HTTPServer: Sendable {
                 }
             }
         let channel = try await bootstrap.bind(host: address, port: port).get()
-        let server = HTTPServer(channel: channel, address: address)
+        let server = HTTPServer(channel: channel, address: address, inFlight: environment.inFlight)
         registry.attach(server)
         return server
     }
@@ -65,11 +68,13 @@ final class HTTPServer: Sendable {
 
     var openConnections: Int { connections.withLock { $0.count } }
 
-    /// Stops accepting, then closes every connection.
+    /// Stops accepting, closes every connection, then waits (up to 10 s) for request tasks to
+    /// finish, so uploads cut off by the close clean up their temp files before the backend closes.
     func shutdown() async {
         try? await channel.close()
         let open = connections.withLock { Array($0.values) }
         for child in open { try? await child.close() }
+        await inFlight.drain(timeout: .seconds(10))
     }
 }
 

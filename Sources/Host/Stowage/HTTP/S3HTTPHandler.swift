@@ -19,6 +19,7 @@ struct RequestEnvironment: Sendable {
     let requestIDs: RequestIDGenerator
     /// `limits.requestTimeout`: how long a connection may wait on its peer.
     let requestTimeout: TimeAmount
+    let inFlight: InFlightRequests
 }
 
 /// Bridges one HTTP/1.1 connection to the S3 pipeline.
@@ -282,12 +283,15 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             requestID: requestID, logger: environment.logger, identity: environment.defaultIdentity,
             region: environment.region, remoteAddress: remoteAddress
         )
-        Self.launch(pipeline: environment.pipeline, request: request, context: requestContext, exchange: id, handler: bound, executor: executor)
+        Self.launch(pipeline: environment.pipeline, request: request, context: requestContext, exchange: id, handler: bound,
+                    executor: executor, inFlight: environment.inFlight)
     }
 
     private static func launch(pipeline: S3Pipeline, request: S3Request, context: S3Context, exchange id: UInt64,
-                               handler: NIOLoopBound<S3HTTPHandler>, executor: EventLoopTaskExecutor) {
+                               handler: NIOLoopBound<S3HTTPHandler>, executor: EventLoopTaskExecutor, inFlight: InFlightRequests) {
+        inFlight.enter()
         Task(executorPreference: executor) {
+            defer { inFlight.leave() }
             let response = await respond(pipeline: pipeline, request: request, context: context)
             await deliver(response, requestID: context.requestID, exchange: id, handler: handler)
         }
