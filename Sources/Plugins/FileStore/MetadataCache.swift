@@ -12,11 +12,20 @@ final class MetadataCache: Sendable {
     /// keys are different objects.
     struct Key: Hashable, Sendable {
         var bucketID: Int64
-        var bytes: [UInt8]
+        var key: String
 
         init(bucketID: Int64, key: String) {
             self.bucketID = bucketID
-            self.bytes = Array(key.utf8)
+            self.key = key
+        }
+
+        static func == (lhs: Key, rhs: Key) -> Bool {
+            lhs.bucketID == rhs.bucketID && lhs.key.utf8.elementsEqual(rhs.key.utf8)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(bucketID)
+            for byte in key.utf8 { hasher.combine(byte) }
         }
     }
 

@@ -41,7 +41,8 @@ final class HTTPServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true,
+                        // S3HTTPHandler queues pipelined requests itself (see there).
+                        withPipeliningAssistance: false,
                         withErrorHandling: false,
                         // Response headers come from validated HTTPFields and our own constants.
                         withOutboundHeaderValidation: false,

@@ -29,7 +29,8 @@ struct RequestEnvironment: Sendable {
 /// the request body reaches it through an async producer with backpressure (reads pause when
 /// the consumer falls behind); the response comes back to the event loop and is written as
 /// bytes, a `sendfile` file region, or a stream. Requests on a connection are served one at a
-/// time (`HTTPServerPipelineHandler` holds pipelined requests back).
+/// time: pipelined requests wait in `pipelined` (NIO's pipelining handler would toggle epoll
+/// read interest twice per request, which costs more than the queue).
 final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -59,6 +60,11 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var exchangeCounter: UInt64 = 0
     private var readPaused = false
     private var readPending = false
+    /// Parts of pipelined requests that arrived while an exchange was still running; served in
+    /// order once it finishes. Reading pauses when too many wait.
+    private var pipelined: [HTTPServerRequestPart] = []
+    private var pipelinedPaused = false
+    private static let maxPipelinedParts = 64
     private var remoteAddress: String?
     /// Progress clocks for the timeout rules (see `checkTimeouts`).
     private var lastInbound = NIODeadline.now()
@@ -143,7 +149,21 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         lastInbound = .now()
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        // A part of the next request while this one is still being answered: hold it.
+        if !pipelined.isEmpty || (exchange.map { $0.bodyComplete } ?? false) {
+            pipelined.append(part)
+            if pipelined.count >= Self.maxPipelinedParts {
+                pipelinedPaused = true
+                readPaused = true
+            }
+            return
+        }
+        handle(part, context: context)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             startExchange(head, context: context)
         case .body(let buffer):
@@ -213,6 +233,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func unpauseReads() {
+        if pipelinedPaused { return }
         readPaused = false
         if readPending, let context {
             readPending = false
@@ -315,7 +336,12 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private static func deliver(_ response: S3Response, requestID: String, exchange id: UInt64, handler: NIOLoopBound<S3HTTPHandler>) async {
         guard case .stream(let body, let length) = response.body else {
-            handler.eventLoop.execute { handler.value.writeResponse(response, requestID: requestID, exchange: id) }
+            // Usually the task already runs on the connection's loop: write at once.
+            if handler.eventLoop.inEventLoop {
+                handler.value.writeResponse(response, requestID: requestID, exchange: id)
+            } else {
+                handler.eventLoop.execute { handler.value.writeResponse(response, requestID: requestID, exchange: id) }
+            }
             return
         }
         // Streamed bodies: write each chunk and wait for it, so a slow client slows the producer.
@@ -454,10 +480,17 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             try? fileToClose?.close()
             return
         }
+        guard let fileToClose else {
+            // Writes complete in order and a failed write closes the channel, so the exchange can
+            // move on now; only file regions need to know when they are done (to close the file).
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            responseWritten(exchange: id, succeeded: true)
+            return
+        }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { result in
-            try? fileToClose?.close()
+            try? fileToClose.close()
             bound.value.responseWritten(exchange: id, succeeded: (try? result.get()) != nil)
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
@@ -481,7 +514,20 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let keepAlive = exchange?.keepAlive ?? false
         exchange = nil
         idleSince = .now()
-        if !keepAlive { context.close(promise: nil) }
+        if !keepAlive {
+            pipelined.removeAll()
+            context.close(promise: nil)
+            return
+        }
+        // Serve requests that were pipelined behind this one, up to the next unfinished exchange.
+        while !pipelined.isEmpty, exchange.map({ !$0.bodyComplete }) ?? true {
+            handle(pipelined.removeFirst(), context: context)
+            if let current = exchange, current.bodyComplete { break }
+        }
+        if pipelinedPaused, pipelined.count < Self.maxPipelinedParts / 2 {
+            pipelinedPaused = false
+            unpauseReads()
+        }
     }
 
     private func abortResponse(exchange id: UInt64) {
