@@ -77,6 +77,8 @@ public enum Conformance {
         switch result.content {
         case .none:
             return []
+        case .bytes(let buffer):
+            return Array(buffer.readableBytesView)
         case .stream(let body, _):
             var out: [UInt8] = []
             for try await chunk in body { out.append(contentsOf: chunk.readableBytesView) }

@@ -119,12 +119,45 @@ extension FileStoreBackend {
     public func getObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
         let state = try openState()
         let bucket = try bucketRecord(address.bucket)
+        let cacheKey = MetadataCache.Key(bucketID: bucket.id, key: address.key)
+        let generation = cache.generation(cacheKey)
+        // Hot small objects come straight from memory.
+        if let entry = cache.lookup(cacheKey), let content = entry.content {
+            try options.conditions.enforce(on: entry.record.info)
+            let range = try Self.servedRange(entry.record, options)
+            let bytes = range.map { content.getSlice(at: content.readerIndex + Int($0.first), length: Int($0.count))! } ?? content
+            return ObjectReadResult(info: entry.record.info, range: range, content: .bytes(bytes), partChecksum: Self.partChecksum(entry.record, options.partNumber))
+        }
         let (record, descriptor) = try await openObject(address, bucket: bucket, state: state) { record in
             try options.conditions.enforce(on: record.info)
         }
         let range = try Self.servedRange(record, options)
+        if record.size <= MetadataCache.maxContentSize, let content = Self.readWhole(descriptor, size: Int(record.size)) {
+            descriptor.close()
+            cache.store(record, content: content, for: cacheKey, readAt: generation)
+            let bytes = range.map { content.getSlice(at: Int($0.first), length: Int($0.count))! } ?? content
+            return ObjectReadResult(info: record.info, range: range, content: .bytes(bytes), partChecksum: Self.partChecksum(record, options.partNumber))
+        }
         let region = FileRegionBody(descriptor: descriptor, offset: range?.first ?? 0, length: range?.count ?? record.size)
         return ObjectReadResult(info: record.info, range: range, content: .file(region), partChecksum: Self.partChecksum(record, options.partNumber))
+    }
+
+    private static let allocator = ByteBufferAllocator()
+
+    /// The whole of a small file whose size was verified on open; `nil` if it came up short.
+    static func readWhole(_ descriptor: OwnedFileDescriptor, size: Int) -> ByteBuffer? {
+        descriptor.withDescriptor { fd -> ByteBuffer? in
+            var buffer = allocator.buffer(capacity: size)
+            var done = 0
+            while done < size {
+                let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size - done) { pointer in
+                    max(pread(fd, pointer.baseAddress, size - done, off_t(done)), 0)
+                }
+                if count == 0 { return nil }
+                done += count
+            }
+            return buffer
+        } ?? nil
     }
 
     public func headObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
@@ -200,7 +233,7 @@ extension FileStoreBackend {
     /// The object's row, from the cache when a recent read left it there.
     func cachedRecord(bucket: BucketRecord, key: String, state: OpenState) throws -> ObjectRecord? {
         let cacheKey = MetadataCache.Key(bucketID: bucket.id, key: key)
-        if let hit = cache.lookup(cacheKey) { return hit }
+        if let hit = cache.lookup(cacheKey) { return hit.record }
         let generation = cache.generation(cacheKey)
         let record = try mapErrors { try state.index.object(bucketID: bucket.id, key: key) }
         if let record { cache.store(record, for: cacheKey, readAt: generation) }

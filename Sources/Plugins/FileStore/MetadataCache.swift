@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// Recently read object rows, so hot GETs and HEADs skip the index.
@@ -29,17 +30,29 @@ final class MetadataCache: Sendable {
         }
     }
 
+    /// A cached row and, for small objects, the object's bytes: hot small GETs are then served
+    /// without touching the filesystem. Writers invalidate both together.
+    struct Entry: Sendable {
+        var record: ObjectRecord
+        var content: ByteBuffer?
+    }
+
     private struct State {
-        var entries: [Key: ObjectRecord] = [:]
+        var entries: [Key: Entry] = [:]
         var generations = [UInt64](repeating: 0, count: MetadataCache.stripes)
+        var contentBytes = 0
     }
 
     static let stripes = 256
+    /// Objects up to this size keep their bytes in the cache.
+    static let maxContentSize = 64 * 1024
     let capacity: Int
+    let contentBudget: Int
     private let state = Mutex(State())
 
-    init(capacity: Int = 16_384) {
+    init(capacity: Int = 16_384, contentBudget: Int = 32 * 1024 * 1024) {
         self.capacity = capacity
+        self.contentBudget = contentBudget
     }
 
     private static func stripe(_ key: Key) -> Int {
@@ -48,7 +61,7 @@ final class MetadataCache: Sendable {
         return Int(UInt(bitPattern: hasher.finalize()) % UInt(stripes))
     }
 
-    func lookup(_ key: Key) -> ObjectRecord? {
+    func lookup(_ key: Key) -> Entry? {
         state.withLock { $0.entries[key] }
     }
 
@@ -58,22 +71,29 @@ final class MetadataCache: Sendable {
         return state.withLock { $0.generations[stripe] }
     }
 
-    func store(_ record: ObjectRecord, for key: Key, readAt generation: UInt64) {
+    func store(_ record: ObjectRecord, content: ByteBuffer? = nil, for key: Key, readAt generation: UInt64) {
         let stripe = Self.stripe(key)
         state.withLock { state in
             guard state.generations[stripe] == generation else { return }
-            if state.entries.count >= capacity {
+            let size = content?.readableBytes ?? 0
+            if state.entries.count >= capacity || state.contentBytes + size > contentBudget {
                 // Drop an eighth of the entries; which ones hardly matters for a hot-object cache.
-                for stale in state.entries.keys.prefix(capacity / 8) { state.entries.removeValue(forKey: stale) }
+                for stale in Array(state.entries.keys.prefix(max(capacity / 8, 1))) { Self.remove(stale, from: &state) }
             }
-            state.entries[key] = record
+            Self.remove(key, from: &state)
+            state.entries[key] = Entry(record: record, content: content)
+            state.contentBytes += size
         }
+    }
+
+    private static func remove(_ key: Key, from state: inout State) {
+        if let old = state.entries.removeValue(forKey: key) { state.contentBytes -= old.content?.readableBytes ?? 0 }
     }
 
     func invalidate(_ key: Key) {
         let stripe = Self.stripe(key)
         state.withLock { state in
-            state.entries.removeValue(forKey: key)
+            Self.remove(key, from: &state)
             state.generations[stripe] &+= 1
         }
     }
@@ -81,7 +101,7 @@ final class MetadataCache: Sendable {
     /// Forgets a whole bucket (deleted buckets), bumping every generation.
     func invalidate(bucketID: Int64) {
         state.withLock { state in
-            state.entries = state.entries.filter { $0.key.bucketID != bucketID }
+            for key in state.entries.keys where key.bucketID == bucketID { Self.remove(key, from: &state) }
             for index in state.generations.indices { state.generations[index] &+= 1 }
         }
     }

@@ -1,3 +1,4 @@
+public import NIOCore
 /// Preconditions on reads (`If-Match`, `If-None-Match`, `If-Modified-Since`,
 /// `If-Unmodified-Since`, or their `x-amz-copy-source-if-*` forms).
 public struct ReadConditions: Sendable, Hashable {
@@ -154,6 +155,8 @@ public enum ObjectContent: Sendable {
     case none
     case file(FileRegionBody)
     case stream(S3Body, length: Int64)
+    /// Bytes in memory (small objects a backend keeps cached).
+    case bytes(ByteBuffer)
 }
 
 /// Options of CopyObject.

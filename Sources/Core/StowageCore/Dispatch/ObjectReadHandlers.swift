@@ -65,6 +65,7 @@ extension S3Dispatcher {
         case .none: body = .empty
         case .file(let region): body = .file(region)
         case .stream(let stream, let streamLength): body = .stream(stream, length: streamLength)
+        case .bytes(let bytes): body = .bytes(bytes)
         }
         return S3Response(status: status, headers: headers, body: includeBody ? body : .empty)
     }
