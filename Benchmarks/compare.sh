@@ -19,6 +19,7 @@ BIN=${STOWAGE_BIN:-$ROOT/.build/release/stowage}
 
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-STORAGE} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-STORAGE}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/stowage-compare.XXXXXX")
+chattr +T "$WORK" 2>/dev/null || true   # fresh ext4 block groups, as http-peers.sh does for its peers
 "$BIN" serve --port 0 --address 127.0.0.1 --directory "$WORK/data" --silent > "$WORK/out" 2>"$WORK/err" &
 PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$WORK"; }

@@ -246,10 +246,18 @@ public enum BackendConformanceSuite {
                                             options: PutObjectOptions(owner: C.owner, conditions: WriteConditions(ifMatch: ["*"])))
             }
         },
-        ConformanceCase("racing If-None-Match writers: exactly one wins") { backend in
+        ConformanceCase("racing If-None-Match writers: exactly one wins, unconditional writers alongside all land") { backend in
             _ = try await backend.createBucket("race", owner: C.owner, region: "us-east-1")
             let address = ObjectAddress(bucket: "race", key: "once")
             let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
+                // Losers fail inside a commit shared with these writers; their failure must not undo them.
+                for writer in 0..<8 {
+                    group.addTask {
+                        _ = try await backend.putObject(ObjectAddress(bucket: "race", key: "plain-\(writer)"), body: C.body([UInt8(writer)]),
+                                                        options: PutObjectOptions(owner: C.owner))
+                        return false
+                    }
+                }
                 for writer in 0..<8 {
                     group.addTask {
                         do {
@@ -264,6 +272,12 @@ public enum BackendConformanceSuite {
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             try expectEqual(winners, 1, "winners")
+            let stored = try await C.get(backend, "race", "once")
+            try expectEqual(stored.count, 20_000, "winner's size")
+            try expectEqual(Set(stored).count, 1, "the stored body is one writer's, whole")
+            for writer in 0..<8 {
+                try expectEqual(try await C.get(backend, "race", "plain-\(writer)"), [UInt8(writer)], "unconditional writer \(writer)")
+            }
         },
     ]
 

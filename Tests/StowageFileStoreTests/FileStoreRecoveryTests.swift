@@ -79,8 +79,10 @@ struct FileStoreRecoveryTests {
         let newBytes: [UInt8] = [9, 9, 9, 9, 9]
         let inode = try writeTemp("upload-committed", newBytes)
         try await database().write { db in
-            try db.execute(sql: "UPDATE objects SET size = ?, etag = ?, inode = ?, pending_temp = ? WHERE key = ?",
-                           arguments: [newBytes.count, Hex.encode(MD5.hash(newBytes)), Int64(bitPattern: inode), "upload-committed", Data("dir/k".utf8)])
+            try db.execute(sql: "UPDATE objects SET size = ?, etag = ?, inode = ? WHERE key = ?",
+                           arguments: [newBytes.count, Hex.encode(MD5.hash(newBytes)), Int64(bitPattern: inode), Data("dir/k".utf8)])
+            try db.execute(sql: "INSERT INTO pending (temp, bucket_id, key, inode) SELECT 'upload-committed', bucket_id, key, inode FROM objects WHERE key = ?",
+                           arguments: [Data("dir/k".utf8)])
         }
 
         let second = store()
@@ -88,7 +90,7 @@ struct FileStoreRecoveryTests {
         #expect(try await Conformance.get(second, "bkt", "dir/k") == newBytes)
         #expect(FileManager.default.contents(atPath: directory.path + "/bkt/dir%/k") == Data(newBytes))
         #expect(directory.files(under: ".stowage/tmp").isEmpty)
-        let pending = try await database().read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE pending_temp IS NOT NULL") }
+        let pending = try await database().read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pending") }
         #expect(pending == 0)
         try await second.close()
     }
@@ -103,8 +105,10 @@ struct FileStoreRecoveryTests {
         let newBytes: [UInt8] = [5, 6, 7]
         let inode = try writeTemp("upload-pending", newBytes)
         try await database().write { db in
-            try db.execute(sql: "UPDATE objects SET size = ?, etag = ?, inode = ?, pending_temp = ? WHERE key = ?",
-                           arguments: [newBytes.count, Hex.encode(MD5.hash(newBytes)), Int64(bitPattern: inode), "upload-pending", Data("k".utf8)])
+            try db.execute(sql: "UPDATE objects SET size = ?, etag = ?, inode = ? WHERE key = ?",
+                           arguments: [newBytes.count, Hex.encode(MD5.hash(newBytes)), Int64(bitPattern: inode), Data("k".utf8)])
+            try db.execute(sql: "INSERT INTO pending (temp, bucket_id, key, inode) SELECT 'upload-pending', bucket_id, key, inode FROM objects WHERE key = ?",
+                           arguments: [Data("k".utf8)])
         }
         #expect(try await Conformance.get(live, "bkt", "k") == newBytes)
         try await live.close()

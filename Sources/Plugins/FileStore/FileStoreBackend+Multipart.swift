@@ -16,13 +16,13 @@ import Musl
 extension FileStoreBackend {
     static let multipartDirectory = ".stowage/multipart"
 
-    struct UploadRecord {
+    struct UploadRecord: Sendable {
         var info: MultipartUploadInfo
         var bucketID: Int64
         var metadata: ObjectMetadata
     }
 
-    struct StoredPart {
+    struct StoredPart: Sendable {
         var info: PartInfo
         var file: String
     }
@@ -268,7 +268,7 @@ extension FileStoreBackend {
                 metadata: upload.metadata, pendingTemp: temp.name, checksum: checksum,
                 parts: chosen.map { PartLayout(size: $0.info.size, checksum: $0.info.checksum?.value) }
             )
-            try commit(record, bucket: bucket, conditions: options.conditions, temp: temp, state: state) { db in
+            try await commit(record, bucket: bucket, conditions: options.conditions, temp: temp, state: state) { db in
                 // The upload must still exist with the parts that were copied.
                 let now = try Self.storedParts(uploadID, db)
                 let files = Dictionary(uniqueKeysWithValues: now.map { ($0.info.partNumber, $0.file) })

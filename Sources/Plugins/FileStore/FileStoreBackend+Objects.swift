@@ -38,7 +38,7 @@ extension FileStoreBackend {
                 metadata: options.metadata, pendingTemp: temp.name,
                 checksum: options.checksum.flatMap { checksum in checksum.value.map { ObjectChecksum(algorithm: checksum.algorithm, value: $0) } }
             )
-            try commit(record, bucket: bucket, conditions: options.conditions, temp: temp, state: state)
+            try await commit(record, bucket: bucket, conditions: options.conditions, temp: temp, state: state)
             return record.info
         } catch {
             temp.discard()
@@ -46,51 +46,72 @@ extension FileStoreBackend {
         }
     }
 
-    /// Commits a finished temp file as `record`: one index transaction (checking the write
-    /// preconditions against the current row), then the rename into place, both under the
-    /// key's lock so the last committed row always describes the file on disk.
+    /// Commits a finished temp file as `record` through the commit queue: the row (checked
+    /// against the write preconditions) in the next batch's transaction, then, on the committer
+    /// thread and in commit order, the rename into place.
     func commit(
         _ record: ObjectRecord, bucket: BucketRecord, conditions: WriteConditions, temp: TempFile, state: OpenState,
-        alsoInTransaction: ((Database) throws -> Void)? = nil
-    ) throws {
+        alsoInTransaction: (@Sendable (Database) throws -> Void)? = nil
+    ) async throws {
         let relative = KeyPathMapper.relativePath(for: record.key)
         let parents = KeyPathMapper.parentDirectories(of: relative)
-        let bucketFD = try openBucketDirectory(bucket, state: state)
-        defer { POSIXFiles.closeDescriptor(bucketFD) }
-        try mapErrors { try POSIXFiles.makeDirectories(at: bucketFD, parents) }
-        try locks.withLock(bucketID: bucket.id, key: record.key) {
-            try mapErrors {
-                do {
-                    try state.index.write { db in
-                        let current = try state.index.object(bucketID: bucket.id, key: record.key, db)
-                        try conditions.check(current: current?.info)
-                        try alsoInTransaction?(db)
-                        try state.index.upsert(record, bucketID: bucket.id, db)
-                    }
-                } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-                    // The bucket was deleted while the body streamed in.
-                    throw S3Error(.noSuchBucket).with("BucketName", bucket.info.name)
-                }
-            }
-            // Committed. From here on the temp file belongs to the index: a failure leaves it
-            // for readers (through `pending_temp`) and for start-up recovery, never deleted.
-            temp.committed = true
+        guard let directory = bucket.directory else { throw S3Error(.noSuchBucket).with("BucketName", bucket.info.name) }
+        try mapErrors { try POSIXFiles.makeDirectories(at: directory.fd, parents) }
+        let index = state.index, tempFD = state.tempFD, cache = self.cache, logger = self.logger, durable = options.fsync
+        let bucketID = bucket.id, bucketName = bucket.info.name, tempName = temp.name
+        try await submit(state) { db in
             do {
-                var attempts = 0
-                while try !POSIXFiles.rename(from: state.tempFD, temp.name, to: bucketFD, relative) {
-                    attempts += 1
-                    guard attempts < 16 else { throw POSIXFiles.Failure(operation: "rename", path: relative, code: ENOENT) }
-                    try POSIXFiles.makeDirectories(at: bucketFD, parents)
+                if !conditions.isEmpty {
+                    try conditions.check(current: try index.object(bucketID: bucketID, key: record.key, db)?.info)
                 }
-                if options.fsync { try syncParent(of: relative, bucketFD: bucketFD) }
-                state.index.settle(.renamed(bucketID: bucket.id, key: record.key, temp: temp.name))
-                cache.invalidate(MetadataCache.Key(bucketID: bucket.id, key: record.key))
+                try alsoInTransaction?(db)
+                try index.upsert(record, bucketID: bucketID, db)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                // The bucket was deleted while the body streamed in.
+                throw S3Error(.noSuchBucket).with("BucketName", bucketName)
+            }
+        } afterCommit: { _ in
+            // Committed. From here on the temp file belongs to the index: a failure leaves it for
+            // readers (through the `pending` table) and for start-up recovery, never deleted.
+            defer { cache.invalidate(MetadataCache.Key(bucketID: bucketID, key: record.key)) }
+            do {
+                try withExtendedLifetime(directory) {
+                    var attempts = 0
+                    while try !POSIXFiles.rename(from: tempFD, tempName, to: directory.fd, relative) {
+                        attempts += 1
+                        guard attempts < 16 else { throw POSIXFiles.Failure(operation: "rename", path: relative, code: ENOENT) }
+                        try POSIXFiles.makeDirectories(at: directory.fd, parents)
+                    }
+                    if durable { try Self.syncParent(of: relative, bucketFD: directory.fd) }
+                }
+                index.settle(.renamed(bucketID: bucketID, key: record.key, temp: tempName))
             } catch {
-                cache.invalidate(MetadataCache.Key(bucketID: bucket.id, key: record.key))
                 logger.error("rename after commit failed; the object stays readable and start-up finishes the rename",
                              metadata: ["key": "\(record.key)", "error": "\(error)"])
             }
         }
+        temp.committed = true
+    }
+
+    /// Submits to the commit queue, turning index failures into S3 errors.
+    func submit<T: Sendable>(_ state: OpenState, _ transact: @escaping @Sendable (Database) throws -> T,
+                             afterCommit: @escaping @Sendable (T) -> Void = { _ in }) async throws -> T {
+        do {
+            return try await state.committer.submit(transact, afterCommit: afterCommit)
+        } catch let error as DatabaseError {
+            logger.error("index failure", metadata: ["error": "\(error)"])
+            if error.resultCode == .SQLITE_FULL { throw S3Error(.insufficientStorage) }
+            throw S3Error(.internalError)
+        } catch is CommitQueue.ServiceStopped {
+            throw S3Error(.serviceUnavailable, message: "The storage backend is stopping.")
+        }
+    }
+
+    static func syncParent(of relative: String, bucketFD: CInt) throws {
+        let parent = KeyPathMapper.parentDirectories(of: relative).last
+        let fd = try parent.map { try POSIXFiles.openDirectory(at: bucketFD, $0) } ?? dup(bucketFD)
+        defer { POSIXFiles.closeDescriptor(fd) }
+        try POSIXFiles.sync(fd)
     }
 
     /// The bucket's directory, a duplicate descriptor the caller closes.
@@ -107,13 +128,6 @@ extension FileStoreBackend {
         } catch {
             return try mapErrors { throw error }
         }
-    }
-
-    private func syncParent(of relative: String, bucketFD: CInt) throws {
-        let parent = KeyPathMapper.parentDirectories(of: relative).last
-        let fd = try parent.map { try POSIXFiles.openDirectory(at: bucketFD, $0) } ?? dup(bucketFD)
-        defer { POSIXFiles.closeDescriptor(fd) }
-        try POSIXFiles.sync(fd)
     }
 
     public func getObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
@@ -221,7 +235,9 @@ extension FileStoreBackend {
             if let fd = try mapErrors({ try Self.openMatching(at: bucketFD, relative, record) }) {
                 return (record, OwnedFileDescriptor(fd))
             }
-            if let temp = record.pendingTemp, let fd = try mapErrors({ try Self.openMatching(at: state.tempFD, temp, record) }) {
+            // A rename still in flight (or failed): read the committed bytes from the temp file.
+            if let temp = try mapErrors({ try state.index.read { db in try state.index.pendingTemp(bucketID: bucket.id, key: address.key, inode: record.inode, db) } }),
+               let fd = try mapErrors({ try Self.openMatching(at: state.tempFD, temp, record) }) {
                 return (record, OwnedFileDescriptor(fd))
             }
             if attempt > 2 { try await Task.sleep(nanoseconds: UInt64(min(attempt, 20)) * 1_000_000) } else { await Task.yield() }
@@ -253,48 +269,64 @@ extension FileStoreBackend {
     public func deleteObject(_ address: ObjectAddress, conditions: WriteConditions) async throws {
         let state = try openState()
         let bucket = try bucketRecord(address.bucket)
-        try mapErrors { try removeObject(address.key, bucket: bucket, state: state, conditions: conditions) }
+        try await removeObject(address.key, bucket: bucket, state: state, conditions: conditions)
     }
 
     public func deleteObjects(bucket: String, keys: [String]) async throws -> [Result<Void, S3Error>] {
         let state = try openState()
         let record = try bucketRecord(bucket)
-        return keys.map { key in
-            do {
-                try mapErrors { try removeObject(key, bucket: record, state: state) }
-                return .success(())
-            } catch {
-                return .failure(S3Error.wrapping(error))
+        // Submitted together, the deletes share one batch of the commit queue.
+        return await withTaskGroup(of: (Int, Result<Void, S3Error>).self) { group in
+            for (position, key) in keys.enumerated() {
+                group.addTask {
+                    do {
+                        try await self.removeObject(key, bucket: record, state: state)
+                        return (position, .success(()))
+                    } catch {
+                        return (position, .failure(S3Error.wrapping(error)))
+                    }
+                }
             }
+            var results = [Result<Void, S3Error>](repeating: .success(()), count: keys.count)
+            for await (position, result) in group { results[position] = result }
+            return results
         }
     }
 
     /// Deletes the row (recording the file in `trash` in the same transaction), then the file.
-    private func removeObject(_ key: String, bucket: BucketRecord, state: OpenState, conditions: WriteConditions = WriteConditions()) throws {
+    private func removeObject(_ key: String, bucket: BucketRecord, state: OpenState, conditions: WriteConditions = WriteConditions()) async throws {
         let relative = KeyPathMapper.relativePath(for: key)
-        try locks.withLock(bucketID: bucket.id, key: key) {
+        let index = state.index, tempFD = state.tempFD, cache = self.cache, logger = self.logger
+        let bucketID = bucket.id
+        guard let directory = bucket.directory else { throw S3Error(.noSuchBucket).with("BucketName", bucket.info.name) }
+        _ = try await submit(state) { db -> ObjectRecord? in
+            let current = try index.object(bucketID: bucketID, key: key, db)
+            if !conditions.isEmpty { try conditions.check(current: current?.info) }
+            guard var current else { return nil }
+            current.pendingTemp = try index.pendingTemp(bucketID: bucketID, key: key, inode: current.inode, db)
+            if let temp = current.pendingTemp { try db.execute(sql: "DELETE FROM pending WHERE temp = ?", arguments: [temp]) }
+            try index.deleteObjectRow(bucketID: bucketID, key: key, db)
+            try index.addTrash(bucketID: bucketID, path: relative, key: key, inode: current.inode, db)
+            return current
+        } afterCommit: { removed in
             // Invalidate even when nothing was deleted: a cached row may describe a file gone by other means.
-            defer { cache.invalidate(MetadataCache.Key(bucketID: bucket.id, key: key)) }
-            let removed = try state.index.write { db -> ObjectRecord? in
-                let current = try state.index.object(bucketID: bucket.id, key: key, db)
-                if !conditions.isEmpty { try conditions.check(current: current?.info) }
-                guard let current else { return nil }
-                try state.index.deleteObjectRow(bucketID: bucket.id, key: key, db)
-                try state.index.addTrash(bucketID: bucket.id, path: relative, key: key, inode: current.inode, db)
-                return current
-            }
+            defer { cache.invalidate(MetadataCache.Key(bucketID: bucketID, key: key)) }
             guard let removed else { return }
-            let bucketFD = try openBucketDirectory(bucket, state: state)
-            defer { POSIXFiles.closeDescriptor(bucketFD) }
-            if let status = POSIXFiles.fileStatus(at: bucketFD, relative), UInt64(status.st_ino) == removed.inode {
-                try POSIXFiles.unlinkFile(at: bucketFD, relative)
+            do {
+                try withExtendedLifetime(directory) {
+                    if let status = POSIXFiles.fileStatus(at: directory.fd, relative), UInt64(status.st_ino) == removed.inode {
+                        try POSIXFiles.unlinkFile(at: directory.fd, relative)
+                    }
+                    if let temp = removed.pendingTemp, let status = POSIXFiles.fileStatus(at: tempFD, temp), UInt64(status.st_ino) == removed.inode {
+                        try POSIXFiles.unlinkFile(at: tempFD, temp)
+                    }
+                    POSIXFiles.removeEmptyDirectories(at: directory.fd, KeyPathMapper.parentDirectories(of: relative))
+                }
+                index.settle(.unlinked(bucketID: bucketID, path: relative))
+            } catch {
+                // The row is gone; the trash entry makes start-up remove the file.
+                logger.error("unlink after delete failed", metadata: ["key": "\(key)", "error": "\(error)"])
             }
-            if let temp = removed.pendingTemp, let status = POSIXFiles.fileStatus(at: state.tempFD, temp), UInt64(status.st_ino) == removed.inode {
-                try POSIXFiles.unlinkFile(at: state.tempFD, temp)
-            }
-            POSIXFiles.removeEmptyDirectories(at: bucketFD, KeyPathMapper.parentDirectories(of: relative))
-            state.index.settle(.unlinked(bucketID: bucket.id, path: relative))
-            cache.invalidate(MetadataCache.Key(bucketID: bucket.id, key: key))
         }
     }
 
@@ -304,7 +336,7 @@ extension FileStoreBackend {
         let destinationBucket = try bucketRecord(destination.bucket)
 
         if source == destination && options.metadataDirective == .replace {
-            return try replaceMetadata(of: destination, bucket: destinationBucket, options: options, state: state)
+            return try await replaceMetadata(of: destination, bucket: destinationBucket, options: options, state: state)
         }
 
         let (record, descriptor) = try await openObject(source, bucket: sourceBucket, state: state) { record in
@@ -350,7 +382,7 @@ extension FileStoreBackend {
                 metadata: options.metadataDirective == .copy ? record.metadata : options.metadata, pendingTemp: temp.name,
                 checksum: checksum, parts: []
             )
-            try commit(copied, bucket: destinationBucket, conditions: options.destinationConditions, temp: temp, state: state)
+            try await commit(copied, bucket: destinationBucket, conditions: options.destinationConditions, temp: temp, state: state)
             return copied.info
         } catch {
             temp.discard()
@@ -359,24 +391,21 @@ extension FileStoreBackend {
     }
 
     /// Copy onto itself with `REPLACE`: the bytes stay, the metadata and date change.
-    private func replaceMetadata(of address: ObjectAddress, bucket: BucketRecord, options: CopyObjectOptions, state: OpenState) throws -> ObjectInfo {
-        try locks.withLock(bucketID: bucket.id, key: address.key) {
-            defer { cache.invalidate(MetadataCache.Key(bucketID: bucket.id, key: address.key)) }
-            return try mapErrors {
-                try state.index.write { db -> ObjectInfo in
-                    guard var record = try state.index.object(bucketID: bucket.id, key: address.key, db) else {
-                        throw S3Error(.noSuchKey).with("Key", address.key)
-                    }
-                    try options.sourceConditions.enforceForCopySource(on: record.info)
-                    try options.destinationConditions.check(current: record.info)
-                    record.metadata = options.metadata
-                    record.modifiedMS = S3Timestamp.now.millisecondsSinceEpoch
-                    record.ownerID = options.owner.canonicalUserID
-                    try state.index.upsert(record, bucketID: bucket.id, db)
-                    return record.info
-                }
+    private func replaceMetadata(of address: ObjectAddress, bucket: BucketRecord, options: CopyObjectOptions, state: OpenState) async throws -> ObjectInfo {
+        let index = state.index, cache = self.cache, bucketID = bucket.id
+        return try await submit(state) { db -> ObjectInfo in
+            guard var record = try index.object(bucketID: bucketID, key: address.key, db) else {
+                throw S3Error(.noSuchKey).with("Key", address.key)
             }
+            try options.sourceConditions.enforceForCopySource(on: record.info)
+            try options.destinationConditions.check(current: record.info)
+            record.metadata = options.metadata
+            record.modifiedMS = S3Timestamp.now.millisecondsSinceEpoch
+            record.ownerID = options.owner.canonicalUserID
+            try index.upsert(record, bucketID: bucketID, db)
+            return record.info
+        } afterCommit: { _ in
+            cache.invalidate(MetadataCache.Key(bucketID: bucketID, key: address.key))
         }
     }
 }
-

@@ -45,6 +45,7 @@ public final class FileStoreBackend: StorageBackend {
         let index: ObjectIndex
         let rootFD: CInt
         let tempFD: CInt
+        let committer: CommitQueue
     }
 
     public let options: Options
@@ -81,6 +82,7 @@ public final class FileStoreBackend: StorageBackend {
             return taken
         }
         guard let closing else { return }
+        closing.committer.stop()
         try closing.index.pool.close()
         POSIXFiles.closeDescriptor(closing.tempFD)
         POSIXFiles.closeDescriptor(closing.rootFD)
@@ -96,8 +98,13 @@ public final class FileStoreBackend: StorageBackend {
             try POSIXFiles.makeDirectory(at: rootFD, Self.tempDirectory)
             let tempFD = try POSIXFiles.openDirectory(at: rootFD, Self.tempDirectory)
             let index = try ObjectIndex(path: root + "/" + Self.indexFile, durable: options.fsync)
-            let opened = OpenState(index: index, rootFD: rootFD, tempFD: tempFD)
-            try recover(opened)
+            let opened = OpenState(index: index, rootFD: rootFD, tempFD: tempFD, committer: CommitQueue(index: index, logger: logger))
+            do {
+                try recover(opened)
+            } catch {
+                opened.committer.stop()
+                throw error
+            }
             var records = try index.allBuckets()
             for index in records.indices {
                 try POSIXFiles.makeDirectory(at: rootFD, records[index].info.name)
@@ -126,8 +133,14 @@ public final class FileStoreBackend: StorageBackend {
     /// deletes that were committed but not done, and drop every leftover temp file.
     private func recover(_ state: OpenState) throws {
         let index = state.index
+        // Only renames whose row is still the live one are finished: a later commit or delete of
+        // the key superseded the others.
         let pending = try index.read { db in
-            try Row.fetchAll(db, sql: "SELECT o.bucket_id, b.name, o.key, o.inode, o.pending_temp FROM objects o JOIN buckets b ON b.id = o.bucket_id WHERE o.pending_temp IS NOT NULL")
+            try Row.fetchAll(db, sql: """
+                SELECT p.bucket_id, b.name, p.key, p.inode, p.temp FROM pending p
+                JOIN buckets b ON b.id = p.bucket_id
+                JOIN objects o ON o.bucket_id = p.bucket_id AND o.key = p.key AND o.inode = p.inode
+                """)
         }
         for row in pending {
             let bucketName: String = row[1]
@@ -164,7 +177,7 @@ public final class FileStoreBackend: StorageBackend {
             }
         }
         try index.write { db in
-            try db.execute(sql: "UPDATE objects SET pending_temp = NULL WHERE pending_temp IS NOT NULL")
+            try db.execute(sql: "DELETE FROM pending")
             try db.execute(sql: "DELETE FROM trash")
         }
         try POSIXFiles.removeContents(of: state.tempFD)

@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 import StowageCore
 #if canImport(Glibc)
 import Glibc
@@ -23,9 +24,15 @@ final class TempFile {
         self.directory = directory
     }
 
+    /// Random per process, so names never repeat across restarts (leftovers of a crash are
+    /// still there until recovery runs); a counter within it, because a random draw per upload
+    /// costs a `getpid` and the DRBG for nothing.
+    private static let namePrefix = "upload-" + Hex.encode(SecureRandom.bytes(8)) + "-"
+    private static let counter = Atomic<UInt64>(0)
+
     static func create(in directory: CInt) throws -> TempFile {
         while true {
-            let name = "upload-" + Hex.encode(SecureRandom.bytes(12))
+            let name = namePrefix + String(counter.add(1, ordering: .relaxed).newValue, radix: 16)
             do {
                 return TempFile(name: name, descriptor: try POSIXFiles.createExclusive(at: directory, name), directory: directory)
             } catch let failure as POSIXFiles.Failure where failure.code == EEXIST {

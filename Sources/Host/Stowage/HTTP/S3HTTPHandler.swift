@@ -50,7 +50,14 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var continueSent = false
         /// The response went out before the body was read: drop the rest of the body.
         var discardingBody = false
+        /// Small bodies are collected here and the request starts once the body is complete.
+        var collected: ByteBuffer?
+        var deferred: (request: S3Request, context: S3Context)?
     }
+
+    /// Bodies up to this size (with a Content-Length) are collected before the request runs: for
+    /// small objects the async body stream costs more than the bytes it carries.
+    private static let collectedBodyLimit: Int64 = 64 * 1024
 
     private let environment: RequestEnvironment
     private let eventLoop: any EventLoop
@@ -130,7 +137,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if now - idleSince > limit { context.close(promise: nil) }
             return
         }
-        let awaitingBody = !current.bodyComplete && (current.source != nil || current.discardingBody) && !readPaused
+        let awaitingBody = !current.bodyComplete && (current.source != nil || current.discardingBody || current.collected != nil) && !readPaused
         if awaitingBody, now - lastInbound > limit {
             current.source?.finish(S3Error(.requestTimeout))
             if current.responseStarted {
@@ -166,9 +173,14 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch part {
         case .head(let head):
             startExchange(head, context: context)
-        case .body(let buffer):
+        case .body(var buffer):
             guard var current = exchange else { return }
             if current.discardingBody { return }
+            if current.collected != nil {
+                current.collected!.writeBuffer(&buffer)
+                exchange = current
+                return
+            }
             guard let source = current.source else { return }
             switch source.yield(buffer) {
             case .produceMore: break
@@ -182,6 +194,15 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             current.bodyComplete = true
             current.source?.finish()
             current.source = nil
+            if let deferred = current.deferred, let collected = current.collected {
+                current.deferred = nil
+                current.collected = nil
+                exchange = current
+                var request = deferred.request
+                request.body = S3Body(collected)
+                launch(request, context: deferred.context, exchange: current.id, eventLoop: context.eventLoop)
+                return
+            }
             exchange = current
             if current.responseComplete { finishExchange(context: context) }
         }
@@ -255,7 +276,8 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
         var body = S3Body.empty
         var source: BodyProducer.Source?
-        if hasBody {
+        let collect = !chunked && (contentLength ?? 0) > 0 && (contentLength ?? 0) <= Self.collectedBodyLimit
+        if hasBody && !collect {
             let produced = BodyProducer.makeSequence(
                 backPressureStrategy: .init(lowWatermark: Self.lowWatermark, highWatermark: Self.highWatermark),
                 finishOnDeinit: true,
@@ -274,7 +296,10 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             id: id, version: head.version, isHead: head.method == .HEAD, keepAlive: head.isKeepAlive,
             source: source, expectsContinue: expectsContinue
         )
-        if expectsContinue && !hasBody {
+        if collect {
+            exchange?.collected = ByteBufferAllocator().buffer(capacity: Int(contentLength!))
+        }
+        if expectsContinue && (!hasBody || collect) {
             // RFC 9110 lets a server skip 100 Continue when there is no body, but botocore then
             // reuses the final status it read early for later responses on the connection.
             sendContinue(exchange: id)
@@ -304,8 +329,16 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             requestID: requestID, logger: environment.logger, identity: environment.defaultIdentity,
             region: environment.region, remoteAddress: remoteAddress
         )
-        Self.launch(pipeline: environment.pipeline, request: request, context: requestContext, exchange: id, handler: bound,
-                    executor: executor, inFlight: environment.inFlight)
+        if collect {
+            exchange?.deferred = (request, requestContext)
+            return
+        }
+        launch(request, context: requestContext, exchange: id, eventLoop: context.eventLoop)
+    }
+
+    private func launch(_ request: S3Request, context requestContext: S3Context, exchange id: UInt64, eventLoop: any EventLoop) {
+        Self.launch(pipeline: environment.pipeline, request: request, context: requestContext, exchange: id,
+                    handler: NIOLoopBound(self, eventLoop: eventLoop), executor: executor, inFlight: environment.inFlight)
     }
 
     private static func launch(pipeline: S3Pipeline, request: S3Request, context: S3Context, exchange id: UInt64,
