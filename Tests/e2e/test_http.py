@@ -105,6 +105,68 @@ def test_error_with_unread_body_keeps_connection_usable(server, bucket):
         s.close()
 
 
+def test_small_unread_body_is_drained_and_connection_kept(server, bucket):
+    """Under 1 MiB, the server reads and drops the rest of a refused body to keep the connection."""
+    s = connect(server)
+    try:
+        s.sendall(req("PUT", f"/{unique_bucket()}/k", server.port, body=os.urandom(200_000)))
+        st, h, b, buf = read_http_response(s)
+        assert st == 404 and b"NoSuchBucket" in b
+        assert h.get("connection", "").lower() != "close"
+        server.http("PUT", f"/{bucket}/after-small", body=b"after")
+        s.sendall(req("GET", f"/{bucket}/after-small", server.port))
+        st, h, b, buf = read_http_response(s, buf)
+        assert (st, b) == (200, b"after")
+    finally:
+        s.close()
+
+
+def test_large_unread_body_gets_error_then_close_not_a_drain(server):
+    """A 4 GiB PUT to a missing bucket, no Expect: the client reads a whole 404 (no reset
+    destroys it) long before it could have sent its body, and the server ends the connection
+    instead of reading gigabytes to keep it."""
+    s = connect(server, timeout=20)
+    try:
+        size = 4 << 30
+        s.sendall(f"PUT /{unique_bucket()}/big HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                  f"Content-Length: {size}\r\n\r\n".encode())
+        chunk = b"\0" * (1 << 20)
+        started = time.monotonic()
+        sent = 0
+        s.setblocking(False)
+        response = bytearray()
+        # Keep sending, as a client without Expect does, until the answer arrives.
+        while b"</Error>" not in response and time.monotonic() - started < 15:
+            try:
+                sent += s.send(chunk)
+            except (BlockingIOError, InterruptedError):
+                time.sleep(0.001)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            try:
+                data = s.recv(65536)
+                if data:
+                    response.extend(data)
+            except BlockingIOError:
+                pass
+        s.setblocking(True)
+        s.settimeout(10)
+        while b"</Error>" not in response:
+            data = s.recv(65536)
+            assert data, f"connection closed before the whole error arrived: {bytes(response)!r}"
+            response.extend(data)
+        head = bytes(response).split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+        assert head.startswith("http/1.1 404") and b"NoSuchBucket" in response
+        assert "connection: close" in head
+        assert sent < size // 4, f"the client sent {sent} bytes before the answer"
+        # Our side is closed: once the client stops, the connection ends.
+        s.shutdown(socket.SHUT_WR)
+        while s.recv(65536):
+            pass
+    finally:
+        s.close()
+
+
 def test_connection_close_header_honoured(server, bucket):
     s = connect(server)
     try:

@@ -112,8 +112,9 @@ extension FileStoreBackend {
         let computed = options.checksum == nil ? upload.info.checksumAlgorithm.map(ChecksumHasher.init) : nil
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
-            let written = try await offload((options.expectedSize ?? 0) >= Self.offloadThreshold) {
-                try await temp.write(body: body, maxSize: options.maxSize, checksum: computed)
+            let large = (options.expectedSize ?? 0) >= Self.offloadThreshold
+            let written = try await offload(large) {
+                try await temp.write(body: body, maxSize: options.maxSize, checksum: computed, overlapped: large)
             }
             if let expected = options.expectedSize, written.size != expected {
                 throw S3Error(.incompleteBody).with("ExpectedSize", "\(expected)").with("ActualSize", "\(written.size)")

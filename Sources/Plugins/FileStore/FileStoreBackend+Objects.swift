@@ -22,8 +22,9 @@ extension FileStoreBackend {
         }
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
-            let written = try await offload((options.expectedSize ?? 0) >= Self.offloadThreshold) {
-                try await temp.write(body: body, maxSize: options.maxSize)
+            let large = (options.expectedSize ?? 0) >= Self.offloadThreshold
+            let written = try await offload(large) {
+                try await temp.write(body: body, maxSize: options.maxSize, overlapped: large)
             }
             if let expected = options.expectedSize, written.size != expected {
                 throw S3Error(.incompleteBody).with("ExpectedSize", "\(expected)").with("ActualSize", "\(written.size)")

@@ -50,6 +50,8 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var continueSent = false
         /// The response went out before the body was read: drop the rest of the body.
         var discardingBody = false
+        /// Body bytes the client has yet to send: `nil` for a chunked body.
+        var unreadBody: Int64?
         /// Small bodies are collected here and the request starts once the body is complete.
         var collected: ByteBuffer?
         var deferred: (request: S3Request, context: S3Context)?
@@ -58,6 +60,10 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Bodies up to this size (with a Content-Length) are collected before the request runs: for
     /// small objects the async body stream costs more than the bytes it carries.
     private static let collectedBodyLimit: Int64 = 64 * 1024
+    /// A response sent before the body was read drains at most this much of it to keep the
+    /// connection open.
+    private static let drainLimit: Int64 = 1024 * 1024
+    private static let lingerTime = TimeAmount.seconds(5)
 
     private let environment: RequestEnvironment
     private let eventLoop: any EventLoop
@@ -78,6 +84,8 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var lastOutbound = NIODeadline.now()
     private var idleSince = NIODeadline.now()
     private var timeoutCheck: RepeatedTask?
+    /// The response is out and the connection is closing; inbound bytes are dropped.
+    private var lingering = false
     /// File bodies go out in slices of this size, so write progress is visible to the timeouts.
     private static let fileSlice = 4 * 1024 * 1024
     /// File bodies up to this size are read and sent from memory.
@@ -156,6 +164,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         lastInbound = .now()
+        if lingering { return }
         let part = unwrapInboundIn(data)
         // A part of the next request while this one is still being answered: hold it.
         if !pipelined.isEmpty || (exchange.map { $0.bodyComplete } ?? false) {
@@ -175,6 +184,10 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             startExchange(head, context: context)
         case .body(var buffer):
             guard var current = exchange else { return }
+            if let unread = current.unreadBody {
+                current.unreadBody = unread - Int64(buffer.readableBytes)
+                exchange = current
+            }
             if current.discardingBody { return }
             if current.collected != nil {
                 current.collected!.writeBuffer(&buffer)
@@ -253,6 +266,21 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         unpauseReads()
     }
 
+    /// The client may still be sending a body that will not be read. Closing at once would make
+    /// the kernel answer its data with a reset, which can destroy the response before the client
+    /// reads it; so our side ends (FIN after the response), whatever still arrives is dropped,
+    /// and the connection closes when the client closes it or after `lingerTime`.
+    private func linger(_ context: ChannelHandlerContext) {
+        lingering = true
+        pipelinedPaused = false
+        unpauseReads()
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let halfClosed = context.eventLoop.makePromise(of: Void.self)
+        halfClosed.futureResult.whenFailure { _ in bound.value.context?.close(promise: nil) }
+        context.close(mode: .output, promise: halfClosed)
+        context.eventLoop.scheduleTask(in: Self.lingerTime) { bound.value.context?.close(promise: nil) }
+    }
+
     private func unpauseReads() {
         if pipelinedPaused { return }
         readPaused = false
@@ -294,7 +322,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         exchange = Exchange(
             id: id, version: head.version, isHead: head.method == .HEAD, keepAlive: head.isKeepAlive,
-            source: source, expectsContinue: expectsContinue
+            source: source, expectsContinue: expectsContinue, unreadBody: chunked ? nil : (contentLength ?? 0)
         )
         if collect {
             exchange?.collected = ByteBufferAllocator().buffer(capacity: Int(contentLength!))
@@ -480,6 +508,9 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             current.keepAlive = false
         }
         if !current.bodyComplete {
+            // Reading gigabytes only to keep the connection is worse than a new connection
+            // (S3 closes too): past a small remainder, the answer ends the connection.
+            if current.unreadBody.map({ $0 > Self.drainLimit }) ?? true { current.keepAlive = false }
             if current.keepAlive { current.discardingBody = true }
             current.source?.finish()
             current.source = nil
@@ -545,11 +576,12 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func finishExchange(context: ChannelHandlerContext) {
         let keepAlive = exchange?.keepAlive ?? false
+        let unreadBody = exchange.map { !$0.bodyComplete } ?? false
         exchange = nil
         idleSince = .now()
         if !keepAlive {
             pipelined.removeAll()
-            context.close(promise: nil)
+            if unreadBody { linger(context) } else { context.close(promise: nil) }
             return
         }
         // Serve requests that were pipelined behind this one, up to the next unfinished exchange.
