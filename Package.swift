@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "StowageXML", targets: ["StowageXML"]),
         .library(name: "StowageFileStore", targets: ["StowageFileStore"]),
         .library(name: "StowageSigV4", targets: ["StowageSigV4"]),
+        .library(name: "StowagePolicy", targets: ["StowagePolicy"]),
+        .library(name: "StowageCORS", targets: ["StowageCORS"]),
         .library(name: "Stowage", targets: ["Stowage"]),
         .library(name: "StowageBackendConformance", targets: ["StowageBackendConformance"]),
         .executable(name: "stowage", targets: ["StowageCLI"]),
@@ -65,8 +67,20 @@ let package = Package(
         ),
         .target(
             name: "StowageSigV4",
-            dependencies: ["StowageCore"],
+            dependencies: ["StowageCore", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio")],
             path: "Sources/Plugins/SigV4",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StowagePolicy",
+            dependencies: ["StowageCore", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio")],
+            path: "Sources/Plugins/Policy",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StowageCORS",
+            dependencies: ["StowageCore", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio")],
+            path: "Sources/Plugins/CORS",
             swiftSettings: strict
         ),
         .systemLibrary(
@@ -95,7 +109,7 @@ let package = Package(
         .target(
             name: "Stowage",
             dependencies: [
-                "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore",
+                "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore", "StowageSigV4", "StowagePolicy", "StowageCORS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -134,7 +148,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StowageCoreTests",
-            dependencies: ["StowageCore"],
+            dependencies: ["StowageCore", "StowageBackendConformance"],
             path: "Tests/StowageCoreTests"
         ),
         .testTarget(
@@ -144,8 +158,18 @@ let package = Package(
         ),
         .testTarget(
             name: "StowageSigV4Tests",
-            dependencies: ["StowageSigV4", "StowageCore"],
+            dependencies: ["StowageSigV4", "StowageCore", "StowageBackendConformance"],
             path: "Tests/StowageSigV4Tests"
+        ),
+        .testTarget(
+            name: "StowagePolicyTests",
+            dependencies: ["StowagePolicy", "StowageCore", "StowageBackendConformance"],
+            path: "Tests/StowagePolicyTests"
+        ),
+        .testTarget(
+            name: "StowageCORSTests",
+            dependencies: ["StowageCORS", "StowageCore"],
+            path: "Tests/StowageCORSTests"
         ),
         .testTarget(
             name: "StowageXMLTests",
@@ -175,6 +199,12 @@ let package = Package(
             name: "CustomServerExample",
             dependencies: ["Stowage", "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore"],
             path: "Examples/CustomServer",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "BearerAuthExample",
+            dependencies: ["Stowage", "StowageCore", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")],
+            path: "Examples/BearerAuth",
             swiftSettings: strict
         ),
     ]

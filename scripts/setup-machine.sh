@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Stowage needs on Debian 12 beyond the Swift toolchain: the system libraries it
-# links (apt) and, for the end-to-end tests, a Python virtualenv with boto3, the AWS CLI and pytest.
+# links (apt) and, for the end-to-end tests, Chromium (apt) and a Python virtualenv with boto3,
+# the AWS CLI and pytest.
 # Sourced by scripts/serve and scripts/test; safe to run again (it only installs what is missing).
 set -euo pipefail
 
@@ -9,6 +10,8 @@ STOWAGE_VENV="${STOWAGE_VENV:-$STOWAGE_ROOT/.build/e2e-venv}"
 
 system_packages=(pkg-config libssl-dev libxml2-dev libsqlite3-dev libisal-dev)
 python_system_packages=(python3 python3-venv python3-pip)
+# Only for the end-to-end tests (Tests/e2e/test_browser_cors.py drives a headless browser).
+browser_test_packages=(chromium)
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"
@@ -48,6 +51,7 @@ install_system_packages() {
 
 install_python_packages() {
     if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then install_debs "${python_system_packages[@]}"; fi
+    install_debs "${browser_test_packages[@]}"
     if [ ! -x "$STOWAGE_VENV/bin/python" ]; then
         echo "==> python3 -m venv $STOWAGE_VENV"
         python3 -m venv "$STOWAGE_VENV"

@@ -185,11 +185,56 @@ struct HostTests {
         try await b.stop()
     }
 
-    @Test("authentication cannot be switched on without a verifying stage")
+    @Test("authentication cannot be switched on without an authenticating stage")
     func authNeedsAStage() async throws {
         var configuration = StowageConfiguration()
+        configuration.storage.directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-auth-\(UUID().uuidString)").path
         configuration.auth.enabled = true
+        configuration.pipeline.stages = ["xml", "routing", "policy"]
         #expect { try Stowage(configuration) } throws: { ($0 as? ConfigurationError)?.field == "auth.enabled" }
+        configuration.pipeline.stages = ["xml", "routing", "cors", "sigv4", "policy"]
+        #expect(throws: Never.self) { try Stowage(configuration) }
+    }
+
+    @Test("a custom authentication stage replaces SigV4 through the registry")
+    func customAuthStage() async throws {
+        struct HeaderAuth: S3Stage {
+            let identity: S3Identity
+            func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
+                var context = context
+                context.identity = request.headers[.authorization] == "Bearer good" ? identity : .anonymous
+                return try await next(request, context)
+            }
+        }
+        var registry = PluginRegistry.builtIn
+        registry.registerStage("header-auth", authenticates: true) { environment in
+            HeaderAuth(identity: environment.configuration.auth.credentials[0].identity)
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-custom-auth-\(UUID().uuidString)").path
+        var configuration = StowageConfiguration()
+        configuration.server.port = 0
+        configuration.server.address = "127.0.0.1"
+        configuration.storage.directory = directory
+        configuration.auth.enabled = true
+        configuration.pipeline.stages = ["xml", "routing", "cors", "header-auth", "policy"]
+        let server = try await Stowage.createAndStart(configuration, registry: registry)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            try await RawHTTPConnection.with(port: server.port) { connection in
+                try await connection.send("PUT /mine HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer good\r\nContent-Length: 0\r\n\r\n")
+                #expect(try await connection.readResponse().status == 200)
+                try await connection.send("GET /mine HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                let anonymous = try await connection.readResponse()
+                #expect(anonymous.status == 403)
+                #expect(String(decoding: anonymous.body, as: UTF8.self).contains("<Code>AccessDenied</Code>"))
+                try await connection.send("GET /mine HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer good\r\n\r\n")
+                #expect(try await connection.readResponse().status == 200)
+            }
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+        try await server.stop()
     }
 
     @Test("configuration files decode with defaults and name bad fields")

@@ -191,18 +191,8 @@ def run_stowage(args: list[str], timeout: float = 20) -> subprocess.CompletedPro
 
 
 def make_client(endpoint: str, **config_kwargs):
-    cfg = dict(
-        s3={"addressing_style": "path"},
-        signature_version="s3v4",
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        connect_timeout=10,
-        read_timeout=60,
-    )
-    cfg.update(config_kwargs)
-    return boto3.session.Session().client(
-        "s3", endpoint_url=endpoint, region_name=REGION,
-        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-        config=Config(**cfg))
+    """A boto3 client signing with the default STORAGE/STORAGE credential."""
+    return make_client_as(endpoint, {"accessKeyId": ACCESS_KEY, "secretAccessKey": SECRET_KEY}, **config_kwargs)
 
 
 @dataclass
@@ -498,3 +488,147 @@ def wait_for_upload_in_progress(srv: StowageServer, timeout: float = 10.0):
 
 def byte_sorted(keys: Iterable[str]) -> list[str]:
     return sorted(keys, key=lambda k: k.encode("utf-8"))
+
+
+# --------------------------------------------------------------------------------------
+# Authentication and identities (issue 4)
+# --------------------------------------------------------------------------------------
+
+ALICE = {"accessKeyId": "AKIAALICE", "secretAccessKey": "alice-secret", "name": "alice",
+         "accountId": "111111111111"}
+BOB = {"accessKeyId": "AKIABOB", "secretAccessKey": "bob-secret", "name": "bob",
+       "accountId": "222222222222"}
+AUTH_DOMAINS = ["localhost", "s3.local.test"]
+
+
+def principal_arn(cred: dict) -> str:
+    return f"arn:aws:iam::{cred['accountId']}:user/{cred['name']}"
+
+
+def auth_config(cors: dict | None = None, **sections) -> dict:
+    """Server config with auth on for ALICE and BOB; `cors` is the global CORS section."""
+    cfg = {
+        "auth": {"enabled": True, "credentials": [dict(ALICE), dict(BOB)]},
+        "server": {"region": REGION, "domains": list(AUTH_DOMAINS)},
+    }
+    if cors is not None:
+        cfg["cors"] = cors
+    cfg.update(sections)
+    return cfg
+
+
+def make_client_as(endpoint: str, cred: dict | None, region: str = REGION, **config_kwargs):
+    """A boto3 client signing as `cred` (an ALICE/BOB-like dict), or anonymous when None."""
+    cfg = dict(
+        s3={"addressing_style": "path"},
+        signature_version="s3v4",
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=60,
+    )
+    if cred is None:
+        from botocore import UNSIGNED
+        cfg["signature_version"] = UNSIGNED
+    cfg.update(config_kwargs)
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint, region_name=region,
+        aws_access_key_id=cred["accessKeyId"] if cred else "unused",
+        aws_secret_access_key=cred["secretAccessKey"] if cred else "unused",
+        config=Config(**cfg))
+
+
+def expect_client_error(call, **kw) -> tuple[str, int]:
+    """(code, status) of the ClientError `call(**kw)` must raise."""
+    from botocore.exceptions import ClientError
+    with pytest.raises(ClientError) as ei:
+        call(**kw)
+    err = ei.value.response
+    return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def denied(call, **kw):
+    assert expect_client_error(call, **kw) == ("AccessDenied", 403)
+
+
+class CredentialedAwsCli(AwsCli):
+    """The AWS CLI signing with the given key pair."""
+
+    def __init__(self, endpoint: str, home: Path, access_key: str, secret_key: str, sigv4_presign: bool = True):
+        super().__init__(endpoint, home)
+        self.access_key = access_key
+        self.secret_key = secret_key
+        if sigv4_presign:   # AWS CLI v1 presigns with SigV2 unless told otherwise
+            cfg = home / "config"
+            cfg.write_text(cfg.read_text() + "    signature_version = s3v4\n")
+
+    def env(self) -> dict:
+        env = super().env()
+        env["AWS_ACCESS_KEY_ID"] = self.access_key
+        env["AWS_SECRET_ACCESS_KEY"] = self.secret_key
+        return env
+
+
+@pytest.fixture(scope="module")
+def auth_server():
+    """One server per test module with auth on (ALICE and BOB), global CORS off."""
+    base = Path(tempfile.mkdtemp(prefix="stowage-e2e-auth-"))
+    srv = StowageServer(directory=base / "data", config=auth_config())
+    srv.start()
+    yield srv
+    srv.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def alice(auth_server):
+    return make_client_as(auth_server.endpoint, ALICE)
+
+
+@pytest.fixture(scope="module")
+def bob(auth_server):
+    return make_client_as(auth_server.endpoint, BOB)
+
+
+@pytest.fixture(scope="module")
+def anon(auth_server):
+    return make_client_as(auth_server.endpoint, None)
+
+
+@pytest.fixture
+def alice_bucket(alice):
+    """A fresh bucket owned by ALICE on the module's auth server; removed at teardown."""
+    name = unique_bucket("a")
+    alice.create_bucket(Bucket=name)
+    yield name
+    try:
+        try:
+            alice.delete_bucket_policy(Bucket=name)
+        except Exception:
+            pass
+        empty_bucket(alice, name)
+        alice.delete_bucket(Bucket=name)
+    except Exception:
+        pass
+
+
+def object_absent(client, bucket: str, key: str) -> bool:
+    """True when `client` (the owner) gets 404 for HeadObject of `key`."""
+    from botocore.exceptions import ClientError
+    try:
+        client.head_object(Bucket=bucket, Key=key)
+    except ClientError as e:
+        if e.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+            return True
+        raise
+    return False
+
+
+def bucket_absent(client, bucket: str) -> bool:
+    from botocore.exceptions import ClientError
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as e:
+        if e.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+            return True
+        raise
+    return False

@@ -288,7 +288,7 @@ def test_s3api_errors(aws, bucket):
     assert "NoSuchUpload" in r.stderr
     r = aws("s3api", "get-bucket-policy", "--bucket", bucket)
     assert r.returncode != 0
-    assert "NotImplemented" in r.stderr
+    assert "NoSuchBucketPolicy" in r.stderr
     r = aws("s3api", "get-object-tagging", "--bucket", bucket, "--key", "missing")
     assert r.returncode != 0
     assert "NotImplemented" in r.stderr

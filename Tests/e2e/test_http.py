@@ -397,7 +397,8 @@ def test_request_ids_unique(server, bucket):
     ("DELETE", lambda b: f"/{b}/nope", 204),
     ("PUT", lambda b: "/UPPER-bad", 400),
     ("PATCH", lambda b: f"/{b}", 405),
-    ("GET", lambda b: f"/{b}?policy", 501),
+    ("GET", lambda b: f"/{b}?policy", 404),
+    ("GET", lambda b: f"/{b}?website", 501),
     ("PUT", lambda b: f"/{b}/k?tagging", 501),
     ("POST", lambda b: f"/{b}/k?uploads", 200),
     ("GET", lambda b: f"/{b}?uploads", 200),
@@ -415,16 +416,10 @@ def test_every_response_has_request_id(server, bucket, method, path_fn, expected
 # ------------------------------------------------------------------------ not implemented
 
 
-def test_object_acl_not_implemented(s3, bucket):
+def test_object_acl_grants_not_implemented(s3, bucket):
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     with pytest.raises(ClientError) as ei:
-        s3.get_object_acl(Bucket=bucket, Key="k")
-    assert client_error(ei)[:2] == ("NotImplemented", 501)
-
-
-def test_bucket_policy_not_implemented(s3, bucket):
-    with pytest.raises(ClientError) as ei:
-        s3.get_bucket_policy(Bucket=bucket)
+        s3.put_object_acl(Bucket=bucket, Key="k", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')
     assert client_error(ei)[:2] == ("NotImplemented", 501)
 
 
@@ -432,10 +427,9 @@ def test_bucket_policy_not_implemented(s3, bucket):
     lambda s3, b: s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"}),
     lambda s3, b: s3.get_bucket_tagging(Bucket=b),
     lambda s3, b: s3.get_object_tagging(Bucket=b, Key="k"),
-    lambda s3, b: s3.put_bucket_cors(Bucket=b, CORSConfiguration={"CORSRules": [
-        {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}),
+    lambda s3, b: s3.get_bucket_lifecycle_configuration(Bucket=b),
     lambda s3, b: s3.list_object_versions(Bucket=b),
-    lambda s3, b: s3.get_bucket_acl(Bucket=b),
+    lambda s3, b: s3.get_bucket_website(Bucket=b),
     lambda s3, b: s3.put_object_tagging(Bucket=b, Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}),
 ])
 def test_other_features_not_implemented(s3, bucket, call):
@@ -446,7 +440,7 @@ def test_other_features_not_implemented(s3, bucket, call):
 
 
 def test_not_implemented_raw_body(server, bucket):
-    r = server.http("GET", f"/{bucket}?policy")
+    r = server.http("GET", f"/{bucket}?website")
     assert r.status == 501
     assert r.error_code() == "NotImplemented"
     assert r.xml().find("RequestId").text == r.header("x-amz-request-id")

@@ -1,11 +1,14 @@
+import StowageCORS
 public import StowageCore
 import StowageFileStore
+import StowagePolicy
 import StowageRouting
+import StowageSigV4
 import StowageXML
 
 extension PluginRegistry {
-    /// The plugins that ship with Stowage: the `filestore` backend and the `xml` and
-    /// `routing` stages. Start from this and register your own beside them.
+    /// The plugins that ship with Stowage: the `filestore` backend and the `xml`, `routing`,
+    /// `cors`, `sigv4` and `policy` stages. Start from this and register your own beside them.
     ///
     /// ```swift
     /// var registry = PluginRegistry.builtIn
@@ -21,7 +24,18 @@ extension PluginRegistry {
             )
         }
         registry.registerStage("xml") { _ in XMLStage() }
-        registry.registerStage("routing") { _ in RoutingStage() }
+        registry.registerStage("routing") { environment in
+            RoutingStage(domains: environment.configuration.server.domains)
+        }
+        registry.registerStage("cors") { environment in
+            CORSStage(backend: environment.backend, global: environment.configuration.cors)
+        }
+        registry.registerStage("sigv4", authenticates: true) { environment in
+            SigV4Stage(configuration: environment.configuration)
+        }
+        registry.registerStage("policy") { environment in
+            PolicyStage(backend: try environment.requireBackend(for: "policy"), enforce: environment.configuration.auth.enabled)
+        }
         return registry
     }
 }

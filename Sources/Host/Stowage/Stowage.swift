@@ -29,11 +29,9 @@ public final class Stowage: Sendable {
     public convenience init(_ configuration: StowageConfiguration = StowageConfiguration(), registry: PluginRegistry = .builtIn, logger: Logger? = nil) throws {
         try configuration.validate()
         let logger = logger ?? Logger(label: "stowage")
-        let environment = PluginEnvironment(configuration: configuration, logger: logger)
-        if configuration.auth.enabled, registry.stages["sigv4"] == nil || !configuration.pipeline.stages.contains("sigv4") {
-            throw ConfigurationError(field: "auth.enabled", reason: "needs a signature-verifying stage ('sigv4') in pipeline.stages; this build has none, so authentication cannot be enforced")
-        }
+        var environment = PluginEnvironment(configuration: configuration, logger: logger)
         let backend = try registry.makeBackend(environment)
+        environment.backend = backend
         let stages = try registry.makeStages(environment)
         self.init(configuration: configuration, backend: backend, stages: stages, logger: logger)
     }
@@ -59,7 +57,7 @@ public final class Stowage: Sendable {
         try await backend.open()
         let credential = configuration.auth.credentials[0]
         let environment = RequestEnvironment(
-            pipeline: pipeline, logger: logger, defaultIdentity: .forCredential(accessKeyID: credential.accessKeyId),
+            pipeline: pipeline, logger: logger, defaultIdentity: credential.identity,
             region: configuration.server.region, requestIDs: RequestIDGenerator(),
             requestTimeout: .milliseconds(Int64(configuration.limits.requestTimeout)),
             inFlight: InFlightRequests()
@@ -116,7 +114,7 @@ public final class Stowage: Sendable {
             throw S3Error(.invalidBucketName, message: "The specified bucket is not valid. \(violation).")
         }
         let credential = configuration.auth.credentials[0]
-        return try await backend.createBucket(name, owner: .forCredential(accessKeyID: credential.accessKeyId), region: configuration.server.region)
+        return try await backend.createBucket(name, owner: credential.identity, region: configuration.server.region)
     }
 
     /// Connection details for S3 clients.

@@ -380,7 +380,7 @@ extension FileStoreBackend {
             let copied = ObjectRecord(
                 key: destination.key, size: record.size, etag: etag, modifiedMS: S3Timestamp.now.millisecondsSinceEpoch,
                 inode: inode, ownerID: options.owner.canonicalUserID, storageClass: record.storageClass, partCount: 0,
-                metadata: options.metadataDirective == .copy ? record.metadata : options.metadata, pendingTemp: temp.name,
+                metadata: options.metadataDirective == .copy ? record.metadata.replacingACL(options.metadata.cannedACL) : options.metadata, pendingTemp: temp.name,
                 checksum: checksum, parts: []
             )
             try await commit(copied, bucket: destinationBucket, conditions: options.destinationConditions, temp: temp, state: state)
@@ -388,6 +388,21 @@ extension FileStoreBackend {
         } catch {
             temp.discard()
             throw error
+        }
+    }
+
+    public func setObjectACL(_ address: ObjectAddress, acl: CannedACL?) async throws {
+        let state = try openState()
+        let bucket = try bucketRecord(address.bucket)
+        let index = state.index, cache = self.cache, bucketID = bucket.id
+        try await submit(state) { db in
+            guard var record = try index.object(bucketID: bucketID, key: address.key, db) else {
+                throw S3Error(.noSuchKey).with("Key", address.key)
+            }
+            record.metadata.cannedACL = acl
+            try index.upsert(record, bucketID: bucketID, db)
+        } afterCommit: { _ in
+            cache.invalidate(MetadataCache.Key(bucketID: bucketID, key: address.key))
         }
     }
 

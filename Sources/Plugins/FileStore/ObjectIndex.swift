@@ -347,11 +347,18 @@ final class ObjectIndex: Sendable {
 /// The stored form of object metadata: `name NUL value NUL` pairs. HTTP header values cannot
 /// contain NUL, so the format needs no escaping and decodes without allocation-heavy parsers.
 enum MetadataCodec {
+    /// Not an HTTP header name a client can send as metadata (those start with `x-amz-meta-`).
+    static let aclName = "x-stowage-acl"
+
     static func encode(_ metadata: ObjectMetadata) -> Data {
         var bytes: [UInt8] = []
         for (name, value) in metadata.storedHeaders {
             bytes.append(contentsOf: name.lowercased().utf8); bytes.append(0)
             bytes.append(contentsOf: value.utf8); bytes.append(0)
+        }
+        if let acl = metadata.cannedACL {
+            bytes.append(contentsOf: aclName.utf8); bytes.append(0)
+            bytes.append(contentsOf: acl.rawValue.utf8); bytes.append(0)
         }
         return Data(bytes)
     }
@@ -371,6 +378,7 @@ enum MetadataCodec {
             case "cache-control": metadata.cacheControl = value
             case "expires": metadata.expires = value
             case "x-amz-website-redirect-location": metadata.websiteRedirectLocation = value
+            case aclName: metadata.cannedACL = CannedACL(rawValue: value)
             default:
                 if name.hasPrefix("x-amz-meta-") { metadata.user[String(name.dropFirst(11))] = value }
             }

@@ -4,14 +4,19 @@ public import StowageCore
 /// with typed values. The raw path and query stay untouched on the request for SigV4.
 ///
 /// ```swift
-/// let stages: [any S3Stage] = [XMLStage(), RoutingStage()]
+/// let stages: [any S3Stage] = [XMLStage(), RoutingStage(domains: ["s3.local.test"])]
 /// ```
 public struct RoutingStage: S3Stage {
-    public init() {}
+    /// Domains for virtual-hosted-style requests (`server.domains`); empty: path-style only.
+    public let domains: [String]
+
+    public init(domains: [String] = []) {
+        self.domains = domains
+    }
 
     public func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
         var context = context
-        context.operation = try S3RequestRouter.operation(for: request)
+        context.operation = try S3RequestRouter.operation(for: request, domains: domains)
         return try await next(request, context)
     }
 }

@@ -1,7 +1,8 @@
 import HTTPTypes
 public import StowageCore
 
-/// The routing table: method × path × subresource → `S3Operation` (path-style addressing).
+/// The routing table: method × host × path × subresource → `S3Operation` (path-style and
+/// virtual-hosted-style addressing).
 /// Pure, so every row is unit-tested without a server.
 public enum S3RequestRouter {
     /// Query parameters naming S3 requests this server does not implement at all.
@@ -10,9 +11,51 @@ public enum S3RequestRouter {
         "renameObject": "RenameObject",
     ]
 
-    public static func operation(for request: S3Request) throws -> S3Operation {
+    /// Resolves a request. With `domains`, a `Host` of `<bucket>.<domain>` is virtual-hosted
+    /// style: the bucket comes from the host and the whole path is the key. Any other host
+    /// (the domain itself, an IP address, an unknown name) is path-style.
+    public static func operation(for request: S3Request, domains: [String] = []) throws -> S3Operation {
+        if let bucket = virtualHostBucket(request.host, domains: domains) {
+            let key = try splitVirtualHostPath(request.rawPath)
+            return try operation(method: request.method, bucket: bucket, key: key, request: request)
+        }
         let (bucket, key) = try splitPath(request.rawPath)
         return try operation(method: request.method, bucket: bucket, key: key, request: request)
+    }
+
+    /// The bucket named by a virtual-hosted-style host, or `nil` for path-style. Host names
+    /// compare case-insensitively; bucket names may contain dots (`my.bucket.s3.local.test`).
+    public static func virtualHostBucket(_ host: String?, domains: [String]) -> String? {
+        guard let host, !domains.isEmpty, !isIPAddress(host) else { return nil }
+        let lowered = host.lowercased().trimmingTrailingDot()
+        for domain in domains {
+            let suffix = "." + domain.lowercased()
+            if lowered.hasSuffix(suffix), lowered.utf8.count > suffix.utf8.count {
+                return String(lowered.dropLast(suffix.count))
+            }
+        }
+        return nil
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        if host.hasPrefix("[") { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in
+            !part.isEmpty && part.utf8.count <= 3 && part.utf8.allSatisfy { (48...57).contains($0) }
+        }
+    }
+
+    /// `/key/with/slashes` under a virtual host → the decoded key, `nil` for `/`.
+    static func splitVirtualHostPath(_ rawPath: String) throws -> String? {
+        guard rawPath.utf8.first == UInt8(ascii: "/") else {
+            throw S3Error(.invalidURI, message: "Couldn't parse the specified URI.")
+        }
+        let keyPart = Substring(rawPath).dropFirst()
+        if keyPart.isEmpty { return nil }
+        guard let key = PercentEncoding.decodePath(keyPart.utf8) else {
+            throw S3Error(.invalidURI, message: "Couldn't parse the specified URI.")
+        }
+        return key
     }
 
     /// `/bucket/key/with/slashes` → ("bucket", "key/with/slashes"); both percent-decoded.
@@ -180,5 +223,11 @@ public enum S3RequestRouter {
 
     static func methodNotAllowed(_ method: HTTPRequest.Method, resourceType: String) -> S3Error {
         S3Error(.methodNotAllowed).with("Method", method.rawValue).with("ResourceType", resourceType)
+    }
+}
+
+extension String {
+    fileprivate func trimmingTrailingDot() -> String {
+        hasSuffix(".") ? String(dropLast()) : self
     }
 }

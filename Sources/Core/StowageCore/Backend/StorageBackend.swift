@@ -53,6 +53,10 @@ public protocol StorageBackend: Sendable {
     /// Aborts uploads initiated before `cutoff`; returns how many.
     func expireMultipartUploads(initiatedBefore cutoff: S3Timestamp) async throws -> Int
 
+    // MARK: Access control
+    /// Replaces an existing object's canned ACL (PutObjectAcl), keeping its bytes, metadata and date.
+    func setObjectACL(_ address: ObjectAddress, acl: CannedACL?) async throws
+
     // MARK: Bucket configuration documents (policy, CORS, ...)
     /// The stored document of `kind`, or `nil` when none is set.
     func bucketConfiguration(_ bucket: String, kind: BucketSubresource) async throws -> [UInt8]?
@@ -103,4 +107,7 @@ extension StorageBackend {
         throw S3Error.notImplemented("ListMultipartUploads")
     }
     public func expireMultipartUploads(initiatedBefore cutoff: S3Timestamp) async throws -> Int { 0 }
+    public func setObjectACL(_ address: ObjectAddress, acl: CannedACL?) async throws {
+        throw S3Error.notImplemented("PutObjectAcl")
+    }
 }

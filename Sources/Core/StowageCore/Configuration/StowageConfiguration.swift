@@ -27,6 +27,9 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
         public var address: String = "0.0.0.0"
         public var silent: Bool = false
         public var region: String = "us-east-1"
+        /// Domains for virtual-hosted-style requests: with `localhost` here, `photos.localhost:3000/cat.jpg`
+        /// addresses the key `cat.jpg` in the bucket `photos`. Path-style requests always work.
+        public var domains: [String] = ["localhost"]
         public init() {}
     }
 
@@ -41,12 +44,25 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
         public init() {}
     }
 
+    /// One user: an access key, its secret, and optionally the user's name and 12-digit account
+    /// id, which make up its principal ARN `arn:aws:iam::<accountId>:user/<name>` in policies.
     public struct Credential: Codable, Sendable, Equatable {
         public var accessKeyId: String
         public var secretAccessKey: String
-        public init(accessKeyId: String, secretAccessKey: String) {
+        /// Defaults to the access key id.
+        public var name: String?
+        /// Defaults to 12 digits derived from the access key id.
+        public var accountId: String?
+        public init(accessKeyId: String, secretAccessKey: String, name: String? = nil, accountId: String? = nil) {
             self.accessKeyId = accessKeyId
             self.secretAccessKey = secretAccessKey
+            self.name = name
+            self.accountId = accountId
+        }
+
+        /// The identity this credential authenticates.
+        public var identity: S3Identity {
+            S3Identity.forCredential(accessKeyID: accessKeyId, name: name, accountID: accountId)
         }
     }
 
@@ -90,7 +106,15 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
 
     public struct Pipeline: Codable, Sendable, Equatable {
         /// Stage names in order, outermost first, resolved through the plugin registry.
-        public var stages: [String] = ["xml", "routing"]
+        ///
+        /// - `xml` first: it renders every result and every error thrown further in.
+        /// - `routing`: the operation decides everything after it (CORS rules are per bucket,
+        ///   policies per action).
+        /// - `cors` before authentication: browsers never sign preflights, and error responses
+        ///   (a refused signature too) must carry `Access-Control-*` for the page to read them.
+        /// - `sigv4`: who is asking, before anyone decides what they may do.
+        /// - `policy`: authorization needs the identity and the operation.
+        public var stages: [String] = ["xml", "routing", "cors", "sigv4", "policy"]
         public init() {}
     }
 
@@ -99,15 +123,28 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
         guard (0...65535).contains(server.port) else { throw ConfigurationError(field: "server.port", reason: "must be 0...65535 (0 picks a free port)") }
         guard !server.address.isEmpty else { throw ConfigurationError(field: "server.address", reason: "must not be empty") }
         guard !server.region.isEmpty else { throw ConfigurationError(field: "server.region", reason: "must not be empty") }
+        for (index, domain) in server.domains.enumerated() {
+            guard !domain.isEmpty, !domain.hasPrefix("."), !domain.contains(":"), !domain.contains("/") else {
+                throw ConfigurationError(field: "server.domains[\(index)]", reason: "must be a host name such as s3.local.test (no port, scheme or leading dot)")
+            }
+        }
+        var seenKeys: Set<String> = []
         guard !storage.directory.isEmpty else { throw ConfigurationError(field: "storage.directory", reason: "must not be empty") }
         guard !auth.credentials.isEmpty else { throw ConfigurationError(field: "auth.credentials", reason: "needs at least one credential") }
         for (index, credential) in auth.credentials.enumerated() {
             guard !credential.accessKeyId.isEmpty else { throw ConfigurationError(field: "auth.credentials[\(index)].accessKeyId", reason: "must not be empty") }
             guard !credential.secretAccessKey.isEmpty else { throw ConfigurationError(field: "auth.credentials[\(index)].secretAccessKey", reason: "must not be empty") }
+            guard seenKeys.insert(credential.accessKeyId).inserted else {
+                throw ConfigurationError(field: "auth.credentials[\(index)].accessKeyId", reason: "repeats '\(credential.accessKeyId)'; each credential needs its own access key")
+            }
+            if let account = credential.accountId, account.utf8.count != 12 || !account.utf8.allSatisfy({ (48...57).contains($0) }) {
+                throw ConfigurationError(field: "auth.credentials[\(index)].accountId", reason: "must be 12 digits")
+            }
         }
         guard ["error", "warn", "info", "debug", "trace"].contains(logging.level) else {
             throw ConfigurationError(field: "logging.level", reason: "must be one of error, warn, info, debug, trace")
         }
+        guard cors.maxAge >= 0 else { throw ConfigurationError(field: "cors.maxAge", reason: "must not be negative") }
         guard ["text", "json"].contains(logging.format) else { throw ConfigurationError(field: "logging.format", reason: "must be text or json") }
         guard limits.maxObjectSize > 0 else { throw ConfigurationError(field: "limits.maxObjectSize", reason: "must be positive") }
         guard limits.maxMetadataSize > 0 else { throw ConfigurationError(field: "limits.maxMetadataSize", reason: "must be positive") }
@@ -198,7 +235,7 @@ extension StowageConfiguration {
 }
 
 extension StowageConfiguration.Server {
-    enum CodingKeys: String, CodingKey, CaseIterable { case port, address, silent, region }
+    enum CodingKeys: String, CodingKey, CaseIterable { case port, address, silent, region, domains }
     public init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -207,6 +244,7 @@ extension StowageConfiguration.Server {
         address = try c.value(.address, d.address)
         silent = try c.value(.silent, d.silent)
         region = try c.value(.region, d.region)
+        domains = try c.value(.domains, d.domains)
     }
 }
 
@@ -224,12 +262,14 @@ extension StowageConfiguration.Storage {
 }
 
 extension StowageConfiguration.Credential {
-    enum CodingKeys: String, CodingKey, CaseIterable { case accessKeyId, secretAccessKey }
+    enum CodingKeys: String, CodingKey, CaseIterable { case accessKeyId, secretAccessKey, name, accountId }
     public init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         accessKeyId = try c.decode(String.self, forKey: .accessKeyId)
         secretAccessKey = try c.decode(String.self, forKey: .secretAccessKey)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        accountId = try c.decodeIfPresent(String.self, forKey: .accountId)
     }
 }
 

@@ -42,7 +42,7 @@ extension S3Dispatcher {
         if let violation = BucketNames.violation(bucket) {
             throw S3Error(.invalidBucketName, message: "The specified bucket is not valid. \(violation).").with("BucketName", bucket)
         }
-        let body = try await request.body.collect(upTo: Self.maxBucketConfigurationBody, orThrow: S3Error(.maxMessageLengthExceeded))
+        let body = try await PayloadIntegrity.collectDocument(request, context: context, upTo: Self.maxBucketConfigurationBody)
         if body.readableBytes > 0 {
             guard let documents = context.documents else { throw S3Error(.internalError, message: "No XML stage decodes request documents.") }
             let configuration = try documents.decodeCreateBucketConfiguration(body)

@@ -66,7 +66,7 @@ extension S3Dispatcher {
 
     func uploadPart(_ address: ObjectAddress, uploadID: String, partNumber: Int, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         try ObjectKeys.validate(address.key)
-        let payload = try PayloadIntegrity.prepare(request)
+        let payload = try PayloadIntegrity.prepare(request, signatures: context.chunkSignatures)
         let length = try payloadLength(payload, request, limit: min(limits.maxObjectSize, Self.maximumPartSize))
         let part = try await backend.uploadPart(
             address, uploadID: uploadID, partNumber: partNumber, body: payload.body,
@@ -107,7 +107,7 @@ extension S3Dispatcher {
     func completeMultipartUpload(_ address: ObjectAddress, uploadID: String, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         try ObjectKeys.validate(address.key)
         // Here x-amz-checksum-* describe the assembled object, not this XML body.
-        let body = try await PayloadIntegrity.prepare(request, checksumsDescribeBody: false).body
+        let body = try await PayloadIntegrity.prepare(request, signatures: context.chunkSignatures, checksumsDescribeBody: false).body
             .collect(upTo: Self.maxCompleteBody, orThrow: S3Error(.maxMessageLengthExceeded))
         guard let documents = context.documents else { throw S3Error(.internalError, message: "No XML stage decodes request documents.") }
         let parts = try documents.decodeCompleteMultipartUpload(body)

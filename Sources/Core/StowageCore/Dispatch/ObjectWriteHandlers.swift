@@ -11,7 +11,7 @@ extension S3Dispatcher {
 
     func putObject(_ address: ObjectAddress, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         try ObjectKeys.validate(address.key)
-        let payload = try PayloadIntegrity.prepare(request)
+        let payload = try PayloadIntegrity.prepare(request, signatures: context.chunkSignatures)
         let length = try payloadLength(payload, request)
         let options = PutObjectOptions(
             metadata: try RequestHeaders.metadata(from: request.headers, limit: limits.maxMetadataSize),
@@ -61,7 +61,9 @@ extension S3Dispatcher {
         }
         let options = CopyObjectOptions(
             metadataDirective: directive,
-            metadata: directive == .replace ? try RequestHeaders.metadata(from: request.headers, limit: limits.maxMetadataSize) : ObjectMetadata(),
+            metadata: directive == .replace
+                ? try RequestHeaders.metadata(from: request.headers, limit: limits.maxMetadataSize)
+                : ObjectMetadata(cannedACL: try CannedACL(header: request.headers[.amzACL])),
             owner: context.identity,
             sourceConditions: RequestHeaders.readConditions(request.headers, copySource: true),
             destinationConditions: try RequestHeaders.writeConditions(request.headers),
@@ -88,7 +90,7 @@ extension S3Dispatcher {
         }
         let expectedMD5 = try RequestHeaders.contentMD5(request.headers)
         // The checksum (header or trailer) is verified as the body ends, inside `collect`.
-        let body = try await PayloadIntegrity.prepare(request).body
+        let body = try await PayloadIntegrity.prepare(request, signatures: context.chunkSignatures).body
             .collect(upTo: Self.maxDeleteObjectsBody, orThrow: S3Error(.maxMessageLengthExceeded))
         if let expectedMD5, MD5.hash(body.readableBytesView) != expectedMD5 {
             throw S3Error(.badDigest)
@@ -108,6 +110,9 @@ extension S3Dispatcher {
                 try ObjectKeys.validate(entry.key)
                 if let versionID = entry.versionID, versionID != "null" {
                     throw S3Error(.noSuchVersion)
+                }
+                if let authorize = context.keyAuthorizer, let denied = await authorize(entry.key) {
+                    throw denied
                 }
                 pending.append(entry)
             } catch let error as S3Error {

@@ -12,6 +12,8 @@ extension HTTPField.Name {
     public static let amzWebsiteRedirectLocation = HTTPField.Name("x-amz-website-redirect-location")!
     public static let amzStorageClass = HTTPField.Name("x-amz-storage-class")!
     public static let amzMPPartsCount = HTTPField.Name("x-amz-mp-parts-count")!
+    public static let amzDate = HTTPField.Name("x-amz-date")!
+    public static let amzACL = HTTPField.Name("x-amz-acl")!
     public static let contentMD5 = HTTPField.Name("Content-MD5")!
     public static let contentLanguage = HTTPField.Name("Content-Language")!
     public static let expires = HTTPField.Name("Expires")!
@@ -25,6 +27,7 @@ enum RequestHeaders {
     /// Throws `MetadataTooLarge` past `limit` bytes of user metadata (names and values).
     static func metadata(from headers: HTTPFields, limit: Int) throws -> ObjectMetadata {
         var metadata = ObjectMetadata()
+        metadata.cannedACL = try CannedACL(header: headers[.amzACL])
         metadata.contentType = headers[.contentType]
         metadata.contentEncoding = headers[.contentEncoding].flatMap(stripAWSChunked)
         metadata.contentDisposition = headers[.contentDisposition]

@@ -61,6 +61,12 @@ public struct S3Dispatcher: S3Responder {
             return try await listParts(address, uploadID: uploadID, request, context)
         case .listMultipartUploads(let bucket):
             return try await listMultipartUploads(bucket, request, context)
+        case .putBucketSubresource(let bucket, .cors):
+            return try await putBucketCORS(bucket, request, context)
+        case .getBucketSubresource(let bucket, .cors):
+            return try await getBucketCORS(bucket, request, context)
+        case .deleteBucketSubresource(let bucket, .cors):
+            return try await deleteBucketCORS(bucket, request, context)
         case .listObjectVersions, .postObject, .getBucketSubresource, .putBucketSubresource,
             .deleteBucketSubresource, .getObjectSubresource, .putObjectSubresource, .deleteObjectSubresource,
             .postObjectSubresource, .unsupported:

@@ -9,11 +9,13 @@ public struct ObjectMetadata: Sendable, Hashable {
     public var websiteRedirectLocation: String?
     /// `x-amz-meta-*` values by lower-cased name, without the prefix.
     public var user: [String: String]
+    /// The object's canned ACL (`x-amz-acl`); `nil` is `private`. Not a response header.
+    public var cannedACL: CannedACL?
 
     public init(
         contentType: String? = nil, contentEncoding: String? = nil, contentDisposition: String? = nil,
         contentLanguage: String? = nil, cacheControl: String? = nil, expires: String? = nil,
-        websiteRedirectLocation: String? = nil, user: [String: String] = [:]
+        websiteRedirectLocation: String? = nil, user: [String: String] = [:], cannedACL: CannedACL? = nil
     ) {
         self.contentType = contentType
         self.contentEncoding = contentEncoding
@@ -23,6 +25,14 @@ public struct ObjectMetadata: Sendable, Hashable {
         self.expires = expires
         self.websiteRedirectLocation = websiteRedirectLocation
         self.user = user
+        self.cannedACL = cannedACL
+    }
+
+    /// The same metadata with another ACL (CopyObject never copies the source's ACL).
+    public func replacingACL(_ acl: CannedACL?) -> ObjectMetadata {
+        var copy = self
+        copy.cannedACL = acl
+        return copy
     }
 
     /// The stored headers as name/value pairs, in a stable order.

@@ -33,6 +33,14 @@ public struct S3Context: Sendable {
     public var isSecureTransport: Bool
     /// The region this server answers for.
     public var region: String
+    /// Set by an authentication stage for signed aws-chunked bodies; consulted as the body is decoded.
+    public var chunkSignatures: (any ChunkSignatureVerifier)?
+    /// Authorizes one key of a multi-object request (DeleteObjects) for an action; returns the
+    /// error for that key, or `nil` when allowed. Installed by an authorization stage.
+    public var keyAuthorizer: KeyAuthorizer?
+
+    /// See `keyAuthorizer`: ``key -> error or nil` for the operation's action`.
+    public typealias KeyAuthorizer = @Sendable (_ key: String) async -> S3Error?
 
     public init(
         requestID: String,
@@ -50,6 +58,8 @@ public struct S3Context: Sendable {
         self.remoteAddress = remoteAddress
         self.isSecureTransport = isSecureTransport
         self.region = region
+        self.chunkSignatures = nil
+        self.keyAuthorizer = nil
     }
 
     /// The operation, or `InternalError` when no routing stage ran (a misassembled pipeline).
@@ -84,15 +94,23 @@ public struct S3Identity: Sendable, Hashable {
         displayName: "anonymous", principalARN: "*"
     )
 
-    /// The identity of a configured credential: a stable canonical id derived from the key id.
-    public static func forCredential(accessKeyID: String) -> S3Identity {
+    /// The identity of a configured credential: a stable canonical id derived from the key id,
+    /// and the principal ARN `arn:aws:iam::<account>:user/<name>`.
+    public static func forCredential(accessKeyID: String, name: String? = nil, accountID: String? = nil) -> S3Identity {
         let canonical = SHA256.hex(Array("stowage-user:\(accessKeyID)".utf8))
-        let account = String(canonical.utf8.prefix(12).map { Character(UnicodeScalar(UInt8(ascii: "0") + $0 % 10)) })
+        let account = accountID ?? String(canonical.utf8.prefix(12).map { Character(UnicodeScalar(UInt8(ascii: "0") + $0 % 10)) })
+        let user = name ?? accessKeyID
         return S3Identity(
             accessKeyID: accessKeyID,
             canonicalUserID: canonical,
-            displayName: accessKeyID,
-            principalARN: "arn:aws:iam::\(account):user/\(accessKeyID)"
+            displayName: user,
+            principalARN: "arn:aws:iam::\(account):user/\(user)"
         )
+    }
+
+    /// The 12-digit account id in `principalARN` (`nil` for anonymous).
+    public var accountID: String? {
+        let parts = principalARN.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count >= 5 && parts[0] == "arn" ? String(parts[4]) : nil
     }
 }

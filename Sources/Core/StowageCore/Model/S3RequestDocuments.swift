@@ -37,4 +37,6 @@ public protocol S3DocumentDecoder: Sendable {
     func decodeCreateBucketConfiguration(_ body: ByteBuffer) throws -> CreateBucketConfiguration
     /// Throws `MalformedXML` for anything that is not a valid `<CompleteMultipartUpload>`.
     func decodeCompleteMultipartUpload(_ body: ByteBuffer) throws -> [CompletedPart]
+    /// Throws `MalformedXML` for anything that is not a valid `<CORSConfiguration>` (not validated further).
+    func decodeCORSConfiguration(_ body: ByteBuffer) throws -> CORSConfiguration
 }

@@ -12,6 +12,9 @@ public enum S3Result: Sendable {
     case copyPart(CopyPartResult)
     case listParts(ListPartsResult)
     case listMultipartUploads(ListMultipartUploadsResult)
+    case accessControlPolicy(AccessControlPolicy)
+    case policyStatus(PolicyStatusResult)
+    case corsConfiguration(CORSConfiguration)
     case error(S3Error, requestID: String)
 }
 

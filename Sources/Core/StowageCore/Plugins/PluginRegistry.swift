@@ -1,13 +1,25 @@
 public import Logging
 
-/// What a plugin factory receives: the whole configuration and a logger.
+/// What a plugin factory receives: the whole configuration, a logger and, for stages, the
+/// backend (stages such as the policy stage read bucket configuration through it).
 public struct PluginEnvironment: Sendable {
     public var configuration: StowageConfiguration
     public var logger: Logger
+    /// The server's backend; `nil` while the backend itself is being built.
+    public var backend: (any StorageBackend)?
 
-    public init(configuration: StowageConfiguration, logger: Logger) {
+    public init(configuration: StowageConfiguration, logger: Logger, backend: (any StorageBackend)? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.backend = backend
+    }
+
+    /// The backend, for stage factories that cannot work without one.
+    public func requireBackend(for stage: String) throws -> any StorageBackend {
+        guard let backend else {
+            throw ConfigurationError(field: "pipeline.stages", reason: "stage '\(stage)' needs a backend, and none was built")
+        }
+        return backend
     }
 }
 
@@ -17,7 +29,7 @@ public struct PluginEnvironment: Sendable {
 /// ```swift
 /// var registry = PluginRegistry.builtIn          // from the Stowage module
 /// registry.registerStage("bearer-auth") { _ in BearerAuthStage(token: "secret") }
-/// configuration.pipeline.stages = ["xml", "routing", "bearer-auth"]
+/// configuration.pipeline.stages = ["xml", "routing", "cors", "bearer-auth", "policy"]
 /// ```
 public struct PluginRegistry: Sendable {
     public typealias BackendFactory = @Sendable (PluginEnvironment) throws -> any StorageBackend
@@ -25,6 +37,8 @@ public struct PluginRegistry: Sendable {
 
     public private(set) var backends: [String: BackendFactory] = [:]
     public private(set) var stages: [String: StageFactory] = [:]
+    /// Stages that establish who is asking. With `auth.enabled`, the pipeline must name one.
+    public private(set) var authenticatingStages: Set<String> = []
 
     public init() {}
 
@@ -32,8 +46,11 @@ public struct PluginRegistry: Sendable {
         backends[name] = factory
     }
 
-    public mutating func registerStage(_ name: String, factory: @escaping StageFactory) {
+    /// Registers a stage factory. Mark stages that authenticate requests (`sigv4`, a bearer-token
+    /// stage) with `authenticates: true`, so `auth.enabled` can insist one is in the pipeline.
+    public mutating func registerStage(_ name: String, authenticates: Bool = false, factory: @escaping StageFactory) {
         stages[name] = factory
+        if authenticates { authenticatingStages.insert(name) } else { authenticatingStages.remove(name) }
     }
 
     /// Builds the backend named in `storage.backend`.
@@ -47,7 +64,14 @@ public struct PluginRegistry: Sendable {
 
     /// Builds the stages named in `pipeline.stages`, in order.
     public func makeStages(_ environment: PluginEnvironment) throws -> [any S3Stage] {
-        try environment.configuration.pipeline.stages.enumerated().map { index, name in
+        let configuration = environment.configuration
+        if configuration.auth.enabled, !configuration.pipeline.stages.contains(where: authenticatingStages.contains) {
+            throw ConfigurationError(
+                field: "auth.enabled",
+                reason: "needs an authenticating stage in pipeline.stages (one of: \(authenticatingStages.sorted().joined(separator: ", "))); without one nothing would be verified"
+            )
+        }
+        return try environment.configuration.pipeline.stages.enumerated().map { index, name in
             guard let factory = stages[name] else {
                 throw ConfigurationError(field: "pipeline.stages[\(index)]", reason: "names unknown stage '\(name)' (known: \(stages.keys.sorted().joined(separator: ", ")))")
             }

@@ -1,5 +1,5 @@
 import HTTPTypes
-import NIOCore
+public import NIOCore
 import Synchronization
 
 /// A body's checksum, filled in once the body has been read to the end and verified. Backends
@@ -46,10 +46,15 @@ public enum PayloadIntegrity {
     /// Prepares `request`'s body. Throws S3's errors for malformed integrity headers.
     /// `checksumsDescribeBody` is false where `x-amz-checksum-*` headers describe something else
     /// (CompleteMultipartUpload: the assembled object, not the XML).
-    public static func prepare(_ request: S3Request, checksumsDescribeBody: Bool = true) throws -> PreparedPayload {
+    ///
+    /// `signatures` verifies the chunk signatures of `STREAMING-AWS4-HMAC-SHA256-*` bodies; without
+    /// it (authentication off) they are decoded but not checked.
+    public static func prepare(_ request: S3Request, signatures: (any ChunkSignatureVerifier)? = nil,
+                               checksumsDescribeBody: Bool = true) throws -> PreparedPayload {
         let headers = request.headers
         let declaredSHA = headers[.amzContentSHA256]?.trimmingSpaces()
         var expectedSHA256: [UInt8]?
+        var signedChunks = false
         var chunked = headers[.contentEncoding]?.lowercased().split(separator: ",").contains { $0.trimmingSpaces() == "aws-chunked" } ?? false
         if let declaredSHA, declaredSHA != unsignedPayload {
             if declaredSHA.hasPrefix("STREAMING-") {
@@ -57,6 +62,7 @@ public enum PayloadIntegrity {
                     throw S3Error.notImplemented("The payload mode \(declaredSHA)")
                 }
                 chunked = true
+                signedChunks = declaredSHA.hasPrefix("STREAMING-AWS4-HMAC-SHA256-")
             } else if declaredSHA.utf8.count == 64, let digest = Hex.decode(declaredSHA) {
                 expectedSHA256 = digest
             } else {
@@ -84,9 +90,17 @@ public enum PayloadIntegrity {
         let verifying = VerifiedPayload(
             base: request.body, chunked: chunked, decodedLength: chunked ? length : nil,
             expectedSHA256: expectedSHA256, declaredSHA256: declaredSHA ?? "",
-            checksum: expectation.map { ($0, checksum!) }
+            checksum: expectation.map { ($0, checksum!) },
+            signatures: signedChunks ? signatures : nil
         )
         return PreparedPayload(body: S3Body(stream: verifying, length: length), length: length, checksum: checksum)
+    }
+
+    /// Reads a small request document (XML or JSON configuration) through the same checks as an
+    /// object body: payload hash, checksums, aws-chunked framing and chunk signatures.
+    public static func collectDocument(_ request: S3Request, context: S3Context, upTo limit: Int) async throws -> ByteBuffer {
+        try await prepare(request, signatures: context.chunkSignatures).body
+            .collect(upTo: limit, orThrow: S3Error(.maxMessageLengthExceeded))
     }
 
     struct Expectation: Sendable {
@@ -153,6 +167,7 @@ struct VerifiedPayload: AsyncSequence, Sendable {
     let expectedSHA256: [UInt8]?
     let declaredSHA256: String
     let checksum: (PayloadIntegrity.Expectation, PayloadChecksum)?
+    let signatures: (any ChunkSignatureVerifier)?
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var raw: S3Body.AsyncIterator
@@ -163,6 +178,7 @@ struct VerifiedPayload: AsyncSequence, Sendable {
         let sha256: StreamingDigest?
         let checksum: (PayloadIntegrity.Expectation, PayloadChecksum)?
         let hasher: ChecksumHasher?
+        let chain: (any ChunkSignatureChain)?
         var pending: [ByteBuffer] = []
         var pendingIndex = 0
         var trailers: [AWSChunkedDecoder.Trailer] = []
@@ -190,26 +206,34 @@ struct VerifiedPayload: AsyncSequence, Sendable {
                 if decoder != nil {
                     var events: [AWSChunkedDecoder.Event] = []
                     try decoder!.feed(&input, into: &events)
-                    collect(events)
+                    try collect(events)
                 } else {
                     pending.append(input)
                 }
             }
         }
 
-        private mutating func collect(_ events: [AWSChunkedDecoder.Event]) {
+        /// Chunk signatures are checked as the framing is decoded: a chunk's data reaches the
+        /// consumer before its signature is known (the signature covers the whole chunk), but
+        /// the failure always surfaces before the end of the stream, so nothing is committed.
+        private mutating func collect(_ events: [AWSChunkedDecoder.Event]) throws {
             for event in events {
                 switch event {
-                case .data(let slice): pending.append(slice)
-                case .end(let found): trailers = found
-                case .chunk: continue  // Chunk signatures are checked by the SigV4 stage's verifier.
+                case .data(let slice):
+                    if let chain { slice.withUnsafeReadableBytes { chain.update($0) } }
+                    pending.append(slice)
+                case .end(let found):
+                    try chain?.finish(trailers: found)
+                    trailers = found
+                case .chunk(let size, let signature):
+                    try chain?.beginChunk(size: size, signature: signature)
                 }
             }
         }
 
         private mutating func finish() throws {
             if decoder != nil {
-                if let last = try decoder!.finish() { collect([last]) }
+                if let last = try decoder!.finish() { try collect([last]) }
                 if let decodedLength, decoder!.decodedLength != decodedLength {
                     throw S3Error(.incompleteBody, message: "The decoded body length does not match x-amz-decoded-content-length.")
                         .with("ExpectedLength", "\(decodedLength)").with("DecodedLength", "\(decoder!.decodedLength)")
@@ -251,7 +275,8 @@ struct VerifiedPayload: AsyncSequence, Sendable {
             raw: base.makeAsyncIterator(), decoder: chunked ? AWSChunkedDecoder() : nil, decodedLength: decodedLength,
             expectedSHA256: expectedSHA256, declaredSHA256: declaredSHA256,
             sha256: expectedSHA256 == nil ? nil : StreamingDigest(.sha256),
-            checksum: checksum, hasher: checksum.map { ChecksumHasher($0.0.algorithm) }
+            checksum: checksum, hasher: checksum.map { ChecksumHasher($0.0.algorithm) },
+            chain: signatures?.makeChain()
         )
     }
 }

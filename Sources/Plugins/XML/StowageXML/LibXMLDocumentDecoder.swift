@@ -50,4 +50,28 @@ public struct LibXMLDocumentDecoder: S3DocumentDecoder {
             return CompletedPart(partNumber: number, etag: etag, checksums: checksums)
         }
     }
+
+    public func decodeCORSConfiguration(_ body: ByteBuffer) throws -> CORSConfiguration {
+        let root = try XMLDocumentParser.parse(body)
+        guard root.name == "CORSConfiguration" else { throw S3Error(.malformedXML) }
+        return try CORSConfiguration(rules: root.children("CORSRule").map { rule in
+            for child in rule.children where !Self.corsRuleElements.contains(child.name) { throw S3Error(.malformedXML) }
+            var maxAge: Int?
+            if let text = rule.child("MaxAgeSeconds")?.text.trimmingSpaces() {
+                guard let value = Int(text) else { throw S3Error(.malformedXML) }
+                maxAge = value
+            }
+            let id = rule.child("ID")?.text.trimmingSpaces()
+            return CORSConfiguration.Rule(
+                id: (id?.isEmpty ?? true) ? nil : id,
+                allowedOrigins: rule.children("AllowedOrigin").map { $0.text.trimmingSpaces() },
+                allowedMethods: rule.children("AllowedMethod").map { $0.text.trimmingSpaces() },
+                allowedHeaders: rule.children("AllowedHeader").map { $0.text.trimmingSpaces() },
+                exposeHeaders: rule.children("ExposeHeader").map { $0.text.trimmingSpaces() },
+                maxAgeSeconds: maxAge
+            )
+        })
+    }
+
+    static let corsRuleElements: Set<String> = ["ID", "AllowedOrigin", "AllowedMethod", "AllowedHeader", "ExposeHeader", "MaxAgeSeconds"]
 }

@@ -17,6 +17,9 @@ public enum S3DocumentRenderer {
         case .copyPart(let r): write(r, xml)
         case .listParts(let r): write(r, xml)
         case .listMultipartUploads(let r): write(r, xml)
+        case .accessControlPolicy(let r): write(r, xml)
+        case .policyStatus(let r): write(r, xml)
+        case .corsConfiguration(let r): write(r, xml)
         case .error(let error, let requestID): write(error, requestID: requestID, xml)
         }
         return xml.finish()
@@ -35,6 +38,54 @@ public enum S3DocumentRenderer {
             xml.element("Resource", ifPresent: error.resource)
             xml.element("RequestId", requestID)
             xml.element("HostId", requestID)
+        }
+    }
+
+    static let xsiNamespace = "http://www.w3.org/2001/XMLSchema-instance"
+
+    static func write(_ r: AccessControlPolicy, _ xml: XMLWriter) {
+        xml.element("AccessControlPolicy", namespace: XMLWriter.s3Namespace) {
+            writeOwner(r.owner, xml)
+            xml.element("AccessControlList") {
+                for grant in r.grants {
+                    xml.element("Grant") {
+                        xml.start("Grantee")
+                        xml.attribute("xmlns:xsi", xsiNamespace)
+                        switch grant.grantee {
+                        case .user(let owner):
+                            xml.attribute("xsi:type", "CanonicalUser")
+                            xml.element("ID", owner.id)
+                            xml.element("DisplayName", owner.displayName)
+                        case .group(let uri):
+                            xml.attribute("xsi:type", "Group")
+                            xml.element("URI", uri)
+                        }
+                        xml.end()
+                        xml.element("Permission", grant.permission.rawValue)
+                    }
+                }
+            }
+        }
+    }
+
+    static func write(_ r: PolicyStatusResult, _ xml: XMLWriter) {
+        xml.element("PolicyStatus", namespace: XMLWriter.s3Namespace) {
+            xml.element("IsPublic", r.isPublic ? "true" : "false")
+        }
+    }
+
+    static func write(_ r: CORSConfiguration, _ xml: XMLWriter) {
+        xml.element("CORSConfiguration", namespace: XMLWriter.s3Namespace) {
+            for rule in r.rules {
+                xml.element("CORSRule") {
+                    xml.element("ID", ifPresent: rule.id)
+                    for header in rule.allowedHeaders { xml.element("AllowedHeader", header) }
+                    for method in rule.allowedMethods { xml.element("AllowedMethod", method) }
+                    for origin in rule.allowedOrigins { xml.element("AllowedOrigin", origin) }
+                    for header in rule.exposeHeaders { xml.element("ExposeHeader", header) }
+                    xml.element("MaxAgeSeconds", ifPresent: rule.maxAgeSeconds.map { "\($0)" })
+                }
+            }
         }
     }
 

@@ -34,6 +34,11 @@ public final class XMLWriter {
         if let namespace { xmlTextWriterWriteAttribute(writer, "xmlns", namespace) }
     }
 
+    /// An attribute of the element just started.
+    public func attribute(_ name: String, _ value: String) {
+        xmlTextWriterWriteAttribute(writer, name, value)
+    }
+
     public func end() {
         xmlTextWriterEndElement(writer)
     }

@@ -1,0 +1,95 @@
+public import StowageCore
+
+/// One authorization question put to a policy: who, which action, on which resource, with the
+/// request's condition-key values.
+///
+/// ```swift
+/// let question = PolicyRequest(identity: .anonymous, action: "s3:GetObject", resource: "arn:aws:s3:::photos/cat.jpg")
+/// ```
+public struct PolicyRequest: Sendable {
+    public var identity: S3Identity
+    public var action: String
+    public var resource: String
+    /// Condition-key values by lower-cased key (`aws:sourceip`, `s3:prefix`).
+    public var conditionValues: [String: [String]]
+
+    public init(identity: S3Identity, action: String, resource: String, conditionValues: [String: [String]] = [:]) {
+        self.identity = identity
+        self.action = action
+        self.resource = resource
+        self.conditionValues = conditionValues
+    }
+}
+
+/// What a policy says about a request.
+public enum PolicyDecision: Sendable, Equatable {
+    /// A matching `Deny` statement: refused whoever asks.
+    case explicitDeny
+    /// A matching `Allow` statement and no matching `Deny`.
+    case allow
+    /// No statement matches.
+    case noMatch
+}
+
+extension BucketPolicy {
+    /// IAM's evaluation: any matching `Deny` wins, then any matching `Allow`, else no opinion.
+    public func evaluate(_ request: PolicyRequest) -> PolicyDecision {
+        var allowed = false
+        for statement in statements where statement.matches(request) {
+            if statement.effect == .deny { return .explicitDeny }
+            allowed = true
+        }
+        return allowed ? .allow : .noMatch
+    }
+
+    /// Whether the policy grants anything to everyone without a condition pinning the caller
+    /// down (source IP, account, ...): S3's `PolicyStatus.IsPublic`.
+    public var isPublic: Bool {
+        statements.contains { statement in
+            guard statement.effect == .allow else { return false }
+            let everyone = statement.principal == .everyone || statement.notPrincipal != nil
+            let restricting: Set<String> = [
+                "aws:sourceip", "aws:sourcevpc", "aws:sourcevpce", "aws:principalaccount", "aws:principalarn",
+                "aws:principalorgid", "aws:sourcearn", "aws:sourceaccount", "aws:userid", "aws:sourceorgid",
+            ]
+            return everyone && !statement.conditions.contains { restricting.contains($0.key) && !$0.operation.isNegatedOperator }
+        }
+    }
+}
+
+extension ConditionOperator {
+    var isNegatedOperator: Bool { kind.isNegated }
+}
+
+extension BucketPolicy.Statement {
+    func matches(_ request: PolicyRequest) -> Bool {
+        if let principal, !principal.matches(request.identity) { return false }
+        if let notPrincipal, notPrincipal.matches(request.identity) { return false }
+        if let actions, !actions.contains(where: { Wildcard.matches($0, request.action, caseInsensitive: true) }) { return false }
+        if let notActions, notActions.contains(where: { Wildcard.matches($0, request.action, caseInsensitive: true) }) { return false }
+        if let resources, !resources.contains(where: { Wildcard.matches($0, request.resource) }) { return false }
+        if let notResources, notResources.contains(where: { Wildcard.matches($0, request.resource) }) { return false }
+        return conditions.allSatisfy { condition in
+            condition.operation.evaluate(requestValues: request.conditionValues[condition.key], policyValues: condition.values)
+        }
+    }
+}
+
+extension BucketPolicy.Principal {
+    func matches(_ identity: S3Identity) -> Bool {
+        switch self {
+        case .everyone:
+            return true
+        case .listed(let aws, let canonicalUsers):
+            guard !identity.isAnonymous else { return false }
+            if canonicalUsers.contains(identity.canonicalUserID) { return true }
+            let account = identity.accountID
+            return aws.contains { entry in
+                // An account id or account root ARN names every user of that account (they have
+                // no IAM policies of their own here to narrow it); a user ARN names one user.
+                if let account, entry == account || entry == "arn:aws:iam::\(account):root" { return true }
+                return entry == identity.principalARN
+            }
+        }
+    }
+}

@@ -1,0 +1,303 @@
+public import StowageCore
+import Foundation
+import HTTPTypes
+import NIOCore
+import Synchronization
+
+/// Authorizes every routed request the way S3 does, and serves the access-control
+/// subresources: Get/Put/DeleteBucketPolicy, GetBucketPolicyStatus, Get/PutBucketAcl and
+/// Get/PutObjectAcl (canned ACLs).
+///
+/// The decision, for a request to a bucket: an explicit `Deny` in the bucket policy refuses;
+/// the bucket's owner is allowed; an `Allow` in the policy allows; a canned ACL on the bucket
+/// (`public-read`, ...) or, for reads, on the object allows; anything else is `AccessDenied`.
+/// ListBuckets and CreateBucket need a signed request. The bucket owner can always manage the
+/// bucket's policy, so a too-broad `Deny` cannot lock them out.
+///
+/// With `auth.enabled` false every request acts as the default owner: policies and ACLs are
+/// stored, validated and served, but there is no one else to refuse.
+///
+/// ```swift
+/// let stage = PolicyStage(backend: backend, enforce: true)
+/// ```
+public struct PolicyStage: S3Stage {
+    public let backend: any StorageBackend
+    public let enforce: Bool
+    private let cache = BucketAccessCache()
+
+    public init(backend: any StorageBackend, enforce: Bool) {
+        self.backend = backend
+        self.enforce = enforce
+    }
+
+    public func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
+        let operation = try context.requireOperation()
+        var context = context
+        if enforce {
+            try await authorize(operation, request, context)
+            if case .deleteObjects(let bucket) = operation, let info = try? await backend.bucket(bucket) {
+                context.keyAuthorizer = deleteAuthorizer(bucket: info, request: request, context: context)
+            }
+        }
+        switch operation {
+        case .getBucketSubresource(let bucket, .policy):
+            guard let document = try await state(of: try await backend.bucket(bucket)).policyDocument else {
+                throw S3Error(.noSuchBucketPolicy).with("BucketName", bucket)
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return S3Response(status: .ok, headers: headers, body: .bytes(ByteBuffer(bytes: document)))
+        case .putBucketSubresource(let bucket, .policy):
+            return try await putPolicy(bucket, request, context)
+        case .deleteBucketSubresource(let bucket, .policy):
+            _ = try await backend.bucket(bucket)
+            try await backend.setBucketConfiguration(bucket, kind: .policy, document: nil)
+            cache.invalidate(bucket)
+            return S3Response(status: .noContent)
+        case .getBucketSubresource(let bucket, .policyStatus):
+            guard let policy = try await state(of: try await backend.bucket(bucket)).policy else {
+                throw S3Error(.noSuchBucketPolicy).with("BucketName", bucket)
+            }
+            return .document(.policyStatus(PolicyStatusResult(isPublic: policy.isPublic)))
+        case .getBucketSubresource(let bucket, .acl):
+            let info = try await backend.bucket(bucket)
+            let acl = try await state(of: info).acl ?? .private
+            return .document(.accessControlPolicy(AccessControlPolicy(owner: owner(info, context), grants: acl.grants(owner: owner(info, context)))))
+        case .putBucketSubresource(let bucket, .acl):
+            let acl = try await requestedCannedACL(request, context)
+            _ = try await backend.bucket(bucket)
+            try await backend.setBucketConfiguration(bucket, kind: .acl, document: acl == .private ? nil : Array(acl.rawValue.utf8))
+            cache.invalidate(bucket)
+            return S3Response(status: .ok)
+        case .getObjectSubresource(let address, .acl):
+            let info = try await backend.bucket(address.bucket)
+            let object = try await backend.headObject(address, options: GetObjectOptions())
+            let acl = object.info.metadata.cannedACL ?? .private
+            return .document(.accessControlPolicy(AccessControlPolicy(owner: owner(info, context), grants: acl.grants(owner: owner(info, context)))))
+        case .putObjectSubresource(let address, .acl):
+            let acl = try await requestedCannedACL(request, context)
+            try await backend.setObjectACL(address, acl: acl == .private ? nil : acl)
+            return S3Response(status: .ok)
+        case .createBucket(let bucket):
+            // Validated before the bucket exists, so a bad value creates nothing.
+            let acl = try CannedACL(header: request.headers[.amzACL])
+            let response = try await next(request, context)
+            if let acl, acl != .private {
+                try await backend.setBucketConfiguration(bucket, kind: .acl, document: Array(acl.rawValue.utf8))
+                cache.invalidate(bucket)
+            }
+            return response
+        default:
+            return try await next(request, context)
+        }
+    }
+
+    // MARK: Subresources
+
+    private func putPolicy(_ bucket: String, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
+        var body = try await PayloadIntegrity.collectDocument(request, context: context, upTo: BucketPolicy.maxSize + 1)
+        let bytes = body.readBytes(length: body.readableBytes) ?? []
+        _ = try await backend.bucket(bucket)
+        _ = try BucketPolicy(json: bytes, bucket: bucket)
+        try await backend.setBucketConfiguration(bucket, kind: .policy, document: bytes)
+        cache.invalidate(bucket)
+        return S3Response(status: .noContent)
+    }
+
+    /// PutBucketAcl/PutObjectAcl take a canned ACL in `x-amz-acl`; explicit grants (headers
+    /// or an `AccessControlPolicy` body) are not supported.
+    private func requestedCannedACL(_ request: S3Request, _ context: S3Context) async throws -> CannedACL {
+        if request.headers.contains(where: { $0.name.canonicalName.hasPrefix("x-amz-grant-") }) {
+            throw S3Error.notImplemented("ACL grants beyond the canned ACLs (x-amz-grant-*)")
+        }
+        let body = try await PayloadIntegrity.collectDocument(request, context: context, upTo: 64 * 1024)
+        if body.readableBytes > 0 {
+            throw S3Error.notImplemented("AccessControlPolicy documents (use a canned ACL in x-amz-acl)")
+        }
+        guard let acl = try CannedACL(header: request.headers[.amzACL]) else {
+            throw S3Error(.missingSecurityHeader, message: "Your request was missing a required header.").with("MissingHeaderName", "x-amz-acl")
+        }
+        return acl
+    }
+
+    private func owner(_ info: BucketInfo, _ context: S3Context) -> S3Owner {
+        let isCaller = info.ownerID == context.identity.canonicalUserID
+        return S3Owner(id: info.ownerID, displayName: isCaller ? context.identity.displayName : info.ownerID)
+    }
+
+    // MARK: Authorization
+
+    private func authorize(_ operation: S3Operation, _ request: S3Request, _ context: S3Context) async throws {
+        switch operation {
+        case .listBuckets, .createBucket:
+            // Account-level operations: any signed caller, nobody anonymous.
+            if context.identity.isAnonymous { throw S3Error(.accessDenied) }
+            return
+        case .corsPreflight:
+            return
+        default:
+            break
+        }
+        guard let bucketName = operation.bucket, let info = try await existingBucket(bucketName) else {
+            return  // The dispatcher answers NoSuchBucket (or the request has no bucket).
+        }
+        let conditionValues = ConditionContext.values(for: request, context: context, operation: operation)
+        try await check(
+            action: operation.iamAction, resource: Self.resourceARN(operation), object: operation.object,
+            bucket: info, context: context, conditionValues: conditionValues
+        )
+        // Copies read their source: the caller needs s3:GetObject there too.
+        let source: CopySource? = switch operation {
+        case .copyObject(_, let source), .uploadPartCopy(_, _, _, let source): source
+        default: nil
+        }
+        if let address = source?.address, let sourceBucket = try await existingBucket(address.bucket) {
+            try await check(
+                action: "s3:GetObject", resource: "arn:aws:s3:::\(address.bucket)/\(address.key)", object: address,
+                bucket: sourceBucket, context: context, conditionValues: conditionValues
+            )
+        }
+    }
+
+    private func existingBucket(_ name: String) async throws -> BucketInfo? {
+        do {
+            return try await backend.bucket(name)
+        } catch let error as S3Error where error.code == .noSuchBucket {
+            return nil
+        }
+    }
+
+    /// One action on one resource: deny wins, then the owner, then policy Allow, then ACLs.
+    private func check(
+        action: String, resource: String, object: ObjectAddress?, bucket: BucketInfo, context: S3Context,
+        conditionValues: [String: [String]]
+    ) async throws {
+        let identity = context.identity
+        let isOwner = !identity.isAnonymous && identity.canonicalUserID == bucket.ownerID
+        let state = try await state(of: bucket)
+        let decision = state.policy?.evaluate(
+            PolicyRequest(identity: identity, action: action, resource: resource, conditionValues: conditionValues)
+        ) ?? .noMatch
+        switch decision {
+        case .explicitDeny:
+            if isOwner, Self.policyManagement.contains(action) { return }
+            throw S3Error(.accessDenied)
+        case .allow:
+            return
+        case .noMatch:
+            if isOwner { return }
+        }
+        if let acl = state.acl, Self.aclAllows(acl, action: action, identity: identity, isObjectResource: object != nil) { return }
+        if action == "s3:GetObject", let object, try await objectACLAllowsRead(object, identity: identity) { return }
+        throw S3Error(.accessDenied)
+    }
+
+    static let policyManagement: Set<String> = ["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"]
+
+    /// What a canned bucket ACL grants: READ lists the bucket, WRITE creates and deletes objects.
+    static func aclAllows(_ acl: CannedACL, action: String, identity: S3Identity, isObjectResource: Bool) -> Bool {
+        let reads: Set<String> = ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
+        let writes: Set<String> = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+        if reads.contains(action) {
+            return acl.allowsPublicRead || (acl.allowsAuthenticatedRead && !identity.isAnonymous)
+        }
+        if writes.contains(action), isObjectResource || action == "s3:DeleteObject" {
+            return acl.allowsPublicWrite
+        }
+        return false
+    }
+
+    private func objectACLAllowsRead(_ address: ObjectAddress, identity: S3Identity) async throws -> Bool {
+        guard let head = try? await backend.headObject(address, options: GetObjectOptions()),
+            let acl = head.info.metadata.cannedACL
+        else { return false }
+        return acl.allowsPublicRead || (acl.allowsAuthenticatedRead && !identity.isAnonymous)
+    }
+
+    /// DeleteObjects is authorized per key, as S3 does: a denied key is an `AccessDenied`
+    /// entry in the result while the others are deleted.
+    private func deleteAuthorizer(bucket: BucketInfo, request: S3Request, context: S3Context) -> S3Context.KeyAuthorizer {
+        let conditionValues = ConditionContext.values(for: request, context: context, operation: .deleteObjects(bucket: bucket.name))
+        return { [self] key in
+            do {
+                try await check(
+                    action: "s3:DeleteObject", resource: "arn:aws:s3:::\(bucket.name)/\(key)",
+                    object: ObjectAddress(bucket: bucket.name, key: key), bucket: bucket, context: context,
+                    conditionValues: conditionValues
+                )
+                return nil
+            } catch let error as S3Error {
+                return error
+            } catch {
+                return S3Error.wrapping(error)
+            }
+        }
+    }
+
+    /// The ARN a policy's `Resource` is matched against.
+    static func resourceARN(_ operation: S3Operation) -> String {
+        if let object = operation.object { return "arn:aws:s3:::\(object.bucket)/\(object.key)" }
+        if case .deleteObjects(let bucket) = operation { return "arn:aws:s3:::\(bucket)/*" }
+        return "arn:aws:s3:::\(operation.bucket ?? "")"
+    }
+
+    // MARK: Per-bucket state
+
+    private func state(of bucket: BucketInfo) async throws -> BucketAccessState {
+        let (cached, generation) = cache.lookup(bucket)
+        if let cached { return cached }
+        let policyDocument = try await backend.bucketConfiguration(bucket.name, kind: .policy)
+        let policy = try policyDocument.map { try BucketPolicy(json: $0, bucket: bucket.name) }
+        let aclText = try await backend.bucketConfiguration(bucket.name, kind: .acl).map { String(decoding: $0, as: UTF8.self) }
+        let state = BucketAccessState(
+            ownerID: bucket.ownerID, creationDate: bucket.creationDate, policyDocument: policyDocument, policy: policy,
+            acl: aclText.flatMap(CannedACL.init(rawValue:))
+        )
+        cache.store(bucket.name, state, generation: generation)
+        return state
+    }
+}
+
+/// A bucket's policy and ACL as last read, tagged with the bucket's identity so a deleted and
+/// recreated bucket never inherits them.
+struct BucketAccessState: Sendable {
+    var ownerID: String
+    var creationDate: S3Timestamp
+    var policyDocument: [UInt8]?
+    var policy: BucketPolicy?
+    var acl: CannedACL?
+}
+
+/// Parsed policies by bucket: parsing JSON on every request would cost more than the request.
+/// Writes through this stage invalidate their entry.
+/// A generation counter makes a read that raced a write drop its (possibly stale) result.
+final class BucketAccessCache: Sendable {
+    private struct Entries {
+        var states: [String: BucketAccessState] = [:]
+        var generation: UInt64 = 0
+    }
+    private let entries = Mutex(Entries())
+
+    func lookup(_ bucket: BucketInfo) -> (BucketAccessState?, generation: UInt64) {
+        entries.withLock { entries in
+            guard let state = entries.states[bucket.name], state.ownerID == bucket.ownerID, state.creationDate == bucket.creationDate else {
+                return (nil, entries.generation)
+            }
+            return (state, entries.generation)
+        }
+    }
+
+    func store(_ name: String, _ state: BucketAccessState, generation: UInt64) {
+        entries.withLock { entries in
+            guard entries.generation == generation else { return }
+            entries.states[name] = state
+        }
+    }
+
+    func invalidate(_ name: String) {
+        entries.withLock { entries in
+            entries.generation &+= 1
+            entries.states.removeValue(forKey: name)
+        }
+    }
+}
