@@ -45,7 +45,7 @@ configuration.auth.credentials = [
 configuration.pipeline.stages = ["xml", "routing", "cors", "bearer", "policy"]
 
 var registry = PluginRegistry.builtIn
-registry.registerStage("bearer", authenticates: true) { environment in
+registry.registerStage("bearer", role: .authentication) { environment in
     let credentials = environment.configuration.auth.credentials
     return BearerTokenStage(users: [
         "alice-token": credentials[0].identity,

@@ -185,13 +185,15 @@ struct HostTests {
         try await b.stop()
     }
 
-    @Test("authentication cannot be switched on without an authenticating stage")
+    @Test("authentication needs an authenticating stage, then an authorizing one")
     func authNeedsAStage() async throws {
         var configuration = StowageConfiguration()
         configuration.storage.directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-auth-\(UUID().uuidString)").path
         configuration.auth.enabled = true
-        configuration.pipeline.stages = ["xml", "routing", "policy"]
-        #expect { try Stowage(configuration) } throws: { ($0 as? ConfigurationError)?.field == "auth.enabled" }
+        for stages in [["xml", "routing", "policy"], ["xml", "routing", "sigv4"], ["xml", "routing", "policy", "sigv4"]] {
+            configuration.pipeline.stages = stages
+            #expect { try Stowage(configuration) } throws: { ($0 as? ConfigurationError)?.field == "auth.enabled" }
+        }
         configuration.pipeline.stages = ["xml", "routing", "cors", "sigv4", "policy"]
         #expect(throws: Never.self) { try Stowage(configuration) }
     }
@@ -207,7 +209,7 @@ struct HostTests {
             }
         }
         var registry = PluginRegistry.builtIn
-        registry.registerStage("header-auth", authenticates: true) { environment in
+        registry.registerStage("header-auth", role: .authentication) { environment in
             HeaderAuth(identity: environment.configuration.auth.credentials[0].identity)
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-custom-auth-\(UUID().uuidString)").path

@@ -167,6 +167,23 @@ import Testing
         #expect(ask(all, bob, "s3:GetObject", "arn:aws:s3:::photos/x", [:]) == .allow)
     }
 
+    @Test func policyVariablesInResourcesAndConditions() throws {
+        let p = try policy(#"{"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::photos","Condition":{"StringLike":{"s3:prefix":"home/${aws:username}/*"}}}"#)
+        #expect(ask(p, bob, "s3:ListBucket", "arn:aws:s3:::photos", ["s3:prefix": ["home/bob/x"], "aws:username": ["bob"]]) == .allow)
+        #expect(ask(p, bob, "s3:ListBucket", "arn:aws:s3:::photos", ["s3:prefix": ["home/alice/x"], "aws:username": ["bob"]]) == .noMatch)
+        // No value for the variable: the pattern matches nothing.
+        #expect(ask(p, .anonymous, "s3:ListBucket", "arn:aws:s3:::photos", ["s3:prefix": ["home//x"]]) == .noMatch)
+        let r = try policy(#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/${aws:username}/${*}"}"#)
+        #expect(ask(r, bob, "s3:GetObject", "arn:aws:s3:::photos/bob/*", ["aws:username": ["bob"]]) == .allow)
+        #expect(ask(r, bob, "s3:GetObject", "arn:aws:s3:::photos/bob/x", ["aws:username": ["bob"]]) == .noMatch)
+        // A value's own wildcard characters are literal.
+        #expect(ask(r, bob, "s3:GetObject", "arn:aws:s3:::photos/bob/*", ["aws:username": ["b*"]]) == .noMatch)
+        // The 2008 language has no variables.
+        let old = try BucketPolicy(json: Array(#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/${aws:username}/*"}]}"#.utf8), bucket: "photos")
+        #expect(ask(old, bob, "s3:GetObject", "arn:aws:s3:::photos/bob/x", ["aws:username": ["bob"]]) == .noMatch)
+        #expect(ask(old, bob, "s3:GetObject", "arn:aws:s3:::photos/${aws:username}/x", ["aws:username": ["bob"]]) == .allow)
+    }
+
     @Test func publicStatus() throws {
         #expect(try policy(#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/*"}"#).isPublic)
         #expect(try !policy(#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}"#).isPublic)

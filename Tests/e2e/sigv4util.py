@@ -153,8 +153,10 @@ def sign(method: str, path: str, *, creds: Creds, host: str, params: list[tuple[
 
 
 def presign(method: str, path: str, *, creds: Creds, host: str, expires: int | str = 300,
-            when: dt.datetime | None = None, params: list[tuple[str, str]] | None = None) -> str:
-    """Query-string SigV4 (UNSIGNED-PAYLOAD, only host signed). Returns path?query."""
+            when: dt.datetime | None = None, params: list[tuple[str, str]] | None = None,
+            payload_hash: str = UNSIGNED_PAYLOAD) -> str:
+    """Query-string SigV4 (only host signed; UNSIGNED-PAYLOAD unless the caller signs a hash,
+    which then also goes in the query as X-Amz-Content-Sha256). Returns path?query."""
     when = when or utcnow()
     ts = amz_date(when)
     scope = scope_of(ts[:8], creds)
@@ -165,7 +167,9 @@ def presign(method: str, path: str, *, creds: Creds, host: str, expires: int | s
         ("X-Amz-Expires", str(expires)),
         ("X-Amz-SignedHeaders", "host"),
     ]
-    creq = canonical_request(method, path, q, {"host": host}, ["host"], UNSIGNED_PAYLOAD)
+    if payload_hash != UNSIGNED_PAYLOAD:
+        q.append(("X-Amz-Content-Sha256", payload_hash))
+    creq = canonical_request(method, path, q, {"host": host}, ["host"], payload_hash)
     sig = hmac_hex(signing_key(creds.secret_key, ts[:8], creds.region, creds.service),
                    string_to_sign(ts, scope, creq))
     return path + "?" + query_string(q + [("X-Amz-Signature", sig)])

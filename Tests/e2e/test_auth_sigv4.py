@@ -639,3 +639,42 @@ def test_streaming_signed_trailer_with_wrong_checksum(auth_server, alice, alice_
                           trailers={"x-amz-checksum-crc32": wrong})
     assert_error(sv.send_signed(auth_server.port, up.signed, up.body), 400, "BadDigest")
     assert object_absent(alice, alice_bucket, "bad-crc")
+
+
+# ------------------------------------------------------------------------------ review regressions
+
+
+def test_presigned_payload_hash_in_query_is_enforced(auth_server, alice, alice_bucket):
+    """A presigned URL that signs X-Amz-Content-Sha256 only accepts that body."""
+    good = b"the signed body"
+    target = sv.presign("PUT", sv.key_path(alice_bucket, "hashed"), creds=ALICE_CREDS, host=host(auth_server),
+                        payload_hash=sv.sha256_hex(good))
+    hdrs = {"Host": host(auth_server)}
+    st, _, body = sv.send_raw(auth_server.port, "PUT", target, {**hdrs, "Content-Length": "9"}, b"other 9by")
+    assert st == 400 and sv.error_of(body).get("Code") == "XAmzContentSHA256Mismatch", body
+    assert object_absent(alice, alice_bucket, "hashed")
+    st, _, body = sv.send_raw(auth_server.port, "PUT", target, {**hdrs, "Content-Length": str(len(good))}, good)
+    assert st == 200, body
+    assert alice.get_object(Bucket=alice_bucket, Key="hashed")["Body"].read() == good
+
+
+def test_anonymous_signed_streaming_payload_is_refused(auth_server, alice, alice_bucket):
+    """Chunk signatures with no request signature to chain from cannot be checked."""
+    payload = b"x" * 100
+    framed = f"{len(payload):x};chunk-signature={'0' * 64}\r\n".encode() + payload + b"\r\n" + \
+        f"0;chunk-signature={'0' * 64}\r\n\r\n".encode()
+    resp = sv.send_raw(auth_server.port, "PUT", sv.key_path(alice_bucket, "anon-stream"), {
+        "Host": host(auth_server), "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": "100",
+        "Content-Length": str(len(framed))}, framed)
+    assert_error(resp, 403, "AccessDenied")
+    assert object_absent(alice, alice_bucket, "anon-stream")
+
+
+def test_anonymous_request_to_missing_bucket_is_404_before_the_body(auth_server, alice):
+    """Authorization fails closed: nothing can be authorized against a bucket that only
+    appears while the body is arriving."""
+    name = unique_bucket("late")
+    resp = sv.send_raw(auth_server.port, "PUT", f"/{name}?policy",
+                       {"Host": host(auth_server), "Content-Length": "2"}, b"{}")
+    assert_error(resp, 404, "NoSuchBucket")

@@ -348,3 +348,49 @@ def test_owner_can_always_manage_policy_despite_deny(alice, seeded):
     assert not readable(alice, b, "public/a")
     assert alice.delete_bucket_policy(Bucket=b)["ResponseMetadata"]["HTTPStatusCode"] == 204
     assert readable(alice, b, "public/a")
+
+
+# ------------------------------------------------------------------------------ review regressions
+
+
+def test_policy_management_stays_with_the_owners_account(alice, bob, anon, alice_bucket):
+    """An over-broad Allow s3:* does not let other accounts replace the policy: S3 answers
+    405 MethodNotAllowed to a permitted caller outside the owner's account."""
+    put_policy(alice, alice_bucket, stmt("Allow", "*", "s3:*", [bucket_arn(alice_bucket), objects(alice_bucket)]))
+    takeover = policy(stmt("Allow", "*", "s3:DeleteObject", objects(alice_bucket)))
+    for client in (bob, anon):
+        assert error(client.put_bucket_policy, Bucket=alice_bucket, Policy=takeover) == ("MethodNotAllowed", 405)
+        assert error(client.delete_bucket_policy, Bucket=alice_bucket) == ("MethodNotAllowed", 405)
+    assert "s3:*" in alice.get_bucket_policy(Bucket=alice_bucket)["Policy"]
+
+
+def test_object_acl_on_put_needs_put_object_acl(alice, bob, anon, alice_bucket):
+    put_policy(alice, alice_bucket,
+               stmt("Allow", {"AWS": BOB_ARN}, "s3:PutObject", objects(alice_bucket)),
+               stmt("Deny", {"AWS": BOB_ARN}, "s3:PutObjectAcl", objects(alice_bucket)))
+    bob.put_object(Bucket=alice_bucket, Key="plain", Body=b"ok")
+    denied(bob.put_object, Bucket=alice_bucket, Key="published", Body=b"x", ACL="public-read")
+    assert object_absent(alice, alice_bucket, "published")
+    denied(anon.get_object, Bucket=alice_bucket, Key="plain")
+
+
+def test_delete_objects_is_authorized_per_key(alice, bob, alice_bucket):
+    for key in ("tmp/1", "tmp/2", "keep/1"):
+        alice.put_object(Bucket=alice_bucket, Key=key, Body=b"x")
+    put_policy(alice, alice_bucket, stmt("Allow", {"AWS": BOB_ARN}, "s3:DeleteObject", objects(alice_bucket, "tmp/")))
+    resp = bob.delete_objects(Bucket=alice_bucket, Delete={"Objects": [{"Key": k} for k in ("tmp/1", "tmp/2", "keep/1")]})
+    assert sorted(d["Key"] for d in resp.get("Deleted", [])) == ["tmp/1", "tmp/2"]
+    assert [(e["Key"], e["Code"]) for e in resp["Errors"]] == [("keep/1", "AccessDenied")]
+    assert alice.get_object(Bucket=alice_bucket, Key="keep/1")["Body"].read() == b"x"
+    assert object_absent(alice, alice_bucket, "tmp/1")
+
+
+def test_policy_variables(alice, bob, anon, alice_bucket):
+    """${aws:username} in a resource: each user gets a home prefix; anonymous has no name."""
+    put_policy(alice, alice_bucket, stmt("Allow", "*", ["s3:GetObject", "s3:PutObject"],
+                                         f"arn:aws:s3:::{alice_bucket}/home/${{aws:username}}/*"))
+    bob.put_object(Bucket=alice_bucket, Key="home/bob/notes", Body=b"mine")
+    assert bob.get_object(Bucket=alice_bucket, Key="home/bob/notes")["Body"].read() == b"mine"
+    denied(bob.put_object, Bucket=alice_bucket, Key="home/alice/notes", Body=b"theirs")
+    denied(bob.put_object, Bucket=alice_bucket, Key="home/${aws:username}/notes", Body=b"literal")
+    denied(anon.get_object, Bucket=alice_bucket, Key="home/bob/notes")

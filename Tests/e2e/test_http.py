@@ -468,3 +468,13 @@ def test_boto3_put_after_rejected_put_same_client(server, bucket):
     c.put_object(Bucket=bucket, Key="after-reject", Body=os.urandom(2 * 1024 * 1024))
     c.put_object(Bucket=bucket, Key="after-reject-2", Body=b"small")
     assert c.get_object(Bucket=bucket, Key="after-reject-2")["Body"].read() == b"small"
+
+
+def test_duplicate_host_header_is_400(server):
+    """RFC 9112 §3.2: a proxy in front may have routed on the other Host."""
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        s.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nHost: evil.localhost\r\n\r\n".encode())
+        assert s.recv(65536).split(b"\r\n", 1)[0].split(b" ")[1] == b"400"
+    finally:
+        s.close()

@@ -30,11 +30,14 @@ extension PluginRegistry {
         registry.registerStage("cors") { environment in
             CORSStage(backend: environment.backend, global: environment.configuration.cors)
         }
-        registry.registerStage("sigv4", authenticates: true) { environment in
+        registry.registerStage("sigv4", role: .authentication) { environment in
             SigV4Stage(configuration: environment.configuration)
         }
-        registry.registerStage("policy") { environment in
-            PolicyStage(backend: try environment.requireBackend(for: "policy"), enforce: environment.configuration.auth.enabled)
+        registry.registerStage("policy", role: .authorization) { environment in
+            PolicyStage(
+                backend: try environment.requireBackend(for: "policy"), enforce: environment.configuration.auth.enabled,
+                users: environment.configuration.auth.credentials.map(\.identity)
+            )
         }
         return registry
     }

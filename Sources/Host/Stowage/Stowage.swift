@@ -57,7 +57,7 @@ public final class Stowage: Sendable {
         try await backend.open()
         let credential = configuration.auth.credentials[0]
         let environment = RequestEnvironment(
-            pipeline: pipeline, logger: logger, defaultIdentity: credential.identity,
+            pipeline: pipeline, logger: logger, defaultIdentity: configuration.auth.enabled ? .anonymous : credential.identity,
             region: configuration.server.region, requestIDs: RequestIDGenerator(),
             requestTimeout: .milliseconds(Int64(configuration.limits.requestTimeout)),
             inFlight: InFlightRequests()

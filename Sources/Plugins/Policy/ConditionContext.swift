@@ -1,4 +1,3 @@
-import Foundation
 import HTTPTypes
 import StowageCore
 
@@ -8,9 +7,9 @@ import StowageCore
 enum ConditionContext {
     static func values(for request: S3Request, context: S3Context, operation: S3Operation) -> [String: [String]] {
         var values: [String: [String]] = [:]
-        let now = Date()
-        values["aws:currenttime"] = [ISO8601DateFormatter().string(from: now)]
-        values["aws:epochtime"] = [String(Int(now.timeIntervalSince1970))]
+        let now = S3Timestamp.now.wholeSeconds
+        values["aws:currenttime"] = [String(now.iso8601.dropLast(5)) + "Z"]
+        values["aws:epochtime"] = [String(now.secondsSinceEpoch)]
         values["aws:securetransport"] = [context.isSecureTransport ? "true" : "false"]
         values["aws:requestedregion"] = [context.region]
         if let address = context.remoteAddress { values["aws:sourceip"] = [address] }

@@ -35,7 +35,8 @@ extension BucketPolicy {
     /// IAM's evaluation: any matching `Deny` wins, then any matching `Allow`, else no opinion.
     public func evaluate(_ request: PolicyRequest) -> PolicyDecision {
         var allowed = false
-        for statement in statements where statement.matches(request) {
+        let variables = version == "2012-10-17"  // The 2008 language has no policy variables.
+        for statement in statements where statement.matches(request, substitutingVariables: variables) {
             if statement.effect == .deny { return .explicitDeny }
             allowed = true
         }
@@ -62,16 +63,58 @@ extension ConditionOperator {
 }
 
 extension BucketPolicy.Statement {
-    func matches(_ request: PolicyRequest) -> Bool {
+    func matches(_ request: PolicyRequest, substitutingVariables: Bool = true) -> Bool {
         if let principal, !principal.matches(request.identity) { return false }
         if let notPrincipal, notPrincipal.matches(request.identity) { return false }
         if let actions, !actions.contains(where: { Wildcard.matches($0, request.action, caseInsensitive: true) }) { return false }
         if let notActions, notActions.contains(where: { Wildcard.matches($0, request.action, caseInsensitive: true) }) { return false }
-        if let resources, !resources.contains(where: { Wildcard.matches($0, request.resource) }) { return false }
-        if let notResources, notResources.contains(where: { Wildcard.matches($0, request.resource) }) { return false }
-        return conditions.allSatisfy { condition in
-            condition.operation.evaluate(requestValues: request.conditionValues[condition.key], policyValues: condition.values)
+        let resolve: (String) -> String? = { pattern in
+            substitutingVariables ? PolicyVariables.substitute(pattern, request.conditionValues) : pattern
         }
+        if let resources, !resources.contains(where: { resolve($0).map { Wildcard.matches($0, request.resource) } ?? false }) { return false }
+        if let notResources, notResources.contains(where: { resolve($0).map { Wildcard.matches($0, request.resource) } ?? false }) { return false }
+        return conditions.allSatisfy { condition in
+            condition.operation.evaluate(
+                requestValues: request.conditionValues[condition.key], policyValues: condition.values.compactMap(resolve)
+            )
+        }
+    }
+}
+
+/// IAM policy variables (`${aws:username}`, `${aws:PrincipalAccount}`, ...) in resources and
+/// condition values, replaced by the request's value of that key; `${*}`, `${?}` and `${$}`
+/// stand for the literal characters. A variable the request has no single value for makes
+/// the pattern match nothing, as IAM does.
+enum PolicyVariables {
+    static func substitute(_ pattern: String, _ values: [String: [String]]) -> String? {
+        guard pattern.contains("${") else { return pattern }
+        var result = ""
+        var rest = Substring(pattern)
+        while let open = rest.range(of: "${") {
+            result += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
+                result += rest[open.lowerBound...]
+                return result
+            }
+            let name = rest[open.upperBound..<close]
+            switch name {
+            case "*": result.unicodeScalars.append(Wildcard.literalStar)
+            case "?": result.unicodeScalars.append(Wildcard.literalQuestionMark)
+            case "$": result += "$"
+            default:
+                guard let value = values[name.lowercased()], value.count == 1 else { return nil }
+                // A value's own `*` and `?` are literal, not wildcards.
+                for scalar in value[0].unicodeScalars {
+                    switch scalar {
+                    case "*": result.unicodeScalars.append(Wildcard.literalStar)
+                    case "?": result.unicodeScalars.append(Wildcard.literalQuestionMark)
+                    default: result.unicodeScalars.append(scalar)
+                    }
+                }
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
     }
 }
 

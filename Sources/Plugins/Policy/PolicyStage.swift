@@ -18,24 +18,27 @@ import Synchronization
 /// stored, validated and served, but there is no one else to refuse.
 ///
 /// ```swift
-/// let stage = PolicyStage(backend: backend, enforce: true)
+/// let stage = PolicyStage(backend: backend, enforce: true, users: configuration.auth.credentials.map(\.identity))
 /// ```
 public struct PolicyStage: S3Stage {
     public let backend: any StorageBackend
     public let enforce: Bool
+    /// Account ids by canonical user id: who shares the bucket owner's account.
+    public let accounts: [String: String]
     private let cache = BucketAccessCache()
 
-    public init(backend: any StorageBackend, enforce: Bool) {
+    public init(backend: any StorageBackend, enforce: Bool, users: [S3Identity] = []) {
         self.backend = backend
         self.enforce = enforce
+        self.accounts = Dictionary(users.compactMap { user in user.accountID.map { (user.canonicalUserID, $0) } }, uniquingKeysWith: { first, _ in first })
     }
 
     public func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
         let operation = try context.requireOperation()
         var context = context
         if enforce {
-            try await authorize(operation, request, context)
-            if case .deleteObjects(let bucket) = operation, let info = try? await backend.bucket(bucket) {
+            context.authorizedBucket = try await authorize(operation, request, context)
+            if case .deleteObjects = operation, let info = context.authorizedBucket {
                 context.keyAuthorizer = deleteAuthorizer(bucket: info, request: request, context: context)
             }
         }
@@ -65,7 +68,7 @@ public struct PolicyStage: S3Stage {
             return .document(.accessControlPolicy(AccessControlPolicy(owner: owner(info, context), grants: acl.grants(owner: owner(info, context)))))
         case .putBucketSubresource(let bucket, .acl):
             let acl = try await requestedCannedACL(request, context)
-            _ = try await backend.bucket(bucket)
+            try await context.requireAuthorizedBucket(backend.bucket(bucket))
             try await backend.setBucketConfiguration(bucket, kind: .acl, document: acl == .private ? nil : Array(acl.rawValue.utf8))
             cache.invalidate(bucket)
             return S3Response(status: .ok)
@@ -97,7 +100,7 @@ public struct PolicyStage: S3Stage {
     private func putPolicy(_ bucket: String, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         var body = try await PayloadIntegrity.collectDocument(request, context: context, upTo: BucketPolicy.maxSize + 1)
         let bytes = body.readBytes(length: body.readableBytes) ?? []
-        _ = try await backend.bucket(bucket)
+        try await context.requireAuthorizedBucket(backend.bucket(bucket))
         _ = try BucketPolicy(json: bytes, bucket: bucket)
         try await backend.setBucketConfiguration(bucket, kind: .policy, document: bytes)
         cache.invalidate(bucket)
@@ -127,25 +130,41 @@ public struct PolicyStage: S3Stage {
 
     // MARK: Authorization
 
-    private func authorize(_ operation: S3Operation, _ request: S3Request, _ context: S3Context) async throws {
+    /// Authorizes the operation; returns the bucket as it was when authorized (`nil` for
+    /// requests without one), so writes that finish later can check it is still that bucket.
+    private func authorize(_ operation: S3Operation, _ request: S3Request, _ context: S3Context) async throws -> BucketInfo? {
         switch operation {
         case .listBuckets, .createBucket:
             // Account-level operations: any signed caller, nobody anonymous.
             if context.identity.isAnonymous { throw S3Error(.accessDenied) }
-            return
+            return nil
         case .corsPreflight:
-            return
+            return nil
         default:
             break
         }
-        guard let bucketName = operation.bucket, let info = try await existingBucket(bucketName) else {
-            return  // The dispatcher answers NoSuchBucket (or the request has no bucket).
-        }
+        guard let bucketName = operation.bucket else { return nil }
+        // Fail closed: a bucket that does not exist now is answered here, so nothing can be
+        // authorized against a bucket that appears while the request is still arriving.
+        let info = try await backend.bucket(bucketName)
         let conditionValues = ConditionContext.values(for: request, context: context, operation: operation)
+        if case .deleteObjects = operation {
+            // Authorized per key as the keys are read (`keyAuthorizer`), as S3 does: a grant
+            // on a prefix covers the keys under it.
+            return info
+        }
         try await check(
             action: operation.iamAction, resource: Self.resourceARN(operation), object: operation.object,
             bucket: info, context: context, conditionValues: conditionValues
         )
+        if let object = operation.object, Self.setsACL(operation, request) {
+            // Writing an object with an ACL also needs s3:PutObjectAcl, or a caller denied it
+            // could publish an object anyway.
+            try await check(
+                action: "s3:PutObjectAcl", resource: "arn:aws:s3:::\(object.bucket)/\(object.key)", object: object,
+                bucket: info, context: context, conditionValues: conditionValues
+            )
+        }
         // Copies read their source: the caller needs s3:GetObject there too.
         let source: CopySource? = switch operation {
         case .copyObject(_, let source), .uploadPartCopy(_, _, _, let source): source
@@ -156,6 +175,17 @@ public struct PolicyStage: S3Stage {
                 action: "s3:GetObject", resource: "arn:aws:s3:::\(address.bucket)/\(address.key)", object: address,
                 bucket: sourceBucket, context: context, conditionValues: conditionValues
             )
+        }
+        return info
+    }
+
+    static func setsACL(_ operation: S3Operation, _ request: S3Request) -> Bool {
+        switch operation {
+        case .putObject, .copyObject, .createMultipartUpload:
+            return request.headers[.amzACL] != nil
+                || request.headers.contains { $0.name.canonicalName.hasPrefix("x-amz-grant-") }
+        default:
+            return false
         }
     }
 
@@ -178,6 +208,15 @@ public struct PolicyStage: S3Stage {
         let decision = state.policy?.evaluate(
             PolicyRequest(identity: identity, action: action, resource: resource, conditionValues: conditionValues)
         ) ?? .noMatch
+        if Self.policyManagement.contains(action), !isOwner {
+            // Only the bucket owner's account manages its policy: S3 answers others 405 even
+            // when a policy allows them (403 when it does not).
+            guard decision == .allow else { throw S3Error(.accessDenied) }
+            guard let account = identity.accountID, account == accounts[bucket.ownerID] else {
+                throw S3Error(.methodNotAllowed, message: "The specified method is not allowed against this resource.")
+            }
+            return
+        }
         switch decision {
         case .explicitDeny:
             if isOwner, Self.policyManagement.contains(action) { return }
@@ -197,7 +236,7 @@ public struct PolicyStage: S3Stage {
     /// What a canned bucket ACL grants: READ lists the bucket, WRITE creates and deletes objects.
     static func aclAllows(_ acl: CannedACL, action: String, identity: S3Identity, isObjectResource: Bool) -> Bool {
         let reads: Set<String> = ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
-        let writes: Set<String> = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+        let writes: Set<String> = ["s3:PutObject", "s3:DeleteObject"]
         if reads.contains(action) {
             return acl.allowsPublicRead || (acl.allowsAuthenticatedRead && !identity.isAnonymous)
         }

@@ -1,6 +1,11 @@
 /// IAM's wildcard matching: `*` matches any run of characters (including none and `/`), `?`
 /// exactly one. Actions compare case-insensitively, resources and condition values exactly.
 enum Wildcard {
+    /// Private-use scalars standing for a literal `*` and `?` in a pattern (from policy
+    /// variables such as `${*}`); they match only that character.
+    static let literalStar: Unicode.Scalar = "\u{E000}"
+    static let literalQuestionMark: Unicode.Scalar = "\u{E001}"
+
     static func matches(_ pattern: String, _ value: String, caseInsensitive: Bool = false) -> Bool {
         let p = Array((caseInsensitive ? pattern.lowercased() : pattern).unicodeScalars)
         let v = Array((caseInsensitive ? value.lowercased() : value).unicodeScalars)
@@ -8,7 +13,7 @@ enum Wildcard {
         var pi = 0, vi = 0
         var star = -1, mark = 0
         while vi < v.count {
-            if pi < p.count, p[pi] == "?" || p[pi] == v[vi] {
+            if pi < p.count, p[pi] == "?" || p[pi] == v[vi] || (p[pi] == literalStar && v[vi] == "*") || (p[pi] == literalQuestionMark && v[vi] == "?") {
                 pi += 1
                 vi += 1
             } else if pi < p.count, p[pi] == "*" {

@@ -31,11 +31,21 @@ public struct SigV4Stage: S3Stage {
     public func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
         guard enabled else { return try await next(request, context) }
         var context = context
+        var request = request
         if let verified = try verifier.verify(request, now: .now) {
             context.identity = verified.identity
             context.chunkSignatures = verified.chunkSignatures
+            // A presigned URL may sign the payload hash as a query parameter; the body is then
+            // verified against it exactly as against the header.
+            if case .presigned = verified.authorization.kind, request.query["X-Amz-Content-Sha256"] != nil {
+                request.headers[.amzContentSHA256] = verified.payloadHash
+            }
         } else {
             context.identity = .anonymous
+            if request.headers[.amzContentSHA256]?.hasPrefix("STREAMING-AWS4-HMAC-SHA256-") == true {
+                // Chunk signatures without a request signature to chain from cannot be verified.
+                throw S3Error(.accessDenied, message: "A signed streaming payload needs a signed request.")
+            }
         }
         return try await next(request, context)
     }

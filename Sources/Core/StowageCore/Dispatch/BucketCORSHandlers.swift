@@ -13,7 +13,7 @@ extension S3Dispatcher {
         }
         guard let documents = context.documents else { throw S3Error(.internalError, message: "No XML stage decodes request documents.") }
         try documents.decodeCORSConfiguration(body).validate()
-        _ = try await backend.bucket(bucket)
+        try context.requireAuthorizedBucket(try await backend.bucket(bucket))
         try await backend.setBucketConfiguration(bucket, kind: .cors, document: body.readBytes(length: body.readableBytes) ?? [])
         return S3Response(status: .ok)
     }

@@ -38,6 +38,9 @@ public struct S3Context: Sendable {
     /// Authorizes one key of a multi-object request (DeleteObjects) for an action; returns the
     /// error for that key, or `nil` when allowed. Installed by an authorization stage.
     public var keyAuthorizer: KeyAuthorizer?
+    /// The bucket as it was when an authorization stage allowed the request. A handler that
+    /// writes bucket configuration after reading a body checks it is still that bucket.
+    public var authorizedBucket: BucketInfo?
 
     /// See `keyAuthorizer`: ``key -> error or nil` for the operation's action`.
     public typealias KeyAuthorizer = @Sendable (_ key: String) async -> S3Error?
@@ -60,6 +63,16 @@ public struct S3Context: Sendable {
         self.region = region
         self.chunkSignatures = nil
         self.keyAuthorizer = nil
+        self.authorizedBucket = nil
+    }
+
+    /// Throws `NoSuchBucket` when `current` is not the bucket the request was authorized for
+    /// (deleted and recreated, perhaps by someone else, while the body arrived).
+    public func requireAuthorizedBucket(_ current: BucketInfo) throws {
+        guard let authorized = authorizedBucket else { return }
+        guard authorized.creationDate == current.creationDate, authorized.ownerID == current.ownerID else {
+            throw S3Error(.noSuchBucket).with("BucketName", current.name)
+        }
     }
 
     /// The operation, or `InternalError` when no routing stage ran (a misassembled pipeline).

@@ -37,8 +37,18 @@ public struct PluginRegistry: Sendable {
 
     public private(set) var backends: [String: BackendFactory] = [:]
     public private(set) var stages: [String: StageFactory] = [:]
-    /// Stages that establish who is asking. With `auth.enabled`, the pipeline must name one.
-    public private(set) var authenticatingStages: Set<String> = []
+    /// What each stage does for security, by name. With `auth.enabled`, the pipeline must name
+    /// an authenticating stage and, after it, an authorizing one.
+    public private(set) var roles: [String: StageRole] = [:]
+
+    /// A stage's part in access control.
+    public enum StageRole: Sendable {
+        /// Establishes who is asking: sets `context.identity` (`sigv4`, a bearer-token stage).
+        case authentication
+        /// Decides what the identity may do (`policy`).
+        case authorization
+        case other
+    }
 
     public init() {}
 
@@ -46,11 +56,11 @@ public struct PluginRegistry: Sendable {
         backends[name] = factory
     }
 
-    /// Registers a stage factory. Mark stages that authenticate requests (`sigv4`, a bearer-token
-    /// stage) with `authenticates: true`, so `auth.enabled` can insist one is in the pipeline.
-    public mutating func registerStage(_ name: String, authenticates: Bool = false, factory: @escaping StageFactory) {
+    /// Registers a stage factory. Give stages that authenticate (`sigv4`, a bearer-token stage)
+    /// or authorize (`policy`) their role, so `auth.enabled` can insist on both, in that order.
+    public mutating func registerStage(_ name: String, role: StageRole = .other, factory: @escaping StageFactory) {
         stages[name] = factory
-        if authenticates { authenticatingStages.insert(name) } else { authenticatingStages.remove(name) }
+        roles[name] = role
     }
 
     /// Builds the backend named in `storage.backend`.
@@ -62,15 +72,28 @@ public struct PluginRegistry: Sendable {
         return try factory(environment)
     }
 
+    /// With authentication on, a request must meet an authenticating stage and then an
+    /// authorizing one; any other pipeline would let someone in unchecked.
+    func checkAccessControl(_ names: [String]) throws {
+        func known(_ role: StageRole) -> String { roles.filter { $0.value == role }.keys.sorted().joined(separator: ", ") }
+        guard let authentication = names.firstIndex(where: { roles[$0] == .authentication }) else {
+            throw ConfigurationError(
+                field: "auth.enabled",
+                reason: "needs an authenticating stage in pipeline.stages (one of: \(known(.authentication))); without one nothing would be verified"
+            )
+        }
+        guard names[authentication...].contains(where: { roles[$0] == .authorization }) else {
+            throw ConfigurationError(
+                field: "auth.enabled",
+                reason: "needs an authorizing stage (one of: \(known(.authorization))) after '\(names[authentication])' in pipeline.stages; without one every identity, anonymous too, could do anything"
+            )
+        }
+    }
+
     /// Builds the stages named in `pipeline.stages`, in order.
     public func makeStages(_ environment: PluginEnvironment) throws -> [any S3Stage] {
         let configuration = environment.configuration
-        if configuration.auth.enabled, !configuration.pipeline.stages.contains(where: authenticatingStages.contains) {
-            throw ConfigurationError(
-                field: "auth.enabled",
-                reason: "needs an authenticating stage in pipeline.stages (one of: \(authenticatingStages.sorted().joined(separator: ", "))); without one nothing would be verified"
-            )
-        }
+        if configuration.auth.enabled { try checkAccessControl(configuration.pipeline.stages) }
         return try environment.configuration.pipeline.stages.enumerated().map { index, name in
             guard let factory = stages[name] else {
                 throw ConfigurationError(field: "pipeline.stages[\(index)]", reason: "names unknown stage '\(name)' (known: \(stages.keys.sorted().joined(separator: ", ")))")

@@ -336,12 +336,21 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var fields = HTTPFields()
         fields.reserveCapacity(head.headers.count)
         var authority: String?
+        var duplicateHost = false
         for (name, value) in head.headers {
             if name.utf8.count == 4, name.lowercased() == "host" {
+                duplicateHost = duplicateHost || authority != nil
                 authority = value
                 continue
             }
             if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        }
+        if duplicateHost {
+            // RFC 9112 §3.2: more than one Host is a 400; a proxy in front might have routed
+            // on the other one.
+            exchange?.source?.finish(Self.clientGone)
+            writeProtocolError(S3Error(.badRequest, message: "A request must carry exactly one Host header."), context: context)
+            return
         }
         if authority == nil, head.version.major == 1, head.version.minor >= 1 {
             // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
@@ -349,9 +358,12 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             writeProtocolError(S3Error(.badRequest, message: "An HTTP/1.1 request must carry a Host header."), context: context)
             return
         }
-        let request = S3Request(
-            method: HTTPRequest.Method(head.method.rawValue) ?? .get, target: head.uri, authority: authority, headers: fields, body: body
-        )
+        guard let method = HTTPRequest.Method(head.method.rawValue) else {
+            exchange?.source?.finish(Self.clientGone)
+            writeProtocolError(S3Error(.badRequest, message: "The request method is not valid."), context: context)
+            return
+        }
+        let request = S3Request(method: method, target: head.uri, authority: authority, headers: fields, body: body)
         let requestID = environment.requestIDs.next()
         let requestContext = S3Context(
             requestID: requestID, logger: environment.logger, identity: environment.defaultIdentity,
