@@ -70,5 +70,16 @@ struct SigV4SignerTests {
                                                               headers: [("X-B", "  two   spaces "), ("host", "h")], payloadHash: "p")
         #expect(request == "GET\n/a\na=1%2F2&b=x%20y\nhost:h\nx-b:two spaces\n\nhost;x-b\np")
         #expect(signed == "host;x-b")
+        let (tabs, _) = SigV4Signer.canonicalRequest(method: "GET", path: "/", query: [],
+                                                     headers: [("x-a", "\t é  ü\t"), ("x-b", "plain"), ("x-c", " "), ("host", "h")], payloadHash: "p")
+        #expect(tabs == "GET\n/\n\nhost:h\nx-a:é ü\nx-b:plain\nx-c:\n\nhost;x-a;x-b;x-c\np")
+    }
+
+    @Test func trimmingSpacesOnBytes() {
+        #expect("  a b\t".trimmingSpaces() == "a b")
+        #expect("\t\t".trimmingSpaces() == "")
+        #expect("".trimmingSpaces() == "")
+        #expect("ünï".trimmingSpaces() == "ünï")
+        #expect(" ünï ".trimmingSpaces() == "ünï")
     }
 }

@@ -180,6 +180,16 @@ struct SigV4VerifierTests {
         #expect(code { _ = try verifier.verify(bearer, now: signingTime) } == "InvalidArgument")
     }
 
+    @Test("X-Amz-Date parsing agrees with ISO 8601 across leap days and centuries")
+    func amzDates() {
+        for text in ["19700101T000000Z", "20000229T235959Z", "21000301T000000Z", "20241231T120000Z", "20130524T000000Z"] {
+            #expect(SigV4Authorization.parseAMZDate(text) == S3Timestamp(iso8601: text), "\(text)")
+        }
+        for bad in ["2013-05-24T00:00:00Z", "20130524T000000", "20131324T000000Z", "20130524T250000Z", "2013052xT000000Z", ""] {
+            #expect(SigV4Authorization.parseAMZDate(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test("No authentication at all is anonymous, not an error")
     func anonymous() throws {
         #expect(try verifier.verify(request(.get, "/test.txt", []), now: signingTime) == nil)

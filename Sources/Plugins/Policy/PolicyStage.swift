@@ -147,7 +147,8 @@ public struct PolicyStage: S3Stage {
         // Fail closed: a bucket that does not exist now is answered here, so nothing can be
         // authorized against a bucket that appears while the request is still arriving.
         let info = try await backend.bucket(bucketName)
-        let conditionValues = ConditionContext.values(for: request, context: context, operation: operation)
+        // Built only if a policy is there to read them.
+        let conditionValues = { ConditionContext.values(for: request, context: context, operation: operation) }
         if case .deleteObjects = operation {
             // Authorized per key as the keys are read (`keyAuthorizer`), as S3 does: a grant
             // on a prefix covers the keys under it.
@@ -200,13 +201,13 @@ public struct PolicyStage: S3Stage {
     /// One action on one resource: deny wins, then the owner, then policy Allow, then ACLs.
     private func check(
         action: String, resource: String, object: ObjectAddress?, bucket: BucketInfo, context: S3Context,
-        conditionValues: [String: [String]]
+        conditionValues: () -> [String: [String]]
     ) async throws {
         let identity = context.identity
         let isOwner = !identity.isAnonymous && identity.canonicalUserID == bucket.ownerID
         let state = try await state(of: bucket)
         let decision = state.policy?.evaluate(
-            PolicyRequest(identity: identity, action: action, resource: resource, conditionValues: conditionValues)
+            PolicyRequest(identity: identity, action: action, resource: resource, conditionValues: conditionValues())
         ) ?? .noMatch
         if Self.policyManagement.contains(action), !isOwner {
             // Only the bucket owner's account manages its policy: S3 answers others 405 even
@@ -256,7 +257,9 @@ public struct PolicyStage: S3Stage {
     /// DeleteObjects is authorized per key, as S3 does: a denied key is an `AccessDenied`
     /// entry in the result while the others are deleted.
     private func deleteAuthorizer(bucket: BucketInfo, request: S3Request, context: S3Context) -> S3Context.KeyAuthorizer {
-        let conditionValues = ConditionContext.values(for: request, context: context, operation: .deleteObjects(bucket: bucket.name))
+        // Once for all keys: the values do not depend on the key.
+        let values = ConditionContext.values(for: request, context: context, operation: .deleteObjects(bucket: bucket.name))
+        let conditionValues: @Sendable () -> [String: [String]] = { values }
         return { [self] key in
             do {
                 try await check(

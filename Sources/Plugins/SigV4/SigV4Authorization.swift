@@ -67,16 +67,33 @@ public struct SigV4Authorization: Sendable, Equatable {
         var credential: String?
         var signedHeaders: String?
         var signature: String?
-        for component in trimmed.dropFirst(algorithm.count).split(separator: ",") {
-            let part = component.trimmingSpaces()
-            guard let equals = part.firstIndex(of: "=") else { throw malformed("the authorization component \"\(part)\" is malformed.") }
+        // Parsed on bytes: this runs on every signed request, and Character-wise splitting
+        // and trimming were a tenth of a small request's CPU.
+        let bytes = Array(trimmed.utf8)
+        var index = algorithm.utf8.count
+        while index < bytes.count {
+            var end = index
+            while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
+            var start = index
+            var stop = end
+            while start < stop, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+            while stop > start, bytes[stop - 1] == 0x20 || bytes[stop - 1] == 0x09 { stop -= 1 }
+            index = end + 1
+            if start == stop { continue }
+            let part = bytes[start..<stop]
+            guard let equals = part.firstIndex(of: UInt8(ascii: "=")) else {
+                throw malformed("the authorization component \"\(String(decoding: part, as: UTF8.self))\" is malformed.")
+            }
             let name = part[..<equals]
-            let value = String(part[part.index(after: equals)...])
-            switch name {
-            case "Credential": credential = value
-            case "SignedHeaders": signedHeaders = value
-            case "Signature": signature = value
-            default: throw malformed("the authorization component \"\(part)\" is malformed.")
+            let value = String(decoding: part[(equals + 1)...], as: UTF8.self)
+            if name.elementsEqual("Credential".utf8) {
+                credential = value
+            } else if name.elementsEqual("SignedHeaders".utf8) {
+                signedHeaders = value
+            } else if name.elementsEqual("Signature".utf8) {
+                signature = value
+            } else {
+                throw malformed("the authorization component \"\(String(decoding: part, as: UTF8.self))\" is malformed.")
             }
         }
         guard let credential, let signedHeaders, let signature else {
@@ -148,18 +165,19 @@ public struct SigV4Authorization: Sendable, Equatable {
 
     // MARK: Pieces
 
-    static func parseCredential(_ credential: String, error: S3Error) throws -> (accessKeyID: String, date: String, region: String, service: String) {
-        let parts = credential.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 5, !parts[0].isEmpty, parts[4] == "aws4_request", parts[1].utf8.count == 8,
-              parts[1].utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), !parts[2].isEmpty, !parts[3].isEmpty
-        else { throw error }
-        return (String(parts[0]), String(parts[1]), String(parts[2]), String(parts[3]))
+    static func parseCredential(_ credential: String, error: @autoclosure () -> S3Error) throws -> (accessKeyID: String, date: String, region: String, service: String) {
+        let parts = credential.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        guard parts.count == 5, !parts[0].isEmpty, parts[4].elementsEqual("aws4_request".utf8), parts[1].count == 8,
+              parts[1].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), !parts[2].isEmpty, !parts[3].isEmpty
+        else { throw error() }
+        return (String(Substring(parts[0])), String(Substring(parts[1])), String(Substring(parts[2])), String(Substring(parts[3])))
     }
 
-    static func parseSignedHeaders(_ value: String, error: S3Error) throws -> [String] {
-        let names = value.split(separator: ";", omittingEmptySubsequences: false).map { String($0) }
-        guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && $0 == $0.lowercased() }) else { throw error }
-        return names
+    static func parseSignedHeaders(_ value: String, error: @autoclosure () -> S3Error) throws -> [String] {
+        let names = value.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
+        // Names must be lower-case: no ASCII capital letters (S3 compares them byte for byte).
+        guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && !$0.contains(where: { (65...90).contains($0) }) }) else { throw error() }
+        return names.map { String(Substring($0)) }
     }
 
     /// `20130524T000000Z` → the moment; `nil` when malformed.
@@ -178,12 +196,18 @@ public struct SigV4Authorization: Sendable, Equatable {
               let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15),
               (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
-        let iso = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(hour, 2) + ":" + pad(minute, 2) + ":" + pad(second, 2) + ".000Z"
-        return S3Timestamp(iso8601: iso)
+        let seconds = Int64(daysFromCivil(year: year, month: month, day: day)) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+        return S3Timestamp(millisecondsSinceEpoch: seconds * 1000)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 }
 
-private func pad(_ value: Int, _ width: Int) -> String {
-    let digits = String(value)
-    return String(repeating: "0", count: max(0, width - digits.count)) + digits
-}

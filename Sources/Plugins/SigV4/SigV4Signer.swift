@@ -63,19 +63,18 @@ public struct SigV4Signer: Sendable {
 
     /// Trims and collapses runs of spaces, as SigV4 canonical header values require.
     static func collapseSpaces(_ value: String) -> String {
-        var result = ""
-        result.reserveCapacity(value.utf8.count)
-        var lastWasSpace = false
-        for character in value.trimmingSpaces() {
-            if character == " " {
-                if !lastWasSpace { result.append(" ") }
-                lastWasSpace = true
-            } else {
-                result.append(character)
-                lastWasSpace = false
-            }
+        let trimmed = value.trimmingSpaces()
+        // Most values have no run of spaces: return them as they are, without copying.
+        var previous: UInt8 = 0
+        guard trimmed.utf8.contains(where: { byte in defer { previous = byte }; return byte == 0x20 && previous == 0x20 }) else {
+            return trimmed
         }
-        return result
+        var result: [UInt8] = []
+        result.reserveCapacity(trimmed.utf8.count)
+        for byte in trimmed.utf8 where !(byte == 0x20 && result.last == 0x20) {
+            result.append(byte)
+        }
+        return String(decoding: result, as: UTF8.self)
     }
 
     public func stringToSign(canonicalRequest: String, amzDate: String) -> String {

@@ -176,12 +176,21 @@ public enum RangeRequest: Sendable, Hashable {
     }
 }
 
-extension StringProtocol {
+extension StringProtocol where UTF8View: BidirectionalCollection {
     /// The string without leading and trailing spaces and tabs.
+    @inlinable
     public func trimmingSpaces() -> String {
-        var scalars = Substring(self).unicodeScalars[...]
-        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
-        while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
-        return String(String.UnicodeScalarView(scalars))
+        // On UTF-8 bytes: this runs on every header of every signed request, and walking
+        // Unicode scalars cost a fifth of a small signed GET's CPU.
+        var start = utf8.startIndex
+        var end = utf8.endIndex
+        while start < end, utf8[start] == 0x20 || utf8[start] == 0x09 { utf8.formIndex(after: &start) }
+        while end > start {
+            let before = utf8.index(before: end)
+            guard utf8[before] == 0x20 || utf8[before] == 0x09 else { break }
+            end = before
+        }
+        // Spaces and tabs are single bytes, so these are character boundaries.
+        return String(self[start..<end])
     }
 }
