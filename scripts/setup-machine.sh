@@ -10,8 +10,8 @@ STOWAGE_VENV="${STOWAGE_VENV:-$STOWAGE_ROOT/.build/e2e-venv}"
 
 system_packages=(pkg-config libssl-dev libxml2-dev libsqlite3-dev libisal-dev)
 python_system_packages=(python3 python3-venv python3-pip)
-# Only for the end-to-end tests (Tests/e2e/test_browser_cors.py drives a headless browser).
-browser_test_packages=(chromium)
+# Only for the end-to-end tests: curl drives raw-header cases, test_browser_cors.py a headless browser.
+browser_test_packages=(curl chromium)
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"

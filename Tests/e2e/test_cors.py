@@ -150,20 +150,39 @@ def test_bucket_configuration_takes_precedence_over_global(cors_server, cors_ali
     assert_preflight_ok(preflight(cors_server, f"/{cors_bucket}/obj", APP, "PUT"), APP, "PUT")
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_preflight_with_curl(cors_server, cors_bucket):
-    p = subprocess.run(["curl", "-sS", "-i", "--max-time", "20", "-X", "OPTIONS",
-                        "-H", f"Origin: {APP}", "-H", "Access-Control-Request-Method: PUT",
-                        "-H", "Access-Control-Request-Headers: content-type",
-                        f"http://127.0.0.1:{cors_server.port}/{cors_bucket}/obj"],
+def curl_head(*args: str) -> tuple[str, dict[str, str]]:
+    """Runs curl -i and returns the status code and the lower-cased response headers."""
+    assert shutil.which("curl"), "curl is required (scripts/setup-machine.sh installs it)"
+    p = subprocess.run(["curl", "-sS", "-i", "--max-time", "20", *args],
                        capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stderr
     head = p.stdout.decode("latin-1").split("\r\n\r\n")[0].split("\r\n")
-    assert head[0].split(" ")[1] == "200", head
-    hdrs = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:])}
+    return head[0].split(" ")[1], {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:])}
+
+
+def test_preflight_with_curl(cors_server, cors_bucket):
+    status, hdrs = curl_head("-X", "OPTIONS", "-H", f"Origin: {APP}", "-H", "Access-Control-Request-Method: PUT",
+                             "-H", "Access-Control-Request-Headers: content-type",
+                             f"http://127.0.0.1:{cors_server.port}/{cors_bucket}/obj")
+    assert status == "200", hdrs
     assert hdrs["access-control-allow-origin"] == APP
     assert "put" in tokens(hdrs["access-control-allow-methods"])
     assert "content-type" in tokens(hdrs.get("access-control-allow-headers"))
+
+
+def test_actual_requests_with_curl(cors_server, cors_alice, cors_bucket):
+    """A presigned GET with an Origin, as a browser sends it; and an anonymous one, refused
+    with the CORS headers still on the 403 so the page can read the error."""
+    url = cors_alice.generate_presigned_url("get_object", Params={"Bucket": cors_bucket, "Key": "obj"}, ExpiresIn=60)
+    status, hdrs = curl_head("-H", f"Origin: {APP}", url)
+    assert status == "200", hdrs
+    assert hdrs["access-control-allow-origin"] == APP
+    assert "origin" in tokens(hdrs.get("vary"))
+    status, hdrs = curl_head("-H", f"Origin: {APP}", f"http://127.0.0.1:{cors_server.port}/{cors_bucket}/obj")
+    assert status == "403", hdrs
+    assert hdrs["access-control-allow-origin"] == APP
+    status, hdrs = curl_head("-H", "Origin: http://evil.example.org", url)
+    assert status == "200" and "access-control-allow-origin" not in hdrs, hdrs
 
 
 # ------------------------------------------------------------------------------ bucket configuration
