@@ -56,7 +56,7 @@ install_python_packages() {
         echo "==> python3 -m venv $STOWAGE_VENV"
         python3 -m venv "$STOWAGE_VENV"
     fi
-    if ! "$STOWAGE_VENV/bin/python" -c 'import boto3, pytest, xdist, pytest_timeout, awscli' 2>/dev/null; then
+    if ! "$STOWAGE_VENV/bin/python" -c 'import boto3, pytest, xdist, pytest_timeout, awscli, prometheus_client' 2>/dev/null; then
         echo "==> pip install -r Tests/e2e/requirements.txt"
         "$STOWAGE_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$STOWAGE_ROOT/Tests/e2e/requirements.txt"
     fi

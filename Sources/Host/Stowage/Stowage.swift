@@ -24,6 +24,8 @@ public final class Stowage: Sendable {
     private let logger: Logger
     private let server = Mutex<HTTPServer?>(nil)
     private let services = Mutex<[Task<Void, Never>]>([])
+    private let metrics = ServerMetrics()
+    private let operations: OperationsEndpoints
 
     /// Assembles a server from configuration through `registry` (backend and stages by name).
     public convenience init(_ configuration: StowageConfiguration = StowageConfiguration(), registry: PluginRegistry = .builtIn, logger: Logger? = nil) throws {
@@ -42,6 +44,9 @@ public final class Stowage: Sendable {
         self.backend = backend
         self.pipeline = S3Pipeline(stages: stages, responder: S3Dispatcher(backend: backend, configuration: configuration))
         self.logger = logger ?? Logger(label: "stowage")
+        self.operations = OperationsEndpoints(
+            metrics: metrics, backend: backend, domains: configuration.server.domains, adminReset: configuration.server.adminReset
+        )
     }
 
     /// Creates a server and starts it.
@@ -56,11 +61,13 @@ public final class Stowage: Sendable {
         if server.withLock({ $0 != nil }) { return }
         try await backend.open()
         let credential = configuration.auth.credentials[0]
+        var accessLog = Logger(label: "stowage.access")
+        accessLog.logLevel = logger.logLevel
         let environment = RequestEnvironment(
             pipeline: pipeline, logger: logger, defaultIdentity: configuration.auth.enabled ? .anonymous : credential.identity,
             region: configuration.server.region, requestIDs: RequestIDGenerator(),
             requestTimeout: .milliseconds(Int64(configuration.limits.requestTimeout)),
-            inFlight: InFlightRequests()
+            inFlight: InFlightRequests(), operations: operations, metrics: metrics, accessLog: accessLog
         )
         let started: HTTPServer
         do {
@@ -81,6 +88,7 @@ public final class Stowage: Sendable {
             await started.shutdown()
             return
         }
+        operations.ready.set(true)
         let expiry = MultipartExpiryService(backend: backend, configuration: configuration.multipart, logger: logger)
         services.withLock { $0.append(Task { await expiry.run() }) }
     }
@@ -92,6 +100,7 @@ public final class Stowage: Sendable {
             current = nil
             return taken
         }) else { return }
+        operations.ready.set(false)
         let background = services.withLock { tasks in
             defer { tasks.removeAll() }
             return tasks

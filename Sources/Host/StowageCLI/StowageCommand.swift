@@ -81,7 +81,9 @@ struct Serve: AsyncParsableCommand {
         // after the ready line, still stops the server cleanly.
         let termination = TerminationSignal()
         let level = logLevel(configuration)
+        let json = configuration.logging.format == "json"
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

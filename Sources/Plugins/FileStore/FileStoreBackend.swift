@@ -262,6 +262,11 @@ public final class FileStoreBackend: StorageBackend {
         }
     }
 
+    public func statistics() async throws -> StorageStatistics? {
+        let state = try openState()
+        return try mapErrors { try state.index.statistics() }
+    }
+
     public func bucketConfiguration(_ bucket: String, kind: BucketSubresource) async throws -> [UInt8]? {
         let state = try openState()
         let record = try bucketRecord(bucket)

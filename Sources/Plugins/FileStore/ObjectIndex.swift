@@ -323,6 +323,18 @@ final class ObjectIndex: Sendable {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket_id = ?)", arguments: [bucketID]) ?? false
     }
 
+    // MARK: Statistics
+
+    /// Buckets, committed objects and their bytes (rows still waiting for their rename count:
+    /// they are readable already).
+    func statistics() throws -> StorageStatistics {
+        try read { db in
+            let buckets = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM buckets") ?? 0
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM objects")
+            return StorageStatistics(buckets: buckets, objects: row?[0] ?? 0, bytes: row?[1] ?? 0)
+        }
+    }
+
     // MARK: Bucket configuration documents
 
     func configuration(bucketID: Int64, kind: String) throws -> [UInt8]? {

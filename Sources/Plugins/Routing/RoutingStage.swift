@@ -16,7 +16,9 @@ public struct RoutingStage: S3Stage {
 
     public func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
         var context = context
-        context.operation = try S3RequestRouter.operation(for: request, domains: domains)
+        let operation = try S3RequestRouter.operation(for: request, domains: domains)
+        context.operation = operation
+        context.record?.operation = operation.name
         return try await next(request, context)
     }
 }

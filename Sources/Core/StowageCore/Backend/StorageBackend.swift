@@ -57,6 +57,10 @@ public protocol StorageBackend: Sendable {
     /// Replaces an existing object's canned ACL (PutObjectAcl), keeping its bytes, metadata and date.
     func setObjectACL(_ address: ObjectAddress, acl: CannedACL?) async throws
 
+    // MARK: Statistics
+    /// How much is stored, for metrics; `nil` when the backend cannot tell cheaply.
+    func statistics() async throws -> StorageStatistics?
+
     // MARK: Bucket configuration documents (policy, CORS, ...)
     /// The stored document of `kind`, or `nil` when none is set.
     func bucketConfiguration(_ bucket: String, kind: BucketSubresource) async throws -> [UInt8]?
@@ -107,7 +111,21 @@ extension StorageBackend {
         throw S3Error.notImplemented("ListMultipartUploads")
     }
     public func expireMultipartUploads(initiatedBefore cutoff: S3Timestamp) async throws -> Int { 0 }
+    public func statistics() async throws -> StorageStatistics? { nil }
     public func setObjectACL(_ address: ObjectAddress, acl: CannedACL?) async throws {
         throw S3Error.notImplemented("PutObjectAcl")
+    }
+}
+
+/// Totals across all buckets, as `/_stowage/metrics` reports them.
+public struct StorageStatistics: Sendable, Hashable {
+    public var buckets: Int
+    public var objects: Int
+    public var bytes: Int64
+
+    public init(buckets: Int, objects: Int, bytes: Int64) {
+        self.buckets = buckets
+        self.objects = objects
+        self.bytes = bytes
     }
 }

@@ -30,6 +30,9 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
         /// Domains for virtual-hosted-style requests: with `localhost` here, `photos.localhost:3000/cat.jpg`
         /// addresses the key `cat.jpg` in the bucket `photos`. Path-style requests always work.
         public var domains: [String] = ["localhost"]
+        /// Enables `POST /_stowage/reset`, which deletes every bucket and object (for tests, like
+        /// moto's reset API). Off by default: it is unauthenticated.
+        public var adminReset: Bool = false
         public init() {}
     }
 
@@ -235,7 +238,7 @@ extension StowageConfiguration {
 }
 
 extension StowageConfiguration.Server {
-    enum CodingKeys: String, CodingKey, CaseIterable { case port, address, silent, region, domains }
+    enum CodingKeys: String, CodingKey, CaseIterable { case port, address, silent, region, domains, adminReset }
     public init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -245,6 +248,7 @@ extension StowageConfiguration.Server {
         silent = try c.value(.silent, d.silent)
         region = try c.value(.region, d.region)
         domains = try c.value(.domains, d.domains)
+        adminReset = try c.value(.adminReset, d.adminReset)
     }
 }
 

@@ -41,6 +41,8 @@ public struct S3Context: Sendable {
     /// The bucket as it was when an authorization stage allowed the request. A handler that
     /// writes bucket configuration after reading a body checks it is still that bucket.
     public var authorizedBucket: BucketInfo?
+    /// Shared with the host, which logs and counts the request from it once answered.
+    public var record: RequestRecord?
 
     /// See `keyAuthorizer`: ``key -> error or nil` for the operation's action`.
     public typealias KeyAuthorizer = @Sendable (_ key: String) async -> S3Error?
@@ -64,6 +66,7 @@ public struct S3Context: Sendable {
         self.chunkSignatures = nil
         self.keyAuthorizer = nil
         self.authorizedBucket = nil
+        self.record = nil
     }
 
     /// Throws `NoSuchBucket` when `current` is not the bucket the request was authorized for

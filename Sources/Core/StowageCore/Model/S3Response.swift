@@ -52,3 +52,17 @@ public struct FileRegionBody: Sendable {
         self.length = length
     }
 }
+
+extension S3Response {
+    /// The body's length in bytes as it goes out (0 for HEAD), for logs and metrics; streams of
+    /// unknown length count 0.
+    public func bodyLength(head: Bool) -> Int64 {
+        if head { return 0 }
+        switch body {
+        case .empty, .document: return 0
+        case .bytes(let bytes): return Int64(bytes.readableBytes)
+        case .stream(_, let length): return length ?? 0
+        case .file(let region): return region.length
+        }
+    }
+}

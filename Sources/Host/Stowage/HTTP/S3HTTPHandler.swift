@@ -20,6 +20,11 @@ struct RequestEnvironment: Sendable {
     /// `limits.requestTimeout`: how long a connection may wait on its peer.
     let requestTimeout: TimeAmount
     let inFlight: InFlightRequests
+    /// `/_stowage/` health, metrics and reset.
+    let operations: OperationsEndpoints
+    let metrics: ServerMetrics
+    /// One line per answered request at `info` (request id, method, path, status, bytes, time).
+    let accessLog: Logger
 }
 
 /// Bridges one HTTP/1.1 connection to the S3 pipeline.
@@ -118,6 +123,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        environment.metrics.connectionOpened()
         self.context = context
         remoteAddress = context.channel.remoteAddress?.ipAddress
         let interval = TimeAmount.nanoseconds(max(environment.requestTimeout.nanoseconds / 4, 1_000_000))
@@ -128,6 +134,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        environment.metrics.connectionClosed()
         timeoutCheck?.cancel()
         timeoutCheck = nil
         self.context = nil
@@ -365,10 +372,11 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let request = S3Request(method: method, target: head.uri, authority: authority, headers: fields, body: body)
         let requestID = environment.requestIDs.next()
-        let requestContext = S3Context(
+        var requestContext = S3Context(
             requestID: requestID, logger: environment.logger, identity: environment.defaultIdentity,
             region: environment.region, remoteAddress: remoteAddress
         )
+        requestContext.record = RequestRecord()
         if collect {
             exchange?.deferred = (request, requestContext)
             return
@@ -377,18 +385,41 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func launch(_ request: S3Request, context requestContext: S3Context, exchange id: UInt64, eventLoop: any EventLoop) {
-        Self.launch(pipeline: environment.pipeline, request: request, context: requestContext, exchange: id,
-                    handler: NIOLoopBound(self, eventLoop: eventLoop), executor: executor, inFlight: environment.inFlight)
+        Self.launch(environment: environment, request: request, context: requestContext, exchange: id,
+                    handler: NIOLoopBound(self, eventLoop: eventLoop), executor: executor)
     }
 
-    private static func launch(pipeline: S3Pipeline, request: S3Request, context: S3Context, exchange id: UInt64,
-                               handler: NIOLoopBound<S3HTTPHandler>, executor: EventLoopTaskExecutor, inFlight: InFlightRequests) {
-        inFlight.enter()
+    private static func launch(environment: RequestEnvironment, request: S3Request, context: S3Context, exchange id: UInt64,
+                               handler: NIOLoopBound<S3HTTPHandler>, executor: EventLoopTaskExecutor) {
+        environment.inFlight.enter()
         Task(executorPreference: executor) {
-            defer { inFlight.leave() }
-            let response = await respond(pipeline: pipeline, request: request, context: context)
+            defer { environment.inFlight.leave() }
+            let started = ContinuousClock.now
+            let operational = environment.operations.handles(request)
+            let response = operational
+                ? await environment.operations.respond(to: request)
+                : await respond(pipeline: environment.pipeline, request: request, context: context)
+            let sent = response.bodyLength(head: request.method == .head)
             await deliver(response, requestID: context.requestID, exchange: id, handler: handler)
+            finished(environment, request, context, response.status.code, sent, ContinuousClock.now - started, operational: operational)
         }
+    }
+
+    /// Counts and logs an answered request.
+    private static func finished(_ environment: RequestEnvironment, _ request: S3Request, _ context: S3Context, _ status: Int,
+                                 _ sent: Int64, _ duration: Duration, operational: Bool) {
+        let operation = operational ? "Operations" : (context.record?.operation ?? "Unrouted")
+        let received = request.headers[.contentLength].flatMap { Int64($0) } ?? 0
+        environment.metrics.requestFinished(operation: operation, status: status, duration: duration, bytesIn: received, bytesOut: sent)
+        guard environment.accessLog.logLevel <= .info else { return }
+        var metadata: Logger.Metadata = [
+            "request-id": "\(context.requestID)", "operation": "\(operation)", "status": "\(status)",
+            "bytes-in": "\(received)", "bytes-out": "\(sent)",
+            "duration-ms": "\(Double(duration.components.attoseconds / 1_000_000_000_000 + duration.components.seconds * 1_000_000) / 1000)",
+        ]
+        if let code = context.record?.errorCode { metadata["error"] = "\(code)" }
+        if let address = context.remoteAddress { metadata["remote"] = "\(address)" }
+        environment.accessLog.info("\(request.method.rawValue) \(request.rawPath) \(status)", metadata: metadata)
     }
 
     /// Runs the pipeline. Errors that escape every stage (a pipeline without the XML stage)

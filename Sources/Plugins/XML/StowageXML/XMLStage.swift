@@ -35,6 +35,7 @@ public struct XMLStage: S3Stage {
     public static func errorResponse(_ error: S3Error, request: S3Request, context: S3Context, underlying: (any Error)? = nil) -> S3Response {
         var error = error
         if error.resource == nil { error.resource = request.rawPath }
+        context.record?.errorCode = error.code.name
         if error.code == .internalError {
             context.logger.error("internal error", metadata: ["error": "\(underlying.map { String(describing: $0) } ?? error.message)"])
         } else {

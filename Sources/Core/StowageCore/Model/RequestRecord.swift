@@ -1,0 +1,31 @@
+import Synchronization
+
+/// What stages learn about a request that the host logs and counts after the response: the
+/// operation (set by routing) and the S3 error code (set when an error is rendered). A
+/// reference shared by every copy of the request's `S3Context`, because stages pass contexts
+/// down by value and the host only holds the one it started with.
+///
+/// ```swift
+/// context.record?.operation = "GetObject"
+/// ```
+public final class RequestRecord: Sendable {
+    private struct Fields {
+        var operation: String?
+        var errorCode: String?
+    }
+    private let fields = Mutex(Fields())
+
+    public init() {}
+
+    /// The S3 API name of the request (`GetObject`), once routed.
+    public var operation: String? {
+        get { fields.withLock { $0.operation } }
+        set { fields.withLock { $0.operation = newValue } }
+    }
+
+    /// The S3 error code the request was answered with, if it failed.
+    public var errorCode: String? {
+        get { fields.withLock { $0.errorCode } }
+        set { fields.withLock { $0.errorCode = newValue } }
+    }
+}

@@ -1,0 +1,77 @@
+import CoreMetrics
+import Prometheus
+import StowageCore
+import Synchronization
+
+/// The server's metrics, through swift-metrics into a Prometheus registry of its own (not the
+/// process-wide `MetricsSystem`, so several servers in one process never mix their counts).
+///
+/// Exposed at `/_stowage/metrics`: requests by operation and status, latency histograms by
+/// operation, bytes in and out, open connections, and what is stored.
+final class ServerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let bytesIn: CoreMetrics.Counter
+    private let bytesOut: CoreMetrics.Counter
+    private let connections: CoreMetrics.Gauge
+    private let openConnections = Atomic<Int>(0)
+    private let storedBuckets: CoreMetrics.Gauge
+    private let storedObjects: CoreMetrics.Gauge
+    private let storedBytes: CoreMetrics.Gauge
+    /// swift-metrics handles by (operation, status): creating one costs a registry lookup
+    /// under a lock and an allocation, so each is made once.
+    private let handles = Mutex<[String: (requests: CoreMetrics.Counter, latency: CoreMetrics.Timer)]>([:])
+
+    init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+        ]
+        self.factory = factory
+        bytesIn = CoreMetrics.Counter(label: "stowage_received_bytes_total", factory: factory)
+        bytesOut = CoreMetrics.Counter(label: "stowage_sent_bytes_total", factory: factory)
+        connections = CoreMetrics.Gauge(label: "stowage_open_connections", factory: factory)
+        storedBuckets = CoreMetrics.Gauge(label: "stowage_stored_buckets", factory: factory)
+        storedObjects = CoreMetrics.Gauge(label: "stowage_stored_objects", factory: factory)
+        storedBytes = CoreMetrics.Gauge(label: "stowage_stored_bytes", factory: factory)
+    }
+
+    func connectionOpened() {
+        connections.record(openConnections.add(1, ordering: .relaxed).newValue)
+    }
+
+    func connectionClosed() {
+        connections.record(openConnections.subtract(1, ordering: .relaxed).newValue)
+    }
+
+    func requestFinished(operation: String, status: Int, duration: Duration, bytesIn received: Int64, bytesOut sent: Int64) {
+        let key = "\(operation) \(status)"
+        let handle = handles.withLock { handles in
+            if let existing = handles[key] { return existing }
+            let made = (
+                requests: CoreMetrics.Counter(label: "stowage_requests_total", dimensions: [("operation", operation), ("status", "\(status)")], factory: factory),
+                latency: CoreMetrics.Timer(label: "stowage_request_duration_seconds", dimensions: [("operation", operation)], factory: factory)
+            )
+            handles[key] = made
+            return made
+        }
+        handle.requests.increment()
+        let (seconds, attoseconds) = duration.components
+        handle.latency.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        if received > 0 { bytesIn.increment(by: received) }
+        if sent > 0 { bytesOut.increment(by: sent) }
+    }
+
+    /// The Prometheus text exposition, with storage totals read from the backend now.
+    func render(backend: any StorageBackend) async -> [UInt8] {
+        if let statistics = try? await backend.statistics() {
+            storedBuckets.record(statistics.buckets)
+            storedObjects.record(statistics.objects)
+            storedBytes.record(statistics.bytes)
+        }
+        return registry.emitToBuffer()
+    }
+}
