@@ -76,3 +76,30 @@ struct ConfigurationTests {
         #expect { try configuration.validate() } throws: { ($0 as? ConfigurationError)?.field == "auth.credentials" }
     }
 }
+
+@Suite struct EnvironmentConfigurationTests {
+    @Test func variablesSetTheirFields() throws {
+        let c = try StowageConfiguration().applyingEnvironment([
+            "STOWAGE_PORT": "9000", "STOWAGE_DIRECTORY": "/srv/s3", "STOWAGE_DOMAINS": "a.test, b.test",
+            "STOWAGE_CLEAN_SLATE": "yes", "STOWAGE_AUTH_ENABLED": "1", "STOWAGE_ACCESS_KEY": "K", "STOWAGE_SECRET_KEY": "S",
+            "STOWAGE_CORS_ORIGINS": "http://x.test", "STOWAGE_LOG_FORMAT": "json", "UNRELATED": "ignored", "STOWAGE_REGION": "",
+        ])
+        #expect(c.server.port == 9000)
+        #expect(c.storage.directory == "/srv/s3")
+        #expect(c.server.domains == ["a.test", "b.test"])
+        #expect(c.storage.cleanSlate)
+        #expect(c.auth.enabled)
+        #expect(c.auth.credentials == [.init(accessKeyId: "K", secretAccessKey: "S")])
+        #expect(c.cors.allowedOrigins == ["http://x.test"])
+        #expect(c.logging.format == "json")
+        #expect(c.server.region == "us-east-1", "an empty variable is unset")
+    }
+
+    @Test func badValuesNameTheVariable() {
+        // A lone half of a credential names the missing half.
+        for (name, value, field) in [("STOWAGE_PORT", "x", "STOWAGE_PORT"), ("STOWAGE_SILENT", "perhaps", "STOWAGE_SILENT"),
+                                     ("STOWAGE_SECRET_KEY", "half", "STOWAGE_ACCESS_KEY")] {
+            #expect { try StowageConfiguration().applyingEnvironment([name: value]) } throws: { ($0 as? ConfigurationError)?.field == field }
+        }
+    }
+}

@@ -58,6 +58,7 @@ class StowageServer:
     extra_args: list[str] = field(default_factory=list)
     config: dict | None = None
     clean_slate: bool = False
+    env: dict | None = None
     proc: subprocess.Popen | None = None
     port: int | None = None
     endpoint: str | None = None
@@ -88,7 +89,7 @@ class StowageServer:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.stderr_path = log_dir / f"{self.directory.name}-stderr-{uuid.uuid4().hex[:6]}.log"
         self.proc, self.port, self.endpoint, self._stdout_lines = spawn_and_wait_ready(
-            self.command(), self.stderr_path, timeout)
+            self.command(), self.stderr_path, timeout, self.env)
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
@@ -143,11 +144,12 @@ def _drain(stream, lines: list[str], ready: threading.Event, found: list):
     stream.close()
 
 
-def spawn_and_wait_ready(cmd: list[str], stderr_path: Path, timeout: float):
+def spawn_and_wait_ready(cmd: list[str], stderr_path: Path, timeout: float, env: dict | None = None):
     stderr_f = open(stderr_path, "wb")
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=stderr_f, start_new_session=True)
+                                stderr=stderr_f, start_new_session=True,
+                                env=None if env is None else {**os.environ, **env})
     finally:
         stderr_f.close()
     lines: list[str] = []

@@ -21,9 +21,9 @@ def write_config(path: Path, cfg) -> Path:
     return path
 
 
-def run_until_ready(args, tmp_path, timeout=30):
+def run_until_ready(args, tmp_path, timeout=30, env=None):
     proc, port, endpoint, lines = spawn_and_wait_ready([STOWAGE_BIN, "serve", *args],
-                                                      tmp_path / f"stderr-{time.monotonic_ns()}.log", timeout)
+                                                      tmp_path / f"stderr-{time.monotonic_ns()}.log", timeout, env)
     return proc, port, endpoint
 
 
@@ -272,3 +272,81 @@ def test_sigterm_with_upload_in_flight(start_server):
     with pytest.raises(ClientError) as ei:
         srv.client().head_object(Bucket="inflight", Key="k")
     assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+# ------------------------------------------------------------------------------ environment layer
+
+
+def bucket_region(port: int, bucket: str) -> str | None:
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("PUT", f"/{bucket}")
+        conn.getresponse().read()
+        conn.request("HEAD", f"/{bucket}")
+        resp = conn.getresponse()
+        resp.read()
+        return resp.getheader("x-amz-bucket-region")
+    finally:
+        conn.close()
+
+
+def test_file_then_environment_then_flags(tmp_path):
+    """Each layer overrides the one before: file < environment < flags."""
+    env_dir, flag_dir = tmp_path / "env-dir", tmp_path / "flag-dir"
+    cfg = write_config(tmp_path / "c.json", {
+        "server": {"port": 1, "address": "127.0.0.1", "region": "eu-central-1"},
+        "storage": {"directory": str(tmp_path / "file-dir")},
+    })
+    env = {"STOWAGE_CONFIG": str(cfg), "STOWAGE_PORT": "0", "STOWAGE_DIRECTORY": str(env_dir),
+           "STOWAGE_REGION": "eu-west-3"}
+    proc, port, _ = run_until_ready([], tmp_path, env=env)
+    try:
+        assert bucket_region(port, "env-bucket") == "eu-west-3"
+        assert (env_dir / "env-bucket").is_dir()
+    finally:
+        assert terminate(proc) == 0
+    proc, port, _ = run_until_ready(["--directory", str(flag_dir), "--region", "ap-south-1"], tmp_path, env=env)
+    try:
+        assert bucket_region(port, "flag-bucket") == "ap-south-1"
+        assert (flag_dir / "flag-bucket").is_dir() and not (env_dir / "flag-bucket").exists()
+    finally:
+        assert terminate(proc) == 0
+
+
+def test_credentials_from_environment(tmp_path):
+    from conftest import make_client_as
+    env = {"STOWAGE_PORT": "0", "STOWAGE_ADDRESS": "127.0.0.1", "STOWAGE_DIRECTORY": str(tmp_path / "d"),
+           "STOWAGE_AUTH_ENABLED": "true", "STOWAGE_ACCESS_KEY": "ENVKEY", "STOWAGE_SECRET_KEY": "env-secret"}
+    proc, port, endpoint = run_until_ready([], tmp_path, env=env)
+    try:
+        good = make_client_as(endpoint, {"accessKeyId": "ENVKEY", "secretAccessKey": "env-secret"})
+        good.create_bucket(Bucket="env-auth")
+        bad = make_client_as(endpoint, {"accessKeyId": "STORAGE", "secretAccessKey": "STORAGE"})
+        with pytest.raises(Exception) as ei:
+            bad.list_buckets()
+        assert "InvalidAccessKeyId" in str(ei.value)
+    finally:
+        assert terminate(proc) == 0
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"STOWAGE_PORT": "eighty"}, "STOWAGE_PORT"),
+    ({"STOWAGE_FSYNC": "maybe"}, "STOWAGE_FSYNC"),
+    ({"STOWAGE_ACCESS_KEY": "only-half"}, "STOWAGE_ACCESS_KEY"),
+    ({"STOWAGE_LOG_LEVEL": "loud"}, "logging.level"),
+])
+def test_invalid_environment_names_the_variable(tmp_path, env, name):
+    import os
+    p = subprocess.run([STOWAGE_BIN, "serve", "--directory", str(tmp_path / "d")], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=20, env={**os.environ, **env})
+    assert p.returncode == 2
+    assert name in p.stderr.decode()
+
+
+def test_help_documents_environment_variables():
+    p = run_stowage(["serve", "--help"])
+    assert p.returncode == 0
+    text = p.stdout.decode()
+    for name in ("STOWAGE_PORT", "STOWAGE_DIRECTORY", "STOWAGE_ACCESS_KEY", "--access-key", "--auth"):
+        assert name in text

@@ -33,10 +33,13 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start the S3 server.",
         discussion: """
-            Configuration comes from the JSON file given with --config (every field optional, \
-            defaults as documented in the README); flags override the file. Once listening, one \
-            line goes to standard output: 'Stowage listening on http://ADDRESS:PORT'. SIGINT or \
-            SIGTERM stop the server.
+            Configuration comes from three layers, each overriding the one before: the JSON file \
+            given with --config (every field optional, defaults as documented in the README), \
+            environment variables, then flags. Once listening, one line goes to standard output: \
+            'Stowage listening on http://ADDRESS:PORT'. SIGINT or SIGTERM stop the server.
+
+            Environment variables:
+            \(StowageConfiguration.environmentVariables.map { "  \($0.name.padding(toLength: 25, withPad: " ", startingAt: 0)) \($0.field)" }.joined(separator: "\n"))
             """
     )
 
@@ -66,6 +69,15 @@ struct Serve: AsyncParsableCommand {
 
     @Flag(name: .long, help: "fsync objects and the index on every write (survives power loss).")
     var fsync = false
+
+    @Flag(name: .long, help: "Verify SigV4 signatures and authorize every request (auth.enabled).")
+    var auth = false
+
+    @Option(name: .long, help: "Access key of the single credential (with --secret-key). (default: STORAGE)")
+    var accessKey: String?
+
+    @Option(name: .long, help: "Secret key of the single credential (with --access-key). (default: STORAGE)")
+    var secretKey: String?
 
     func run() async throws {
         let configuration: StowageConfiguration
@@ -109,7 +121,10 @@ struct Serve: AsyncParsableCommand {
     }
 
     private func resolvedConfiguration() throws -> StowageConfiguration {
-        var configuration = try config.map { try StowageConfiguration.load(file: $0) } ?? StowageConfiguration()
+        let environment = ProcessEnvironment.variables()
+        let file = config ?? environment["STOWAGE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        var configuration = try file.map { try StowageConfiguration.load(file: $0) } ?? StowageConfiguration()
+        configuration = try configuration.applyingEnvironment(environment)
         if let port { configuration.server.port = port }
         if let address { configuration.server.address = address }
         if let directory { configuration.storage.directory = directory }
@@ -118,6 +133,12 @@ struct Serve: AsyncParsableCommand {
         if silent { configuration.server.silent = true }
         if let logLevel { configuration.logging.level = logLevel }
         if fsync { configuration.storage.fsync = true }
+        if auth { configuration.auth.enabled = true }
+        switch (accessKey, secretKey) {
+        case (let key?, let secret?): configuration.auth.credentials = [.init(accessKeyId: key, secretAccessKey: secret)]
+        case (nil, nil): break
+        default: throw ConfigurationError(field: accessKey == nil ? "--access-key" : "--secret-key", reason: "must be given together with the other")
+        }
         return configuration
     }
 
@@ -170,4 +191,20 @@ func standardOutput(_ text: String) {
 func standardError(_ text: String) {
     var bytes = Array(text.utf8)
     _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+/// The process environment as a dictionary.
+enum ProcessEnvironment {
+    static func variables() -> [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
 }

@@ -1,0 +1,70 @@
+/// Environment variables over a configuration: the layer between the JSON file and the
+/// command-line flags (`stowage serve` applies file, then environment, then flags). Each
+/// variable sets one field; an invalid value is a `ConfigurationError` naming the variable.
+///
+/// ```swift
+/// let configuration = try StowageConfiguration().applyingEnvironment(["STOWAGE_PORT": "9000"])
+/// ```
+extension StowageConfiguration {
+    /// Every variable read, with the field it sets, for `--help` and the README.
+    public static let environmentVariables: [(name: String, field: String)] = [
+        ("STOWAGE_CONFIG", "the JSON configuration file (like --config)"),
+        ("STOWAGE_PORT", "server.port"), ("STOWAGE_ADDRESS", "server.address"), ("STOWAGE_REGION", "server.region"),
+        ("STOWAGE_DOMAINS", "server.domains (comma-separated)"), ("STOWAGE_SILENT", "server.silent"),
+        ("STOWAGE_ADMIN_RESET", "server.adminReset"),
+        ("STOWAGE_DIRECTORY", "storage.directory"), ("STOWAGE_CLEAN_SLATE", "storage.cleanSlate"),
+        ("STOWAGE_BACKEND", "storage.backend"), ("STOWAGE_FSYNC", "storage.fsync"),
+        ("STOWAGE_AUTH_ENABLED", "auth.enabled"),
+        ("STOWAGE_ACCESS_KEY", "auth.credentials: one credential, with STOWAGE_SECRET_KEY"),
+        ("STOWAGE_SECRET_KEY", "auth.credentials: one credential, with STOWAGE_ACCESS_KEY"),
+        ("STOWAGE_CORS_ENABLED", "cors.enabled"), ("STOWAGE_CORS_ORIGINS", "cors.allowedOrigins (comma-separated)"),
+        ("STOWAGE_LOG_LEVEL", "logging.level"), ("STOWAGE_LOG_FORMAT", "logging.format"),
+        ("STOWAGE_MAX_OBJECT_SIZE", "limits.maxObjectSize (bytes)"), ("STOWAGE_REQUEST_TIMEOUT", "limits.requestTimeout (ms)"),
+    ]
+
+    public func applyingEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> StowageConfiguration {
+        var c = self
+        func text(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        func int(_ name: String) throws(ConfigurationError) -> Int? {
+            guard let value = text(name) else { return nil }
+            guard let number = Int(value) else { throw ConfigurationError(field: name, reason: "must be a whole number, not '\(value)'") }
+            return number
+        }
+        func bool(_ name: String) throws(ConfigurationError) -> Bool? {
+            guard let value = text(name) else { return nil }
+            switch value.lowercased() {
+            case "1", "true", "yes", "on": return true
+            case "0", "false", "no", "off": return false
+            default: throw ConfigurationError(field: name, reason: "must be true or false, not '\(value)'")
+            }
+        }
+        func list(_ name: String) -> [String]? {
+            text(name).map { $0.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty } }
+        }
+
+        if let v = try int("STOWAGE_PORT") { c.server.port = v }
+        if let v = text("STOWAGE_ADDRESS") { c.server.address = v }
+        if let v = text("STOWAGE_REGION") { c.server.region = v }
+        if let v = list("STOWAGE_DOMAINS") { c.server.domains = v }
+        if let v = try bool("STOWAGE_SILENT") { c.server.silent = v }
+        if let v = try bool("STOWAGE_ADMIN_RESET") { c.server.adminReset = v }
+        if let v = text("STOWAGE_DIRECTORY") { c.storage.directory = v }
+        if let v = try bool("STOWAGE_CLEAN_SLATE") { c.storage.cleanSlate = v }
+        if let v = text("STOWAGE_BACKEND") { c.storage.backend = v }
+        if let v = try bool("STOWAGE_FSYNC") { c.storage.fsync = v }
+        if let v = try bool("STOWAGE_AUTH_ENABLED") { c.auth.enabled = v }
+        switch (text("STOWAGE_ACCESS_KEY"), text("STOWAGE_SECRET_KEY")) {
+        case (let key?, let secret?): c.auth.credentials = [Credential(accessKeyId: key, secretAccessKey: secret)]
+        case (nil, nil): break
+        case (nil, _): throw ConfigurationError(field: "STOWAGE_ACCESS_KEY", reason: "must be set together with STOWAGE_SECRET_KEY")
+        case (_, nil): throw ConfigurationError(field: "STOWAGE_SECRET_KEY", reason: "must be set together with STOWAGE_ACCESS_KEY")
+        }
+        if let v = try bool("STOWAGE_CORS_ENABLED") { c.cors.enabled = v }
+        if let v = list("STOWAGE_CORS_ORIGINS") { c.cors.allowedOrigins = v }
+        if let v = text("STOWAGE_LOG_LEVEL") { c.logging.level = v }
+        if let v = text("STOWAGE_LOG_FORMAT") { c.logging.format = v }
+        if let v = try int("STOWAGE_MAX_OBJECT_SIZE") { c.limits.maxObjectSize = Int64(v) }
+        if let v = try int("STOWAGE_REQUEST_TIMEOUT") { c.limits.requestTimeout = v }
+        return c
+    }
+}
