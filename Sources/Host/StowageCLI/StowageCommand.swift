@@ -70,6 +70,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "fsync objects and the index on every write (survives power loss).")
     var fsync = false
 
+    @Flag(name: .long, help: "Be driven over newline-delimited JSON on stdin/stdout (start, stop, createBucket, clusterStatus) instead of starting at once.")
+    var management = false
+
     @Flag(name: .long, help: "Verify SigV4 signatures and authorize every request (auth.enabled).")
     var auth = false
 
@@ -80,6 +83,15 @@ struct Serve: AsyncParsableCommand {
     var secretKey: String?
 
     func run() async throws {
+        if management {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = .warning
+                return handler
+            }
+            await ManagementSession(logger: Logger(label: "stowage")).run()
+            return
+        }
         let configuration: StowageConfiguration
         do {
             configuration = try resolvedConfiguration()

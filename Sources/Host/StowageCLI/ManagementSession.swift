@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import Stowage
+import StowageCore
+import Synchronization
+
+/// `stowage --management`: the server driven by another program over newline-delimited JSON on
+/// standard input and output (the protocol smartstorage's TypeScript wrapper speaks).
+///
+/// Requests: `{"id": …, "method": "start" | "stop" | "createBucket" | "clusterStatus", "params": {…}}`;
+/// `start` takes the configuration (the JSON file's structure) as `params`, `createBucket` takes
+/// `{"name": …}`. Responses: `{"id": …, "success": true, "result": …}` or
+/// `{"id": …, "success": false, "error": "…"}`. Once the server listens, an unsolicited
+/// `{"event": "ready", "port": …, "endpoint": …}` follows. A malformed line is answered with an
+/// error and the session goes on; end of input (or SIGINT/SIGTERM) stops the server and exits 0.
+/// Standard output carries only protocol lines; logs go to standard error.
+final class ManagementSession: Sendable {
+    private let server = Mutex<Stowage?>(nil)
+    private let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func run() async {
+        let lines = Self.standardInputLines()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await line in lines {
+                    await self.handle(line)
+                }
+            }
+            group.addTask {
+                _ = await TerminationSignal().wait()
+            }
+            // Whichever ends first, end of input or a signal, ends the session.
+            await group.next()
+            group.cancelAll()
+        }
+        await stop()
+    }
+
+    // MARK: Requests
+
+    private func handle(_ line: String) async {
+        let trimmed = line.trimmingSpaces()
+        if trimmed.isEmpty { return }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8), options: [.fragmentsAllowed]),
+              let request = object as? [String: Any]
+        else {
+            return reply(id: NSNull(), error: "malformed request: not a JSON object")
+        }
+        let id = request["id"] ?? NSNull()
+        guard let method = request["method"] as? String else {
+            return reply(id: id, error: "malformed request: missing \"method\"")
+        }
+        let params = request["params"] as? [String: Any] ?? [:]
+        do {
+            let result: Any
+            switch method {
+            case "start": result = try await start(params)
+            case "stop": result = ["stopped": await stop()]
+            case "createBucket": result = try await createBucket(params)
+            case "clusterStatus": result = clusterStatus()
+            default: throw ManagementError("unknown method \"\(method)\" (known: start, stop, createBucket, clusterStatus)")
+            }
+            reply(id: id, result: result)
+        } catch let error as ConfigurationError {
+            reply(id: id, error: error.description)
+        } catch let error as ManagementError {
+            reply(id: id, error: error.message)
+        } catch let error as S3Error {
+            reply(id: id, error: "\(error.code.name): \(error.message)")
+        } catch {
+            reply(id: id, error: "\(error)")
+        }
+    }
+
+    private func start(_ params: [String: Any]) async throws -> Any {
+        if server.withLock({ $0 != nil }) { throw ManagementError("already running; send stop first") }
+        let data = try JSONSerialization.data(withJSONObject: params)
+        let configuration = try StowageConfiguration.load(json: String(decoding: data, as: UTF8.self), source: "start params")
+        try configuration.validate()
+        let started = try await Stowage.createAndStart(configuration, logger: logger)
+        let alreadyRunning = server.withLock { current -> Bool in
+            if current != nil { return true }
+            current = started
+            return false
+        }
+        if alreadyRunning {
+            try? await started.stop()
+            throw ManagementError("already running; send stop first")
+        }
+        let descriptor = started.storageDescriptor()
+        let endpoint = "http://\(configuration.server.address == "0.0.0.0" ? "127.0.0.1" : configuration.server.address):\(started.port)"
+        let result: [String: Any] = [
+            "port": started.port, "endpoint": endpoint, "accessKey": descriptor.accessKey,
+            "accessSecret": descriptor.accessSecret, "useSsl": descriptor.useSsl, "region": configuration.server.region,
+        ]
+        emit(["event": "ready", "port": started.port, "endpoint": endpoint])
+        return result
+    }
+
+    /// Stops the server if one runs; `true` when one was stopped.
+    @discardableResult
+    private func stop() async -> Bool {
+        guard let running = server.withLock({ current -> Stowage? in
+            defer { current = nil }
+            return current
+        }) else { return false }
+        do {
+            try await running.stop()
+        } catch {
+            logger.error("stop failed", metadata: ["error": "\(error)"])
+        }
+        return true
+    }
+
+    private func createBucket(_ params: [String: Any]) async throws -> Any {
+        guard let name = (params["name"] ?? params["bucketName"]) as? String else {
+            throw ManagementError("createBucket needs params {\"name\": \"…\"}")
+        }
+        guard let running = server.withLock({ $0 }) else { throw ManagementError("not running; send start first") }
+        let info = try await running.createBucket(name)
+        return ["name": info.name, "region": info.region]
+    }
+
+    private func clusterStatus() -> Any {
+        let running = server.withLock { $0 }
+        return [
+            "mode": "standalone", "running": running != nil,
+            "backend": running?.configuration.storage.backend ?? NSNull(),
+            "nodes": [] as [Any],
+        ] as [String: Any]
+    }
+
+    // MARK: Output
+
+    private func reply(id: Any, result: Any) {
+        emit(["id": id, "success": true, "result": result])
+    }
+
+    private func reply(id: Any, error: String) {
+        emit(["id": id, "success": false, "error": error])
+    }
+
+    /// One JSON object per line on standard output, written whole.
+    private func emit(_ object: [String: Any]) {
+        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        data.append(0x0A)
+        outputLock.withLock { _ in
+            data.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = write(1, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written <= 0 { return }
+                    offset += written
+                }
+            }
+        }
+    }
+    private let outputLock = Mutex(())
+
+    /// Standard input, line by line, read on a thread of its own (reads block).
+    private static func standardInputLines() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        let thread = Thread {
+            while let line = readLine(strippingNewline: true) {
+                continuation.yield(line)
+            }
+            continuation.finish()
+        }
+        thread.name = "stowage-management-stdin"
+        thread.start()
+        return stream
+    }
+}
+
+struct ManagementError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
