@@ -253,9 +253,10 @@ def test_sigterm_right_after_ready_line(tmp_path):
 
 
 def test_sigterm_with_upload_in_flight(start_server):
+    """The upload stalls halfway: the grace period runs out, it is cut off, nothing is left."""
     import os
     import socket
-    srv = start_server()
+    srv = start_server(config={"server": {"shutdownGracePeriod": 500}})
     s3 = srv.client()
     s3.create_bucket(Bucket="inflight")
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)

@@ -85,7 +85,7 @@ public final class Stowage: Sendable {
             return false
         }
         if alreadyRunning {
-            await started.shutdown()
+            await started.shutdown(gracePeriod: .zero)
             return
         }
         operations.ready.set(true)
@@ -93,7 +93,9 @@ public final class Stowage: Sendable {
         services.withLock { $0.append(Task { await expiry.run() }) }
     }
 
-    /// Stops listening, closes connections and the backend. Calling it again does nothing.
+    /// Stops listening at once, lets requests in progress finish for up to
+    /// `server.shutdownGracePeriod`, then closes the remaining connections and the backend.
+    /// Calling it again does nothing.
     public func stop() async throws {
         guard let running = server.withLock({ current -> HTTPServer? in
             let taken = current
@@ -107,7 +109,7 @@ public final class Stowage: Sendable {
         }
         for task in background { task.cancel() }
         for task in background { await task.value }
-        await running.shutdown()
+        await running.shutdown(gracePeriod: .milliseconds(configuration.server.shutdownGracePeriod))
         try await backend.close()
     }
 

@@ -127,8 +127,25 @@ struct Serve: AsyncParsableCommand {
         standardOutput("Stowage listening on http://\(configuration.server.address):\(server.port)\n")
         logger.info("serving", metadata: ["directory": "\(configuration.storage.directory)", "port": "\(server.port)"])
 
-        let signal = await termination.wait()
-        logger.info("stopping", metadata: ["signal": "\(signal)"])
+        // One consumer sees every signal: the first stops gracefully, a second (the operator
+        // wants out now) exits at once.
+        let signals = termination.signals
+        let (first, firstContinuation) = AsyncStream.makeStream(of: Int32.self)
+        Task.detached {
+            var seen = 0
+            for await number in signals {
+                seen += 1
+                if seen == 1 {
+                    firstContinuation.yield(number)
+                } else {
+                    standardError("stowage: second signal (\(number)); exiting without waiting\n")
+                    Glibc.exit(1)
+                }
+            }
+        }
+        var iterator = first.makeAsyncIterator()
+        let signal = await iterator.next() ?? SIGTERM
+        logger.info("stopping: finishing requests in progress (a second signal exits at once)", metadata: ["signal": "\(signal)"])
         try await server.stop()
     }
 
@@ -168,14 +185,15 @@ struct Serve: AsyncParsableCommand {
 
 /// Catches SIGINT and SIGTERM from its creation on; `wait()` returns the first one.
 final class TerminationSignal {
-    private let stream: AsyncStream<Int32>
+    /// Every SIGINT and SIGTERM from now on, in order.
+    let signals: AsyncStream<Int32>
     private let sources: [any DispatchSourceSignal]
 
     init() {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
-        self.stream = stream
+        self.signals = stream
         sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { continuation.yield(number) }
@@ -184,14 +202,10 @@ final class TerminationSignal {
         }
     }
 
+    /// The next signal.
     func wait() async -> Int32 {
-        var received: Int32 = SIGTERM
-        for await number in stream {
-            received = number
-            break
-        }
-        sources.forEach { $0.cancel() }
-        return received
+        for await number in signals { return number }
+        return SIGTERM
     }
 }
 

@@ -33,6 +33,8 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
         /// Enables `POST /_stowage/reset`, which deletes every bucket and object (for tests, like
         /// moto's reset API). Off by default: it is unauthenticated.
         public var adminReset: Bool = false
+        /// Milliseconds that stopping waits for requests in progress before cutting them off.
+        public var shutdownGracePeriod: Int = 10_000
         public init() {}
     }
 
@@ -125,6 +127,7 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
     public func validate() throws(ConfigurationError) {
         guard (0...65535).contains(server.port) else { throw ConfigurationError(field: "server.port", reason: "must be 0...65535 (0 picks a free port)") }
         guard !server.address.isEmpty else { throw ConfigurationError(field: "server.address", reason: "must not be empty") }
+        guard server.shutdownGracePeriod >= 0 else { throw ConfigurationError(field: "server.shutdownGracePeriod", reason: "must not be negative (milliseconds)") }
         guard !server.region.isEmpty else { throw ConfigurationError(field: "server.region", reason: "must not be empty") }
         for (index, domain) in server.domains.enumerated() {
             guard !domain.isEmpty, !domain.hasPrefix("."), !domain.contains(":"), !domain.contains("/") else {
@@ -238,7 +241,7 @@ extension StowageConfiguration {
 }
 
 extension StowageConfiguration.Server {
-    enum CodingKeys: String, CodingKey, CaseIterable { case port, address, silent, region, domains, adminReset }
+    enum CodingKeys: String, CodingKey, CaseIterable { case port, address, silent, region, domains, adminReset, shutdownGracePeriod }
     public init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -249,6 +252,7 @@ extension StowageConfiguration.Server {
         region = try c.value(.region, d.region)
         domains = try c.value(.domains, d.domains)
         adminReset = try c.value(.adminReset, d.adminReset)
+        shutdownGracePeriod = try c.value(.shutdownGracePeriod, d.shutdownGracePeriod)
     }
 }
 

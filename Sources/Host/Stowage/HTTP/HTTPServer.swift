@@ -69,12 +69,22 @@ final class HTTPServer: Sendable {
 
     var openConnections: Int { connections.withLock { $0.count } }
 
-    /// Stops accepting, closes every connection, then waits (up to 10 s) for request tasks to
-    /// finish, so uploads cut off by the close clean up their temp files before the backend closes.
-    func shutdown() async {
+    /// Stops accepting at once (the port is free as soon as this starts), lets requests in
+    /// progress finish for up to `gracePeriod` (idle keep-alive connections close now, busy ones
+    /// after their response), then closes what is left and waits for request tasks to clean up
+    /// (an upload cut off removes its temp file) before the backend closes.
+    func shutdown(gracePeriod: Duration) async {
         try? await channel.close()
         let open = connections.withLock { Array($0.values) }
-        for child in open { try? await child.close() }
+        for child in open {
+            child.eventLoop.execute { child.pipeline.fireUserInboundEventTriggered(S3HTTPHandler.Drain()) }
+        }
+        let deadline = ContinuousClock.now + gracePeriod
+        while openConnections > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let remaining = connections.withLock { Array($0.values) }
+        for child in remaining { try? await child.close() }
         await inFlight.drain(timeout: .seconds(10))
     }
 }

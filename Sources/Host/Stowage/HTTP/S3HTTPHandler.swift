@@ -91,6 +91,11 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var timeoutCheck: RepeatedTask?
     /// The response is out and the connection is closing; inbound bytes are dropped.
     private var lingering = false
+    /// The server is stopping: finish the exchange in progress, then close.
+    private var draining = false
+
+    /// Sent down every connection when the server stops.
+    struct Drain {}
     /// File bodies go out in slices of this size, so write progress is visible to the timeouts.
     private static let fileSlice = 4 * 1024 * 1024
     /// File bodies up to this size are read and sent from memory.
@@ -237,6 +242,22 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// What a body consumer sees when the client goes away mid-body.
     static let clientGone = S3Error(.incompleteBody, message: "The client closed the connection before sending the whole body.")
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is Drain else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        draining = true
+        pipelined.removeAll()
+        guard var current = exchange else {
+            context.close(promise: nil)
+            return
+        }
+        // Answer the request in progress with `Connection: close`, then close.
+        if !current.responseStarted { current.keepAlive = false }
+        exchange = current
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let source = exchange?.source { source.finish(Self.clientGone) }
         if let parseError = error as? HTTPParserError, exchange?.responseStarted != true {
@@ -328,7 +349,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             body = S3Body(stream: ContinueOnDemandBody(producer: produced.sequence, sendContinue: sendContinue), length: contentLength)
         }
         exchange = Exchange(
-            id: id, version: head.version, isHead: head.method == .HEAD, keepAlive: head.isKeepAlive,
+            id: id, version: head.version, isHead: head.method == .HEAD, keepAlive: head.isKeepAlive && !draining,
             source: source, expectsContinue: expectsContinue, unreadBody: chunked ? nil : (contentLength ?? 0)
         )
         if collect {
