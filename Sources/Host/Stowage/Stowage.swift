@@ -56,27 +56,29 @@ public final class Stowage: Sendable {
         return stowage
     }
 
-    /// Opens the backend and starts listening. Calling it again while running does nothing.
+    /// Starts listening, then opens the backend: clients can connect at once, and requests that
+    /// arrive while the backend opens wait for it. Calling it again while running does nothing.
     public func start() async throws {
         if server.withLock({ $0 != nil }) { return }
-        try await backend.open()
         let credential = configuration.auth.credentials[0]
         var accessLog = Logger(label: "stowage.access")
         accessLog.logLevel = logger.logLevel
+        let gate = StartupGate()
         let environment = RequestEnvironment(
             pipeline: pipeline, logger: logger, defaultIdentity: configuration.auth.enabled ? .anonymous : credential.identity,
             region: configuration.server.region, requestIDs: RequestIDGenerator(),
             requestTimeout: .milliseconds(Int64(configuration.limits.requestTimeout)),
-            inFlight: InFlightRequests(), operations: operations, metrics: metrics, accessLog: accessLog
+            inFlight: InFlightRequests(), operations: operations, metrics: metrics, accessLog: accessLog, gate: gate
         )
-        let started: HTTPServer
+        let started = try await HTTPServer.start(
+            address: configuration.server.address, port: configuration.server.port,
+            environment: environment, group: MultiThreadedEventLoopGroup.singleton
+        )
         do {
-            started = try await HTTPServer.start(
-                address: configuration.server.address, port: configuration.server.port,
-                environment: environment, group: MultiThreadedEventLoopGroup.singleton
-            )
+            try await backend.open()
         } catch {
-            try? await backend.close()
+            gate.fail()
+            await started.shutdown(gracePeriod: .zero)
             throw error
         }
         let alreadyRunning = server.withLock { current -> Bool in
@@ -85,9 +87,11 @@ public final class Stowage: Sendable {
             return false
         }
         if alreadyRunning {
+            gate.fail()
             await started.shutdown(gracePeriod: .zero)
             return
         }
+        gate.open()
         operations.ready.set(true)
         let expiry = MultipartExpiryService(backend: backend, configuration: configuration.multipart, logger: logger)
         services.withLock { $0.append(Task { await expiry.run() }) }

@@ -25,6 +25,8 @@ struct RequestEnvironment: Sendable {
     let metrics: ServerMetrics
     /// One line per answered request at `info` (request id, method, path, status, bytes, time).
     let accessLog: Logger
+    /// Open once the backend is; S3 requests that arrive earlier wait on it.
+    let gate: StartupGate
 }
 
 /// Bridges one HTTP/1.1 connection to the S3 pipeline.
@@ -417,9 +419,16 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             defer { environment.inFlight.leave() }
             let started = ContinuousClock.now
             let operational = environment.operations.handles(request)
-            let response = operational
-                ? await environment.operations.respond(to: request)
-                : await respond(pipeline: environment.pipeline, request: request, context: context)
+            let response: S3Response
+            if operational {
+                response = await environment.operations.respond(to: request)
+            } else if await environment.gate.wait() {
+                response = await respond(pipeline: environment.pipeline, request: request, context: context)
+            } else {
+                response = XMLStage.errorResponse(
+                    S3Error(.serviceUnavailable, message: "The server could not open its storage."), request: request, context: context
+                )
+            }
             let sent = response.bodyLength(head: request.method == .head)
             await deliver(response, requestID: context.requestID, exchange: id, handler: handler)
             finished(environment, request, context, response.status.code, sent, ContinuousClock.now - started, operational: operational)
