@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "StowageCORS", targets: ["StowageCORS"]),
         .library(name: "Stowage", targets: ["Stowage"]),
         .library(name: "StowageBackendConformance", targets: ["StowageBackendConformance"]),
+        .library(name: "StowageTesting", targets: ["StowageTesting"]),
         .executable(name: "stowage", targets: ["StowageCLI"]),
     ],
     dependencies: [
@@ -123,6 +124,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "StowageTesting",
+            dependencies: ["Stowage", "StowageCore", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Sources/Host/StowageTesting",
+            swiftSettings: strict
+        ),
+        .target(
             name: "StowageBench",
             dependencies: [
                 "StowageCore", "StowageSigV4",
@@ -189,6 +196,11 @@ let package = Package(
             path: "Tests/StowageFileStoreTests"
         ),
         .testTarget(
+            name: "StowageTestingTests",
+            dependencies: ["StowageTesting", "Stowage", "StowageCore", "StowageSigV4"],
+            path: "Tests/StowageTestingTests"
+        ),
+        .testTarget(
             name: "StowageHostTests",
             dependencies: [
                 "Stowage", "StowageCore",
@@ -204,6 +216,11 @@ let package = Package(
             dependencies: ["Stowage", "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore"],
             path: "Examples/CustomServer",
             swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EmbeddedInTestsExample",
+            dependencies: ["StowageTesting"],
+            path: "Examples/EmbeddedInTests"
         ),
         .executableTarget(
             name: "BearerAuthExample",
