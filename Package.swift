@@ -211,22 +211,47 @@ let package = Package(
         ),
 
         // MARK: Examples
+        .target(
+            name: "ReadOnlyServer",
+            dependencies: [
+                "Stowage", "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/CustomServer/ReadOnly",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "CustomServerExample",
-            dependencies: ["Stowage", "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore"],
-            path: "Examples/CustomServer",
+            dependencies: ["ReadOnlyServer", "StowageCore"],
+            path: "Examples/CustomServer/Server",
             swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CustomServerExampleTests",
+            dependencies: ["ReadOnlyServer"],
+            path: "Examples/CustomServer/Tests"
         ),
         .testTarget(
             name: "EmbeddedInTestsExample",
             dependencies: ["StowageTesting"],
             path: "Examples/EmbeddedInTests"
         ),
-        .executableTarget(
-            name: "BearerAuthExample",
-            dependencies: ["Stowage", "StowageCore", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")],
-            path: "Examples/BearerAuth",
+        .target(
+            name: "BearerAuth",
+            dependencies: ["Stowage", "StowageCore", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Examples/CustomAuthStage/BearerAuth",
             swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "CustomAuthStageExample",
+            dependencies: ["BearerAuth", "Stowage", "StowageCore", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/CustomAuthStage/Server",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CustomAuthStageExampleTests",
+            dependencies: ["BearerAuth", "Stowage", "StowageCore"],
+            path: "Examples/CustomAuthStage/Tests"
         ),
     ]
 )
