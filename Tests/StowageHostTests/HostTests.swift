@@ -1,6 +1,9 @@
 import Foundation
 import Stowage
 import StowageCore
+import Logging
+import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// A server on a free port in its own temp directory, stopped and removed afterwards.
@@ -247,5 +250,77 @@ struct HostTests {
         #expect { try StowageConfiguration.load(json: #"{"server": {"port": "x"}}"#) } throws: { ($0 as? ConfigurationError)?.field == "server.port" }
         #expect { try StowageConfiguration.load(json: #"{"storage": {"bogus": 1}}"#) } throws: { ($0 as? ConfigurationError)?.field == "storage.bogus" }
         #expect { try StowageConfiguration.load(json: "{") } throws: { $0 is ConfigurationError }
+    }
+}
+
+@Suite("Stowage as a swift-service-lifecycle service, and the builder", .timeLimit(.minutes(1)))
+struct ServiceTests {
+    struct Ticker: StowageService {
+        let ticks: Counter
+        func run() async {
+            while !Task.isCancelled {
+                ticks.increment()
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+
+    final class Counter: Sendable {
+        private let value = Mutex(0)
+        func increment() { value.withLock { $0 += 1 } }
+        var count: Int { value.withLock { $0 } }
+    }
+
+    @Test func runsInAServiceGroupUntilGracefulShutdown() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-service-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var builder = StowageBuilder()
+        builder.configuration.server.port = 0
+        builder.configuration.server.address = "127.0.0.1"
+        builder.configuration.storage.directory = directory
+        let ticks = Counter()
+        builder.services.append(Ticker(ticks: ticks))
+        let server = try builder.build()
+        let group = ServiceGroup(services: [server], logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        while !server.isRunning { try await Task.sleep(for: .milliseconds(5)) }
+        try await RawHTTPConnection.with(port: server.port) { connection in
+            try await connection.send("PUT /from-group HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
+            #expect(try await connection.readResponse().status == 200)
+        }
+        while ticks.count == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(!server.isRunning)
+        let settled = ticks.count
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(ticks.count == settled, "extra services are cancelled when the server stops")
+    }
+
+    @Test func builderReplacesTheBackendAndStages() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-builder-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        struct Teapot: S3Stage {
+            func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
+                S3Response(status: .init(code: 418))
+            }
+        }
+        var builder = StowageBuilder()
+        builder.configuration.server.port = 0
+        builder.configuration.server.address = "127.0.0.1"
+        builder.configuration.storage.directory = directory
+        builder.stages = [Teapot()]
+        let server = try builder.build()
+        try await server.start()
+        do {
+            try await RawHTTPConnection.with(port: server.port) { connection in
+                try await connection.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                #expect(try await connection.readResponse().status == 418)
+            }
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+        try await server.stop()
     }
 }

@@ -3,7 +3,7 @@ import StowageCore
 
 /// Aborts multipart uploads older than `multipart.expirationDays`, at start and then every
 /// `multipart.cleanupIntervalMinutes`, so abandoned uploads do not hold disk space forever.
-struct MultipartExpiryService: Sendable {
+struct MultipartExpiryService: StowageService {
     let backend: any StorageBackend
     let configuration: StowageConfiguration.Multipart
     let logger: Logger
@@ -23,4 +23,20 @@ struct MultipartExpiryService: Sendable {
             }
         }
     }
+}
+
+/// A long-running piece that lives as long as the server: started after the server listens,
+/// cancelled when it stops (`run` should return promptly on cancellation).
+///
+/// ```swift
+/// struct Heartbeat: StowageService {
+///     func run() async {
+///         while !Task.isCancelled { try? await Task.sleep(for: .seconds(30)); print("alive") }
+///     }
+/// }
+/// var builder = StowageBuilder(configuration: configuration)
+/// builder.services.append(Heartbeat())
+/// ```
+public protocol StowageService: Sendable {
+    func run() async
 }

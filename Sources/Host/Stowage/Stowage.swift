@@ -26,20 +26,20 @@ public final class Stowage: Sendable {
     private let services = Mutex<[Task<Void, Never>]>([])
     private let metrics = ServerMetrics()
     private let operations: OperationsEndpoints
+    /// Extra services started with the server and cancelled when it stops.
+    private let extraServices: [any StowageService]
 
     /// Assembles a server from configuration through `registry` (backend and stages by name).
     public convenience init(_ configuration: StowageConfiguration = StowageConfiguration(), registry: PluginRegistry = .builtIn, logger: Logger? = nil) throws {
-        try configuration.validate()
-        let logger = logger ?? Logger(label: "stowage")
-        var environment = PluginEnvironment(configuration: configuration, logger: logger)
-        let backend = try registry.makeBackend(environment)
-        environment.backend = backend
-        let stages = try registry.makeStages(environment)
-        self.init(configuration: configuration, backend: backend, stages: stages, logger: logger)
+        var builder = StowageBuilder(configuration: configuration, registry: registry)
+        builder.logger = logger
+        let parts = try builder.assemble()
+        self.init(configuration: configuration, backend: parts.backend, stages: parts.stages, logger: parts.logger)
     }
 
-    /// Assembles a server by hand: any backend, any stages in any order.
-    public init(configuration: StowageConfiguration, backend: any StorageBackend, stages: [any S3Stage], logger: Logger? = nil) {
+    /// Assembles a server by hand: any backend, any stages in any order, extra services.
+    public init(configuration: StowageConfiguration, backend: any StorageBackend, stages: [any S3Stage], services: [any StowageService] = [], logger: Logger? = nil) {
+        self.extraServices = services
         self.configuration = configuration
         self.backend = backend
         self.pipeline = S3Pipeline(stages: stages, responder: S3Dispatcher(backend: backend, configuration: configuration))
@@ -94,7 +94,10 @@ public final class Stowage: Sendable {
         gate.open()
         operations.ready.set(true)
         let expiry = MultipartExpiryService(backend: backend, configuration: configuration.multipart, logger: logger)
-        services.withLock { $0.append(Task { await expiry.run() }) }
+        let all: [any StowageService] = [expiry] + extraServices
+        services.withLock { tasks in
+            for service in all { tasks.append(Task { await service.run() }) }
+        }
     }
 
     /// Stops listening at once, lets requests in progress finish for up to
