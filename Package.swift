@@ -257,5 +257,16 @@ let package = Package(
             dependencies: ["BearerAuth", "Stowage", "StowageCore"],
             path: "Examples/CustomAuthStage/Tests"
         ),
+        .target(
+            name: "InMemoryBackend",
+            dependencies: ["StowageCore", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Examples/InMemoryBackend/Backend",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "InMemoryBackendTests",
+            dependencies: ["InMemoryBackend", "StowageBackendConformance", "StowageCore", "Stowage"],
+            path: "Examples/InMemoryBackend/Tests"
+        ),
     ]
 )

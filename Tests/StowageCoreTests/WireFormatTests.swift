@@ -115,3 +115,20 @@ struct WireFormatTests {
         #expect(throws: S3Error.self) { try ObjectKeys.validate(String(repeating: "é", count: 513)) }
     }
 }
+
+@Suite struct KeyBytesTests {
+    @Test func successorIsJustPastEveryKeyWithThePrefix() {
+        #expect(KeyBytes.successor(of: Array("photos/".utf8)) == Array("photos0".utf8))
+        #expect(KeyBytes.successor(of: [0x61, 0xFF, 0xFF]) == [0x62])
+        #expect(KeyBytes.successor(of: [0xFF]) == nil)
+        #expect(KeyBytes.successor(of: []) == nil)
+    }
+
+    @Test func endOfFirstDelimiter() {
+        #expect(KeyBytes.endOfFirst(Array("/".utf8), in: Array("a/b/c".utf8), from: 0) == 2)
+        #expect(KeyBytes.endOfFirst(Array("/".utf8), in: Array("a/b/c".utf8), from: 2) == 4)
+        #expect(KeyBytes.endOfFirst(Array("::".utf8), in: Array("a:b::c".utf8), from: 0) == 5)
+        #expect(KeyBytes.endOfFirst(Array("/".utf8), in: Array("abc".utf8), from: 0) == nil)
+        #expect(KeyBytes.endOfFirst([], in: Array("abc".utf8), from: 0) == nil)
+    }
+}

@@ -9,7 +9,7 @@ enum MultipartListing {
         let prefix = Array(query.prefix.utf8)
         let delimiter = query.delimiter.map { Array($0.utf8) }.flatMap { $0.isEmpty ? nil : $0 }
         let keyMarker = query.keyMarker.map { Array($0.utf8) }
-        let upper = ObjectIndex.successor(of: prefix)
+        let upper = KeyBytes.successor(of: prefix)
         var sql = "SELECT key, upload_id, initiated_ms, owner_id, storage_class, checksum_algorithm, checksum_type FROM uploads WHERE bucket_id = ? AND key >= ?"
         var arguments: StatementArguments = [bucketID, Data(prefix)]
         if let upper {
@@ -32,7 +32,7 @@ enum MultipartListing {
         var lastPrefix: [UInt8]?
         // A key marker inside a common prefix means that prefix was listed already.
         if let delimiter, let keyMarker, keyMarker.starts(with: prefix),
-           let end = ObjectIndex.range(of: delimiter, in: keyMarker, from: prefix.count) {
+           let end = KeyBytes.endOfFirst(delimiter, in: keyMarker, from: prefix.count) {
             lastPrefix = Array(keyMarker[..<end])
         }
         var nextKeyMarker: String?
@@ -44,7 +44,7 @@ enum MultipartListing {
             if uploads.count + prefixes.count == query.maxUploads {
                 return ListUploadsPage(uploads: uploads, commonPrefixes: prefixes, isTruncated: true, nextKeyMarker: nextKeyMarker, nextUploadIDMarker: nextUploadID)
             }
-            if let delimiter, let end = ObjectIndex.range(of: delimiter, in: key, from: prefix.count) {
+            if let delimiter, let end = KeyBytes.endOfFirst(delimiter, in: key, from: prefix.count) {
                 let common = Array(key[..<end])
                 lastPrefix = common
                 let text = String(decoding: common, as: UTF8.self)

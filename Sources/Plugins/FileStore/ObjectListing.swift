@@ -9,7 +9,7 @@ extension ObjectIndex {
     func list(bucketID: Int64, query: ListObjectsQuery) throws -> ListObjectsPage {
         let prefix = Array(query.prefix.utf8)
         let delimiter = query.delimiter.map { Array($0.utf8) }.flatMap { $0.isEmpty ? nil : $0 }
-        let upper = Self.successor(of: prefix)
+        let upper = KeyBytes.successor(of: prefix)
         let maxKeys = max(0, query.maxKeys)
 
         // Where to start: strictly after `after` when it lies at or beyond the prefix.
@@ -18,9 +18,9 @@ extension ObjectIndex {
             position = Cursor(key: after, inclusive: false)
             // A marker inside a common prefix means that prefix was already returned.
             if let delimiter, after.starts(with: prefix),
-                let end = Self.range(of: delimiter, in: after, from: prefix.count) {
+                let end = KeyBytes.endOfFirst(delimiter, in: after, from: prefix.count) {
                 let commonPrefix = Array(after[..<end])
-                if let next = Self.successor(of: commonPrefix) { position = Cursor(key: next, inclusive: true) } else { return Self.emptyPage }
+                if let next = KeyBytes.successor(of: commonPrefix) { position = Cursor(key: next, inclusive: true) } else { return Self.emptyPage }
             }
         }
         if let upper, !position.key.lexicographicallyPrecedes(upper) { return Self.emptyPage }
@@ -44,12 +44,12 @@ extension ObjectIndex {
                     }
                     let key: Data = row[0]
                     let keyBytes = [UInt8](key)
-                    if let delimiter, let end = Self.range(of: delimiter, in: keyBytes, from: prefix.count) {
+                    if let delimiter, let end = KeyBytes.endOfFirst(delimiter, in: keyBytes, from: prefix.count) {
                         let commonPrefix = Array(keyBytes[..<end])
                         let text = String(decoding: commonPrefix, as: UTF8.self)
                         prefixes.append(text)
                         last = text
-                        guard let next = Self.successor(of: commonPrefix) else { break scan }
+                        guard let next = KeyBytes.successor(of: commonPrefix) else { break scan }
                         position = Cursor(key: next, inclusive: true)
                         continue scan
                     }
@@ -88,32 +88,5 @@ extension ObjectIndex {
         if let upper { arguments += [Data(upper)] }
         arguments += [limit]
         return try Row.fetchCursor(statement, arguments: arguments)
-    }
-
-    /// The smallest byte string greater than every string that starts with `prefix`;
-    /// `nil` when there is none (empty, or all 0xFF).
-    static func successor(of prefix: [UInt8]) -> [UInt8]? {
-        var bytes = prefix
-        while let last = bytes.last {
-            if last < 0xFF {
-                bytes[bytes.count - 1] = last + 1
-                return bytes
-            }
-            bytes.removeLast()
-        }
-        return nil
-    }
-
-    /// The end index (exclusive) of the first `delimiter` in `key` at or after `from`.
-    static func range(of delimiter: [UInt8], in key: [UInt8], from: Int) -> Int? {
-        guard key.count >= from + delimiter.count else { return nil }
-        var index = from
-        while index + delimiter.count <= key.count {
-            if key[index] == delimiter[0], key[index..<index + delimiter.count].elementsEqual(delimiter) {
-                return index + delimiter.count
-            }
-            index += 1
-        }
-        return nil
     }
 }
