@@ -147,6 +147,7 @@ let package = Package(
             dependencies: [
                 "Stowage", "StowageBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Host/StowageCLI",
             swiftSettings: strict

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Logging
+import ServiceLifecycle
 import Stowage
 import StowageCore
 import Synchronization
@@ -127,26 +128,26 @@ struct Serve: AsyncParsableCommand {
         standardOutput("Stowage listening on http://\(configuration.server.address):\(server.port)\n")
         logger.info("serving", metadata: ["directory": "\(configuration.storage.directory)", "port": "\(server.port)"])
 
-        // One consumer sees every signal: the first stops gracefully, a second (the operator
-        // wants out now) exits at once.
+        // The server runs as a swift-service-lifecycle service in one ServiceGroup. Signals are
+        // ours, trapped since the process began (the group's own handlers would come too late
+        // for a signal right after the ready line, and ignore a second one): the first starts the
+        // group's graceful shutdown, a second (the operator wants out now) exits at once.
+        let group = ServiceGroup(services: [server], logger: logger)
         let signals = termination.signals
-        let (first, firstContinuation) = AsyncStream.makeStream(of: Int32.self)
         Task.detached {
             var seen = 0
             for await number in signals {
                 seen += 1
                 if seen == 1 {
-                    firstContinuation.yield(number)
+                    logger.info("stopping: finishing requests in progress (a second signal exits at once)", metadata: ["signal": "\(number)"])
+                    await group.triggerGracefulShutdown()
                 } else {
                     standardError("stowage: second signal (\(number)); exiting without waiting\n")
                     Glibc.exit(1)
                 }
             }
         }
-        var iterator = first.makeAsyncIterator()
-        let signal = await iterator.next() ?? SIGTERM
-        logger.info("stopping: finishing requests in progress (a second signal exits at once)", metadata: ["signal": "\(signal)"])
-        try await server.stop()
+        try await group.run()
     }
 
     private func resolvedConfiguration() throws -> StowageConfiguration {
