@@ -47,6 +47,19 @@ struct WithStowageTests {
         }
     }
 
+    @Test func aDirectoryTheCallerChoseIsNeitherWipedNorRemoved() async throws {
+        let mine = FileManager.default.temporaryDirectory.appendingPathComponent("caller-owned-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: mine) }
+        _ = try await withStowage(buckets: ["kept"], configure: { $0.storage.directory = mine }) { server in
+            try await server.put("kept", "k", Array("v".utf8))
+        }
+        #expect(FileManager.default.fileExists(atPath: mine))
+        let kept = try await withStowage(configure: { $0.storage.directory = mine }) { server in
+            try await server.get("kept", "k")
+        }
+        #expect(kept == Array("v".utf8), "not wiped on the next start")
+    }
+
     @Test func serversRunSideBySide() async throws {
         try await withStowage { first in
             try await withStowage(configure: { $0.server.region = "eu-west-1" }) { second in

@@ -130,6 +130,9 @@ def test_errors_never_kill_the_process(mgmt, data_dir):
     assert "missing" in mgmt.response("x")["error"]
     unknown = mgmt.call("explode")
     assert not unknown["success"] and "unknown method" in unknown["error"]
+    mgmt.send_raw('{"id": "p", "method": "start", "params": [1, 2]}\n')
+    assert "params" in mgmt.response("p")["error"]
+    assert mgmt.call("clusterStatus")["result"]["running"] is False
     bad = mgmt.call("start", {"server": {"port": "eighty"}})
     assert not bad["success"] and "server.port" in bad["error"]
     unknown_field = mgmt.call("start", {"servre": {}})

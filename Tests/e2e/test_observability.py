@@ -132,3 +132,19 @@ def test_silent_server_logs_no_access_lines(start_server):
     assert r.status == 200
     time.sleep(0.3)
     assert r.header("x-amz-request-id") not in srv.stderr_text()
+
+
+def test_received_bytes_count_what_was_read(start_server):
+    """A refused upload counts the bytes that arrived, not its Content-Length."""
+    import socket
+    srv = start_server()
+    before = value(metrics(srv), "stowage_received_bytes_total")
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    sock.sendall(f"PUT /no-such-bucket-bytes/k HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+                 f"Content-Length: 9000000000\r\n\r\n".encode() + b"x" * 1000)
+    status_line = sock.recv(65536).split(b"\r\n", 1)[0]
+    assert status_line.split(b" ")[1].startswith(b"4"), status_line  # refused (EntityTooLarge or NoSuchBucket)
+    sock.close()
+    time.sleep(0.2)
+    after = value(metrics(srv), "stowage_received_bytes_total")
+    assert after - before < 10_000_000

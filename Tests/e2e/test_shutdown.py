@@ -163,3 +163,33 @@ def test_second_signal_exits_at_once(start_server):
     srv.start()
     assert "Contents" not in srv.client().list_objects_v2(Bucket=bucket)
     assert not any(srv.tmp_dir.iterdir())
+
+
+def test_connection_mid_response_closes_after_it(start_server):
+    """A response already streaming when the drain begins completes, then the connection closes
+    (no further request is served on it), and the process does not wait out the grace period."""
+    srv = start_server(config={"server": {"shutdownGracePeriod": 20000}})
+    s3 = srv.client()
+    bucket = unique_bucket("midresp")
+    s3.create_bucket(Bucket=bucket)
+    body = os.urandom(32 * 1024 * 1024)
+    s3.put_object(Bucket=bucket, Key="big", Body=body)
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.sendall(f"GET /{bucket}/big HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n\r\n".encode())
+    received = sock.recv(64 * 1024)
+    assert received.startswith(b"HTTP/1.1 200")
+    started = time.monotonic()
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    while True:
+        chunk = sock.recv(1024 * 1024)
+        if not chunk:
+            break
+        received += chunk
+    head, _, payload = received.partition(b"\r\n\r\n")
+    assert payload == body, "the response in progress completes"
+    assert srv.proc.wait(timeout=30) == 0
+    assert time.monotonic() - started < 10, "closing after the response, not at the grace deadline"
+    srv.proc = None
+    sock.close()

@@ -43,7 +43,11 @@ public final class Stowage: Sendable {
         self.configuration = configuration
         self.backend = backend
         self.pipeline = S3Pipeline(stages: stages, responder: S3Dispatcher(backend: backend, configuration: configuration))
-        self.logger = logger ?? Logger(label: "stowage")
+        self.logger = logger ?? {
+            var fallback = Logger(label: "stowage")
+            fallback.logLevel = configuration.logLevel
+            return fallback
+        }()
         self.operations = OperationsEndpoints(
             metrics: metrics, backend: backend, domains: configuration.server.domains, adminReset: configuration.server.adminReset
         )
@@ -62,7 +66,9 @@ public final class Stowage: Sendable {
         if server.withLock({ $0 != nil }) { return }
         let credential = configuration.auth.credentials[0]
         var accessLog = Logger(label: "stowage.access")
-        accessLog.logLevel = logger.logLevel
+        // The stricter of the server's logger and the configuration: `server.silent` quiets
+        // access lines even under a caller's chatty logger.
+        accessLog.logLevel = max(logger.logLevel, configuration.logLevel)
         let gate = StartupGate()
         let environment = RequestEnvironment(
             pipeline: pipeline, logger: logger, defaultIdentity: configuration.auth.enabled ? .anonymous : credential.identity,
@@ -116,7 +122,10 @@ public final class Stowage: Sendable {
         }
         for task in background { task.cancel() }
         for task in background { await task.value }
-        await running.shutdown(gracePeriod: .milliseconds(configuration.server.shutdownGracePeriod))
+        // In a task of its own: stopping is often called from a cancelled task (a ServiceGroup
+        // tearing down), where the drain's sleeps would return at once and spin.
+        let grace = Duration.milliseconds(configuration.server.shutdownGracePeriod)
+        await Task { await running.shutdown(gracePeriod: grace) }.value
         try await backend.close()
     }
 

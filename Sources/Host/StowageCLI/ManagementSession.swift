@@ -54,7 +54,12 @@ final class ManagementSession: Sendable {
         guard let method = request["method"] as? String else {
             return reply(id: id, error: "malformed request: missing \"method\"")
         }
-        let params = request["params"] as? [String: Any] ?? [:]
+        let params: [String: Any]
+        switch request["params"] {
+        case nil, is NSNull: params = [:]
+        case let object as [String: Any]: params = object
+        default: return reply(id: id, error: "malformed request: \"params\" must be an object")
+        }
         do {
             let result: Any
             switch method {
@@ -146,7 +151,11 @@ final class ManagementSession: Sendable {
 
     /// One JSON object per line on standard output, written whole.
     private func emit(_ object: [String: Any]) {
-        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        // An id JSON cannot write back (a number too large for a double) must not leave the
+        // client waiting: answer with a null id instead.
+        let encoded = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? (try? JSONSerialization.data(withJSONObject: ["id": NSNull(), "success": false, "error": "the response could not be encoded (unrepresentable id?)"], options: [.sortedKeys]))
+        guard var data = encoded else { return }
         data.append(0x0A)
         outputLock.withLock { _ in
             data.withUnsafeBytes { bytes in

@@ -105,7 +105,7 @@ struct Serve: AsyncParsableCommand {
         // Signals are caught from here on, so a SIGTERM that arrives while starting, or right
         // after the ready line, still stops the server cleanly.
         let termination = TerminationSignal()
-        let level = logLevel(configuration)
+        let level = configuration.logLevel
         let json = configuration.logging.format == "json"
         LoggingSystem.bootstrap { label in
             if json { return JSONLogHandler(label: label, level: level) }
@@ -143,7 +143,8 @@ struct Serve: AsyncParsableCommand {
                     await group.triggerGracefulShutdown()
                 } else {
                     standardError("stowage: second signal (\(number)); exiting without waiting\n")
-                    Glibc.exit(1)
+                    // _exit: no atexit handlers racing the still-running event loops and SQLite.
+                    Glibc._exit(1)
                 }
             }
         }
@@ -172,16 +173,6 @@ struct Serve: AsyncParsableCommand {
         return configuration
     }
 
-    private func logLevel(_ configuration: StowageConfiguration) -> Logger.Level {
-        if configuration.server.silent || !configuration.logging.enabled { return .error }
-        switch configuration.logging.level {
-        case "error": return .error
-        case "warn": return .warning
-        case "debug": return .debug
-        case "trace": return .trace
-        default: return .info
-        }
-    }
 }
 
 /// Catches SIGINT and SIGTERM from its creation on; `wait()` returns the first one.

@@ -32,11 +32,9 @@ public func withStowage<T>(
     configuration.server.address = "127.0.0.1"
     configuration.server.silent = true
     configuration.storage.directory = directory
-    configuration.storage.cleanSlate = true
     configure(&configuration)
-    // A configure closure may move the directory; clean up whichever is used.
-    let used = configuration.storage.directory
-    defer { try? FileManager.default.removeItem(atPath: used) }
+    // Only the temp directory made here is removed; a directory the closure chose is the caller's.
+    defer { try? FileManager.default.removeItem(atPath: directory) }
     let server = try await Stowage.createAndStart(configuration)
     let test = TestStowage(server: server)
     do {

@@ -1,3 +1,4 @@
+public import Logging
 /// The whole configuration of a Stowage server. Every field is optional in JSON and defaults
 /// to the documented value; unknown fields are rejected, naming the field.
 ///
@@ -121,6 +122,19 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
         /// - `policy`: authorization needs the identity and the operation.
         public var stages: [String] = ["xml", "routing", "cors", "sigv4", "policy"]
         public init() {}
+    }
+
+    /// The level `server.silent`, `logging.enabled` and `logging.level` select: errors only when
+    /// silent or disabled.
+    public var logLevel: Logger.Level {
+        if server.silent || !logging.enabled { return .error }
+        switch logging.level {
+        case "error": return .error
+        case "warn": return .warning
+        case "debug": return .debug
+        case "trace": return .trace
+        default: return .info
+        }
     }
 
     /// Checks values that decoding cannot; the error names the field.

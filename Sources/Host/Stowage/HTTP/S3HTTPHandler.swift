@@ -62,6 +62,8 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         /// Small bodies are collected here and the request starts once the body is complete.
         var collected: ByteBuffer?
         var deferred: (request: S3Request, context: S3Context)?
+        /// Shared with the request's context: the host logs and counts from it.
+        var record = RequestRecord()
     }
 
     /// Bodies up to this size (with a Content-Length) are collected before the request runs: for
@@ -198,6 +200,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             startExchange(head, context: context)
         case .body(var buffer):
             guard var current = exchange else { return }
+            current.record.addReceived(buffer.readableBytes)
             if let unread = current.unreadBody {
                 current.unreadBody = unread - Int64(buffer.readableBytes)
                 exchange = current
@@ -399,7 +402,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             requestID: requestID, logger: environment.logger, identity: environment.defaultIdentity,
             region: environment.region, remoteAddress: remoteAddress
         )
-        requestContext.record = RequestRecord()
+        requestContext.record = exchange?.record
         if collect {
             exchange?.deferred = (request, requestContext)
             return
@@ -439,7 +442,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private static func finished(_ environment: RequestEnvironment, _ request: S3Request, _ context: S3Context, _ status: Int,
                                  _ sent: Int64, _ duration: Duration, operational: Bool) {
         let operation = operational ? "Operations" : (context.record?.operation ?? "Unrouted")
-        let received = request.headers[.contentLength].flatMap { Int64($0) } ?? 0
+        let received = context.record?.receivedBytes ?? 0
         environment.metrics.requestFinished(operation: operation, status: status, duration: duration, bytesIn: received, bytesOut: sent)
         guard environment.accessLog.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
@@ -648,7 +651,9 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func finishExchange(context: ChannelHandlerContext) {
-        let keepAlive = exchange?.keepAlive ?? false
+        // While draining, every connection closes after its exchange, even one whose response
+        // had already started when the drain began.
+        let keepAlive = (exchange?.keepAlive ?? false) && !draining
         let unreadBody = exchange.map { !$0.bodyComplete } ?? false
         exchange = nil
         idleSince = .now()

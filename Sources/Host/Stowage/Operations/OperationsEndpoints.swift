@@ -68,7 +68,10 @@ struct OperationsEndpoints: Sendable {
             while true {
                 let page = try await backend.listObjects(bucket: bucket.name, query: ListObjectsQuery(maxKeys: 1000))
                 if page.objects.isEmpty { break }
-                _ = try await backend.deleteObjects(bucket: bucket.name, keys: page.objects.map(\.key))
+                // A key that will not go would make this loop forever: stop at the first failure.
+                for case .failure(let error) in try await backend.deleteObjects(bucket: bucket.name, keys: page.objects.map(\.key)) {
+                    throw error
+                }
             }
             try await backend.deleteBucket(bucket.name)
         }

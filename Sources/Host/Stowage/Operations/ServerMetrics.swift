@@ -20,7 +20,11 @@ final class ServerMetrics: Sendable {
     private let storedBytes: CoreMetrics.Gauge
     /// swift-metrics handles by (operation, status): creating one costs a registry lookup
     /// under a lock and an allocation, so each is made once.
-    private let handles = Mutex<[String: (requests: CoreMetrics.Counter, latency: CoreMetrics.Timer)]>([:])
+    private let handles = Mutex<[HandleKey: (requests: CoreMetrics.Counter, latency: CoreMetrics.Timer)]>([:])
+    private struct HandleKey: Hashable {
+        let operation: String
+        let status: Int
+    }
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -39,16 +43,18 @@ final class ServerMetrics: Sendable {
         storedBytes = CoreMetrics.Gauge(label: "stowage_stored_bytes", factory: factory)
     }
 
+    // The gauge is set from the counter when scraped: recording on every open and close could
+    // land out of order across event loops and stick at a wrong value.
     func connectionOpened() {
-        connections.record(openConnections.add(1, ordering: .relaxed).newValue)
+        openConnections.add(1, ordering: .relaxed)
     }
 
     func connectionClosed() {
-        connections.record(openConnections.subtract(1, ordering: .relaxed).newValue)
+        openConnections.subtract(1, ordering: .relaxed)
     }
 
     func requestFinished(operation: String, status: Int, duration: Duration, bytesIn received: Int64, bytesOut sent: Int64) {
-        let key = "\(operation) \(status)"
+        let key = HandleKey(operation: operation, status: status)
         let handle = handles.withLock { handles in
             if let existing = handles[key] { return existing }
             let made = (
@@ -67,11 +73,18 @@ final class ServerMetrics: Sendable {
 
     /// The Prometheus text exposition, with storage totals read from the backend now.
     func render(backend: any StorageBackend) async -> [UInt8] {
-        if let statistics = try? await backend.statistics() {
+        connections.record(openConnections.load(ordering: .relaxed))
+        if let statistics = await statistics(backend) {
             storedBuckets.record(statistics.buckets)
             storedObjects.record(statistics.objects)
             storedBytes.record(statistics.bytes)
         }
         return registry.emitToBuffer()
+    }
+
+    /// Storage totals can be a scan (FileStore aggregates its index): computed off the event
+    /// loops, so a scrape never stalls the connections sharing the scraper's loop.
+    private func statistics(_ backend: any StorageBackend) async -> StorageStatistics? {
+        await Task.detached { try? await backend.statistics() }.value
     }
 }
