@@ -336,6 +336,8 @@ def test_credentials_from_environment(tmp_path):
     ({"STOWAGE_FSYNC": "maybe"}, "STOWAGE_FSYNC"),
     ({"STOWAGE_ACCESS_KEY": "only-half"}, "STOWAGE_ACCESS_KEY"),
     ({"STOWAGE_LOG_LEVEL": "loud"}, "logging.level"),
+    ({"STOWAGE_REQUEST_TIMEOUT": "9223372036854775807"}, "limits.requestTimeout"),
+    ({"STOWAGE_SHUTDOWN_GRACE_PERIOD": "-1"}, "server.shutdownGracePeriod"),
 ])
 def test_invalid_environment_names_the_variable(tmp_path, env, name):
     import os
@@ -349,5 +351,6 @@ def test_help_documents_environment_variables():
     p = run_stowage(["serve", "--help"])
     assert p.returncode == 0
     text = p.stdout.decode()
-    for name in ("STOWAGE_PORT", "STOWAGE_DIRECTORY", "STOWAGE_ACCESS_KEY", "--access-key", "--auth"):
+    for name in ("STOWAGE_PORT", "STOWAGE_DIRECTORY", "STOWAGE_ACCESS_KEY", "STOWAGE_SHUTDOWN_GRACE_PERIOD",
+                 "--access-key", "--auth", "--shutdown-grace-period"):
         assert name in text

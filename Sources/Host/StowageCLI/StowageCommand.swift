@@ -40,7 +40,7 @@ struct Serve: AsyncParsableCommand {
             'Stowage listening on http://ADDRESS:PORT'. SIGINT or SIGTERM stop the server.
 
             Environment variables:
-            \(StowageConfiguration.environmentVariables.map { "  \($0.name.padding(toLength: 25, withPad: " ", startingAt: 0)) \($0.field)" }.joined(separator: "\n"))
+            \(StowageConfiguration.environmentVariables.map { "  \($0.name)\(String(repeating: " ", count: max(1, 32 - $0.name.count)))\($0.field)" }.joined(separator: "\n"))
             """
     )
 
@@ -73,6 +73,9 @@ struct Serve: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Be driven over newline-delimited JSON on stdin/stdout (start, stop, createBucket, clusterStatus) instead of starting at once.")
     var management = false
+
+    @Option(name: .long, help: "Milliseconds that stopping waits for requests in progress. (default: 10000)")
+    var shutdownGracePeriod: Int?
 
     @Flag(name: .long, help: "Verify SigV4 signatures and authorize every request (auth.enabled).")
     var auth = false
@@ -165,6 +168,7 @@ struct Serve: AsyncParsableCommand {
         if let logLevel { configuration.logging.level = logLevel }
         if fsync { configuration.storage.fsync = true }
         if auth { configuration.auth.enabled = true }
+        if let shutdownGracePeriod { configuration.server.shutdownGracePeriod = shutdownGracePeriod }
         switch (accessKey, secretKey) {
         case (let key?, let secret?): configuration.auth.credentials = [.init(accessKeyId: key, secretAccessKey: secret)]
         case (nil, nil): break

@@ -11,7 +11,7 @@ extension StowageConfiguration {
         ("STOWAGE_CONFIG", "the JSON configuration file (like --config)"),
         ("STOWAGE_PORT", "server.port"), ("STOWAGE_ADDRESS", "server.address"), ("STOWAGE_REGION", "server.region"),
         ("STOWAGE_DOMAINS", "server.domains (comma-separated)"), ("STOWAGE_SILENT", "server.silent"),
-        ("STOWAGE_ADMIN_RESET", "server.adminReset"),
+        ("STOWAGE_ADMIN_RESET", "server.adminReset"), ("STOWAGE_SHUTDOWN_GRACE_PERIOD", "server.shutdownGracePeriod (ms)"),
         ("STOWAGE_DIRECTORY", "storage.directory"), ("STOWAGE_CLEAN_SLATE", "storage.cleanSlate"),
         ("STOWAGE_BACKEND", "storage.backend"), ("STOWAGE_FSYNC", "storage.fsync"),
         ("STOWAGE_AUTH_ENABLED", "auth.enabled"),
@@ -48,6 +48,7 @@ extension StowageConfiguration {
         if let v = list("STOWAGE_DOMAINS") { c.server.domains = v }
         if let v = try bool("STOWAGE_SILENT") { c.server.silent = v }
         if let v = try bool("STOWAGE_ADMIN_RESET") { c.server.adminReset = v }
+        if let v = try int("STOWAGE_SHUTDOWN_GRACE_PERIOD") { c.server.shutdownGracePeriod = v }
         if let v = text("STOWAGE_DIRECTORY") { c.storage.directory = v }
         if let v = try bool("STOWAGE_CLEAN_SLATE") { c.storage.cleanSlate = v }
         if let v = text("STOWAGE_BACKEND") { c.storage.backend = v }

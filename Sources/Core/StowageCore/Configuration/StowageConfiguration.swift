@@ -141,7 +141,10 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
     public func validate() throws(ConfigurationError) {
         guard (0...65535).contains(server.port) else { throw ConfigurationError(field: "server.port", reason: "must be 0...65535 (0 picks a free port)") }
         guard !server.address.isEmpty else { throw ConfigurationError(field: "server.address", reason: "must not be empty") }
-        guard server.shutdownGracePeriod >= 0 else { throw ConfigurationError(field: "server.shutdownGracePeriod", reason: "must not be negative (milliseconds)") }
+        // Upper bounds keep the values inside what timers can hold (a day is plenty for either).
+        guard (0...86_400_000).contains(server.shutdownGracePeriod) else {
+            throw ConfigurationError(field: "server.shutdownGracePeriod", reason: "must be 0...86400000 (milliseconds)")
+        }
         guard !server.region.isEmpty else { throw ConfigurationError(field: "server.region", reason: "must not be empty") }
         for (index, domain) in server.domains.enumerated() {
             guard !domain.isEmpty, !domain.hasPrefix("."), !domain.contains(":"), !domain.contains("/") else {
@@ -168,7 +171,9 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
         guard ["text", "json"].contains(logging.format) else { throw ConfigurationError(field: "logging.format", reason: "must be text or json") }
         guard limits.maxObjectSize > 0 else { throw ConfigurationError(field: "limits.maxObjectSize", reason: "must be positive") }
         guard limits.maxMetadataSize > 0 else { throw ConfigurationError(field: "limits.maxMetadataSize", reason: "must be positive") }
-        guard limits.requestTimeout > 0 else { throw ConfigurationError(field: "limits.requestTimeout", reason: "must be positive (milliseconds)") }
+        guard (1...86_400_000).contains(limits.requestTimeout) else {
+            throw ConfigurationError(field: "limits.requestTimeout", reason: "must be 1...86400000 (milliseconds)")
+        }
         guard multipart.expirationDays > 0 else { throw ConfigurationError(field: "multipart.expirationDays", reason: "must be positive") }
         guard multipart.cleanupIntervalMinutes > 0 else { throw ConfigurationError(field: "multipart.cleanupIntervalMinutes", reason: "must be positive") }
     }
