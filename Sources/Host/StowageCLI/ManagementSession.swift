@@ -157,16 +157,7 @@ final class ManagementSession: Sendable {
             ?? (try? JSONSerialization.data(withJSONObject: ["id": NSNull(), "success": false, "error": "the response could not be encoded (unrepresentable id?)"], options: [.sortedKeys]))
         guard var data = encoded else { return }
         data.append(0x0A)
-        outputLock.withLock { _ in
-            data.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let written = write(1, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written <= 0 { return }
-                    offset += written
-                }
-            }
-        }
+        outputLock.withLock { _ in data.withUnsafeBytes { StandardStreams.write($0, to: .output) } }
     }
     private let outputLock = Mutex(())
 

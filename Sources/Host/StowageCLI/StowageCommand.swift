@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Dispatch
 import Logging
 import ServiceLifecycle
@@ -155,7 +156,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     private func resolvedConfiguration() throws -> StowageConfiguration {
-        let environment = ProcessEnvironment.variables()
+        let environment = ProcessInfo.processInfo.environment
         let file = config ?? environment["STOWAGE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         var configuration = try file.map { try StowageConfiguration.load(file: $0) } ?? StowageConfiguration()
         configuration = try configuration.applyingEnvironment(environment)
@@ -206,27 +207,9 @@ final class TerminationSignal {
 }
 
 func standardOutput(_ text: String) {
-    var bytes = Array(text.utf8)
-    _ = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
+    StandardStreams.write(text, to: .output)
 }
 
 func standardError(_ text: String) {
-    var bytes = Array(text.utf8)
-    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
-}
-
-/// The process environment as a dictionary.
-enum ProcessEnvironment {
-    static func variables() -> [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return result
-    }
+    StandardStreams.write(text, to: .error)
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 public import Logging
 import StowageCore
 
@@ -34,15 +33,8 @@ public struct JSONLogHandler: LogHandler {
         if !fields.isEmpty { object["metadata"] = Self.plain(fields) }
         guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         line.append(0x0A)
-        // One write(2) per line, so concurrent lines do not interleave.
-        line.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
-        }
+        // One write per line, so concurrent lines do not interleave.
+        line.withUnsafeBytes { StandardStreams.write($0, to: .error) }
     }
 
     static func plain(_ metadata: Logger.Metadata) -> [String: Any] {
