@@ -214,6 +214,11 @@ let package = Package(
             ],
             path: "Tests/StowageHostTests"
         ),
+        .testTarget(
+            name: "StowageCLITests",
+            dependencies: ["StowageCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/StowageCLITests"
+        ),
 
         // MARK: Examples
         .target(

@@ -12,7 +12,7 @@ BIN=${STOWAGE_BIN:-$ROOT/.build/release/stowage}
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
 CONNECTIONS=${CONNECTIONS:-16}
-[ -x "$BIN" ] || { echo "missing $BIN: run swift build -c release --product stowage" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "missing $BIN: run scripts/build-release" >&2; exit 1; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/stowage-auth.XXXXXX")
 PIDS=()

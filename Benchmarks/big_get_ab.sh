@@ -12,7 +12,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${STOWAGE_BIN:-$ROOT/.build/release/stowage}
 SIZE_MB=${SIZE_MB:-1024}
 REPS=${REPS:-9}
-[ -x "$BIN" ] || { echo "missing $BIN: run swift build -c release --product stowage" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "missing $BIN: run scripts/build-release" >&2; exit 1; }
 for tool in curl nginx; do command -v $tool >/dev/null || { echo "$tool is required (apt-get install nginx curl)" >&2; exit 1; }; done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/stowage-getab.XXXXXX")

@@ -18,7 +18,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${STOWAGE_BIN:-$ROOT/.build/release/stowage}
 SIZE_GIB=${SIZE_GIB:-5}
 REPS=${REPS:-3}
-[ -x "$BIN" ] || { echo "missing $BIN: run swift build -c release --product stowage" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "missing $BIN: run scripts/build-release" >&2; exit 1; }
 for tool in curl openssl dd; do command -v $tool >/dev/null || { echo "$tool is required" >&2; exit 1; }; done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/stowage-rss.XXXXXX")

@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED_BENCH=${SHARED_BENCH:-$ROOT/../shared/bench}
 BIN=${STOWAGE_BIN:-$ROOT/.build/release/stowage}
 [ -x "$SHARED_BENCH/http-peers.sh" ] || { echo "set SHARED_BENCH to the directory holding http-peers.sh" >&2; exit 1; }
-[ -x "$BIN" ] || { echo "missing $BIN: run swift build -c release --product stowage" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "missing $BIN: run scripts/build-release" >&2; exit 1; }
 
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-STORAGE} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-STORAGE}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/stowage-compare.XXXXXX")

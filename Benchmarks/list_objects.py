@@ -167,7 +167,7 @@ def main():
     parser.add_argument("--reference-keys", type=int, default=10_000)
     args = parser.parse_args()
     if not os.path.exists(args.binary):
-        raise SystemExit(f"{args.binary} missing: run `swift build -c release --product stowage` first")
+        raise SystemExit(f"{args.binary} missing: run scripts/build-release first")
 
     keys = [f"logs/2026/{i % 100:02d}/{i:07d}.json" for i in range(args.keys)]
     print(f"# ListObjectsV2 benchmark — {time.strftime('%Y-%m-%d %H:%M')} — {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")

@@ -8,7 +8,9 @@ set -euo pipefail
 STOWAGE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STOWAGE_VENV="${STOWAGE_VENV:-$STOWAGE_ROOT/.build/e2e-venv}"
 
-system_packages=(pkg-config libssl-dev libxml2-dev libsqlite3-dev libisal-dev)
+system_packages=(pkg-config libssl-dev libxml2-dev libsqlite3-dev libisal-dev
+    # static archives for scripts/build-release (libxml2-dev brings libicu-dev)
+    liblzma-dev zlib1g-dev)
 python_system_packages=(python3 python3-venv python3-pip)
 # Only for the end-to-end tests: curl drives raw-header cases, test_browser_cors.py a headless browser.
 browser_test_packages=(curl chromium)

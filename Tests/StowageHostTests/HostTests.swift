@@ -271,13 +271,20 @@ struct ServiceTests {
         var count: Int { value.withLock { $0 } }
     }
 
-    @Test func runsInAServiceGroupUntilGracefulShutdown() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-service-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+    /// A builder for a server on a free loopback port in a fresh temporary directory, which the
+    /// caller removes.
+    static func loopbackBuilder(_ name: String) -> (StowageBuilder, String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
         var builder = StowageBuilder()
         builder.configuration.server.port = 0
         builder.configuration.server.address = "127.0.0.1"
         builder.configuration.storage.directory = directory
+        return (builder, directory)
+    }
+
+    @Test func runsInAServiceGroupUntilGracefulShutdown() async throws {
+        var (builder, directory) = Self.loopbackBuilder("stowage-service")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let ticks = Counter()
         builder.services.append(Ticker(ticks: ticks))
         let server = try builder.build()
@@ -295,6 +302,106 @@ struct ServiceTests {
         let settled = ticks.count
         try await Task.sleep(for: .milliseconds(30))
         #expect(ticks.count == settled, "extra services are cancelled when the server stops")
+    }
+
+    struct OneShot: StowageService {
+        let ran: Counter
+        func run() async { ran.increment() }
+    }
+
+    @Test func eachPieceIsAGroupMemberAndShutdownStopsThemInReverse() async throws {
+        var (builder, directory) = Self.loopbackBuilder("stowage-members")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ticks = Counter()
+        let oneShot = Counter()
+        builder.services = [Ticker(ticks: ticks), OneShot(ran: oneShot)]
+        let server = try builder.build()
+        // HTTP server, multipart expiry, and the two extra services.
+        #expect(server.services.count == 4)
+        let group = ServiceGroup(services: server.services, logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        #expect(await server.waitUntilRunning())
+        try await RawHTTPConnection.with(port: server.port) { connection in
+            try await connection.send("PUT /from-members HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
+            #expect(try await connection.readResponse().status == 200)
+        }
+        while ticks.count == 0 || oneShot.count == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        // The one-shot service has returned; the group keeps running regardless.
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(server.isRunning)
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(!server.isRunning)
+        let settled = ticks.count
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(ticks.count == settled)
+    }
+
+    @Test func aFailedStartFailsTheGroupAndTheWaiters() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-occupied-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var first = StowageConfiguration()
+        first.server.port = 0
+        first.server.address = "127.0.0.1"
+        first.storage.directory = directory + "/a"
+        let occupant = try await Stowage.createAndStart(first)
+        var second = first
+        second.server.port = occupant.port
+        second.storage.directory = directory + "/b"
+        let server = try Stowage(second)
+        let group = ServiceGroup(services: server.services, logger: Logger(label: "test"))
+        let error = await #expect(throws: (any Error).self) { try await group.run() }
+        // The bind error itself, not the group complaining that a background member returned.
+        #expect(!(error is ServiceGroupError), "\(String(describing: error))")
+        #expect(await server.waitUntilRunning() == false)
+        try await occupant.stop()
+    }
+
+    /// A backend whose `open()` waits to be released, to catch `stop()` in the middle of a start.
+    final class GatedOpenBackend: StorageBackend {
+        let entered = AsyncStream<Void>.makeStream()
+        let release = AsyncStream<Void>.makeStream()
+        let closes = Counter()
+        func open() async throws {
+            entered.continuation.yield()
+            for await _ in release.stream { return }
+        }
+        func close() async throws { closes.increment() }
+        private var unused: S3Error { S3Error(.notImplemented) }
+        func listBuckets() async throws -> [BucketInfo] { [] }
+        func createBucket(_ name: String, owner: S3Identity, region: String) async throws -> BucketInfo { throw unused }
+        func deleteBucket(_ name: String) async throws { throw unused }
+        func bucket(_ name: String) async throws -> BucketInfo { throw unused }
+        func putObject(_ address: ObjectAddress, body: S3Body, options: PutObjectOptions) async throws -> ObjectInfo { throw unused }
+        func getObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult { throw unused }
+        func headObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult { throw unused }
+        func deleteObject(_ address: ObjectAddress, conditions: WriteConditions) async throws { throw unused }
+        func copyObject(from source: ObjectAddress, to destination: ObjectAddress, options: CopyObjectOptions) async throws -> ObjectInfo { throw unused }
+        func listObjects(bucket: String, query: ListObjectsQuery) async throws -> ListObjectsPage { throw unused }
+        func bucketConfiguration(_ bucket: String, kind: BucketSubresource) async throws -> [UInt8]? { throw unused }
+        func setBucketConfiguration(_ bucket: String, kind: BucketSubresource, document: [UInt8]?) async throws { throw unused }
+    }
+
+    @Test func stopDuringStartWaitsForItThenStops() async throws {
+        var configuration = StowageConfiguration()
+        configuration.server.port = 0
+        configuration.server.address = "127.0.0.1"
+        let backend = GatedOpenBackend()
+        let server = Stowage(configuration: configuration, backend: backend, stages: [])
+        let starting = Task { try await server.start() }
+        var entered = backend.entered.stream.makeAsyncIterator()
+        _ = await entered.next()
+        // A second start joins the one in progress instead of binding another socket.
+        let joining = Task { try await server.start() }
+        let stopping = Task { try await server.stop() }
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(backend.closes.count == 0, "stop waits for the start in progress")
+        backend.release.continuation.yield()
+        try await starting.value
+        try await joining.value
+        try await stopping.value
+        #expect(!server.isRunning)
+        #expect(backend.closes.count == 1)
     }
 
     @Test func builderReplacesTheBackendAndStages() async throws {

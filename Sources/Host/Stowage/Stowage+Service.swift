@@ -2,6 +2,8 @@ public import ServiceLifecycle
 
 /// A Stowage server is a swift-service-lifecycle `Service`: run it in a `ServiceGroup` beside
 /// your other services, and the group's graceful shutdown (SIGTERM, say) drains its requests.
+/// Its multipart expiry and extra services run inside it. To give each of those pieces its own
+/// place in the group instead, as `stowage serve` does, use ``services``.
 ///
 /// ```swift
 /// let server = try Stowage(configuration)
@@ -15,5 +17,51 @@ extension Stowage: Service {
         try await start()
         try? await gracefulShutdown()
         try await stop()
+    }
+
+    /// The server's long-running pieces as separate members for one `ServiceGroup`: the HTTP
+    /// server (listener, connections, backend), then multipart expiry, then the extra services.
+    /// A group shuts its members down in reverse order, so background work stops before the
+    /// server drains its requests and closes the backend. Background members start once the
+    /// server is running, and a member whose work ends early stays until shutdown instead of
+    /// ending the group.
+    ///
+    /// ```swift
+    /// let group = ServiceGroup(services: server.services + [myWorker], gracefulShutdownSignals: [.sigterm], logger: logger)
+    /// try await group.run()
+    /// ```
+    /// Use these or the server itself as a member, not both.
+    public var services: [any Service] {
+        [HTTPServerService(stowage: self)] + backgroundServices.map { BackgroundService(stowage: self, wrapped: $0) }
+    }
+}
+
+/// The listener and the backend, without the background services (the group runs those).
+struct HTTPServerService: Service, CustomStringConvertible {
+    let stowage: Stowage
+    var description: String { "StowageHTTPServer" }
+
+    func run() async throws {
+        try await stowage.start(runningBackground: false)
+        try? await gracefulShutdown()
+        try await stowage.stop()
+    }
+}
+
+/// A `StowageService` as a group member: it waits for the server, runs until graceful shutdown
+/// (which cancels it), and never ends the group by returning early.
+struct BackgroundService: Service, CustomStringConvertible {
+    let stowage: Stowage
+    let wrapped: any StowageService
+    var description: String { String(describing: type(of: wrapped)) }
+
+    func run() async throws {
+        // If the server fails to start, its member's error ends the group: wait for that rather
+        // than return first and have the group report this member instead.
+        if await stowage.waitUntilRunning() {
+            let wrapped = self.wrapped
+            await cancelWhenGracefulShutdown { await wrapped.run() }
+        }
+        try? await gracefulShutdown()
     }
 }

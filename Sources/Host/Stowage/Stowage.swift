@@ -1,4 +1,5 @@
 public import Logging
+import Foundation
 import NIOCore
 import NIOPosix
 public import StowageCore
@@ -22,12 +23,21 @@ public final class Stowage: Sendable {
     public let backend: any StorageBackend
     public let pipeline: S3Pipeline
     private let logger: Logger
-    private let server = Mutex<HTTPServer?>(nil)
-    private let services = Mutex<[Task<Void, Never>]>([])
+    private enum Phase {
+        case stopped
+        /// Later `start()` calls wait for this one; `stop()` waits for it, then stops.
+        case starting(Task<Void, any Error>)
+        case running(HTTPServer)
+    }
+    private let phase = Mutex(Phase.stopped)
+    /// Background services started by `start()` (not when a ServiceGroup runs them).
+    private let backgroundTasks = Mutex<[Task<Void, Never>]>([])
+    /// Opens when the first start succeeds; fails if it does not.
+    private let firstStart = StartupGate()
     private let metrics = ServerMetrics()
     private let operations: OperationsEndpoints
     /// Extra services started with the server and cancelled when it stops.
-    private let extraServices: [any StowageService]
+    let extraServices: [any StowageService]
 
     /// Assembles a server from configuration through `registry` (backend and stages by name).
     public convenience init(_ configuration: StowageConfiguration = StowageConfiguration(), registry: PluginRegistry = .builtIn, logger: Logger? = nil) throws {
@@ -60,10 +70,70 @@ public final class Stowage: Sendable {
         return stowage
     }
 
+    /// Starts, in the background, the start-up work that needs no configuration: the shared
+    /// event loop threads and OpenSSL's first-use initialisation. A program that will start a
+    /// server calls it first thing, and `start()` later finds both ready instead of waiting for
+    /// them (the `stowage` executable does, before it parses its arguments). Calling it more
+    /// than once does no harm.
+    ///
+    /// ```swift
+    /// Stowage.prepare()
+    /// let configuration = try loadMyConfiguration()   // meanwhile, threads start
+    /// let server = try await Stowage.createAndStart(configuration)
+    /// ```
+    public static func prepare() {
+        // Threads of their own: on the dispatch pool they would hold the workers that Swift
+        // concurrency's executor needs for the caller's next `await`.
+        Thread.detachNewThread { _ = MultiThreadedEventLoopGroup.singleton }
+        // OpenSSL's EVP tables, which the first MD5 (every PUT) or HMAC (every signed request)
+        // would otherwise build.
+        OpenSSLRuntime.warmUpInBackground()
+        // Starts a worker of Swift concurrency's pool now rather than at the first hop to it.
+        Task.detached(priority: .high) {}
+    }
+
     /// Starts listening, then opens the backend: clients can connect at once, and requests that
-    /// arrive while the backend opens wait for it. Calling it again while running does nothing.
+    /// arrive while the backend opens wait for it. (Opening it alongside the bind measured no
+    /// faster on two cores: both are CPU work.) Then starts multipart expiry and the extra
+    /// services. Calling it while running does nothing; calling it while another start is in
+    /// progress waits for that one.
     public func start() async throws {
-        if server.withLock({ $0 != nil }) { return }
+        try await start(runningBackground: true)
+    }
+
+    func start(runningBackground: Bool) async throws {
+        let inProgress = phase.withLock { phase -> Task<Void, any Error>? in
+            switch phase {
+            case .running: return nil
+            case .starting(let task): return task
+            case .stopped:
+                let task = Task { try await self.bringUp(runningBackground: runningBackground) }
+                phase = .starting(task)
+                return task
+            }
+        }
+        try await inProgress?.value
+    }
+
+    private func bringUp(runningBackground: Bool) async throws {
+        let started: HTTPServer
+        do {
+            started = try await listenAndOpen()
+        } catch {
+            phase.withLock { $0 = .stopped }
+            firstStart.fail()
+            throw error
+        }
+        phase.withLock { $0 = .running(started) }
+        operations.ready.set(true)
+        firstStart.open()
+        guard runningBackground else { return }
+        backgroundTasks.withLock { tasks in
+            for service in backgroundServices { tasks.append(Task { await service.run() }) }
+        }
+    }
+
+    private func listenAndOpen() async throws -> HTTPServer {
         let credential = configuration.auth.credentials[0]
         var accessLog = Logger(label: "stowage.access")
         // The stricter of the server's logger and the configuration: `server.silent` quiets
@@ -87,36 +157,47 @@ public final class Stowage: Sendable {
             await started.shutdown(gracePeriod: .zero)
             throw error
         }
-        let alreadyRunning = server.withLock { current -> Bool in
-            if current != nil { return true }
-            current = started
-            return false
-        }
-        if alreadyRunning {
-            gate.fail()
-            await started.shutdown(gracePeriod: .zero)
-            return
-        }
         gate.open()
-        operations.ready.set(true)
-        let expiry = MultipartExpiryService(backend: backend, configuration: configuration.multipart, logger: logger)
-        let all: [any StowageService] = [expiry] + extraServices
-        services.withLock { tasks in
-            for service in all { tasks.append(Task { await service.run() }) }
-        }
+        return started
+    }
+
+    /// Multipart expiry, then the extra services: they run while the server runs.
+    var backgroundServices: [any StowageService] {
+        [MultipartExpiryService(backend: backend, configuration: configuration.multipart, logger: logger)] + extraServices
+    }
+
+    /// `true` once the server listens with its backend open; `false` if its first start failed
+    /// or the waiting task is cancelled. For code that runs the server through ``services`` in
+    /// a `ServiceGroup` and needs to know when it is up (to print a ready line, say).
+    public func waitUntilRunning() async -> Bool {
+        await firstStart.wait()
     }
 
     /// Stops listening at once, lets requests in progress finish for up to
     /// `server.shutdownGracePeriod`, then closes the remaining connections and the backend.
-    /// Calling it again does nothing.
+    /// A start in progress finishes first. Calling it again does nothing.
     public func stop() async throws {
-        guard let running = server.withLock({ current -> HTTPServer? in
-            let taken = current
-            current = nil
-            return taken
-        }) else { return }
+        var running: HTTPServer?
+        while running == nil {
+            enum Step { case done, waitFor(Task<Void, any Error>), stop(HTTPServer) }
+            let step = phase.withLock { phase -> Step in
+                switch phase {
+                case .stopped: return .done
+                case .starting(let task): return .waitFor(task)
+                case .running(let server):
+                    phase = .stopped
+                    return .stop(server)
+                }
+            }
+            switch step {
+            case .done: return
+            case .waitFor(let task): _ = try? await task.value
+            case .stop(let server): running = server
+            }
+        }
+        guard let running else { return }
         operations.ready.set(false)
-        let background = services.withLock { tasks in
+        let background = backgroundTasks.withLock { tasks in
             defer { tasks.removeAll() }
             return tasks
         }
@@ -129,10 +210,17 @@ public final class Stowage: Sendable {
         try await backend.close()
     }
 
-    /// The port the server listens on (the real one when configured with port 0).
-    public var port: Int { server.withLock { $0?.port } ?? configuration.server.port }
+    private var runningServer: HTTPServer? {
+        phase.withLock { phase in
+            if case .running(let server) = phase { return server }
+            return nil
+        }
+    }
 
-    public var isRunning: Bool { server.withLock { $0 != nil } }
+    /// The port the server listens on (the real one when configured with port 0).
+    public var port: Int { runningServer?.port ?? configuration.server.port }
+
+    public var isRunning: Bool { runningServer != nil }
 
     /// Creates a bucket owned by the first configured credential.
     @discardableResult

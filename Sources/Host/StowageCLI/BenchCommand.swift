@@ -4,6 +4,7 @@ import StowageBench
 /// `stowage bench`: a warp-style load generator for any S3 endpoint.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bench",
         abstract: "Measure an S3 endpoint: one operation at a concurrency for a duration.",
         discussion: """
             Prints operations per second, MB/s and latency percentiles. GET/HEAD/LIST/DELETE first \

@@ -14,6 +14,24 @@ import Musl
 
 @main
 struct StowageCommand: AsyncParsableCommand {
+    /// `stowage [serve] --option value ...`, the way every script and test starts the server,
+    /// skips ArgumentParser: its reflection and completion-script checks cost about 2 ms of a
+    /// start-up budgeted at 10. Anything else (help, other subcommands, anything the fast path
+    /// does not recognise, malformed values) goes to ArgumentParser, which owns errors and help.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first != "version" { Stowage.prepare() }
+        guard let options = ServeOptions(fastParsing: arguments) else {
+            await main(nil)
+            return
+        }
+        do {
+            try await options.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "stowage",
         abstract: "An S3-compatible object storage server.",
@@ -23,7 +41,7 @@ struct StowageCommand: AsyncParsableCommand {
 }
 
 struct Version: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the version.")
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
     static let version = "0.1.0"
 
     func run() {
@@ -33,6 +51,7 @@ struct Version: ParsableCommand {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Start the S3 server.",
         discussion: """
             Configuration comes from three layers, each overriding the one before: the JSON file \
@@ -87,97 +106,18 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Secret key of the single credential (with --access-key). (default: STORAGE)")
     var secretKey: String?
 
+    /// The parsed options as a plain value (shared with the fast path).
+    var options: ServeOptions {
+        ServeOptions(
+            config: config, port: port, address: address, directory: directory, cleanSlate: cleanSlate,
+            region: region, silent: silent, logLevel: logLevel, fsync: fsync, management: management,
+            shutdownGracePeriod: shutdownGracePeriod, auth: auth, accessKey: accessKey, secretKey: secretKey
+        )
+    }
+
     func run() async throws {
-        if management {
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = .warning
-                return handler
-            }
-            await ManagementSession(logger: Logger(label: "stowage")).run()
-            return
-        }
-        let configuration: StowageConfiguration
-        do {
-            configuration = try resolvedConfiguration()
-            try configuration.validate()
-        } catch let error as ConfigurationError {
-            standardError("stowage: \(error)\n")
-            throw ExitCode(2)
-        }
-
-        // Signals are caught from here on, so a SIGTERM that arrives while starting, or right
-        // after the ready line, still stops the server cleanly.
-        let termination = TerminationSignal()
-        let level = configuration.logLevel
-        let json = configuration.logging.format == "json"
-        LoggingSystem.bootstrap { label in
-            if json { return JSONLogHandler(label: label, level: level) }
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "stowage")
-
-        let server: Stowage
-        do {
-            server = try await Stowage.createAndStart(configuration, logger: logger)
-        } catch let error as ConfigurationError {
-            standardError("stowage: \(error)\n")
-            throw ExitCode(2)
-        } catch {
-            standardError("stowage: cannot start: \(error)\n")
-            throw ExitCode(1)
-        }
-        standardOutput("Stowage listening on http://\(configuration.server.address):\(server.port)\n")
-        logger.info("serving", metadata: ["directory": "\(configuration.storage.directory)", "port": "\(server.port)"])
-
-        // The server runs as a swift-service-lifecycle service in one ServiceGroup. Signals are
-        // ours, trapped since the process began (the group's own handlers would come too late
-        // for a signal right after the ready line, and ignore a second one): the first starts the
-        // group's graceful shutdown, a second (the operator wants out now) exits at once.
-        let group = ServiceGroup(services: [server], logger: logger)
-        let signals = termination.signals
-        Task.detached {
-            var seen = 0
-            for await number in signals {
-                seen += 1
-                if seen == 1 {
-                    logger.info("stopping: finishing requests in progress (a second signal exits at once)", metadata: ["signal": "\(number)"])
-                    await group.triggerGracefulShutdown()
-                } else {
-                    standardError("stowage: second signal (\(number)); exiting without waiting\n")
-                    // _exit: no atexit handlers racing the still-running event loops and SQLite.
-                    Glibc._exit(1)
-                }
-            }
-        }
-        try await group.run()
+        try await options.run()
     }
-
-    private func resolvedConfiguration() throws -> StowageConfiguration {
-        let environment = ProcessInfo.processInfo.environment
-        let file = config ?? environment["STOWAGE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
-        var configuration = try file.map { try StowageConfiguration.load(file: $0) } ?? StowageConfiguration()
-        configuration = try configuration.applyingEnvironment(environment)
-        if let port { configuration.server.port = port }
-        if let address { configuration.server.address = address }
-        if let directory { configuration.storage.directory = directory }
-        if cleanSlate { configuration.storage.cleanSlate = true }
-        if let region { configuration.server.region = region }
-        if silent { configuration.server.silent = true }
-        if let logLevel { configuration.logging.level = logLevel }
-        if fsync { configuration.storage.fsync = true }
-        if auth { configuration.auth.enabled = true }
-        if let shutdownGracePeriod { configuration.server.shutdownGracePeriod = shutdownGracePeriod }
-        switch (accessKey, secretKey) {
-        case (let key?, let secret?): configuration.auth.credentials = [.init(accessKeyId: key, secretAccessKey: secret)]
-        case (nil, nil): break
-        default: throw ConfigurationError(field: accessKey == nil ? "--access-key" : "--secret-key", reason: "must be given together with the other")
-        }
-        return configuration
-    }
-
 }
 
 /// Catches SIGINT and SIGTERM from its creation on; `wait()` returns the first one.
