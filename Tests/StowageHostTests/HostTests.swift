@@ -2,6 +2,7 @@ import Foundation
 import Stowage
 import StowageCore
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -362,9 +363,12 @@ struct ServiceTests {
         let entered = AsyncStream<Void>.makeStream()
         let release = AsyncStream<Void>.makeStream()
         let closes = Counter()
+        let openFails: Bool
+        init(openFails: Bool = false) { self.openFails = openFails }
         func open() async throws {
             entered.continuation.yield()
-            for await _ in release.stream { return }
+            for await _ in release.stream { break }
+            if openFails { throw S3Error(.internalError, message: "disk on fire") }
         }
         func close() async throws { closes.increment() }
         private var unused: S3Error { S3Error(.notImplemented) }
@@ -402,6 +406,31 @@ struct ServiceTests {
         try await stopping.value
         #expect(!server.isRunning)
         #expect(backend.closes.count == 1)
+    }
+
+    @Test func requestsWaitingWhenTheBackendFailsToOpenGet503() async throws {
+        // A free port known before the server runs (its port is not reported until it does).
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(probe.localAddress?.port)
+        try await probe.close()
+        var configuration = StowageConfiguration()
+        configuration.server.port = port
+        configuration.server.address = "127.0.0.1"
+        let backend = GatedOpenBackend(openFails: true)
+        let server = Stowage(configuration: configuration, backend: backend, stages: [])
+        let starting = Task { try await server.start() }
+        var entered = backend.entered.stream.makeAsyncIterator()
+        _ = await entered.next()
+        let status = try await RawHTTPConnection.with(port: port) { connection in
+            try await connection.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            try await Task.sleep(for: .milliseconds(20))  // the request is parked on the gate
+            backend.release.continuation.yield()
+            return try await connection.readResponse()
+        }
+        #expect(status.status == 503)
+        #expect(status.text.contains("<Code>ServiceUnavailable</Code>"))
+        await #expect(throws: S3Error.self) { try await starting.value }
+        #expect(!server.isRunning)
     }
 
     @Test func builderReplacesTheBackendAndStages() async throws {

@@ -145,6 +145,17 @@ def test_errors_never_kill_the_process(mgmt, data_dir):
     assert mgmt.proc.poll() is None
 
 
+def test_an_overlong_line_is_refused_and_the_next_one_works(mgmt, data_dir):
+    # 3 MiB without a newline, sent in pieces: answered once, never buffered whole.
+    for _ in range(3):
+        mgmt.send_raw("x" * (1 << 20))
+    mgmt.send_raw("\n")
+    msg = mgmt.message()
+    assert msg["id"] is None and not msg["success"] and "longer than" in msg["error"]
+    assert mgmt.call("clusterStatus")["success"]
+    assert mgmt.proc.poll() is None
+
+
 def test_end_of_input_stops_the_server(mgmt, data_dir):
     port = mgmt.call("start", start_params(data_dir))["result"]["port"]
     assert port_open(port)

@@ -154,7 +154,9 @@ public final class Stowage: Sendable {
             try await backend.open()
         } catch {
             gate.fail()
-            await started.shutdown(gracePeriod: .zero)
+            // A moment for requests that were waiting on the gate to get their 503 out before
+            // their connections close; idle connections close at once.
+            await started.shutdown(gracePeriod: .seconds(1))
             throw error
         }
         gate.open()

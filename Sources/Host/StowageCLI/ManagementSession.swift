@@ -26,8 +26,11 @@ final class ManagementSession: Sendable {
         let lines = Self.standardInputLines()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await line in lines {
-                    await self.handle(line)
+                for await piece in lines {
+                    switch piece {
+                    case .line(let line): await self.handle(line)
+                    case .tooLong: self.reply(id: NSNull(), error: "malformed request: a line longer than \(Self.lineLimit) bytes")
+                    }
                 }
             }
             group.addTask {
@@ -161,13 +164,22 @@ final class ManagementSession: Sendable {
     }
     private let outputLock = Mutex(())
 
+    /// Requests are configurations and bucket names: a megabyte is far more than any needs.
+    static let lineLimit = 1 << 20
+
     /// Standard input, line by line, read on a thread of its own (reads block).
-    private static func standardInputLines() -> AsyncStream<String> {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+    private static func standardInputLines() -> AsyncStream<LineSplitter.Piece> {
+        let (stream, continuation) = AsyncStream.makeStream(of: LineSplitter.Piece.self)
         let thread = Thread {
-            while let line = readLine(strippingNewline: true) {
-                continuation.yield(line)
+            var splitter = LineSplitter(limit: lineLimit)
+            var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { break }
+                for piece in splitter.feed(buffer[..<count]) { continuation.yield(piece) }
             }
+            for piece in splitter.finish() { continuation.yield(piece) }
             continuation.finish()
         }
         thread.name = "stowage-management-stdin"
