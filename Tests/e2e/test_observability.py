@@ -11,7 +11,7 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import unique_bucket
+from conftest import STOWAGE_BIN, unique_bucket
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -77,6 +77,14 @@ def test_reset_is_off_by_default(start_server):
     srv.client().create_bucket(Bucket=unique_bucket("keep"))
     assert srv.http("POST", "/_stowage/reset").status == 403
     assert len(srv.client().list_buckets()["Buckets"]) == 1
+
+
+def test_reset_cannot_be_combined_with_authentication(tmp_path):
+    import os, subprocess
+    p = subprocess.run([STOWAGE_BIN, "serve", "--port", "0", "--directory", str(tmp_path / "d"), "--auth"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=20,
+                       env={**os.environ, "STOWAGE_ADMIN_RESET": "true"})
+    assert p.returncode == 2 and b"server.adminReset" in p.stderr and p.stdout == b""
 
 
 def test_reset_empties_everything(start_server):

@@ -151,6 +151,11 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
                 throw ConfigurationError(field: "server.domains[\(index)]", reason: "must be a host name such as s3.local.test (no port, scheme or leading dot)")
             }
         }
+        // The reset endpoint answers anyone: on a server that authenticates, it would let an
+        // anonymous caller wipe what the credentials protect.
+        guard !(server.adminReset && auth.enabled) else {
+            throw ConfigurationError(field: "server.adminReset", reason: "cannot be combined with auth.enabled: /_stowage/reset is unauthenticated")
+        }
         var seenKeys: Set<String> = []
         guard !storage.directory.isEmpty else { throw ConfigurationError(field: "storage.directory", reason: "must not be empty") }
         guard !auth.credentials.isEmpty else { throw ConfigurationError(field: "auth.credentials", reason: "needs at least one credential") }
