@@ -1,5 +1,5 @@
 import Foundation
-import StowageCore
+@testable import StowageCore
 import Testing
 
 @Suite("Configuration defaults, decoding and validation")
@@ -101,5 +101,23 @@ struct ConfigurationTests {
                                      ("STOWAGE_SECRET_KEY", "half", "STOWAGE_ACCESS_KEY")] {
             #expect { try StowageConfiguration().applyingEnvironment([name: value]) } throws: { ($0 as? ConfigurationError)?.field == field }
         }
+    }
+
+    @Test func misspeltVariablesAreNamedWithTheirLikelyIntent() {
+        let warnings = StowageConfiguration.misspeltEnvironmentVariables([
+            "STOWAGE_PROT": "9000",            // transposed
+            "STOWAGE_DIRECTRY": "/data",       // a letter short
+            "STOWAGE_LOGLEVEL": "debug",       // underscore missing
+            "STOWAGE_PORT": "9000",            // known
+            "STOWAGE_BIN": "/usr/bin/stowage", // a script's own: far from every known name
+            "HOME": "/root",
+        ])
+        #expect(warnings == [
+            "ignoring STOWAGE_DIRECTRY (did you mean STOWAGE_DIRECTORY?)",
+            "ignoring STOWAGE_LOGLEVEL (did you mean STOWAGE_LOG_LEVEL?)",
+            "ignoring STOWAGE_PROT (did you mean STOWAGE_PORT?)",
+        ])
+        #expect(StowageConfiguration.editDistance("", "abc") == 3)
+        #expect(StowageConfiguration.editDistance("kitten", "sitting") == 3)
     }
 }

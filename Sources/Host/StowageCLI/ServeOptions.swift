@@ -175,6 +175,7 @@ extension ServeOptions {
         let file = config ?? environment["STOWAGE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         var configuration = try file.map { try StowageConfiguration.load(file: $0) } ?? StowageConfiguration()
         configuration = try configuration.applyingEnvironment(environment)
+        for warning in StowageConfiguration.misspeltEnvironmentVariables(environment) { standardError("stowage: \(warning)\n") }
         if let port { configuration.server.port = port }
         if let address { configuration.server.address = address }
         if let directory { configuration.storage.directory = directory }

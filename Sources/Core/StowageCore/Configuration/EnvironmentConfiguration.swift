@@ -22,6 +22,40 @@ extension StowageConfiguration {
         ("STOWAGE_MAX_OBJECT_SIZE", "limits.maxObjectSize (bytes)"), ("STOWAGE_REQUEST_TIMEOUT", "limits.requestTimeout (ms)"),
     ]
 
+    /// Warnings for `STOWAGE_` variables that are not read but are one or two typos away from one
+    /// that is (`STOWAGE_PROT` → "did you mean STOWAGE_PORT?"): a misspelt setting would
+    /// otherwise be ignored without a word. Names further from every known one (a script's own
+    /// `STOWAGE_BIN`, say) pass quietly.
+    ///
+    /// ```swift
+    /// for warning in StowageConfiguration.misspeltEnvironmentVariables(ProcessInfo.processInfo.environment) {
+    ///     print(warning)
+    /// }
+    /// ```
+    public static func misspeltEnvironmentVariables(_ environment: [String: String]) -> [String] {
+        let known = environmentVariables.map(\.name)
+        return environment.keys.sorted().compactMap { name in
+            guard name.hasPrefix("STOWAGE_"), !known.contains(name) else { return nil }
+            let nearest = known.map { ($0, editDistance(name, $0)) }.min { $0.1 < $1.1 }
+            guard let nearest, nearest.1 <= 2 else { return nil }
+            return "ignoring \(name) (did you mean \(nearest.0)?)"
+        }
+    }
+
+    /// Levenshtein distance over UTF-8 bytes (variable names are ASCII).
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
     public func applyingEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> StowageConfiguration {
         var c = self
         func text(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
