@@ -206,7 +206,7 @@ let package = Package(
         .testTarget(
             name: "StowageHostTests",
             dependencies: [
-                "Stowage", "StowageCore",
+                "Stowage", "StowageCore", "StowageFileStore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

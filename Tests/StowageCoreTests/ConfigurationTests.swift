@@ -110,6 +110,8 @@ struct ConfigurationTests {
             "STOWAGE_LOGLEVEL": "debug",       // underscore missing
             "STOWAGE_PORT": "9000",            // known
             "STOWAGE_BIN": "/usr/bin/stowage", // a script's own: far from every known name
+            "STOWAGE_ROOT": "/src",            // two edits from PORT, in a short name: not a typo
+            "STOWAGE_HOST": "0.0.0.0",         // likewise
             "HOME": "/root",
         ])
         #expect(warnings == [
@@ -119,5 +121,6 @@ struct ConfigurationTests {
         ])
         #expect(StowageConfiguration.editDistance("", "abc") == 3)
         #expect(StowageConfiguration.editDistance("kitten", "sitting") == 3)
+        #expect(StowageConfiguration.editDistance("PROT", "PORT") == 1)
     }
 }

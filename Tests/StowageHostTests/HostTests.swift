@@ -1,6 +1,7 @@
 import Foundation
 import Stowage
 import StowageCore
+import StowageFileStore
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -317,8 +318,8 @@ struct ServiceTests {
         let oneShot = Counter()
         builder.services = [Ticker(ticks: ticks), OneShot(ran: oneShot)]
         let server = try builder.build()
-        // HTTP server, multipart expiry, and the two extra services.
-        #expect(server.services.count == 4)
+        // HTTP server, multipart expiry, the two extra services, the shutdown notice.
+        #expect(server.services.count == 5)
         let group = ServiceGroup(services: server.services, logger: Logger(label: "test"))
         let running = Task { try await group.run() }
         #expect(await server.waitUntilRunning())
@@ -338,7 +339,7 @@ struct ServiceTests {
         #expect(ticks.count == settled)
     }
 
-    @Test func aFailedStartFailsTheGroupAndTheWaiters() async throws {
+    @Test func aFailedStartFailsTheGroupWithItsOwnError() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-occupied-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var first = StowageConfiguration()
@@ -354,7 +355,7 @@ struct ServiceTests {
         let error = await #expect(throws: (any Error).self) { try await group.run() }
         // The bind error itself, not the group complaining that a background member returned.
         #expect(!(error is ServiceGroupError), "\(String(describing: error))")
-        #expect(await server.waitUntilRunning() == false)
+        #expect(!server.isRunning)
         try await occupant.stop()
     }
 
@@ -421,6 +422,7 @@ struct ServiceTests {
         let starting = Task { try await server.start() }
         var entered = backend.entered.stream.makeAsyncIterator()
         _ = await entered.next()
+        let waiter = Task { await server.waitUntilRunning() }   // parks on the start in progress
         let status = try await RawHTTPConnection.with(port: port) { connection in
             try await connection.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
             try await Task.sleep(for: .milliseconds(20))  // the request is parked on the gate
@@ -428,9 +430,101 @@ struct ServiceTests {
             return try await connection.readResponse()
         }
         #expect(status.status == 503)
+        #expect(await waiter.value == false, "a waiter on a start that fails hears false")
         #expect(status.text.contains("<Code>ServiceUnavailable</Code>"))
         await #expect(throws: S3Error.self) { try await starting.value }
         #expect(!server.isRunning)
+    }
+
+    @Test func aStopTheMomentTheServerRunsCancelsItsBackgroundServices() async throws {
+        for _ in 0..<20 {
+            var (builder, directory) = Self.loopbackBuilder("stowage-quickstop")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let ticks = Counter()
+            builder.services = [Ticker(ticks: ticks)]
+            let server = try builder.build()
+            let starting = Task { try await server.start() }
+            #expect(await server.waitUntilRunning())
+            try await server.stop()
+            try await starting.value
+            let settled = ticks.count
+            try await Task.sleep(for: .milliseconds(20))
+            #expect(ticks.count == settled, "a background service outlived stop()")
+        }
+    }
+
+    @Test func aStartDuringADrainingStopWaitsAndGetsAnOpenBackend() async throws {
+        var (builder, directory) = Self.loopbackBuilder("stowage-restart")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        builder.configuration.server.shutdownGracePeriod = 400
+        let server = try builder.build()
+        try await server.start()
+        try await server.createBucket("kept")
+        let port = server.port
+        // A request whose body never finishes keeps the drain busy for the grace period.
+        try await RawHTTPConnection.with(port: port) { connection in
+            try await connection.send("PUT /kept/slow HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nabc")
+            try await Task.sleep(for: .milliseconds(50))
+            let stopping = Task { try await server.stop() }
+            try await Task.sleep(for: .milliseconds(50))
+            try await server.start()                  // waits for the stop, then starts afresh
+            try await stopping.value
+        }
+        #expect(server.isRunning)
+        try await RawHTTPConnection.with(port: server.port) { connection in
+            try await connection.send("PUT /kept/after HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\nok")
+            #expect(try await connection.readResponse().status == 200, "the backend is open after the restart")
+        }
+        try await server.stop()
+    }
+
+    @Test func waitUntilRunningFollowsALaterStartAfterAFailedOne() async throws {
+        let occupant = try await Stowage.createAndStart({
+            var c = StowageConfiguration()
+            c.server.port = 0
+            c.server.address = "127.0.0.1"
+            c.storage.directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-occupant-\(UUID().uuidString)").path
+            return c
+        }())
+        defer { try? FileManager.default.removeItem(atPath: occupant.configuration.storage.directory) }
+        var (builder, directory) = Self.loopbackBuilder("stowage-retry")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        builder.configuration.server.port = occupant.port
+        let server = try builder.build()
+        await #expect(throws: (any Error).self) { try await server.start() }
+        let waiter = Task { await server.waitUntilRunning() }
+        try await occupant.stop()
+        try await server.start()
+        #expect(await waiter.value, "a waiter parked after the failed start hears of the successful one")
+        try await server.stop()
+    }
+
+    struct CleansUpThroughTheBackend: StowageService {
+        let backend: any StorageBackend
+        let running: Counter
+        let cleanedUp: Counter
+        func run() async {
+            running.increment()
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+            if (try? await backend.listBuckets()) != nil { cleanedUp.increment() }
+        }
+    }
+
+    @Test func aCancelledGroupClosesTheBackendAfterItsBackgroundMembers() async throws {
+        var (builder, directory) = Self.loopbackBuilder("stowage-cancelled")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let backend = FileStoreBackend(options: .init(directory: directory))
+        builder.backend = backend
+        let cleanedUp = Counter()
+        let serviceRunning = Counter()
+        builder.services = [CleansUpThroughTheBackend(backend: backend, running: serviceRunning, cleanedUp: cleanedUp)]
+        let server = try builder.build()
+        let group = ServiceGroup(services: server.services, logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        while serviceRunning.count == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        running.cancel()                           // every member cancelled at once
+        _ = try? await running.value
+        #expect(cleanedUp.count == 1, "the background member's last backend call ran before the backend closed")
     }
 
     @Test func builderReplacesTheBackendAndStages() async throws {

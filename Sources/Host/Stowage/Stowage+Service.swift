@@ -20,11 +20,12 @@ extension Stowage: Service {
     }
 
     /// The server's long-running pieces as separate members for one `ServiceGroup`: the HTTP
-    /// server (listener, connections, backend), then multipart expiry, then the extra services.
-    /// A group shuts its members down in reverse order, so background work stops before the
-    /// server drains its requests and closes the backend. Background members start once the
-    /// server is running, and a member whose work ends early stays until shutdown instead of
-    /// ending the group.
+    /// server (listener, connections, backend), then multipart expiry and the extra services,
+    /// then a last member that marks the start of a graceful shutdown. A group shuts its members
+    /// down in reverse order: at once the server stops being ready and accepting (the port is
+    /// free), then background work stops, then the server drains its requests and closes the
+    /// backend. Background members start once the server runs, and one whose work ends early
+    /// stays until shutdown instead of ending the group.
     ///
     /// ```swift
     /// let group = ServiceGroup(services: server.services + [myWorker], gracefulShutdownSignals: [.sigterm], logger: logger)
@@ -32,7 +33,9 @@ extension Stowage: Service {
     /// ```
     /// Use these or the server itself as a member, not both.
     public var services: [any Service] {
-        [HTTPServerService(stowage: self)] + backgroundServices.map { BackgroundService(stowage: self, wrapped: $0) }
+        [HTTPServerService(stowage: self)]
+            + backgroundServices.map { BackgroundService(stowage: self, wrapped: $0) }
+            + [ShutdownNoticeService(stowage: self)]
     }
 }
 
@@ -56,12 +59,26 @@ struct BackgroundService: Service, CustomStringConvertible {
     var description: String { String(describing: type(of: wrapped)) }
 
     func run() async throws {
+        let stowage = self.stowage, wrapped = self.wrapped
         // If the server fails to start, its member's error ends the group: wait for that rather
         // than return first and have the group report this member instead.
-        if await stowage.waitUntilRunning() {
-            let wrapped = self.wrapped
-            await cancelWhenGracefulShutdown { await wrapped.run() }
+        if await cancelWhenGracefulShutdown({ await stowage.waitUntilRunning() }) {
+            await cancelWhenGracefulShutdown {
+                _ = await stowage.runAsBackground { await wrapped.run() }
+            }
         }
         try? await gracefulShutdown()
+    }
+}
+
+/// The group's last member, so the first to hear of a graceful shutdown: the server stops
+/// being ready and stops accepting before the background members and the drain take their time.
+struct ShutdownNoticeService: Service, CustomStringConvertible {
+    let stowage: Stowage
+    var description: String { "StowageShutdownNotice" }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await stowage.beginShutdown()
     }
 }

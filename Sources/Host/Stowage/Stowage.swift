@@ -25,15 +25,24 @@ public final class Stowage: Sendable {
     private let logger: Logger
     private enum Phase {
         case stopped
-        /// Later `start()` calls wait for this one; `stop()` waits for it, then stops.
+        /// Later `start()` calls join this one; `stop()` waits for it, then stops.
         case starting(Task<Void, any Error>)
-        case running(HTTPServer)
+        case running(HTTPServer, background: [Task<Void, Never>])
+        /// `start()` waits for this before starting again; `stop()` joins it.
+        case stopping(Task<Void, any Error>, HTTPServer)
     }
-    private let phase = Mutex(Phase.stopped)
-    /// Background services started by `start()` (not when a ServiceGroup runs them).
-    private let backgroundTasks = Mutex<[Task<Void, Never>]>([])
-    /// Opens when the first start succeeds; fails if it does not.
-    private let firstStart = StartupGate()
+    private struct Lifecycle {
+        var phase = Phase.stopped
+        /// Settles when the start in progress, or the next one, succeeds or fails; replaced
+        /// after each, so a restarted server signals again.
+        var nextStart = StartupGate()
+    }
+    private let lifecycle = Mutex(Lifecycle())
+    /// Background services that a ServiceGroup runs (``services``), so `stop()` can wait for
+    /// them before closing the backend even when the group cancels every member at once.
+    let groupBackground = InFlightRequests()
+    /// The port of the last successful start, reported after a stop.
+    private let lastPort = Atomic<Int>(0)
     private let metrics = ServerMetrics()
     private let operations: OperationsEndpoints
     /// Extra services started with the server and cancelled when it stops.
@@ -59,7 +68,10 @@ public final class Stowage: Sendable {
             return fallback
         }()
         self.operations = OperationsEndpoints(
-            metrics: metrics, backend: backend, domains: configuration.server.domains, adminReset: configuration.server.adminReset
+            metrics: metrics, backend: backend, domains: configuration.server.domains,
+            // Also for servers assembled by hand, which skip `validate()`: never unauthenticated
+            // wiping on a server that authenticates.
+            adminReset: configuration.server.adminReset && !configuration.auth.enabled
         )
     }
 
@@ -102,17 +114,25 @@ public final class Stowage: Sendable {
     }
 
     func start(runningBackground: Bool) async throws {
-        let inProgress = phase.withLock { phase -> Task<Void, any Error>? in
-            switch phase {
-            case .running: return nil
-            case .starting(let task): return task
-            case .stopped:
-                let task = Task { try await self.bringUp(runningBackground: runningBackground) }
-                phase = .starting(task)
-                return task
+        while true {
+            enum Step { case done, join(Task<Void, any Error>), waitForStop(Task<Void, any Error>) }
+            let step = lifecycle.withLock { state -> Step in
+                switch state.phase {
+                case .running: return .done
+                case .starting(let task): return .join(task)
+                case .stopping(let task, _): return .waitForStop(task)
+                case .stopped:
+                    let task = Task { try await self.bringUp(runningBackground: runningBackground) }
+                    state.phase = .starting(task)
+                    return .join(task)
+                }
+            }
+            switch step {
+            case .done: return
+            case .join(let task): return try await task.value
+            case .waitForStop(let task): _ = try? await task.value
             }
         }
-        try await inProgress?.value
     }
 
     private func bringUp(runningBackground: Bool) async throws {
@@ -120,17 +140,25 @@ public final class Stowage: Sendable {
         do {
             started = try await listenAndOpen()
         } catch {
-            phase.withLock { $0 = .stopped }
-            firstStart.fail()
+            let attempt = lifecycle.withLock { state -> StartupGate in
+                state.phase = .stopped
+                defer { state.nextStart = StartupGate() }
+                return state.nextStart
+            }
+            attempt.fail()
             throw error
         }
-        phase.withLock { $0 = .running(started) }
+        lastPort.store(started.port, ordering: .relaxed)
         operations.ready.set(true)
-        firstStart.open()
-        guard runningBackground else { return }
-        backgroundTasks.withLock { tasks in
-            for service in backgroundServices { tasks.append(Task { await service.run() }) }
+        // The background tasks are published with the running state, in one step: a `stop()`
+        // that comes the moment the server runs finds and cancels them.
+        let attempt = lifecycle.withLock { state -> StartupGate in
+            let background = runningBackground ? backgroundServices.map { service in Task { await service.run() } } : []
+            state.phase = .running(started, background: background)
+            defer { state.nextStart = StartupGate() }
+            return state.nextStart
         }
+        attempt.open()
     }
 
     private func listenAndOpen() async throws -> HTTPServer {
@@ -168,61 +196,110 @@ public final class Stowage: Sendable {
         [MultipartExpiryService(backend: backend, configuration: configuration.multipart, logger: logger)] + extraServices
     }
 
-    /// `true` once the server listens with its backend open; `false` if its first start failed
-    /// or the waiting task is cancelled. For code that runs the server through ``services`` in
-    /// a `ServiceGroup` and needs to know when it is up (to print a ready line, say).
+    /// `true` once the server listens with its backend open (at once if it does now); `false`
+    /// if the start in progress, or the next one, fails, or the waiting task is cancelled. For
+    /// code that runs the server through ``services`` in a `ServiceGroup` and needs to know
+    /// when it is up (to print a ready line, say).
     public func waitUntilRunning() async -> Bool {
-        await firstStart.wait()
+        let attempt = lifecycle.withLock { state -> StartupGate? in
+            if case .running = state.phase { return nil }
+            return state.nextStart
+        }
+        guard let attempt else { return true }
+        return await attempt.wait()
     }
 
     /// Stops listening at once, lets requests in progress finish for up to
     /// `server.shutdownGracePeriod`, then closes the remaining connections and the backend.
-    /// A start in progress finishes first. Calling it again does nothing.
+    /// A start in progress finishes first; a stop in progress is joined. Calling it when
+    /// stopped does nothing.
     public func stop() async throws {
-        var running: HTTPServer?
-        while running == nil {
-            enum Step { case done, waitFor(Task<Void, any Error>), stop(HTTPServer) }
-            let step = phase.withLock { phase -> Step in
-                switch phase {
+        while true {
+            enum Step { case done, waitForStart(Task<Void, any Error>), join(Task<Void, any Error>) }
+            let step = lifecycle.withLock { state -> Step in
+                switch state.phase {
                 case .stopped: return .done
-                case .starting(let task): return .waitFor(task)
-                case .running(let server):
-                    phase = .stopped
-                    return .stop(server)
+                case .starting(let task): return .waitForStart(task)
+                case .stopping(let task, _): return .join(task)
+                case .running(let server, let background):
+                    // In a task of its own: stopping is often called from a cancelled task (a
+                    // ServiceGroup tearing down), where the drain's sleeps would return at once
+                    // and spin; and concurrent calls join it.
+                    let task = Task { try await self.bringDown(server, background: background) }
+                    state.phase = .stopping(task, server)
+                    return .join(task)
                 }
             }
             switch step {
             case .done: return
-            case .waitFor(let task): _ = try? await task.value
-            case .stop(let server): running = server
+            case .waitForStart(let task): _ = try? await task.value
+            case .join(let task): return try await task.value
             }
         }
-        guard let running else { return }
+    }
+
+    private func bringDown(_ running: HTTPServer, background: [Task<Void, Never>]) async throws {
+        defer { lifecycle.withLock { $0.phase = .stopped } }
         operations.ready.set(false)
-        let background = backgroundTasks.withLock { tasks in
-            defer { tasks.removeAll() }
-            return tasks
-        }
+        await running.stopAccepting()
         for task in background { task.cancel() }
         for task in background { await task.value }
-        // In a task of its own: stopping is often called from a cancelled task (a ServiceGroup
-        // tearing down), where the drain's sleeps would return at once and spin.
         let grace = Duration.milliseconds(configuration.server.shutdownGracePeriod)
-        await Task { await running.shutdown(gracePeriod: grace) }.value
+        await running.shutdown(gracePeriod: grace)
+        // Background members of a group were cancelled by it (or told to stop first, on a
+        // graceful shutdown); none may still be using the backend when it closes.
+        await groupBackground.drain(timeout: .seconds(10))
         try await backend.close()
     }
 
-    private var runningServer: HTTPServer? {
-        phase.withLock { phase in
-            if case .running(let server) = phase { return server }
+    /// The start of a graceful shutdown, before the group's other members stop: not ready any
+    /// more, and no new connections (the port is free at once).
+    func beginShutdown() async {
+        let server = lifecycle.withLock { state -> HTTPServer? in
+            if case .running(let server, _) = state.phase { return server }
             return nil
+        }
+        operations.ready.set(false)
+        await server?.stopAccepting()
+    }
+
+    /// Runs `body` as a background member's work if the server is running (counted, so `stop()`
+    /// waits for it before closing the backend); `false` if it is not running.
+    func runAsBackground(_ body: @Sendable () async -> Void) async -> Bool {
+        let admitted = lifecycle.withLock { state -> Bool in
+            guard case .running = state.phase else { return false }
+            groupBackground.enter()
+            return true
+        }
+        guard admitted else { return false }
+        defer { groupBackground.leave() }
+        await body()
+        return true
+    }
+
+    private var currentServer: HTTPServer? {
+        lifecycle.withLock { state in
+            switch state.phase {
+            case .running(let server, _), .stopping(_, let server): return server
+            case .stopped, .starting: return nil
+            }
         }
     }
 
-    /// The port the server listens on (the real one when configured with port 0).
-    public var port: Int { runningServer?.port ?? configuration.server.port }
+    /// The port the server listens on (the real one when configured with port 0); after a
+    /// stop, the one it listened on.
+    public var port: Int {
+        if let server = currentServer { return server.port }
+        let last = lastPort.load(ordering: .relaxed)
+        return last != 0 ? last : configuration.server.port
+    }
 
-    public var isRunning: Bool { runningServer != nil }
+    public var isRunning: Bool {
+        lifecycle.withLock { state in
+            if case .running = state.phase { return true }
+            return false
+        }
+    }
 
     /// Creates a bucket owned by the first configured credential.
     @discardableResult

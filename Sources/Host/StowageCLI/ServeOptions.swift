@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import Stowage
 import StowageCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -131,8 +132,8 @@ extension ServeOptions {
         }
 
         // Every long-running piece is a member of one ServiceGroup: the HTTP server, multipart
-        // expiry (and, later, the cluster's services). Signals are ours, trapped since the
-        // process began (the group's own handlers would come too late for a signal right after
+        // expiry (and, later, the cluster's services). Signals are ours, trapped before the
+        // server starts (the group's own handlers would come too late for a signal right after
         // the ready line, and ignore a second one): the first starts the group's graceful
         // shutdown, which stops the members in reverse order; a second (the operator wants out
         // now) exits at once.
@@ -152,19 +153,21 @@ extension ServeOptions {
                 }
             }
         }
-        let announcement = Task {
-            guard await server.waitUntilRunning() else { return }
+        let announcement = Task { () -> Bool in
+            guard await server.waitUntilRunning() else { return false }
             standardOutput("Stowage listening on http://\(configuration.server.address):\(server.port)\n")
             logger.info("serving", metadata: ["directory": "\(configuration.storage.directory)", "port": "\(server.port)"])
+            return true
         }
-        defer { announcement.cancel() }
         do {
             try await group.run()
+            announcement.cancel()
         } catch let error as ConfigurationError {
             standardError("stowage: \(error)\n")
             throw ExitCode(2)
         } catch {
-            let started = await Task { await server.waitUntilRunning() }.value
+            announcement.cancel()
+            let started = await announcement.value
             standardError(started ? "stowage: \(error)\n" : "stowage: cannot start: \(error)\n")
             throw ExitCode(1)
         }

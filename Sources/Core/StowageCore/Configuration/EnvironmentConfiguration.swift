@@ -22,10 +22,11 @@ extension StowageConfiguration {
         ("STOWAGE_MAX_OBJECT_SIZE", "limits.maxObjectSize (bytes)"), ("STOWAGE_REQUEST_TIMEOUT", "limits.requestTimeout (ms)"),
     ]
 
-    /// Warnings for `STOWAGE_` variables that are not read but are one or two typos away from one
-    /// that is (`STOWAGE_PROT` → "did you mean STOWAGE_PORT?"): a misspelt setting would
-    /// otherwise be ignored without a word. Names further from every known one (a script's own
-    /// `STOWAGE_BIN`, say) pass quietly.
+    /// Warnings for `STOWAGE_` variables that are not read but are a typo away from one that is
+    /// (`STOWAGE_PROT` → "did you mean STOWAGE_PORT?"): a misspelt setting would otherwise be
+    /// ignored without a word. A typo is one edit (a letter added, dropped, changed, or two
+    /// swapped) in a short name, two in a name over five letters after `STOWAGE_`; names further
+    /// from every known one (a script's own `STOWAGE_BIN` or `STOWAGE_ROOT`) pass quietly.
     ///
     /// ```swift
     /// for warning in StowageConfiguration.misspeltEnvironmentVariables(ProcessInfo.processInfo.environment) {
@@ -33,27 +34,37 @@ extension StowageConfiguration {
     /// }
     /// ```
     public static func misspeltEnvironmentVariables(_ environment: [String: String]) -> [String] {
+        let prefix = "STOWAGE_"
         let known = environmentVariables.map(\.name)
         return environment.keys.sorted().compactMap { name in
-            guard name.hasPrefix("STOWAGE_"), !known.contains(name) else { return nil }
-            let nearest = known.map { ($0, editDistance(name, $0)) }.min { $0.1 < $1.1 }
-            guard let nearest, nearest.1 <= 2 else { return nil }
+            guard name.hasPrefix(prefix), !known.contains(name) else { return nil }
+            let suffix = String(name.dropFirst(prefix.count))
+            let allowed = suffix.utf8.count > 5 ? 2 : 1
+            let nearest = known.map { ($0, editDistance(suffix, String($0.dropFirst(prefix.count)))) }.min { $0.1 < $1.1 }
+            guard let nearest, nearest.1 <= allowed else { return nil }
             return "ignoring \(name) (did you mean \(nearest.0)?)"
         }
     }
 
-    /// Levenshtein distance over UTF-8 bytes (variable names are ASCII).
+    /// Edit distance over UTF-8 bytes (variable names are ASCII) that counts swapping two
+    /// neighbours as one edit (optimal string alignment).
     static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.utf8), b = Array(b.utf8)
-        var previous = Array(0...b.count)
-        for (i, x) in a.enumerated() {
-            var current = [i + 1]
-            for (j, y) in b.enumerated() {
-                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+                }
             }
-            previous = current
         }
-        return previous[b.count]
+        return table[a.count][b.count]
     }
 
     public func applyingEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> StowageConfiguration {

@@ -69,12 +69,18 @@ final class HTTPServer: Sendable {
 
     var openConnections: Int { connections.withLock { $0.count } }
 
+    /// Closes the listening socket: no new connections, and the port is free at once. The
+    /// connections stay; `shutdown` drains them.
+    func stopAccepting() async {
+        try? await channel.close()
+    }
+
     /// Stops accepting at once (the port is free as soon as this starts), lets requests in
     /// progress finish for up to `gracePeriod` (idle keep-alive connections close now, busy ones
     /// after their response), then closes what is left and waits for request tasks to clean up
     /// (an upload cut off removes its temp file) before the backend closes.
     func shutdown(gracePeriod: Duration) async {
-        try? await channel.close()
+        await stopAccepting()
         let open = connections.withLock { Array($0.values) }
         for child in open {
             child.eventLoop.execute { child.pipeline.fireUserInboundEventTriggered(S3HTTPHandler.Drain()) }

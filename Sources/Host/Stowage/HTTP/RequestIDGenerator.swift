@@ -9,8 +9,9 @@ final class RequestIDGenerator: Sendable {
     private static let digits: [UInt8] = Array("0123456789ABCDEF".utf8)
 
     init() {
-        let random = SecureRandom.bytes(4)
-        prefix = random.reduce(0) { $0 << 8 | UInt64($1) }
+        // The system generator (getrandom): the prefix need not be secret, and OpenSSL's
+        // generator would initialise its provider tables on the start-up path.
+        prefix = UInt64.random(in: 0...UInt64(UInt32.max))
     }
 
     func next() -> String {
