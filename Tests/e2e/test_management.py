@@ -156,6 +156,14 @@ def test_an_overlong_line_is_refused_and_the_next_one_works(mgmt, data_dir):
     assert mgmt.proc.poll() is None
 
 
+def test_many_pipelined_requests_are_all_answered_in_order(mgmt, data_dir):
+    # Far more than the reader's read-ahead: it must pause and resume, never drop or deadlock.
+    count = 2000
+    mgmt.send_raw("".join(json.dumps({"id": i, "method": "clusterStatus"}) + "\n" for i in range(count)))
+    ids = [mgmt.response(i)["id"] for i in range(count)]
+    assert ids == list(range(count))
+
+
 def test_end_of_input_stops_the_server(mgmt, data_dir):
     port = mgmt.call("start", start_params(data_dir))["result"]["port"]
     assert port_open(port)

@@ -23,10 +23,11 @@ final class ManagementSession: Sendable {
     }
 
     func run() async {
-        let lines = Self.standardInputLines()
+        let (lines, credits) = Self.standardInputLines()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await piece in lines {
+                    credits.signal()
                     switch piece {
                     case .line(let line): await self.handle(line)
                     case .tooLong: self.reply(id: NSNull(), error: "malformed request: a line longer than \(Self.lineLimit) bytes")
@@ -167,9 +168,20 @@ final class ManagementSession: Sendable {
     /// Requests are configurations and bucket names: a megabyte is far more than any needs.
     static let lineLimit = 1 << 20
 
-    /// Standard input, line by line, read on a thread of its own (reads block).
-    private static func standardInputLines() -> AsyncStream<LineSplitter.Piece> {
+    /// Lines read ahead of the one being handled: beyond these the reader stops reading, and a
+    /// program writing faster than requests are handled blocks on its pipe instead of growing
+    /// our memory.
+    static let readAhead = 64
+
+    /// Standard input, line by line, read on a thread of its own (reads block). The reader takes
+    /// a credit per line and the consumer returns it as it takes the line.
+    private static func standardInputLines() -> (AsyncStream<LineSplitter.Piece>, DispatchSemaphore) {
         let (stream, continuation) = AsyncStream.makeStream(of: LineSplitter.Piece.self)
+        let credits = DispatchSemaphore(value: readAhead)
+        @Sendable func hand(_ piece: LineSplitter.Piece) {
+            credits.wait()
+            continuation.yield(piece)
+        }
         let thread = Thread {
             var splitter = LineSplitter(limit: lineLimit)
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -177,14 +189,14 @@ final class ManagementSession: Sendable {
                 let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
                 if count < 0, errno == EINTR { continue }
                 guard count > 0 else { break }
-                for piece in splitter.feed(buffer[..<count]) { continuation.yield(piece) }
+                for piece in splitter.feed(buffer[..<count]) { hand(piece) }
             }
-            for piece in splitter.finish() { continuation.yield(piece) }
+            for piece in splitter.finish() { hand(piece) }
             continuation.finish()
         }
         thread.name = "stowage-management-stdin"
         thread.start()
-        return stream
+        return (stream, credits)
     }
 }
 
