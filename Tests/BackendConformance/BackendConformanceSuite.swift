@@ -233,7 +233,7 @@ public enum BackendConformanceSuite {
         ConformanceCase("write preconditions are checked at commit") { backend in
             _ = try await backend.createBucket("writes", owner: C.owner, region: "us-east-1")
             let address = ObjectAddress(bucket: "writes", key: "k")
-            let create = PutObjectOptions(owner: C.owner, conditions: WriteConditions(ifNoneMatchAny: true))
+            let create = PutObjectOptions(owner: C.owner, conditions: .createOnly)
             let first = try await backend.putObject(address, body: C.body([1]), options: create)
             try await expectS3Error(.preconditionFailed) { try await backend.putObject(address, body: C.body([2]), options: create) }
             try await expectS3Error(.preconditionFailed) {
@@ -262,7 +262,7 @@ public enum BackendConformanceSuite {
                     group.addTask {
                         do {
                             _ = try await backend.putObject(address, body: C.chunkedBody(Array(repeating: UInt8(writer), count: 20_000), chunk: 1000),
-                                                            options: PutObjectOptions(owner: C.owner, conditions: WriteConditions(ifNoneMatchAny: true)))
+                                                            options: PutObjectOptions(owner: C.owner, conditions: .createOnly))
                             return true
                         } catch let error as S3Error where error.code == .preconditionFailed || error.code == .conditionalRequestConflict {
                             return false
@@ -494,7 +494,7 @@ public enum BackendConformanceSuite {
             let second = try await backend.getObject(address, options: GetObjectOptions(partNumber: 2))
             try expectEqual(second.range, ByteRange(first: Int64(5 * mib), last: Int64(10 * mib + 16)), "partNumber=2 range")
             try expectEqual(try await C.readAll(second), pieces[1], "partNumber=2 bytes")
-            try await expectS3Error(.invalidPartNumber) { try await backend.getObject(address, options: GetObjectOptions(partNumber: 4)) }
+            try await expectS3Error(.invalidPart) { try await backend.getObject(address, options: GetObjectOptions(partNumber: 4)) }
             try await expectS3Error(.noSuchUpload) { try await backend.listParts(address, uploadID: upload.uploadID, query: ListPartsQuery()) }
             let uploads = try await backend.listMultipartUploads(bucket: "mpu", query: ListUploadsQuery())
             try expect(uploads.uploads.isEmpty, "no uploads after completion")
@@ -647,12 +647,48 @@ public enum BackendConformanceSuite {
             let one = try await part(backend, address, upload.uploadID, 1, [2, 2])
             try await expectS3Error(.preconditionFailed) {
                 try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: [CompletedPart(partNumber: 1, etag: one.etag)],
-                                                          options: CompleteMultipartOptions(conditions: WriteConditions(ifNoneMatchAny: true)))
+                                                          options: CompleteMultipartOptions(conditions: .createOnly))
             }
             try expectEqual(try await C.get(backend, "mpcond", "k"), [1], "old object intact")
             _ = try await backend.listParts(address, uploadID: upload.uploadID, query: ListPartsQuery())
             _ = try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: [CompletedPart(partNumber: 1, etag: one.etag)], options: CompleteMultipartOptions())
             try expectEqual(try await C.get(backend, "mpcond", "k"), [2, 2], "replaced")
+        },
+        ConformanceCase("multipart: a repeated Complete of a completed upload answers the same, object untouched") { backend in
+            _ = try await backend.createBucket("mprepeat", owner: C.owner, region: "us-east-1")
+            let address = ObjectAddress(bucket: "mprepeat", key: "k")
+            let upload = try await backend.createMultipartUpload(address, options: MultipartUploadOptions(owner: C.owner))
+            let one = try await part(backend, address, upload.uploadID, 1, [3, 3, 3])
+            let parts = [CompletedPart(partNumber: 1, etag: "\"\(one.etag)\"")]
+            let first = try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: parts, options: CompleteMultipartOptions())
+            let again = try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: parts, options: CompleteMultipartOptions())
+            try expectEqual(again.etag, first.etag, "same ETag")
+            try expectEqual(again.lastModified, first.lastModified, "object not rewritten")
+            try await expectS3Error(.noSuchUpload) {
+                try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: [CompletedPart(partNumber: 1, etag: "\"\(Hex.encode(MD5.hash([9])))\"")],
+                                                          options: CompleteMultipartOptions())
+            }
+            _ = try await C.put(backend, "mprepeat", "k", [4])
+            try await expectS3Error(.noSuchUpload) {
+                try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: parts, options: CompleteMultipartOptions())
+            }
+            try expectEqual(try await C.get(backend, "mprepeat", "k"), [4], "a later write is not undone")
+        },
+        ConformanceCase("conditional put: If-None-Match with an ETag, If-Match on a missing key") { backend in
+            _ = try await backend.createBucket("cput", owner: C.owner, region: "us-east-1")
+            let info = try await C.put(backend, "cput", "k", [1])
+            let address = ObjectAddress(bucket: "cput", key: "k")
+            try await expectS3Error(.preconditionFailed) {
+                _ = try await backend.putObject(address, body: S3Body(ByteBuffer(bytes: [2])),
+                                                options: PutObjectOptions(owner: C.owner, conditions: WriteConditions(ifNoneMatch: [info.quotedETag])))
+            }
+            _ = try await backend.putObject(address, body: S3Body(ByteBuffer(bytes: [3])),
+                                            options: PutObjectOptions(owner: C.owner, conditions: WriteConditions(ifNoneMatch: ["\"other\""])))
+            try expectEqual(try await C.get(backend, "cput", "k"), [3], "non-matching If-None-Match writes")
+            try await expectS3Error(.noSuchKey) {
+                _ = try await backend.putObject(ObjectAddress(bucket: "cput", key: "absent"), body: S3Body(ByteBuffer(bytes: [4])),
+                                                options: PutObjectOptions(owner: C.owner, conditions: WriteConditions(ifMatch: ["*"])))
+            }
         },
         ConformanceCase("conditional delete: If-Match deletes only the matching object") { backend in
             _ = try await backend.createBucket("cdel", owner: C.owner, region: "us-east-1")

@@ -651,8 +651,8 @@ def test_multipart_key_with_special_characters(s3, bucket):
 def test_part_number_beyond_part_count(server, three_part, number):
     bucket, _ = three_part
     r = server.http("GET", f"/{bucket}/three?partNumber={number}")
-    assert r.status == 416 and r.error_code() == "InvalidPartNumber"
-    assert server.http("HEAD", f"/{bucket}/three?partNumber={number}").status == 416
+    assert r.status == 400 and r.error_code() == "InvalidPart"
+    assert server.http("HEAD", f"/{bucket}/three?partNumber={number}").status == 400
 
 
 def test_parts_count_only_with_part_number(server, three_part):

@@ -292,7 +292,7 @@ def test_part_number_one_on_single_part_object(s3, ranged):
 def test_part_number_two_on_single_part_object_is_invalid(s3, ranged):
     with pytest.raises(ClientError) as ei:
         s3.get_object(Bucket=ranged, Key="r", PartNumber=2)
-    assert client_error(ei)[:2] == ("InvalidPartNumber", 416)
+    assert client_error(ei)[:2] == ("InvalidPart", 400)
 
 
 # --------------------------------------------------------------------------- conditionals

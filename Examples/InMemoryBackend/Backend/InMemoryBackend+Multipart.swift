@@ -94,12 +94,26 @@ extension InMemoryBackend {
     // MARK: Complete
 
     public func completeMultipartUpload(_ address: ObjectAddress, uploadID: String, parts requested: [CompletedPart], options: CompleteMultipartOptions) async throws -> ObjectInfo {
-        let upload = try withOpenStorage { storage in
+        enum Found { case upload(StoredUpload), repeated(ObjectInfo) }
+        let found = try withOpenStorage { storage -> Found in
             let bucket = try storage.bucket(address.bucket)
             guard !requested.isEmpty else {
                 throw S3Error(.malformedXML, message: "The XML you provided was not well-formed or did not validate against our published schema")
             }
-            return try bucket.upload(uploadID, key: address.key)
+            do {
+                return .upload(try bucket.upload(uploadID, key: address.key))
+            } catch let error as S3Error where error.code == .noSuchUpload {
+                // A retried Complete of the upload that made the current object: same answer.
+                guard let object = bucket.objects[address.key],
+                      MultipartCompletion.isRepeat(of: uploadID, requested: requested, completedUpload: object.uploadID, etag: object.info.etag)
+                else { throw error }
+                return .repeated(object.info)
+            }
+        }
+        let upload: StoredUpload
+        switch found {
+        case .upload(let stored): upload = stored
+        case .repeated(let info): return info
         }
         let chosen = try MultipartCompletion.select(requested: requested, stored: Array(upload.parts.values), partInfo: \.info, upload: upload.info)
         let checksum = try MultipartCompletion.checksum(upload: upload.info, parts: chosen.map(\.info), options: options)
@@ -114,7 +128,11 @@ extension InMemoryBackend {
             metadata: upload.metadata, storageClass: upload.info.storageClass, ownerID: upload.info.ownerID,
             partCount: chosen.count, checksum: checksum
         )
-        let object = StoredObject(info: info, content: content, parts: chosen.map { PartLayout(size: $0.info.size, checksum: $0.info.checksum?.value) })
+        let object = StoredObject(
+            info: info, content: content,
+            parts: chosen.map { PartLayout(number: $0.info.partNumber, size: $0.info.size, checksum: $0.info.checksum?.value) },
+            uploadID: uploadID
+        )
         try commit(object, bucket: address.bucket, conditions: options.conditions) { bucket in
             // The upload must still exist, with the very parts that were assembled. On any
             // failure nothing changes: the upload stays for another Complete.

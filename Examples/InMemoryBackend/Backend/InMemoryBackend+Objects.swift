@@ -9,9 +9,7 @@ extension InMemoryBackend {
         // Fail fast, before reading the body; both checks are repeated at commit.
         try withOpenStorage { storage in
             let existing = try storage.bucket(address.bucket).objects[address.key]
-            if options.conditions.ifNoneMatchAny, existing != nil {
-                throw S3Error(.preconditionFailed).with("Condition", "If-None-Match")
-            }
+            try options.conditions.check(current: existing?.info)
         }
         let received = try await Self.receive(body, maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5)
         // The body verified the client's checksum as it ended; its value is known only now.
@@ -111,12 +109,12 @@ extension InMemoryBackend {
         if object.parts.isEmpty {
             // A single-part object has exactly one part: the whole object, served as a 206.
             guard part == 1 else {
-                throw S3Error(.invalidPartNumber).with("PartNumberRequested", "\(part)").with("ActualPartCount", "1")
+                throw S3Error(.invalidPart).with("PartNumberRequested", "\(part)").with("ActualPartCount", "1")
             }
             return object.info.size > 0 ? ByteRange(first: 0, last: object.info.size - 1) : nil
         }
         guard part >= 1, part <= object.parts.count else {
-            throw S3Error(.invalidPartNumber).with("PartNumberRequested", "\(part)").with("ActualPartCount", "\(object.parts.count)")
+            throw S3Error(.invalidPart).with("PartNumberRequested", "\(part)").with("ActualPartCount", "\(object.parts.count)")
         }
         let offset = object.parts[..<(part - 1)].reduce(Int64(0)) { $0 + $1.size }
         let size = object.parts[part - 1].size

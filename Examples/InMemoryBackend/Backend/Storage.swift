@@ -62,11 +62,15 @@ struct StoredBucket: Sendable {
 struct StoredObject: Sendable {
     var info: ObjectInfo
     var content: ByteBuffer
-    /// For multipart objects, each part's size and checksum, for `partNumber` reads.
+    /// For multipart objects, each part's number, size and checksum, for `partNumber` reads and
+    /// GetObjectAttributes.
     var parts: [PartLayout] = []
+    /// The multipart upload that made the object: a repeated Complete of it is answered from it.
+    var uploadID: String?
 }
 
 struct PartLayout: Sendable, Hashable {
+    var number: Int
     var size: Int64
     var checksum: [UInt8]?
 }

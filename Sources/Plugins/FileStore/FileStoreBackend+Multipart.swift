@@ -112,7 +112,8 @@ extension FileStoreBackend {
         let computed = options.checksum == nil ? upload.info.checksumAlgorithm.map(ChecksumHasher.init) : nil
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
-            let large = (options.expectedSize ?? 0) >= Self.offloadThreshold
+            // A body of unknown length (chunked transfer) may be large.
+            let large = (options.expectedSize ?? Self.offloadThreshold) >= Self.offloadThreshold
             let written = try await offload(large) {
                 try await temp.write(body: body, maxSize: options.maxSize, checksum: computed, overlapped: large)
             }
@@ -231,23 +232,19 @@ extension FileStoreBackend {
         }
         // Snapshot the upload and open the chosen part files under the upload's lock, so a
         // concurrent re-upload of a part cannot swap a file out from under the copy.
-        let (upload, chosen, descriptors) = try locks.withLock(bucketID: -1, key: uploadID) {
-            try mapErrors { () -> (UploadRecord, [StoredPart], [OwnedFileDescriptor]) in
-                let (upload, stored) = try state.index.read { db in
-                    (try self.upload(uploadID, address: address, bucket: bucket, db), try Self.storedParts(uploadID, db))
-                }
-                let chosen = try MultipartCompletion.select(requested: requested, stored: stored, partInfo: \.info, upload: upload.info)
-                let uploadFD = try POSIXFiles.openDirectory(at: state.rootFD, uploadDirectory(uploadID))
-                defer { POSIXFiles.closeDescriptor(uploadFD) }
-                let descriptors = try chosen.map { part -> OwnedFileDescriptor in
-                    guard let fd = try POSIXFiles.openForReading(at: uploadFD, part.file) else {
-                        throw S3Error(.invalidPart).with("PartNumber", "\(part.info.partNumber)")
-                    }
-                    return OwnedFileDescriptor(fd)
-                }
-                return (upload, chosen, descriptors)
+        let snapshot: (UploadRecord, [StoredPart], [OwnedFileDescriptor])
+        do {
+            snapshot = try completionSnapshot(address, uploadID: uploadID, requested: requested, bucket: bucket, state: state)
+        } catch let error as S3Error where error.code == .noSuchUpload {
+            // A retried Complete of an upload that already completed (SDKs retry after a lost
+            // answer) gets the same answer, as long as the object is still the one it made.
+            if let record = try cachedRecord(bucket: bucket, key: address.key, state: state),
+               MultipartCompletion.isRepeat(of: uploadID, requested: requested, completedUpload: record.uploadID, etag: record.etag) {
+                return record.info
             }
+            throw error
         }
+        let (upload, chosen, descriptors) = snapshot
         let checksum = try MultipartCompletion.checksum(upload: upload.info, parts: chosen.map(\.info), options: options)
         let etag = MultipartCompletion.etag(chosen.map(\.info))
         let size = chosen.reduce(Int64(0)) { $0 + $1.info.size }
@@ -267,7 +264,8 @@ extension FileStoreBackend {
                 key: address.key, size: size, etag: etag, modifiedMS: S3Timestamp.now.millisecondsSinceEpoch, inode: inode,
                 ownerID: upload.info.ownerID, storageClass: upload.info.storageClass, partCount: chosen.count,
                 metadata: upload.metadata, pendingTemp: temp.name, checksum: checksum,
-                parts: chosen.map { PartLayout(size: $0.info.size, checksum: $0.info.checksum?.value) }
+                parts: chosen.map { PartLayout(number: $0.info.partNumber, size: $0.info.size, checksum: $0.info.checksum?.value) },
+                uploadID: uploadID
             )
             try await commit(record, bucket: bucket, conditions: options.conditions, temp: temp, state: state) { db in
                 // The upload must still exist with the parts that were copied.
@@ -286,6 +284,29 @@ extension FileStoreBackend {
         } catch {
             temp.discard()
             throw error
+        }
+    }
+
+    /// The upload, the parts `requested` chooses, and their files opened, under the upload's lock.
+    private func completionSnapshot(
+        _ address: ObjectAddress, uploadID: String, requested: [CompletedPart], bucket: BucketRecord, state: OpenState
+    ) throws -> (UploadRecord, [StoredPart], [OwnedFileDescriptor]) {
+        try locks.withLock(bucketID: -1, key: uploadID) {
+            try mapErrors { () -> (UploadRecord, [StoredPart], [OwnedFileDescriptor]) in
+                let (upload, stored) = try state.index.read { db in
+                    (try self.upload(uploadID, address: address, bucket: bucket, db), try Self.storedParts(uploadID, db))
+                }
+                let chosen = try MultipartCompletion.select(requested: requested, stored: stored, partInfo: \.info, upload: upload.info)
+                let uploadFD = try POSIXFiles.openDirectory(at: state.rootFD, uploadDirectory(uploadID))
+                defer { POSIXFiles.closeDescriptor(uploadFD) }
+                let descriptors = try chosen.map { part -> OwnedFileDescriptor in
+                    guard let fd = try POSIXFiles.openForReading(at: uploadFD, part.file) else {
+                        throw S3Error(.invalidPart).with("PartNumber", "\(part.info.partNumber)")
+                    }
+                    return OwnedFileDescriptor(fd)
+                }
+                return (upload, chosen, descriptors)
+            }
         }
     }
 

@@ -17,12 +17,13 @@ extension FileStoreBackend {
         let state = try openState()
         let bucket = try bucketRecord(address.bucket)
         // Fail fast before reading the body; checked again atomically at commit.
-        if options.conditions.ifNoneMatchAny, try mapErrors({ try state.index.object(bucketID: bucket.id, key: address.key) }) != nil {
-            throw S3Error(.preconditionFailed).with("Condition", "If-None-Match")
+        if !options.conditions.isEmpty {
+            try options.conditions.check(current: try mapErrors({ try state.index.object(bucketID: bucket.id, key: address.key) })?.info)
         }
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
-            let large = (options.expectedSize ?? 0) >= Self.offloadThreshold
+            // A body of unknown length (chunked transfer) may be large.
+            let large = (options.expectedSize ?? Self.offloadThreshold) >= Self.offloadThreshold
             let written = try await offload(large) {
                 try await temp.write(body: body, maxSize: options.maxSize, overlapped: large)
             }
@@ -191,12 +192,12 @@ extension FileStoreBackend {
             if record.parts.isEmpty {
                 // A single-part object has exactly one part: the whole object, served as a 206.
                 guard part == 1 else {
-                    throw S3Error(.invalidPartNumber).with("PartNumberRequested", "\(part)").with("ActualPartCount", "1")
+                    throw S3Error(.invalidPart).with("PartNumberRequested", "\(part)").with("ActualPartCount", "1")
                 }
                 return record.size > 0 ? ByteRange(first: 0, last: record.size - 1) : nil
             }
             guard part <= record.parts.count else {
-                throw S3Error(.invalidPartNumber).with("PartNumberRequested", "\(part)").with("ActualPartCount", "\(record.parts.count)")
+                throw S3Error(.invalidPart).with("PartNumberRequested", "\(part)").with("ActualPartCount", "\(record.parts.count)")
             }
             let offset = record.parts[..<(part - 1)].reduce(Int64(0)) { $0 + $1.size }
             let size = record.parts[part - 1].size

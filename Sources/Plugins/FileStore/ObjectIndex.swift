@@ -38,8 +38,11 @@ struct ObjectRecord: Sendable {
     /// not stored with the row).
     var pendingTemp: String?
     var checksum: ObjectChecksum?
-    /// For multipart objects: each part's size and checksum, for `partNumber` reads.
+    /// For multipart objects: each part's number, size and checksum, for `partNumber` reads and
+    /// GetObjectAttributes.
     var parts: [PartLayout] = []
+    /// The multipart upload that made the object, so a repeated Complete of it can be answered.
+    var uploadID: String?
 
     var info: ObjectInfo {
         ObjectInfo(key: key, size: size, etag: etag, lastModified: S3Timestamp(millisecondsSinceEpoch: modifiedMS),
@@ -49,8 +52,26 @@ struct ObjectRecord: Sendable {
 
 /// One part of a multipart object as stored with the object.
 struct PartLayout: Sendable, Hashable {
+    /// The number the part was uploaded with (completed parts may skip numbers).
+    var number: Int
     var size: Int64
     var checksum: [UInt8]?
+
+    /// Part numbers, 2 bytes big-endian each, in their own column (rows written before it
+    /// existed number their parts 1...N).
+    static func encodeNumbers(_ parts: [PartLayout]) -> Data? {
+        guard !parts.isEmpty else { return nil }
+        return Data(parts.flatMap { [UInt8(truncatingIfNeeded: $0.number >> 8), UInt8(truncatingIfNeeded: $0.number)] })
+    }
+
+    static func decode(_ data: Data?, numbers: Data?) -> [PartLayout] {
+        var parts = decode(data)
+        let bytes = numbers.map { [UInt8]($0) } ?? []
+        for index in parts.indices {
+            parts[index].number = bytes.count >= 2 * index + 2 ? Int(bytes[2 * index]) << 8 | Int(bytes[2 * index + 1]) : index + 1
+        }
+        return parts
+    }
 
     /// `size (8 bytes BE) | checksum length (1 byte) | checksum` per part.
     static func encode(_ parts: [PartLayout]) -> Data? {
@@ -66,7 +87,7 @@ struct PartLayout: Sendable, Hashable {
         return Data(bytes)
     }
 
-    static func decode(_ data: Data?) -> [PartLayout] {
+    private static func decode(_ data: Data?) -> [PartLayout] {
         guard let data else { return [] }
         let bytes = [UInt8](data)
         var parts: [PartLayout] = []
@@ -76,7 +97,7 @@ struct PartLayout: Sendable, Hashable {
             let length = Int(bytes[index + 8])
             index += 9
             guard index + length <= bytes.count else { break }
-            parts.append(PartLayout(size: Int64(size), checksum: length == 0 ? nil : Array(bytes[index..<index + length])))
+            parts.append(PartLayout(number: parts.count + 1, size: Int64(size), checksum: length == 0 ? nil : Array(bytes[index..<index + length])))
             index += length
         }
         return parts
@@ -202,6 +223,14 @@ final class ObjectIndex: Sendable {
                 ALTER TABLE objects DROP COLUMN pending_temp;
                 """)
         }
+        migrator.registerMigration("v4-completed-uploads") { db in
+            // Which upload made a multipart object (a repeated Complete is answered from it) and
+            // the numbers its parts were uploaded with (GetObjectAttributes lists them).
+            try db.execute(sql: """
+                ALTER TABLE objects ADD COLUMN upload_id TEXT;
+                ALTER TABLE objects ADD COLUMN part_numbers BLOB;
+                """)
+        }
         return migrator
     }
 
@@ -261,7 +290,7 @@ final class ObjectIndex: Sendable {
 
     // MARK: Objects
 
-    static let objectColumns = "key, size, etag, modified_ms, inode, owner_id, storage_class, part_count, metadata, checksum_algorithm, checksum, checksum_type, checksum_parts, parts"
+    static let objectColumns = "key, size, etag, modified_ms, inode, owner_id, storage_class, part_count, metadata, checksum_algorithm, checksum, checksum_type, checksum_parts, parts, upload_id, part_numbers"
 
     static func object(_ row: Row) -> ObjectRecord {
         let key: Data = row[0]
@@ -275,7 +304,8 @@ final class ObjectIndex: Sendable {
         return ObjectRecord(
             key: String(decoding: key, as: UTF8.self), size: row[1], etag: row[2], modifiedMS: row[3],
             inode: UInt64(bitPattern: inode), ownerID: row[5], storageClass: row[6], partCount: row[7],
-            metadata: MetadataCodec.decode(metadata), pendingTemp: nil, checksum: checksum, parts: PartLayout.decode(row[13])
+            metadata: MetadataCodec.decode(metadata), pendingTemp: nil, checksum: checksum,
+            parts: PartLayout.decode(row[13], numbers: row[15]), uploadID: row[14]
         )
     }
 
@@ -290,13 +320,13 @@ final class ObjectIndex: Sendable {
 
     func upsert(_ record: ObjectRecord, bucketID: Int64, _ db: Database) throws {
         let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO objects (bucket_id, \(Self.objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT OR REPLACE INTO objects (bucket_id, \(Self.objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         try statement.execute(arguments: [
             bucketID, Data(record.key.utf8), record.size, record.etag, record.modifiedMS, Int64(bitPattern: record.inode),
             record.ownerID, record.storageClass, record.partCount, MetadataCodec.encode(record.metadata),
             record.checksum?.algorithm.rawValue, record.checksum.map { Data($0.value) }, record.checksum?.type.rawValue,
-            record.checksum?.partCount, PartLayout.encode(record.parts),
+            record.checksum?.partCount, PartLayout.encode(record.parts), record.uploadID, PartLayout.encodeNumbers(record.parts),
         ])
         if let temp = record.pendingTemp {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO pending (temp, bucket_id, key, inode) VALUES (?, ?, ?, ?)")

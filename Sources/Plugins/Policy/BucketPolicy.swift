@@ -89,6 +89,10 @@ public struct BucketPolicy: Sendable, Equatable {
         guard (raw["Principal"] == nil) != (raw["NotPrincipal"] == nil) else {
             throw malformed(raw["Principal"] == nil ? "Missing required field Principal" : "Statement has both Principal and NotPrincipal")
         }
+        // IAM allows NotPrincipal only to deny: an Allow for "everyone but X" is refused.
+        if effect == .allow, raw["NotPrincipal"] != nil {
+            throw malformed("NotPrincipal is not supported with an Allow effect")
+        }
         guard (raw["Action"] == nil) != (raw["NotAction"] == nil) else {
             throw malformed(raw["Action"] == nil ? "Missing required field Action" : "Statement has both Action and NotAction")
         }

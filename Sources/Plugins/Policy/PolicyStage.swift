@@ -37,7 +37,17 @@ public struct PolicyStage: S3Stage {
         let operation = try context.requireOperation()
         var context = context
         if enforce {
-            context.authorizedBucket = try await authorize(operation, request, context)
+            do {
+                context.authorizedBucket = try await authorize(operation, request, context)
+            } catch let denied as S3Error where denied.code == .accessDenied {
+                // A read of a key that does not exist is a 404 for callers who may list it (the
+                // listing would tell them anyway), and stays 403 for the rest, as S3 answers.
+                if let address = Self.existenceRevealingRead(operation), try await objectIsMissing(address),
+                   try await mayList(address, request, context) {
+                    throw S3Error(.noSuchKey).with("Key", address.key)
+                }
+                throw denied
+            }
             if case .deleteObjects = operation, let info = context.authorizedBucket {
                 context.keyAuthorizer = deleteAuthorizer(bucket: info, request: request, context: context)
             }
@@ -84,14 +94,60 @@ public struct PolicyStage: S3Stage {
         case .createBucket(let bucket):
             // Validated before the bucket exists, so a bad value creates nothing.
             let acl = try CannedACL(header: request.headers[.amzACL])
+            // Re-creating your own bucket where S3 answers 200 (us-east-1) resets its ACL to the
+            // one asked for, as S3 does.
+            let recreated = try await existingBucket(bucket).map { $0.ownerID == context.identity.canonicalUserID } ?? false
             let response = try await next(request, context)
-            if let acl, acl != .private {
-                try await backend.setBucketConfiguration(bucket, kind: .acl, document: Array(acl.rawValue.utf8))
+            let document = acl.flatMap { $0 == .private ? nil : Array($0.rawValue.utf8) }
+            if document != nil || recreated {
+                try await backend.setBucketConfiguration(bucket, kind: .acl, document: document)
                 cache.invalidate(bucket)
             }
             return response
         default:
-            return try await next(request, context)
+            guard enforce, let address = Self.existenceRevealingRead(operation) else { return try await next(request, context) }
+            do {
+                return try await next(request, context)
+            } catch let error as S3Error where error.code == .noSuchKey {
+                guard try await mayList(address, request, context) else { throw S3Error(.accessDenied) }
+                throw error
+            }
+        }
+    }
+
+    // MARK: Missing keys
+
+    /// Reads whose answer for a missing key depends on `s3:ListBucket` (S3's rule for not
+    /// leaking which keys exist).
+    static func existenceRevealingRead(_ operation: S3Operation) -> ObjectAddress? {
+        switch operation {
+        case .getObject(let address), .headObject(let address), .getObjectSubresource(let address, .attributes):
+            return address
+        default:
+            return nil
+        }
+    }
+
+    private func objectIsMissing(_ address: ObjectAddress) async throws -> Bool {
+        do {
+            _ = try await backend.headObject(address, options: GetObjectOptions())
+            return false
+        } catch let error as S3Error where error.code == .noSuchKey {
+            return true
+        }
+    }
+
+    /// Whether the caller may list `address.key` (`s3:ListBucket` with `s3:prefix` set to the key).
+    private func mayList(_ address: ObjectAddress, _ request: S3Request, _ context: S3Context) async throws -> Bool {
+        guard let bucket = try await existingBucket(address.bucket) else { return false }
+        var values = ConditionContext.values(for: request, context: context, operation: .listObjects(bucket: address.bucket))
+        values["s3:prefix"] = [address.key]
+        do {
+            try await check(action: "s3:ListBucket", resource: "arn:aws:s3:::\(address.bucket)", object: nil, bucket: bucket,
+                            context: context, conditionValues: { values })
+            return true
+        } catch let error as S3Error where error.code == .accessDenied {
+            return false
         }
     }
 
@@ -297,49 +353,5 @@ public struct PolicyStage: S3Stage {
         )
         cache.store(bucket.name, state, generation: generation)
         return state
-    }
-}
-
-/// A bucket's policy and ACL as last read, tagged with the bucket's identity so a deleted and
-/// recreated bucket never inherits them.
-struct BucketAccessState: Sendable {
-    var ownerID: String
-    var creationDate: S3Timestamp
-    var policyDocument: [UInt8]?
-    var policy: BucketPolicy?
-    var acl: CannedACL?
-}
-
-/// Parsed policies by bucket: parsing JSON on every request would cost more than the request.
-/// Writes through this stage invalidate their entry.
-/// A generation counter makes a read that raced a write drop its (possibly stale) result.
-final class BucketAccessCache: Sendable {
-    private struct Entries {
-        var states: [String: BucketAccessState] = [:]
-        var generation: UInt64 = 0
-    }
-    private let entries = Mutex(Entries())
-
-    func lookup(_ bucket: BucketInfo) -> (BucketAccessState?, generation: UInt64) {
-        entries.withLock { entries in
-            guard let state = entries.states[bucket.name], state.ownerID == bucket.ownerID, state.creationDate == bucket.creationDate else {
-                return (nil, entries.generation)
-            }
-            return (state, entries.generation)
-        }
-    }
-
-    func store(_ name: String, _ state: BucketAccessState, generation: UInt64) {
-        entries.withLock { entries in
-            guard entries.generation == generation else { return }
-            entries.states[name] = state
-        }
-    }
-
-    func invalidate(_ name: String) {
-        entries.withLock { entries in
-            entries.generation &+= 1
-            entries.states.removeValue(forKey: name)
-        }
     }
 }

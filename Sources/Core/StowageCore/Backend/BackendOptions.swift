@@ -43,31 +43,36 @@ public struct ReadConditions: Sendable, Hashable {
     }
 }
 
-/// Preconditions on writes (`If-None-Match: *`, `If-Match: <etag>`): checked atomically with
-/// the commit, so two racing writers cannot both win.
+/// Preconditions on writes (`If-None-Match`, `If-Match`, RFC 7232 as S3 applies them): checked
+/// atomically with the commit, so two racing writers cannot both win.
 public struct WriteConditions: Sendable, Hashable {
-    /// `If-None-Match: *`: fail when the key exists.
-    public var ifNoneMatchAny: Bool
-    /// `If-Match`: fail unless the current ETag is one of these.
+    /// `If-None-Match`: fail when the current object's ETag is one of these; `*` matches any
+    /// existing object. A missing key matches nothing.
+    public var ifNoneMatch: [String]?
+    /// `If-Match`: fail unless the current ETag is one of these (`*`: unless the key exists).
     public var ifMatch: [String]?
 
-    public init(ifNoneMatchAny: Bool = false, ifMatch: [String]? = nil) {
-        self.ifNoneMatchAny = ifNoneMatchAny
+    public init(ifNoneMatch: [String]? = nil, ifMatch: [String]? = nil) {
+        self.ifNoneMatch = ifNoneMatch
         self.ifMatch = ifMatch
     }
 
-    public var isEmpty: Bool { !ifNoneMatchAny && ifMatch == nil }
+    /// `If-None-Match: *`, the create-only write.
+    public static let createOnly = WriteConditions(ifNoneMatch: ["*"])
 
-    /// Checks against the current object (`nil` when absent).
+    public var isEmpty: Bool { ifNoneMatch == nil && ifMatch == nil }
+
+    /// Checks against the current object (`nil` when absent): `If-Match` on a missing key is
+    /// `NoSuchKey`, any other failed condition `412 PreconditionFailed`.
     public func check(current: ObjectInfo?) throws {
-        if ifNoneMatchAny, current != nil {
-            throw S3Error(.preconditionFailed).with("Condition", "If-None-Match")
-        }
         if let ifMatch {
             guard let current else { throw S3Error(.noSuchKey) }
             if !ifMatch.contains(where: { ETagMatching.matches($0, current.etag) }) {
                 throw S3Error(.preconditionFailed).with("Condition", "If-Match")
             }
+        }
+        if let ifNoneMatch, let current, ifNoneMatch.contains(where: { ETagMatching.matches($0, current.etag) }) {
+            throw S3Error(.preconditionFailed).with("Condition", "If-None-Match")
         }
     }
 }

@@ -47,6 +47,21 @@ public enum MultipartCompletion {
         return chosen
     }
 
+    /// Whether a Complete of `uploadID` that finds the upload gone repeats the one that made
+    /// the current object (`completedUpload`, `etag`): same upload, same parts. S3 answers such a
+    /// retry with the original result, leaving the object alone.
+    public static func isRepeat(of uploadID: String, requested: [CompletedPart], completedUpload: String?, etag: String) -> Bool {
+        guard let completedUpload, completedUpload == uploadID, !requested.isEmpty else { return false }
+        let digest = StreamingDigest(.md5)
+        for part in requested {
+            var value = Substring(part.etag.trimmingSpaces())
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
+            guard let bytes = Hex.decode(String(value)), bytes.count == 16 else { return false }
+            digest.update(bytes)
+        }
+        return Hex.encode(digest.finalize()) + "-\(requested.count)" == etag
+    }
+
     /// The multipart ETag: MD5 of the concatenated binary part MD5s, then `-<part count>`.
     public static func etag(_ parts: [PartInfo]) -> String {
         let digest = StreamingDigest(.md5)

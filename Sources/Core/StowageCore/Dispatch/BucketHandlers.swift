@@ -5,6 +5,8 @@ import NIOCore
 extension S3Dispatcher {
     /// Largest CreateBucketConfiguration body read; real ones are a few hundred bytes.
     static let maxBucketConfigurationBody = 64 * 1024
+    /// The region where S3 keeps its legacy answers (re-creating your own bucket is a 200).
+    public static let legacyRegion = "us-east-1"
 
     func listBuckets(_ request: S3Request, _ context: S3Context) async throws -> S3Response {
         let prefix = request.query["prefix"] ?? ""
@@ -53,7 +55,12 @@ extension S3Dispatcher {
                 )
             }
         }
-        _ = try await backend.createBucket(bucket, owner: context.identity, region: region)
+        do {
+            _ = try await backend.createBucket(bucket, owner: context.identity, region: region)
+        } catch let error as S3Error where error.code == .bucketAlreadyOwnedByYou && region == Self.legacyRegion {
+            // S3's legacy behaviour in us-east-1: re-creating a bucket you own succeeds and leaves
+            // its contents alone (the authorization stage resets its ACL). Other regions answer 409.
+        }
         var headers = HTTPFields()
         headers[.location] = "/\(bucket)"
         return S3Response(status: .ok, headers: headers)

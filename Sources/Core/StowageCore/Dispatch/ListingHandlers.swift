@@ -19,7 +19,9 @@ extension S3Dispatcher {
         let contents = page.objects.map { listed($0, encodeKey: encode, owner: owner(of: $0, context)) }
         let result = ListBucketResult(
             name: bucket,
-            prefix: encode(prefix),
+            // Version 1 returns Prefix as sent even with encoding-type=url (botocore decodes
+            // Key, Marker, NextMarker, Delimiter and CommonPrefixes/Prefix, not this one).
+            prefix: prefix,
             marker: encode(marker),
             // S3 returns NextMarker only with a delimiter; without one, clients continue after the last key.
             nextMarker: (delimiter != nil && page.isTruncated) ? page.nextMarker.map(encode) : nil,
@@ -43,8 +45,9 @@ extension S3Dispatcher {
         let fetchOwner = query["fetch-owner"]?.lowercased() == "true"
         let token = query["continuation-token"]
         var after = startAfter
-        if let token {
-            guard !token.isEmpty, let position = ContinuationToken.decode(token) else {
+        // An empty token is no token (S3 echoes it back empty); any other must be one of ours.
+        if let token, !token.isEmpty {
+            guard let position = ContinuationToken.decode(token) else {
                 throw S3Error.invalidArgument("The continuation token provided is incorrect", name: "continuation-token", value: token)
             }
             after = position

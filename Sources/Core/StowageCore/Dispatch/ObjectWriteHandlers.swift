@@ -29,10 +29,13 @@ extension S3Dispatcher {
         return S3Response(status: .ok, headers: headers)
     }
 
-    /// The decoded payload length, required as S3 requires it; `EntityTooLarge` past the limit.
-    func payloadLength(_ payload: PreparedPayload, _ request: S3Request, limit: Int64? = nil) throws -> Int64 {
+    /// The decoded payload length; `EntityTooLarge` past the limit. A body sent in HTTP's chunked
+    /// transfer coding (`curl -T -`, streaming clients) has none: it is `nil`, and the backend
+    /// bounds the body by the limit as it streams. Any other body must declare its length.
+    func payloadLength(_ payload: PreparedPayload, _ request: S3Request, limit: Int64? = nil) throws -> Int64? {
         guard let length = payload.length else {
             _ = try RequestHeaders.contentLength(request.headers)
+            if RequestHeaders.isChunkedTransfer(request.headers) { return nil }
             throw S3Error(.missingContentLength)
         }
         let limit = limit ?? limits.maxObjectSize

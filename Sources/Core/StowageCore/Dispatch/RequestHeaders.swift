@@ -54,10 +54,14 @@ enum RequestHeaders {
         return metadata
     }
 
-    /// `aws-chunked` is transfer framing, not a stored encoding: S3 drops it from Content-Encoding.
+    /// `aws-chunked` is transfer framing, not a stored encoding: S3 drops it from Content-Encoding
+    /// and keeps the rest as sent (`aws-chunked, deflate, gzip` → `deflate, gzip`).
     static func stripAWSChunked(_ value: String) -> String? {
-        let parts = value.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty && $0.lowercased() != "aws-chunked" }
-        return parts.isEmpty ? nil : parts.joined(separator: ",")
+        let pieces = value.split(separator: ",", omittingEmptySubsequences: false)
+        let kept = pieces.filter { $0.trimmingSpaces().lowercased() != "aws-chunked" }
+        guard kept.count != pieces.count else { return value }
+        let rest = kept.joined(separator: ",").trimmingSpaces()
+        return rest.isEmpty ? nil : rest
     }
 
     /// `Content-MD5`: `InvalidDigest` unless it is the Base64 of 16 bytes.
@@ -76,6 +80,12 @@ enum RequestHeaders {
             throw S3Error.invalidArgument("Content-Length must be a non-negative integer", name: "Content-Length", value: value)
         }
         return length
+    }
+
+    /// Whether the body comes in HTTP/1.1's chunked transfer coding (no declared length).
+    static func isChunkedTransfer(_ headers: HTTPFields) -> Bool {
+        guard let value = headers[.transferEncoding] else { return false }
+        return value.split(separator: ",").contains { $0.trimmingSpaces().lowercased() == "chunked" }
     }
 
     /// The read preconditions of GET/HEAD (`If-*`) or of a copy source (`x-amz-copy-source-if-*`).
@@ -97,12 +107,7 @@ enum RequestHeaders {
     /// The write preconditions of PutObject/CompleteMultipartUpload.
     static func writeConditions(_ headers: HTTPFields) throws -> WriteConditions {
         var conditions = WriteConditions()
-        if let value = headers[.ifNoneMatch] {
-            guard value.trimmingSpaces() == "*" else {
-                throw S3Error(.notImplemented, message: "If-None-Match on writes supports only '*'.").with("Header", "If-None-Match")
-            }
-            conditions.ifNoneMatchAny = true
-        }
+        if let value = headers[.ifNoneMatch] { conditions.ifNoneMatch = ETagMatching.list(value) }
         if let value = headers[.ifMatch] { conditions.ifMatch = ETagMatching.list(value) }
         return conditions
     }
