@@ -674,6 +674,21 @@ public enum BackendConformanceSuite {
             }
             try expectEqual(try await C.get(backend, "mprepeat", "k"), [4], "a later write is not undone")
         },
+        ConformanceCase("multipart: head reports the parts with the numbers they were uploaded with") { backend in
+            _ = try await backend.createBucket("mpparts", owner: C.owner, region: "us-east-1")
+            let address = ObjectAddress(bucket: "mpparts", key: "k")
+            let upload = try await backend.createMultipartUpload(address, options: MultipartUploadOptions(owner: C.owner, checksumAlgorithm: .crc32, checksumType: .composite))
+            let first = try await part(backend, address, upload.uploadID, 2, Array(repeating: 1, count: 5 * 1024 * 1024), checksum: .crc32)
+            let last = try await part(backend, address, upload.uploadID, 7, [2, 2], checksum: .crc32)
+            _ = try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: [first, last].map {
+                CompletedPart(partNumber: $0.partNumber, etag: $0.etag, checksums: [.crc32: Base64.encode($0.checksumValue!)])
+            }, options: CompleteMultipartOptions())
+            let head = try await backend.headObject(address, options: GetObjectOptions())
+            try expectEqual(head.parts, [ObjectPart(partNumber: 2, size: 5 * 1024 * 1024, checksum: first.checksumValue),
+                                         ObjectPart(partNumber: 7, size: 2, checksum: last.checksumValue)], "parts")
+            _ = try await C.put(backend, "mpparts", "single", [1])
+            try expectEqual(try await backend.headObject(ObjectAddress(bucket: "mpparts", key: "single"), options: GetObjectOptions()).parts, [], "single-part")
+        },
         ConformanceCase("conditional put: If-None-Match with an ETag, If-Match on a missing key") { backend in
             _ = try await backend.createBucket("cput", owner: C.owner, region: "us-east-1")
             let info = try await C.put(backend, "cput", "k", [1])

@@ -90,7 +90,8 @@ extension InMemoryBackend {
         let object = try snapshot(address)
         try options.conditions.enforce(on: object.info)
         return ObjectReadResult(info: object.info, range: try Self.servedRange(object, options), content: .none,
-                                partChecksum: Self.partChecksum(object, options.partNumber))
+                                partChecksum: Self.partChecksum(object, options.partNumber),
+                                parts: object.parts.map { ObjectPart(partNumber: $0.number, size: $0.size, checksum: $0.checksum) })
     }
 
     /// The object as stored now; `NoSuchBucket` or `NoSuchKey`.

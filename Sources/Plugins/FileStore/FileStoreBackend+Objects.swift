@@ -184,7 +184,8 @@ extension FileStoreBackend {
         }
         try options.conditions.enforce(on: record.info)
         return ObjectReadResult(info: record.info, range: try Self.servedRange(record, options), content: .none,
-                                partChecksum: Self.partChecksum(record, options.partNumber))
+                                partChecksum: Self.partChecksum(record, options.partNumber),
+                                parts: record.parts.map { ObjectPart(partNumber: $0.number, size: $0.size, checksum: $0.checksum) })
     }
 
     static func servedRange(_ record: ObjectRecord, _ options: GetObjectOptions) throws -> ByteRange? {

@@ -222,6 +222,13 @@ public struct PolicyStage: S3Stage {
                 bucket: info, context: context, conditionValues: conditionValues
             )
         }
+        // GetObjectAttributes reads the object: S3 requires s3:GetObject as well.
+        if case .getObjectSubresource(let object, .attributes) = operation {
+            try await check(
+                action: "s3:GetObject", resource: Self.resourceARN(operation), object: object,
+                bucket: info, context: context, conditionValues: conditionValues
+            )
+        }
         // Copies read their source: the caller needs s3:GetObject there too.
         let source: CopySource? = switch operation {
         case .copyObject(_, let source), .uploadPartCopy(_, _, _, let source): source
@@ -284,9 +291,12 @@ public struct PolicyStage: S3Stage {
             if isOwner { return }
         }
         if let acl = state.acl, Self.aclAllows(acl, action: action, identity: identity, isObjectResource: object != nil) { return }
-        if action == "s3:GetObject", let object, try await objectACLAllowsRead(object, identity: identity) { return }
+        if Self.objectACLReads.contains(action), let object, try await objectACLAllowsRead(object, identity: identity) { return }
         throw S3Error(.accessDenied)
     }
+
+    /// What an object's READ grant (a `public-read` object ACL) allows.
+    static let objectACLReads: Set<String> = ["s3:GetObject", "s3:GetObjectAttributes"]
 
     static let policyManagement: Set<String> = ["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"]
 

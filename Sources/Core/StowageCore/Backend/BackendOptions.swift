@@ -147,12 +147,16 @@ public struct ObjectReadResult: Sendable {
     public var content: ObjectContent
     /// For `partNumber` reads: the part's checksum, when the object has per-part checksums.
     public var partChecksum: ObjectChecksum?
+    /// The parts of a multipart object, in order (`headObject` fills them, for
+    /// GetObjectAttributes); empty for single-part objects.
+    public var parts: [ObjectPart]
 
-    public init(info: ObjectInfo, range: ByteRange?, content: ObjectContent, partChecksum: ObjectChecksum? = nil) {
+    public init(info: ObjectInfo, range: ByteRange?, content: ObjectContent, partChecksum: ObjectChecksum? = nil, parts: [ObjectPart] = []) {
         self.info = info
         self.range = range
         self.content = content
         self.partChecksum = partChecksum
+        self.parts = parts
     }
 }
 

@@ -67,6 +67,8 @@ public struct S3Dispatcher: S3Responder {
             return try await getBucketCORS(bucket, request, context)
         case .deleteBucketSubresource(let bucket, .cors):
             return try await deleteBucketCORS(bucket, request, context)
+        case .getObjectSubresource(let address, .attributes):
+            return try await getObjectAttributes(address, request, context)
         case .listObjectVersions, .postObject, .getBucketSubresource, .putBucketSubresource,
             .deleteBucketSubresource, .getObjectSubresource, .putObjectSubresource, .deleteObjectSubresource,
             .postObjectSubresource, .unsupported:

@@ -15,6 +15,7 @@ public enum S3Result: Sendable {
     case accessControlPolicy(AccessControlPolicy)
     case policyStatus(PolicyStatusResult)
     case corsConfiguration(CORSConfiguration)
+    case objectAttributes(GetObjectAttributesResult)
     case error(S3Error, requestID: String)
 }
 

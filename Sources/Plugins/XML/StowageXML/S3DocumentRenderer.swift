@@ -20,6 +20,7 @@ public enum S3DocumentRenderer {
         case .accessControlPolicy(let r): write(r, xml)
         case .policyStatus(let r): write(r, xml)
         case .corsConfiguration(let r): write(r, xml)
+        case .objectAttributes(let r): write(r, xml)
         case .error(let error, let requestID): write(error, requestID: requestID, xml)
         }
         return xml.finish()
