@@ -12,7 +12,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import assert_tmp_empty, wait_for_upload_in_progress
+from conftest import assert_tmp_empty, make_client_as, wait_for_upload_in_progress
 
 pytestmark = pytest.mark.isolated
 
@@ -69,12 +69,15 @@ def test_concurrent_puts_distinct_keys_same_prefix(fresh_server):
     assert_tmp_empty(srv)
 
 
-def test_concurrent_create_same_bucket_exactly_one_wins(fresh_server):
-    srv = fresh_server
+def test_concurrent_create_same_bucket_exactly_one_wins(start_server):
+    """In a region other than us-east-1, re-creating your own bucket is 409, so exactly one of
+    the racing creates reports that it made the bucket."""
+    srv = start_server(extra_args=["--region", "eu-west-1"])
 
     def mk(_):
         try:
-            srv.client().create_bucket(Bucket="contended")
+            make_client_as(srv.endpoint, {"accessKeyId": "STORAGE", "secretAccessKey": "STORAGE"}, region="eu-west-1").create_bucket(
+                Bucket="contended", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
             return "created"
         except ClientError as e:
             return e.response["Error"]["Code"]

@@ -37,6 +37,8 @@ public struct PolicyStage: S3Stage {
         let operation = try context.requireOperation()
         var context = context
         if enforce {
+            // A browser upload names its key in the form: read the form up to the file first.
+            if case .postObject = operation { _ = try await context.readPostForm(request) }
             do {
                 context.authorizedBucket = try await authorize(operation, request, context)
             } catch let denied as S3Error where denied.code == .accessDenied {
@@ -196,6 +198,8 @@ public struct PolicyStage: S3Stage {
             return nil
         case .corsPreflight:
             return nil
+        case .postObject(let bucketName):
+            return try await authorizeUpload(bucketName, request, context)
         default:
             break
         }
@@ -239,6 +243,23 @@ public struct PolicyStage: S3Stage {
                 action: "s3:GetObject", resource: "arn:aws:s3:::\(address.bucket)/\(address.key)", object: address,
                 bucket: sourceBucket, context: context, conditionValues: conditionValues
             )
+        }
+        return info
+    }
+
+    /// A browser upload is a PutObject of the form's key (and PutObjectAcl with an `acl` field),
+    /// authorized as the identity that signed the form's policy.
+    private func authorizeUpload(_ bucketName: String, _ request: S3Request, _ context: S3Context) async throws -> BucketInfo {
+        let info = try await backend.bucket(bucketName)
+        guard let form = context.postForm else { throw S3Error(.internalError, message: "The upload form was not read.") }
+        let upload = try PostObjectUpload(form: form, bucket: bucketName)
+        let object = ObjectAddress(bucket: bucketName, key: upload.key)
+        var values = ConditionContext.values(for: request, context: context, operation: .postObject(bucket: bucketName))
+        if let acl = upload.headers[.amzACL] { values["s3:x-amz-acl"] = [acl] }
+        let resource = "arn:aws:s3:::\(bucketName)/\(upload.key)"
+        try await check(action: "s3:PutObject", resource: resource, object: object, bucket: info, context: context, conditionValues: { values })
+        if upload.headers[.amzACL] != nil {
+            try await check(action: "s3:PutObjectAcl", resource: resource, object: object, bucket: info, context: context, conditionValues: { values })
         }
         return info
     }

@@ -133,10 +133,9 @@ public enum S3RequestRouter {
             return .deleteBucket(bucket: bucket)
         case .post:
             if query.contains("delete") { return .deleteObjects(bucket: bucket) }
-            if let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data") {
-                return .postObject(bucket: bucket)
-            }
-            throw methodNotAllowed(method, resourceType: "BUCKET")
+            // Any other bucket POST is a browser upload; one that is not multipart/form-data is
+            // refused as S3 refuses it (412), once authorization has run.
+            return .postObject(bucket: bucket)
         default:
             throw methodNotAllowed(method, resourceType: "BUCKET")
         }

@@ -31,6 +31,13 @@ public struct SigV4Stage: S3Stage {
     public func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
         guard enabled else { return try await next(request, context) }
         var context = context
+        if case .postObject = context.operation {
+            // A browser upload signs its form's policy, not the request: read the form up to
+            // the file, verify that, and hand the form on.
+            let form = try await context.readPostForm(request)
+            context.identity = try verifier.verify(form, now: .now) ?? .anonymous
+            return try await next(request, context)
+        }
         var request = request
         if let verified = try verifier.verify(request, now: .now) {
             context.identity = verified.identity

@@ -16,7 +16,7 @@ public struct SigV4Verifier: Sendable {
     public let region: String
     /// The largest difference between the request's time and ours: 15 minutes, as S3.
     public static let maxSkewMilliseconds: Int64 = 900_000
-    private let keys = SigningKeyCache()
+    let keys = SigningKeyCache()
 
     public init(credentials: any SigV4CredentialProvider, region: String) {
         self.credentials = credentials

@@ -69,7 +69,9 @@ public struct S3Dispatcher: S3Responder {
             return try await deleteBucketCORS(bucket, request, context)
         case .getObjectSubresource(let address, .attributes):
             return try await getObjectAttributes(address, request, context)
-        case .listObjectVersions, .postObject, .getBucketSubresource, .putBucketSubresource,
+        case .postObject(let bucket):
+            return try await postObject(bucket, request, context)
+        case .listObjectVersions, .getBucketSubresource, .putBucketSubresource,
             .deleteBucketSubresource, .getObjectSubresource, .putObjectSubresource, .deleteObjectSubresource,
             .postObjectSubresource, .unsupported:
             throw S3Error.notImplemented(operation.name)

@@ -43,6 +43,10 @@ public struct S3Context: Sendable {
     public var authorizedBucket: BucketInfo?
     /// Shared with the host, which logs and counts the request from it once answered.
     public var record: RequestRecord?
+    /// A browser upload's form (PostObject), once a stage has read it to authenticate or
+    /// authorize the request: the body has then been read up to the file, whose content is
+    /// `postForm.file`. The dispatcher reads the form itself when no stage did.
+    public var postForm: PostObjectForm?
 
     /// See `keyAuthorizer`: ``key -> error or nil` for the operation's action`.
     public typealias KeyAuthorizer = @Sendable (_ key: String) async -> S3Error?
@@ -67,6 +71,7 @@ public struct S3Context: Sendable {
         self.keyAuthorizer = nil
         self.authorizedBucket = nil
         self.record = nil
+        self.postForm = nil
     }
 
     /// Throws `NoSuchBucket` when `current` is not the bucket the request was authorized for

@@ -16,6 +16,7 @@ public enum S3Result: Sendable {
     case policyStatus(PolicyStatusResult)
     case corsConfiguration(CORSConfiguration)
     case objectAttributes(GetObjectAttributesResult)
+    case postResponse(PostResponseResult)
     case error(S3Error, requestID: String)
 }
 

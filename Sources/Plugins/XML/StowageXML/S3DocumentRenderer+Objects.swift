@@ -1,7 +1,17 @@
 import StowageCore
 
-/// Object documents that are not listings: GetObjectAttributes.
+/// Object documents that are not listings: GetObjectAttributes, PostObject's answer.
 extension S3DocumentRenderer {
+    /// S3 sends this document without a namespace.
+    static func write(_ r: PostResponseResult, _ xml: XMLWriter) {
+        xml.element("PostResponse") {
+            xml.element("Location", r.location)
+            xml.element("Bucket", r.bucket)
+            xml.element("Key", r.key)
+            xml.element("ETag", r.etag)
+        }
+    }
+
     /// Children in the order of S3's model: ETag, Checksum, ObjectParts, StorageClass, ObjectSize.
     static func write(_ r: GetObjectAttributesResult, _ xml: XMLWriter) {
         xml.element("GetObjectAttributesResponse", namespace: XMLWriter.s3Namespace) {

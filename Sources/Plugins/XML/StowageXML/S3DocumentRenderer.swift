@@ -21,6 +21,7 @@ public enum S3DocumentRenderer {
         case .policyStatus(let r): write(r, xml)
         case .corsConfiguration(let r): write(r, xml)
         case .objectAttributes(let r): write(r, xml)
+        case .postResponse(let r): write(r, xml)
         case .error(let error, let requestID): write(error, requestID: requestID, xml)
         }
         return xml.finish()

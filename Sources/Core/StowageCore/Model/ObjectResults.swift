@@ -71,3 +71,19 @@ public struct GetObjectAttributesResult: Sendable {
 
     public init() {}
 }
+
+/// PostObject with `success_action_status` 201.
+public struct PostResponseResult: Sendable {
+    public var location: String
+    public var bucket: String
+    public var key: String
+    /// Quoted.
+    public var etag: String
+
+    public init(location: String, bucket: String, key: String, etag: String) {
+        self.location = location
+        self.bucket = bucket
+        self.key = key
+        self.etag = etag
+    }
+}
