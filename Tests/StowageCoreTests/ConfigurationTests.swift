@@ -50,6 +50,7 @@ struct ConfigurationTests {
     @Test("unknown fields are rejected with their path", arguments: [
         (#"{"sever": {}}"#, "sever"),
         (#"{"server": {"prot": 1}}"#, "server.prot"),
+        (#"{"server": {"tls": {"certFile": "c.pem"}}}"#, "server.tls.certFile"),
         (#"{"auth": {"credentials": [{"accessKeyId": "a", "secretAccessKey": "b", "x": 1}]}}"#, "auth.credentials"),
     ])
     func unknownFields(json: String, field: String) {
@@ -74,6 +75,23 @@ struct ConfigurationTests {
         configuration = StowageConfiguration()
         configuration.auth.credentials = []
         #expect { try configuration.validate() } throws: { ($0 as? ConfigurationError)?.field == "auth.credentials" }
+        configuration = StowageConfiguration()
+        configuration.server.tls.certificateFile = "cert.pem"
+        #expect { try configuration.validate() } throws: { ($0 as? ConfigurationError)?.field == "server.tls.privateKeyFile" }
+        configuration.server.tls.privateKeyFile = "key.pem"
+        try? configuration.validate()
+        configuration.server.tls.selfSigned = true
+        #expect { try configuration.validate() } throws: { ($0 as? ConfigurationError)?.field == "server.tls.selfSigned" }
+    }
+
+    @Test("TLS from JSON and from the environment")
+    func tls() throws {
+        let json = #"{"server": {"tls": {"certificateFile": "/etc/c.pem", "privateKeyFile": "/etc/k.pem"}}}"#
+        let decoded = try decoder.decode(StowageConfiguration.self, from: Data(json.utf8))
+        #expect(decoded.server.tls.certificateFile == "/etc/c.pem" && decoded.server.tls.privateKeyFile == "/etc/k.pem")
+        #expect(decoded.server.tls.isEnabled && !StowageConfiguration().server.tls.isEnabled)
+        let environment = try StowageConfiguration().applyingEnvironment(["STOWAGE_TLS_SELF_SIGNED": "true"])
+        #expect(environment.server.tls.selfSigned)
     }
 }
 

@@ -47,6 +47,9 @@ public final class Stowage: Sendable {
     private let operations: OperationsEndpoints
     /// Extra services started with the server and cancelled when it stops.
     let extraServices: [any StowageService]
+    /// The HTTPS identity, made at the first start and kept, so a self-signed certificate stays
+    /// the same across restarts of this server.
+    private let tls = Mutex<TLSIdentity?>(nil)
 
     /// Assembles a server from configuration through `registry` (backend and stages by name).
     public convenience init(_ configuration: StowageConfiguration = StowageConfiguration(), registry: PluginRegistry = .builtIn, logger: Logger? = nil) throws {
@@ -172,11 +175,12 @@ public final class Stowage: Sendable {
             pipeline: pipeline, logger: logger, defaultIdentity: configuration.auth.enabled ? .anonymous : credential.identity,
             region: configuration.server.region, requestIDs: RequestIDGenerator(),
             requestTimeout: .milliseconds(Int64(configuration.limits.requestTimeout)),
-            inFlight: InFlightRequests(), operations: operations, metrics: metrics, accessLog: accessLog, gate: gate
+            inFlight: InFlightRequests(), operations: operations, metrics: metrics, accessLog: accessLog, gate: gate,
+            secure: configuration.server.tls.isEnabled
         )
         let started = try await HTTPServer.start(
             address: configuration.server.address, port: configuration.server.port,
-            environment: environment, group: MultiThreadedEventLoopGroup.singleton
+            environment: environment, tls: try tlsIdentity()?.context, group: MultiThreadedEventLoopGroup.singleton
         )
         do {
             try await backend.open()
@@ -314,6 +318,23 @@ public final class Stowage: Sendable {
     /// Connection details for S3 clients.
     public func storageDescriptor() -> StorageDescriptor {
         let credential = configuration.auth.credentials[0]
-        return StorageDescriptor(endpoint: "localhost", port: port, accessKey: credential.accessKeyId, accessSecret: credential.secretAccessKey, useSsl: false)
+        return StorageDescriptor(endpoint: "localhost", port: port, accessKey: credential.accessKeyId, accessSecret: credential.secretAccessKey,
+                                 useSsl: configuration.server.tls.isEnabled)
+    }
+
+    /// `https` when `server.tls` is set, else `http`.
+    public var scheme: String { configuration.server.tls.isEnabled ? "https" : "http" }
+
+    /// The SHA-256 fingerprint of the HTTPS certificate (colon-separated hex), once started with
+    /// TLS; clients of a self-signed certificate pin it.
+    public var tlsCertificateFingerprint: String? { tls.withLock { $0?.fingerprint } }
+
+    /// The TLS identity, loaded (or made) at the first start with TLS on.
+    private func tlsIdentity() throws -> TLSIdentity? {
+        guard configuration.server.tls.isEnabled else { return nil }
+        if let loaded = tls.withLock({ $0 }) { return loaded }
+        let identity = try TLSIdentity.load(configuration.server.tls)
+        tls.withLock { $0 = identity }
+        return identity
     }
 }

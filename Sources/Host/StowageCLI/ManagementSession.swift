@@ -101,7 +101,7 @@ final class ManagementSession: Sendable {
             throw ManagementError("already running; send stop first")
         }
         let descriptor = started.storageDescriptor()
-        let endpoint = "http://\(configuration.server.address == "0.0.0.0" ? "127.0.0.1" : configuration.server.address):\(started.port)"
+        let endpoint = "\(started.scheme)://\(configuration.server.address == "0.0.0.0" ? "127.0.0.1" : configuration.server.address):\(started.port)"
         let result: [String: Any] = [
             "port": started.port, "endpoint": endpoint, "accessKey": descriptor.accessKey,
             "accessSecret": descriptor.accessSecret, "useSsl": descriptor.useSsl, "region": configuration.server.region,

@@ -28,6 +28,9 @@ struct ServeOptions: Equatable, Sendable {
     var auth = false
     var accessKey: String?
     var secretKey: String?
+    var tlsCert: String?
+    var tlsKey: String?
+    var tlsSelfSigned = false
 }
 
 /// The fast path: no reflection, no allocation beyond the values.
@@ -54,6 +57,9 @@ extension ServeOptions {
         "auth": .flag { $0.auth = true },
         "access-key": .value { $0.accessKey = $1; return true },
         "secret-key": .value { $0.secretKey = $1; return true },
+        "tls-cert": .value { $0.tlsCert = $1; return true },
+        "tls-key": .value { $0.tlsKey = $1; return true },
+        "tls-self-signed": .flag { $0.tlsSelfSigned = true },
     ]
 
     /// Parses `[serve] --name value | --name=value | --flag ...`, or returns `nil` for anything
@@ -155,7 +161,10 @@ extension ServeOptions {
         }
         let announcement = Task { () -> Bool in
             guard await server.waitUntilRunning() else { return false }
-            standardOutput("Stowage listening on http://\(configuration.server.address):\(server.port)\n")
+            if let fingerprint = server.tlsCertificateFingerprint, configuration.server.tls.selfSigned {
+                standardError("stowage: self-signed TLS certificate for localhost, 127.0.0.1 and ::1; SHA-256 fingerprint \(fingerprint)\n")
+            }
+            standardOutput("Stowage listening on \(server.scheme)://\(configuration.server.address):\(server.port)\n")
             logger.info("serving", metadata: ["directory": "\(configuration.storage.directory)", "port": "\(server.port)"])
             return true
         }
@@ -189,6 +198,9 @@ extension ServeOptions {
         if fsync { configuration.storage.fsync = true }
         if auth { configuration.auth.enabled = true }
         if let shutdownGracePeriod { configuration.server.shutdownGracePeriod = shutdownGracePeriod }
+        if let tlsCert { configuration.server.tls.certificateFile = tlsCert }
+        if let tlsKey { configuration.server.tls.privateKeyFile = tlsKey }
+        if tlsSelfSigned { configuration.server.tls.selfSigned = true }
         switch (accessKey, secretKey) {
         case (let key?, let secret?): configuration.auth.credentials = [.init(accessKeyId: key, secretAccessKey: secret)]
         case (nil, nil): break

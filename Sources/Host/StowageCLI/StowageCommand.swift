@@ -57,7 +57,7 @@ struct Serve: AsyncParsableCommand {
             Configuration comes from three layers, each overriding the one before: the JSON file \
             given with --config (every field optional, defaults as documented in the README), \
             environment variables, then flags. Once listening, one line goes to standard output: \
-            'Stowage listening on http://ADDRESS:PORT'. SIGINT or SIGTERM stop the server.
+            'Stowage listening on http://ADDRESS:PORT' (https with TLS). SIGINT or SIGTERM stop the server.
 
             Environment variables:
             \(StowageConfiguration.environmentVariables.map { "  \($0.name)\(String(repeating: " ", count: max(1, 32 - $0.name.count)))\($0.field)" }.joined(separator: "\n"))
@@ -106,12 +106,22 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Secret key of the single credential (with --access-key). (default: STORAGE)")
     var secretKey: String?
 
+    @Option(name: .long, help: "Serve HTTPS with this PEM certificate chain (with --tls-key).")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "The PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Flag(name: .long, help: "Serve HTTPS with a throwaway self-signed certificate; its fingerprint goes to standard error.")
+    var tlsSelfSigned = false
+
     /// The parsed options as a plain value (shared with the fast path).
     var options: ServeOptions {
         ServeOptions(
             config: config, port: port, address: address, directory: directory, cleanSlate: cleanSlate,
             region: region, silent: silent, logLevel: logLevel, fsync: fsync, management: management,
-            shutdownGracePeriod: shutdownGracePeriod, auth: auth, accessKey: accessKey, secretKey: secretKey
+            shutdownGracePeriod: shutdownGracePeriod, auth: auth, accessKey: accessKey, secretKey: secretKey,
+            tlsCert: tlsCert, tlsKey: tlsKey, tlsSelfSigned: tlsSelfSigned
         )
     }
 

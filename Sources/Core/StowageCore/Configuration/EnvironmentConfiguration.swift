@@ -12,6 +12,8 @@ extension StowageConfiguration {
         ("STOWAGE_PORT", "server.port"), ("STOWAGE_ADDRESS", "server.address"), ("STOWAGE_REGION", "server.region"),
         ("STOWAGE_DOMAINS", "server.domains (comma-separated)"), ("STOWAGE_SILENT", "server.silent"),
         ("STOWAGE_ADMIN_RESET", "server.adminReset"), ("STOWAGE_SHUTDOWN_GRACE_PERIOD", "server.shutdownGracePeriod (ms)"),
+        ("STOWAGE_TLS_CERTIFICATE_FILE", "server.tls.certificateFile"), ("STOWAGE_TLS_PRIVATE_KEY_FILE", "server.tls.privateKeyFile"),
+        ("STOWAGE_TLS_SELF_SIGNED", "server.tls.selfSigned"),
         ("STOWAGE_DIRECTORY", "storage.directory"), ("STOWAGE_CLEAN_SLATE", "storage.cleanSlate"),
         ("STOWAGE_BACKEND", "storage.backend"), ("STOWAGE_FSYNC", "storage.fsync"),
         ("STOWAGE_AUTH_ENABLED", "auth.enabled"),
@@ -94,6 +96,9 @@ extension StowageConfiguration {
         if let v = try bool("STOWAGE_SILENT") { c.server.silent = v }
         if let v = try bool("STOWAGE_ADMIN_RESET") { c.server.adminReset = v }
         if let v = try int("STOWAGE_SHUTDOWN_GRACE_PERIOD") { c.server.shutdownGracePeriod = v }
+        if let v = text("STOWAGE_TLS_CERTIFICATE_FILE") { c.server.tls.certificateFile = v }
+        if let v = text("STOWAGE_TLS_PRIVATE_KEY_FILE") { c.server.tls.privateKeyFile = v }
+        if let v = try bool("STOWAGE_TLS_SELF_SIGNED") { c.server.tls.selfSigned = v }
         if let v = text("STOWAGE_DIRECTORY") { c.storage.directory = v }
         if let v = try bool("STOWAGE_CLEAN_SLATE") { c.storage.cleanSlate = v }
         if let v = text("STOWAGE_BACKEND") { c.storage.backend = v }

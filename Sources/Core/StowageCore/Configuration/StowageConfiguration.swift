@@ -36,7 +36,28 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
         public var adminReset: Bool = false
         /// Milliseconds that stopping waits for requests in progress before cutting them off.
         public var shutdownGracePeriod: Int = 10_000
+        /// HTTPS on the S3 endpoint; off (plain HTTP) by default.
+        public var tls = TLS()
         public init() {}
+    }
+
+    /// HTTPS for the S3 endpoint: a certificate and key from PEM files, or a throwaway
+    /// self-signed certificate made at start for local use.
+    ///
+    /// ```json
+    /// {"server": {"tls": {"certificateFile": "/etc/stowage/cert.pem", "privateKeyFile": "/etc/stowage/key.pem"}}}
+    /// ```
+    public struct TLS: Codable, Sendable, Equatable {
+        /// The certificate chain, PEM, the server's own certificate first.
+        public var certificateFile: String?
+        /// The certificate's private key, PEM.
+        public var privateKeyFile: String?
+        /// Make a self-signed certificate for localhost, 127.0.0.1 and ::1 at start; its SHA-256
+        /// fingerprint is printed on standard error so a client can pin it.
+        public var selfSigned: Bool = false
+        public init() {}
+
+        public var isEnabled: Bool { selfSigned || certificateFile != nil || privateKeyFile != nil }
     }
 
     public struct Storage: Codable, Sendable, Equatable {
@@ -146,6 +167,14 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
             throw ConfigurationError(field: "server.shutdownGracePeriod", reason: "must be 0...86400000 (milliseconds)")
         }
         guard !server.region.isEmpty else { throw ConfigurationError(field: "server.region", reason: "must not be empty") }
+        let tls = server.tls
+        if tls.selfSigned, tls.certificateFile != nil || tls.privateKeyFile != nil {
+            throw ConfigurationError(field: "server.tls.selfSigned", reason: "cannot be combined with a certificateFile and privateKeyFile")
+        }
+        if (tls.certificateFile == nil) != (tls.privateKeyFile == nil) {
+            throw ConfigurationError(field: tls.certificateFile == nil ? "server.tls.certificateFile" : "server.tls.privateKeyFile",
+                                     reason: "must be given together with the other")
+        }
         for (index, domain) in server.domains.enumerated() {
             guard !domain.isEmpty, !domain.hasPrefix("."), !domain.contains(":"), !domain.contains("/") else {
                 throw ConfigurationError(field: "server.domains[\(index)]", reason: "must be a host name such as s3.local.test (no port, scheme or leading dot)")
@@ -195,185 +224,4 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Equa
     }
 
     public var description: String { "invalid configuration: \(field) \(reason)" }
-}
-
-// MARK: Decoding with defaults and strict keys
-
-private struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { return nil }
-}
-
-extension KeyedDecodingContainer {
-    fileprivate func value<T: Decodable>(_ key: Key, _ fallback: T) throws -> T {
-        try decodeIfPresent(T.self, forKey: key) ?? fallback
-    }
-
-    /// Integers decode through `Double` first: Foundation reports `1.5` for an `Int` as invalid
-    /// JSON without a path, and the error must name the field.
-    fileprivate func value(_ key: Key, _ fallback: Int) throws -> Int {
-        guard contains(key), try !decodeNil(forKey: key) else { return fallback }
-        if let exact = try? decode(Int.self, forKey: key) { return exact }
-        if let number = try? decode(Double.self, forKey: key) {
-            throw ConfigurationError(field: fieldPath(key), reason: "must be a whole number, not \(number)")
-        }
-        return try decode(Int.self, forKey: key)
-    }
-
-    fileprivate func value(_ key: Key, _ fallback: Int64) throws -> Int64 {
-        guard contains(key), try !decodeNil(forKey: key) else { return fallback }
-        if let exact = try? decode(Int64.self, forKey: key) { return exact }
-        if let number = try? decode(Double.self, forKey: key) {
-            throw ConfigurationError(field: fieldPath(key), reason: "must be a whole number, not \(number)")
-        }
-        return try decode(Int64.self, forKey: key)
-    }
-
-    private func fieldPath(_ key: Key) -> String {
-        (codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
-    }
-}
-
-/// Rejects keys a section does not know, so a typo never silently falls back to a default.
-private func rejectUnknownKeys<K: CodingKey & CaseIterable>(_ decoder: any Decoder, known: K.Type) throws {
-    let container = try decoder.container(keyedBy: AnyKey.self)
-    let names = Set(K.allCases.map(\.stringValue))
-    for key in container.allKeys where !names.contains(key.stringValue) {
-        let path = (decoder.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
-        throw ConfigurationError(field: path, reason: "is not a known field")
-    }
-}
-
-extension StowageConfiguration {
-    enum CodingKeys: String, CodingKey, CaseIterable { case server, storage, auth, cors, logging, limits, multipart, pipeline }
-
-    public init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, known: CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let defaults = StowageConfiguration.init()
-        server = try c.value(.server, defaults.server)
-        storage = try c.value(.storage, defaults.storage)
-        auth = try c.value(.auth, defaults.auth)
-        cors = try c.value(.cors, defaults.cors)
-        logging = try c.value(.logging, defaults.logging)
-        limits = try c.value(.limits, defaults.limits)
-        multipart = try c.value(.multipart, defaults.multipart)
-        pipeline = try c.value(.pipeline, defaults.pipeline)
-    }
-}
-
-extension StowageConfiguration.Server {
-    enum CodingKeys: String, CodingKey, CaseIterable { case port, address, silent, region, domains, adminReset, shutdownGracePeriod }
-    public init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, known: CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = Self.init()
-        port = try c.value(.port, d.port)
-        address = try c.value(.address, d.address)
-        silent = try c.value(.silent, d.silent)
-        region = try c.value(.region, d.region)
-        domains = try c.value(.domains, d.domains)
-        adminReset = try c.value(.adminReset, d.adminReset)
-        shutdownGracePeriod = try c.value(.shutdownGracePeriod, d.shutdownGracePeriod)
-    }
-}
-
-extension StowageConfiguration.Storage {
-    enum CodingKeys: String, CodingKey, CaseIterable { case directory, cleanSlate, backend, fsync }
-    public init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, known: CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = Self.init()
-        directory = try c.value(.directory, d.directory)
-        cleanSlate = try c.value(.cleanSlate, d.cleanSlate)
-        backend = try c.value(.backend, d.backend)
-        fsync = try c.value(.fsync, d.fsync)
-    }
-}
-
-extension StowageConfiguration.Credential {
-    enum CodingKeys: String, CodingKey, CaseIterable { case accessKeyId, secretAccessKey, name, accountId }
-    public init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, known: CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        accessKeyId = try c.decode(String.self, forKey: .accessKeyId)
-        secretAccessKey = try c.decode(String.self, forKey: .secretAccessKey)
-        name = try c.decodeIfPresent(String.self, forKey: .name)
-        accountId = try c.decodeIfPresent(String.self, forKey: .accountId)
-    }
-}
-
-extension StowageConfiguration.Auth {
-    enum CodingKeys: String, CodingKey, CaseIterable { case enabled, credentials }
-    public init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, known: CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = Self.init()
-        enabled = try c.value(.enabled, d.enabled)
-        credentials = try c.value(.credentials, d.credentials)
-    }
-}
-
-extension StowageConfiguration.CORS {
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case enabled, allowedOrigins, allowedMethods, allowedHeaders, exposedHeaders, maxAge, allowCredentials
-    }
-    public init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, known: CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = Self.init()
-        enabled = try c.value(.enabled, d.enabled)
-        allowedOrigins = try c.value(.allowedOrigins, d.allowedOrigins)
-        allowedMethods = try c.value(.allowedMethods, d.allowedMethods)
-        allowedHeaders = try c.value(.allowedHeaders, d.allowedHeaders)
-        exposedHeaders = try c.value(.exposedHeaders, d.exposedHeaders)
-        maxAge = try c.value(.maxAge, d.maxAge)
-        allowCredentials = try c.value(.allowCredentials, d.allowCredentials)
-    }
-}
-
-extension StowageConfiguration.Logging {
-    enum CodingKeys: String, CodingKey, CaseIterable { case level, format, enabled }
-    public init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, known: CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = Self.init()
-        level = try c.value(.level, d.level)
-        format = try c.value(.format, d.format)
-        enabled = try c.value(.enabled, d.enabled)
-    }
-}
-
-extension StowageConfiguration.Limits {
-    enum CodingKeys: String, CodingKey, CaseIterable { case maxObjectSize, maxMetadataSize, requestTimeout }
-    public init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, known: CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = Self.init()
-        maxObjectSize = try c.value(.maxObjectSize, d.maxObjectSize)
-        maxMetadataSize = try c.value(.maxMetadataSize, d.maxMetadataSize)
-        requestTimeout = try c.value(.requestTimeout, d.requestTimeout)
-    }
-}
-
-extension StowageConfiguration.Multipart {
-    enum CodingKeys: String, CodingKey, CaseIterable { case expirationDays, cleanupIntervalMinutes }
-    public init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, known: CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = Self.init()
-        expirationDays = try c.value(.expirationDays, d.expirationDays)
-        cleanupIntervalMinutes = try c.value(.cleanupIntervalMinutes, d.cleanupIntervalMinutes)
-    }
-}
-
-extension StowageConfiguration.Pipeline {
-    enum CodingKeys: String, CodingKey, CaseIterable { case stages }
-    public init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, known: CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        stages = try c.value(.stages, Self.init().stages)
-    }
 }

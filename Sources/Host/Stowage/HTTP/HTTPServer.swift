@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The listening socket and its connections.
@@ -31,7 +32,9 @@ final class HTTPServer: Sendable {
         self.address = address
     }
 
-    static func start(address: String, port: Int, environment: RequestEnvironment, group: any EventLoopGroup) async throws -> HTTPServer {
+    /// Binds and starts accepting; with `tls`, every connection speaks HTTPS.
+    static func start(address: String, port: Int, environment: RequestEnvironment, tls: NIOSSLContext? = nil,
+                      group: any EventLoopGroup) async throws -> HTTPServer {
         let registry = ConnectionRegistry()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -40,6 +43,7 @@ final class HTTPServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         // S3HTTPHandler queues pipelined requests itself (see there).
                         withPipeliningAssistance: false,

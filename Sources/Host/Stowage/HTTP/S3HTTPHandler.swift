@@ -27,6 +27,9 @@ struct RequestEnvironment: Sendable {
     let accessLog: Logger
     /// Open once the backend is; S3 requests that arrive earlier wait on it.
     let gate: StartupGate
+    /// Connections speak HTTPS: requests are `aws:SecureTransport`, and file bodies are read
+    /// into buffers (TLS cannot send a file region with sendfile).
+    let secure: Bool
 }
 
 /// Bridges one HTTP/1.1 connection to the S3 pipeline.
@@ -400,7 +403,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let requestID = environment.requestIDs.next()
         var requestContext = S3Context(
             requestID: requestID, logger: environment.logger, identity: environment.defaultIdentity,
-            region: environment.region, remoteAddress: remoteAddress
+            region: environment.region, remoteAddress: remoteAddress, isSecureTransport: environment.secure
         )
         requestContext.record = exchange?.record
         if collect {
@@ -433,7 +436,8 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 )
             }
             let sent = response.bodyLength(head: request.method == .head)
-            await deliver(response, requestID: context.requestID, exchange: id, handler: handler)
+            await deliver(environment.secure ? FileRegionChunks.streamingFiles(response) : response,
+                          requestID: context.requestID, exchange: id, handler: handler)
             finished(environment, request, context, response.status.code, sent, ContinuousClock.now - started, operational: operational)
         }
     }
