@@ -74,7 +74,8 @@ public final class Stowage: Sendable {
             metrics: metrics, backend: backend, domains: configuration.server.domains,
             // Also for servers assembled by hand, which skip `validate()`: never unauthenticated
             // wiping on a server that authenticates.
-            adminReset: configuration.server.adminReset && !configuration.auth.enabled
+            adminReset: configuration.server.adminReset && !configuration.auth.enabled,
+            metricsAccess: MetricsGate(configuration)
         )
     }
 

@@ -23,6 +23,7 @@ final class ManagementSession: Sendable {
     }
 
     func run() async {
+        OpenFileLimit.raiseToHardLimit()
         let (lines, credits) = Self.standardInputLines()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -125,6 +125,9 @@ extension ServeOptions {
             return handler
         }
         let logger = Logger(label: "stowage")
+        if let limit = OpenFileLimit.raiseToHardLimit() {
+            logger.info("open files limit", metadata: ["soft": "\(limit.soft)", "hard": "\(limit.hard)", "was": "\(limit.previous)"])
+        }
 
         let server: Stowage
         do {

@@ -98,6 +98,7 @@ extension FileStoreBackend {
 
     public func uploadPart(_ address: ObjectAddress, uploadID: String, partNumber: Int, body: S3Body, options: PartOptions) async throws -> PartInfo {
         let state = try openState()
+        try requireSpaceReserve(state)
         let bucket = try bucketRecord(address.bucket)
         let upload = try mapErrors { try state.index.read { db in try self.upload(uploadID, address: address, bucket: bucket, db) } }
         if let required = upload.info.checksumAlgorithm {
@@ -139,6 +140,7 @@ extension FileStoreBackend {
 
     public func uploadPartCopy(_ address: ObjectAddress, uploadID: String, partNumber: Int, source: ObjectAddress, options: PartCopyOptions) async throws -> PartInfo {
         let state = try openState()
+        try requireSpaceReserve(state)
         let bucket = try bucketRecord(address.bucket)
         let sourceBucket = try bucketRecord(source.bucket)
         let upload = try mapErrors { try state.index.read { db in try self.upload(uploadID, address: address, bucket: bucket, db) } }
@@ -226,6 +228,7 @@ extension FileStoreBackend {
 
     public func completeMultipartUpload(_ address: ObjectAddress, uploadID: String, parts requested: [CompletedPart], options: CompleteMultipartOptions) async throws -> ObjectInfo {
         let state = try openState()
+        try requireSpaceReserve(state)
         let bucket = try bucketRecord(address.bucket)
         guard !requested.isEmpty else {
             throw S3Error(.malformedXML, message: "The XML you provided was not well-formed or did not validate against our published schema")
@@ -315,11 +318,13 @@ extension FileStoreBackend {
     public func abortMultipartUpload(_ address: ObjectAddress, uploadID: String) async throws {
         let state = try openState()
         let bucket = try bucketRecord(address.bucket)
-        try locks.withLock(bucketID: -1, key: uploadID) {
-            try mapErrors {
-                try state.index.write { db in
-                    _ = try self.upload(uploadID, address: address, bucket: bucket, db)
-                    try db.execute(sql: "DELETE FROM uploads WHERE upload_id = ?", arguments: [uploadID])
+        try await freeingSpace(state) {
+            try locks.withLock(bucketID: -1, key: uploadID) {
+                try mapErrors {
+                    try state.index.write { db in
+                        _ = try self.upload(uploadID, address: address, bucket: bucket, db)
+                        try db.execute(sql: "DELETE FROM uploads WHERE upload_id = ?", arguments: [uploadID])
+                    }
                 }
             }
         }

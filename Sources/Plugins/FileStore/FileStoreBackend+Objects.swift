@@ -16,6 +16,7 @@ extension FileStoreBackend {
     public func putObject(_ address: ObjectAddress, body: S3Body, options: PutObjectOptions) async throws -> ObjectInfo {
         let state = try openState()
         let bucket = try bucketRecord(address.bucket)
+        try requireSpaceReserve(state)
         // Fail fast before reading the body; checked again atomically at commit.
         if !options.conditions.isEmpty {
             try options.conditions.check(current: try mapErrors({ try state.index.object(bucketID: bucket.id, key: address.key) })?.info)
@@ -57,7 +58,7 @@ extension FileStoreBackend {
     ) async throws {
         let relative = KeyPathMapper.relativePath(for: record.key)
         let parents = KeyPathMapper.parentDirectories(of: relative)
-        guard let directory = bucket.directory else { throw S3Error(.noSuchBucket).with("BucketName", bucket.info.name) }
+        let directory = try bucketDirectory(bucket, state: state)
         try mapErrors { try POSIXFiles.makeDirectories(at: directory.fd, parents) }
         let index = state.index, tempFD = state.tempFD, cache = self.cache, logger = self.logger, durable = options.fsync
         let bucketID = bucket.id, bucketName = bucket.info.name, tempName = temp.name
@@ -114,22 +115,6 @@ extension FileStoreBackend {
         let fd = try parent.map { try POSIXFiles.openDirectory(at: bucketFD, $0) } ?? dup(bucketFD)
         defer { POSIXFiles.closeDescriptor(fd) }
         try POSIXFiles.sync(fd)
-    }
-
-    /// The bucket's directory, a duplicate descriptor the caller closes.
-    /// `NoSuchBucket` when the bucket was deleted meanwhile.
-    func openBucketDirectory(_ bucket: BucketRecord, state: OpenState) throws -> CInt {
-        if let directory = bucket.directory {
-            let fd = dup(directory.fd)
-            if fd >= 0 { return fd }
-        }
-        do {
-            return try POSIXFiles.openDirectory(at: state.rootFD, bucket.info.name)
-        } catch let failure as POSIXFiles.Failure where failure.code == ENOENT {
-            throw S3Error(.noSuchBucket).with("BucketName", bucket.info.name)
-        } catch {
-            return try mapErrors { throw error }
-        }
     }
 
     public func getObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
@@ -223,7 +208,7 @@ extension FileStoreBackend {
     ) async throws -> (ObjectRecord, OwnedFileDescriptor) {
         let relative = KeyPathMapper.relativePath(for: address.key)
         // Reads use the held directory descriptor; `bucket` keeps it alive for this call.
-        guard let directory = bucket.directory else { throw S3Error(.noSuchBucket).with("BucketName", bucket.info.name) }
+        let directory = try bucketDirectory(bucket, state: state)
         let bucketFD = directory.fd
         defer { withExtendedLifetime(directory) {} }
         for attempt in 0..<Self.readAttempts {
@@ -272,7 +257,7 @@ extension FileStoreBackend {
     public func deleteObject(_ address: ObjectAddress, conditions: WriteConditions) async throws {
         let state = try openState()
         let bucket = try bucketRecord(address.bucket)
-        try await removeObject(address.key, bucket: bucket, state: state, conditions: conditions)
+        try await freeingSpace(state) { try await removeObject(address.key, bucket: bucket, state: state, conditions: conditions) }
     }
 
     public func deleteObjects(bucket: String, keys: [String]) async throws -> [Result<Void, S3Error>] {
@@ -283,7 +268,7 @@ extension FileStoreBackend {
             for (position, key) in keys.enumerated() {
                 group.addTask {
                     do {
-                        try await self.removeObject(key, bucket: record, state: state)
+                        try await self.freeingSpace(state) { try await self.removeObject(key, bucket: record, state: state) }
                         return (position, .success(()))
                     } catch {
                         return (position, .failure(S3Error.wrapping(error)))
@@ -301,7 +286,7 @@ extension FileStoreBackend {
         let relative = KeyPathMapper.relativePath(for: key)
         let index = state.index, tempFD = state.tempFD, cache = self.cache, logger = self.logger
         let bucketID = bucket.id
-        guard let directory = bucket.directory else { throw S3Error(.noSuchBucket).with("BucketName", bucket.info.name) }
+        let directory = try bucketDirectory(bucket, state: state)
         _ = try await submit(state) { db -> ObjectRecord? in
             let current = try index.object(bucketID: bucketID, key: key, db)
             if !conditions.isEmpty { try conditions.check(current: current?.info) }
@@ -335,6 +320,7 @@ extension FileStoreBackend {
 
     public func copyObject(from source: ObjectAddress, to destination: ObjectAddress, options: CopyObjectOptions) async throws -> ObjectInfo {
         let state = try openState()
+        try requireSpaceReserve(state)
         let sourceBucket = try bucketRecord(source.bucket)
         let destinationBucket = try bucketRecord(destination.bucket)
 

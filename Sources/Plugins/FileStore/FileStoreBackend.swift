@@ -53,6 +53,8 @@ public final class FileStoreBackend: StorageBackend {
     private let state = Mutex<OpenState?>(nil)
     private let buckets = Mutex<[String: BucketRecord]>([:])
     let locks = KeyLocks()
+    let directories = BucketDirectories()
+    let reserve = SpaceReserve()
     let cache = MetadataCache()
     /// Orders upload ids created within the same millisecond.
     let uploadSequence = Atomic<UInt64>(0)
@@ -83,6 +85,7 @@ public final class FileStoreBackend: StorageBackend {
         }
         guard let closing else { return }
         closing.committer.stop()
+        directories.removeAll()
         try closing.index.pool.close()
         POSIXFiles.closeDescriptor(closing.tempFD)
         POSIXFiles.closeDescriptor(closing.rootFD)
@@ -97,7 +100,14 @@ public final class FileStoreBackend: StorageBackend {
             try POSIXFiles.makeDirectory(at: rootFD, Self.metaDirectory)
             try POSIXFiles.makeDirectory(at: rootFD, Self.tempDirectory)
             let tempFD = try POSIXFiles.openDirectory(at: rootFD, Self.tempDirectory)
-            let index = try ObjectIndex(path: root + "/" + Self.indexFile, durable: options.fsync)
+            let index: ObjectIndex
+            do {
+                index = try ObjectIndex(path: root + "/" + Self.indexFile, durable: options.fsync)
+            } catch let error as DatabaseError where Self.isDiskFull(error) && reserve.release(rootFD: rootFD) {
+                // A full disk: the index needs room for its journal to open at all.
+                logger.warning("the disk is full: released the space reserve to open the index", metadata: ["error": "\(error)"])
+                index = try ObjectIndex(path: root + "/" + Self.indexFile, durable: options.fsync)
+            }
             let opened = OpenState(index: index, rootFD: rootFD, tempFD: tempFD, committer: CommitQueue(index: index, logger: logger))
             do {
                 try recover(opened)
@@ -105,11 +115,13 @@ public final class FileStoreBackend: StorageBackend {
                 opened.committer.stop()
                 throw error
             }
-            var records = try index.allBuckets()
-            for index in records.indices {
-                try POSIXFiles.makeDirectory(at: rootFD, records[index].info.name)
-                records[index].directory = BucketDirectory(fd: try POSIXFiles.openDirectory(at: rootFD, records[index].info.name))
+            if !reserve.ensure(rootFD: rootFD) {
+                logger.warning("no room for the space reserve; deletes on a full disk may fail until space is freed",
+                               metadata: ["bytes": "\(reserve.size)"])
             }
+            let records = try index.allBuckets()
+            // Directories open on demand (`directories`); a missing one is made again.
+            for record in records { try POSIXFiles.makeDirectory(at: rootFD, record.info.name) }
             buckets.withLock { cache in
                 cache = Dictionary(uniqueKeysWithValues: records.map { ($0.info.name, $0) })
             }
@@ -176,9 +188,28 @@ public final class FileStoreBackend: StorageBackend {
                 logger.info("removed the file of an interrupted delete", metadata: ["bucket": "\(bucketName)", "path": "\(path)"])
             }
         }
-        try index.write { db in
-            try db.execute(sql: "DELETE FROM pending")
-            try db.execute(sql: "DELETE FROM trash")
+        // No write transaction when there is nothing to clear, and on a full disk the space
+        // reserve is given back for it. If even that fails, the rows stay: each was just checked
+        // against the disk, and the next start checks them again; the server comes up regardless.
+        if !pending.isEmpty || !trash.isEmpty {
+            let clear: () throws -> Void = {
+                try index.write { db in
+                    try db.execute(sql: "DELETE FROM pending")
+                    try db.execute(sql: "DELETE FROM trash")
+                }
+            }
+            do {
+                try clear()
+            } catch let error as DatabaseError where Self.isDiskFull(error) {
+                do {
+                    guard reserve.release(rootFD: state.rootFD) else { throw error }
+                    logger.warning("the disk is full: released the space reserve to finish recovery")
+                    try clear()
+                } catch {
+                    logger.warning("the disk is full: recovery could not clear its records; the next start checks them again",
+                                   metadata: ["error": "\(error)"])
+                }
+            }
         }
         try POSIXFiles.removeContents(of: state.tempFD)
         try recoverMultipart(state)
@@ -189,6 +220,11 @@ public final class FileStoreBackend: StorageBackend {
             throw S3Error(.serviceUnavailable, message: "The storage backend is not open.")
         }
         return current
+    }
+
+    /// The bucket's open directory; `NoSuchBucket` when it is gone.
+    func bucketDirectory(_ bucket: BucketRecord, state: OpenState) throws -> BucketDirectory {
+        try mapErrors { try directories.directory(for: bucket, rootFD: state.rootFD) }
     }
 
     func bucketRecord(_ name: String) throws -> BucketRecord {
@@ -225,8 +261,7 @@ public final class FileStoreBackend: StorageBackend {
                                arguments: [name, info.ownerID, region, info.creationDate.millisecondsSinceEpoch])
                 // Created inside the transaction: a failure rolls the row back.
                 try POSIXFiles.makeDirectory(at: state.rootFD, name)
-                let directory = BucketDirectory(fd: try POSIXFiles.openDirectory(at: state.rootFD, name))
-                return BucketRecord(id: db.lastInsertedRowID, info: info, directory: directory)
+                return BucketRecord(id: db.lastInsertedRowID, info: info)
             }
             buckets.withLock { $0[name] = record }
             return record.info
@@ -252,6 +287,7 @@ public final class FileStoreBackend: StorageBackend {
             }
             for upload in abandoned { removeUploadDirectory(upload, state: state) }
             buckets.withLock { _ = $0.removeValue(forKey: name) }
+            directories.forget(record.id)
             cache.invalidate(bucketID: record.id)
             // Only empty directories remain; remove them with the bucket.
             if let bucketFD = try? POSIXFiles.openDirectory(at: state.rootFD, name) {
@@ -301,6 +337,36 @@ public final class FileStoreBackend: StorageBackend {
     }
 
     // MARK: Errors
+
+    static func isDiskFull(_ error: DatabaseError) -> Bool {
+        error.resultCode == .SQLITE_FULL || error.extendedResultCode == .SQLITE_IOERR_WRITE
+            || error.extendedResultCode == .SQLITE_IOERR_SHMSIZE || error.extendedResultCode == .SQLITE_IOERR_TRUNCATE
+    }
+
+    /// Writes that take space wait for the reserve to be in place: were they to use the space a
+    /// delete freed after the reserve was given back, the next delete on the full disk would fail.
+    func requireSpaceReserve(_ state: OpenState) throws {
+        guard reserve.ensure(rootFD: state.rootFD) else {
+            throw S3Error(.insufficientStorage, message: "The server has run out of storage space: delete objects to make room.")
+        }
+    }
+
+    /// Runs a change that frees space (a delete, an abort). On a full disk it gives the space
+    /// reserve back and tries once more; afterwards it makes the reserve again if there is room.
+    func freeingSpace<T>(_ state: OpenState, _ body: () async throws -> T) async throws -> T {
+        let releasesBefore = reserve.releases
+        let result: T
+        do {
+            result = try await body()
+        } catch let error as S3Error where error.code == .insufficientStorage {
+            // Another change may have released it already while this one failed in the same batch.
+            guard reserve.release(rootFD: state.rootFD) || reserve.releases != releasesBefore else { throw error }
+            logger.warning("the disk is full: released the space reserve so that space can be freed")
+            result = try await body()
+        }
+        reserve.ensure(rootFD: state.rootFD)
+        return result
+    }
 
     /// Internal failures become S3 errors; `S3Error`s and body-stream errors pass through.
     func mapErrors<T>(_ body: () throws -> T) throws -> T {

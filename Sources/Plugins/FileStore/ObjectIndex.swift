@@ -3,16 +3,15 @@ import GRDB
 import StowageCore
 import Synchronization
 
-/// A bucket row, with its directory held open.
+/// A bucket row.
 struct BucketRecord: Sendable {
     var id: Int64
     var info: BucketInfo
-    /// Set when the bucket is loaded or created; `nil` only inside the index layer.
-    var directory: BucketDirectory?
 }
 
-/// An open bucket directory. Requests keep a reference while they use it, so deleting the
-/// bucket never closes a descriptor someone is using; the last reference closes it.
+/// An open bucket directory (see `BucketDirectories`). Requests keep a reference while they use
+/// it, so neither deleting the bucket nor evicting it closes a descriptor someone is using; the
+/// last reference closes it.
 final class BucketDirectory: Sendable {
     let fd: CInt
 
@@ -130,7 +129,10 @@ final class ObjectIndex: Sendable {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 4000")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+        // Migrating always opens a write transaction; an index that is up to date is only read,
+        // so a server restarted on a full disk comes up.
+        let migrator = Self.migrator
+        if try !pool.read({ try migrator.hasCompletedMigrations($0) }) { try migrator.migrate(pool) }
     }
 
     private static var migrator: DatabaseMigrator {

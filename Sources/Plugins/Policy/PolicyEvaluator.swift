@@ -43,6 +43,28 @@ extension BucketPolicy {
         return allowed ? .allow : .noMatch
     }
 
+    /// Whether some `Allow` statement could grant `action` on some object of `bucket` to
+    /// `identity`, conditions aside: when none can, a multi-object request (DeleteObjects) is
+    /// refused before its body is read.
+    public func mayAllowSomeObject(_ identity: S3Identity, action: String, bucket: String) -> Bool {
+        statements.contains { statement in
+            guard statement.effect == .allow else { return false }
+            if let principal = statement.principal, !principal.matches(identity) { return false }
+            if let notPrincipal = statement.notPrincipal, notPrincipal.matches(identity) { return false }
+            if let actions = statement.actions, !actions.contains(where: { Wildcard.matches($0, action, caseInsensitive: true) }) { return false }
+            if let notActions = statement.notActions, notActions.contains(where: { Wildcard.matches($0, action, caseInsensitive: true) }) { return false }
+            // A resource of the bucket's objects (or a pattern that may cover them), or a
+            // NotResource that does not exclude all of them.
+            if let resources = statement.resources {
+                return resources.contains { pattern in
+                    pattern == "*" || pattern.hasPrefix("arn:aws:s3:::\(bucket)/") || Wildcard.matches(pattern, "arn:aws:s3:::\(bucket)/")
+                        || pattern.contains("$") || pattern.hasPrefix("arn:aws:s3:::*")
+                }
+            }
+            return true
+        }
+    }
+
     /// Whether the policy grants anything to everyone without a condition pinning the caller
     /// down (source IP, account, ...): S3's `PolicyStatus.IsPublic`.
     public var isPublic: Bool {

@@ -211,7 +211,9 @@ public struct PolicyStage: S3Stage {
         let conditionValues = { ConditionContext.values(for: request, context: context, operation: operation) }
         if case .deleteObjects = operation {
             // Authorized per key as the keys are read (`keyAuthorizer`), as S3 does: a grant
-            // on a prefix covers the keys under it.
+            // on a prefix covers the keys under it. A caller no grant could cover is refused
+            // before the body (up to megabytes of keys) is read.
+            try await requireSomeDeleteGrant(bucket: info, identity: context.identity)
             return info
         }
         try await check(
@@ -262,6 +264,14 @@ public struct PolicyStage: S3Stage {
             try await check(action: "s3:PutObjectAcl", resource: resource, object: object, bucket: info, context: context, conditionValues: { values })
         }
         return info
+    }
+
+    private func requireSomeDeleteGrant(bucket: BucketInfo, identity: S3Identity) async throws {
+        if !identity.isAnonymous, identity.canonicalUserID == bucket.ownerID { return }
+        let state = try await state(of: bucket)
+        if let acl = state.acl, Self.aclAllows(acl, action: "s3:DeleteObject", identity: identity, isObjectResource: true) { return }
+        if state.policy?.mayAllowSomeObject(identity, action: "s3:DeleteObject", bucket: bucket.name) == true { return }
+        throw S3Error(.accessDenied)
     }
 
     static func setsACL(_ operation: S3Operation, _ request: S3Request) -> Bool {

@@ -323,13 +323,16 @@ public struct CompleteMultipartOptions: Sendable {
     public var expectedChecksumType: ChecksumType?
     /// `x-amz-mp-object-size`: the assembled size must match (`InvalidRequest`).
     public var expectedSize: Int64?
+    /// `limits.maxObjectSize`: a larger assembled object is `EntityTooLarge`.
+    public var maxSize: Int64?
 
     public init(conditions: WriteConditions = WriteConditions(), expectedChecksum: (algorithm: ChecksumAlgorithm, value: String)? = nil,
-                expectedChecksumType: ChecksumType? = nil, expectedSize: Int64? = nil) {
+                expectedChecksumType: ChecksumType? = nil, expectedSize: Int64? = nil, maxSize: Int64? = nil) {
         self.conditions = conditions
         self.expectedChecksum = expectedChecksum
         self.expectedChecksumType = expectedChecksumType
         self.expectedSize = expectedSize
+        self.maxSize = maxSize
     }
 }
 

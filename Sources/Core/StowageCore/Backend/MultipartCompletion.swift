@@ -71,11 +71,15 @@ public enum MultipartCompletion {
 
     /// The object checksum: for COMPOSITE, the checksum of the concatenated part checksums with
     /// `-N`; for FULL_OBJECT, the CRC of the whole object combined from the part CRCs. A
-    /// whole-object checksum sent with Complete must match (`BadDigest`).
+    /// whole-object checksum sent with Complete must match (`BadDigest`). Also checks the
+    /// assembled size against `x-amz-mp-object-size` and `limits.maxObjectSize`.
     public static func checksum(upload: MultipartUploadInfo, parts: [PartInfo], options: CompleteMultipartOptions) throws -> ObjectChecksum? {
         let size = parts.reduce(Int64(0)) { $0 + $1.size }
         if let expectedSize = options.expectedSize, expectedSize != size {
             throw S3Error(.invalidRequest, message: "The provided x-amz-mp-object-size header value \(expectedSize) does not match the size of the object, \(size).")
+        }
+        if let maxSize = options.maxSize, size > maxSize {
+            throw S3Error(.entityTooLarge).with("ProposedSize", "\(size)").with("MaxSizeAllowed", "\(maxSize)")
         }
         if let type = options.expectedChecksumType, type != (upload.checksumType ?? .composite) || upload.checksumAlgorithm == nil {
             throw S3Error(.badDigest, message: "The upload was created using the \((upload.checksumType ?? .composite).rawValue) checksum mode. The complete request must use the same checksum mode.")

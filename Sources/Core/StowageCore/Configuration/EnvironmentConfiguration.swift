@@ -13,7 +13,8 @@ extension StowageConfiguration {
         ("STOWAGE_DOMAINS", "server.domains (comma-separated)"), ("STOWAGE_SILENT", "server.silent"),
         ("STOWAGE_ADMIN_RESET", "server.adminReset"), ("STOWAGE_SHUTDOWN_GRACE_PERIOD", "server.shutdownGracePeriod (ms)"),
         ("STOWAGE_TLS_CERTIFICATE_FILE", "server.tls.certificateFile"), ("STOWAGE_TLS_PRIVATE_KEY_FILE", "server.tls.privateKeyFile"),
-        ("STOWAGE_TLS_SELF_SIGNED", "server.tls.selfSigned"),
+        ("STOWAGE_TLS_SELF_SIGNED", "server.tls.selfSigned"), ("STOWAGE_METRICS_TOKEN", "server.metrics.bearerToken"),
+        ("STOWAGE_METRICS_AUTHENTICATE", "server.metrics.authenticate"),
         ("STOWAGE_DIRECTORY", "storage.directory"), ("STOWAGE_CLEAN_SLATE", "storage.cleanSlate"),
         ("STOWAGE_BACKEND", "storage.backend"), ("STOWAGE_FSYNC", "storage.fsync"),
         ("STOWAGE_AUTH_ENABLED", "auth.enabled"),
@@ -99,6 +100,8 @@ extension StowageConfiguration {
         if let v = text("STOWAGE_TLS_CERTIFICATE_FILE") { c.server.tls.certificateFile = v }
         if let v = text("STOWAGE_TLS_PRIVATE_KEY_FILE") { c.server.tls.privateKeyFile = v }
         if let v = try bool("STOWAGE_TLS_SELF_SIGNED") { c.server.tls.selfSigned = v }
+        if let v = text("STOWAGE_METRICS_TOKEN") { c.server.metrics.bearerToken = v }
+        if let v = try bool("STOWAGE_METRICS_AUTHENTICATE") { c.server.metrics.authenticate = v }
         if let v = text("STOWAGE_DIRECTORY") { c.storage.directory = v }
         if let v = try bool("STOWAGE_CLEAN_SLATE") { c.storage.cleanSlate = v }
         if let v = text("STOWAGE_BACKEND") { c.storage.backend = v }

@@ -66,7 +66,7 @@ extension StowageConfiguration {
 }
 
 extension StowageConfiguration.Server {
-    enum CodingKeys: String, CodingKey, CaseIterable { case port, address, silent, region, domains, adminReset, shutdownGracePeriod, tls }
+    enum CodingKeys: String, CodingKey, CaseIterable { case port, address, silent, region, domains, adminReset, shutdownGracePeriod, tls, metrics }
     public init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -79,6 +79,17 @@ extension StowageConfiguration.Server {
         adminReset = try c.value(.adminReset, d.adminReset)
         shutdownGracePeriod = try c.value(.shutdownGracePeriod, d.shutdownGracePeriod)
         tls = try c.value(.tls, d.tls)
+        metrics = try c.value(.metrics, d.metrics)
+    }
+}
+
+extension StowageConfiguration.MetricsAccess {
+    enum CodingKeys: String, CodingKey, CaseIterable { case bearerToken, authenticate }
+    public init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        bearerToken = try c.decodeIfPresent(String.self, forKey: .bearerToken)
+        authenticate = try c.value(.authenticate, true)
     }
 }
 

@@ -38,6 +38,23 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
         public var shutdownGracePeriod: Int = 10_000
         /// HTTPS on the S3 endpoint; off (plain HTTP) by default.
         public var tls = TLS()
+        /// Who may read `/_stowage/metrics`.
+        public var metrics = MetricsAccess()
+        public init() {}
+    }
+
+    /// Access to `/_stowage/metrics`. With `auth.enabled` it is protected by default: a scraper
+    /// sends `Authorization: Bearer <bearerToken>` (when one is set) or HTTP Basic with a
+    /// configured credential's access key and secret; anything else is 401. Without auth, or with
+    /// `authenticate: false`, anyone may read it. Health endpoints are always open.
+    ///
+    /// ```json
+    /// {"auth": {"enabled": true}, "server": {"metrics": {"bearerToken": "s3cr3t-scrape-token"}}}
+    /// ```
+    public struct MetricsAccess: Codable, Sendable, Equatable {
+        public var bearerToken: String?
+        /// Protect the endpoint when `auth.enabled` (the default); `false` leaves it open.
+        public var authenticate: Bool = true
         public init() {}
     }
 

@@ -111,7 +111,7 @@ extension S3Dispatcher {
             .collect(upTo: Self.maxCompleteBody, orThrow: S3Error(.maxMessageLengthExceeded))
         guard let documents = context.documents else { throw S3Error(.internalError, message: "No XML stage decodes request documents.") }
         let parts = try documents.decodeCompleteMultipartUpload(body)
-        var options = CompleteMultipartOptions(conditions: try RequestHeaders.writeConditions(request.headers))
+        var options = CompleteMultipartOptions(conditions: try RequestHeaders.writeConditions(request.headers), maxSize: limits.maxObjectSize)
         let sent = PayloadIntegrity.checksumHeaders.filter { request.headers[$0.1] != nil }
         guard sent.count <= 1 else {
             throw S3Error(.invalidRequest, message: "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")

@@ -3,8 +3,9 @@ import NIOCore
 
 /// PutObject, CopyObject, DeleteObject, DeleteObjects.
 extension S3Dispatcher {
-    /// Largest DeleteObjects body read: 1,000 keys of 1,024 characters, each escaped as XML.
-    static let maxDeleteObjectsBody = 8 * 1024 * 1024
+    /// Largest DeleteObjects body read: what 1,000 keys of 1,024 bytes need when every byte is
+    /// written as a character reference (`&#x1F;`), with a version id each and the markup.
+    static let maxDeleteObjectsBody = maxDeleteObjectsKeys * (ObjectKeys.maxLength * 6 + 512) + 4096
     static let maxDeleteObjectsKeys = 1000
     /// S3 refuses CopyObject above 5 GiB; bigger copies go through UploadPartCopy.
     static let maxCopySize: Int64 = 5 * 1024 * 1024 * 1024

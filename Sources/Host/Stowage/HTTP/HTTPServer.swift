@@ -37,6 +37,11 @@ final class HTTPServer: Sendable {
                       group: any EventLoopGroup) async throws -> HTTPServer {
         let registry = ConnectionRegistry()
         let bootstrap = ServerBootstrap(group: group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler(logger: environment.logger))
+                }
+            }
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -120,5 +125,44 @@ private final class ConnectionRegistry: Sendable {
             return early
         }
         for channel in early { server.track(channel) }
+    }
+}
+
+/// Stops accepting for a moment after `accept` fails for want of descriptors or memory
+/// (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`). The listening socket stays readable while every
+/// accept fails, and NIO would retry at once, spinning a core; this turns reading off on the
+/// listening channel and back on after `pause`. Connections already open are served meanwhile.
+/// (NIO's `AcceptBackoffHandler` paces explicit reads, which an auto-reading channel that
+/// failed mid-read never issues.)
+final class AcceptPauseHandler: ChannelInboundHandler {
+    typealias InboundIn = any Channel
+    static let pause = TimeAmount.milliseconds(200)
+    private let logger: Logger
+    private var lastWarning: NIODeadline?
+    private var paused = false
+
+    init(logger: Logger) { self.logger = logger }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let failure = error as? IOError, [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(failure.errnoCode) else {
+            context.fireErrorCaught(error)
+            return
+        }
+        let now = NIODeadline.now()
+        if lastWarning.map({ now - $0 > .seconds(10) }) ?? true {
+            lastWarning = now
+            logger.warning("cannot accept connections; pausing accepts briefly", metadata: [
+                "error": "\(failure)", "pause-ms": "\(Self.pause.nanoseconds / 1_000_000)",
+            ])
+        }
+        guard !paused, let options = context.channel.syncOptions else { return }
+        paused = true
+        try? options.setOption(.autoRead, value: false)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: Self.pause) {
+            let (handler, context) = bound.value
+            handler.paused = false
+            try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+        }
     }
 }

@@ -90,10 +90,17 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var pipelined: [HTTPServerRequestPart] = []
     private var pipelinedPaused = false
     private static let maxPipelinedParts = 64
+    /// Body bytes of pipelined requests held at most: past this the socket is not read, so a
+    /// client pipelining megabytes behind a slow request costs its kernel buffers, not our memory.
+    private static let maxPipelinedBytes = 64 * 1024
+    private var pipelinedBytes = 0
     private var remoteAddress: String?
     /// Progress clocks for the timeout rules (see `checkTimeouts`).
-    private var lastInbound = NIODeadline.now()
-    private var lastOutbound = NIODeadline.now()
+    private var inbound: ProgressClock
+    private var outbound: ProgressClock
+    /// Body bytes of the current response handed to the channel, to tell from what is still
+    /// buffered how much has gone out.
+    private var outboundEnqueued: Int64 = 0
     private var idleSince = NIODeadline.now()
     private var timeoutCheck: RepeatedTask?
     /// The response is out and the connection is closing; inbound bytes are dropped.
@@ -132,6 +139,8 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.environment = environment
         self.eventLoop = eventLoop
         self.executor = EventLoopTaskExecutor(eventLoop: eventLoop)
+        self.inbound = ProgressClock(timeout: environment.requestTimeout, now: .now())
+        self.outbound = ProgressClock(timeout: environment.requestTimeout, now: .now())
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -155,7 +164,9 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Closes connections stuck on their peer for longer than `limits.requestTimeout`:
     /// waiting for a request (covers headers trickled byte by byte), a request body that stopped
     /// arriving while it is wanted (answered 400 RequestTimeout), or a response the client
-    /// stopped reading. Time spent on our side (a slow disk, a long Complete) never counts.
+    /// stopped reading. Bodies and responses must move at least `ProgressClock`'s minimum within
+    /// each period (a byte now and then is not progress); a steady slow peer is never cut off.
+    /// Time spent on our side (a slow disk, a long Complete) never counts.
     private func checkTimeouts() {
         guard let context else { return }
         let now = NIODeadline.now()
@@ -165,7 +176,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         let awaitingBody = !current.bodyComplete && (current.source != nil || current.discardingBody || current.collected != nil) && !readPaused
-        if awaitingBody, now - lastInbound > limit {
+        if awaitingBody, inbound.isStalled(now: now) {
             current.source?.finish(S3Error(.requestTimeout))
             if current.responseStarted {
                 context.close(promise: nil)
@@ -174,21 +185,26 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             return
         }
-        if current.responseStarted, !current.responseComplete, now - lastOutbound > limit {
-            context.close(promise: nil)
+        if current.responseStarted, !current.responseComplete {
+            // Bytes leave a file region as the socket drains; what is no longer buffered went out.
+            // (Under TLS the channel buffers ciphertext, so only completed writes count there.)
+            if !environment.secure, let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
+                outbound.observe(total: outboundEnqueued - Int64(buffered), now: now)
+            }
+            if outbound.isStalled(now: now) { context.close(promise: nil) }
         }
     }
 
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastInbound = .now()
         if lingering { return }
         let part = unwrapInboundIn(data)
         // A part of the next request while this one is still being answered: hold it.
         if !pipelined.isEmpty || (exchange.map { $0.bodyComplete } ?? false) {
             pipelined.append(part)
-            if pipelined.count >= Self.maxPipelinedParts {
+            if case .body(let bytes) = part { pipelinedBytes += bytes.readableBytes }
+            if pipelined.count >= Self.maxPipelinedParts || pipelinedBytes >= Self.maxPipelinedBytes {
                 pipelinedPaused = true
                 readPaused = true
             }
@@ -202,6 +218,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             startExchange(head, context: context)
         case .body(var buffer):
+            inbound.moved(Int64(buffer.readableBytes), now: .now())
             guard var current = exchange else { return }
             current.record.addReceived(buffer.readableBytes)
             if let unread = current.unreadBody {
@@ -257,6 +274,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         draining = true
         pipelined.removeAll()
+        pipelinedBytes = 0
         guard var current = exchange else {
             context.close(promise: nil)
             return
@@ -319,6 +337,8 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func unpauseReads() {
         if pipelinedPaused { return }
+        // The peer's clock starts again when we ask for its bytes again.
+        if readPaused { inbound.completed(now: .now()) }
         readPaused = false
         if readPending, let context {
             readPending = false
@@ -329,7 +349,10 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Requests
 
     private func startExchange(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        lastOutbound = .now()
+        let now = NIODeadline.now()
+        inbound.restart(now: now)
+        outbound.restart(now: now)
+        outboundEnqueued = 0
         exchangeCounter &+= 1
         let id = exchangeCounter
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -357,7 +380,8 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             body = S3Body(stream: ContinueOnDemandBody(producer: produced.sequence, sendContinue: sendContinue), length: contentLength)
         }
         exchange = Exchange(
-            id: id, version: head.version, isHead: head.method == .HEAD, keepAlive: head.isKeepAlive && !draining,
+            id: id, version: head.version, isHead: head.method == .HEAD,
+            keepAlive: head.isKeepAlive && !draining && !Self.endsParsing(head),
             source: source, expectsContinue: expectsContinue, unreadBody: chunked ? nil : (contentLength ?? 0)
         )
         if collect {
@@ -411,6 +435,16 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         launch(request, context: requestContext, exchange: id, eventLoop: context.eventLoop)
+    }
+
+    /// NIO's decoder stops parsing after a request that offers a protocol upgrade (`Connection:
+    /// upgrade` with `Upgrade`, as `curl --http2` sends) or uses CONNECT, leaving the connection
+    /// deaf to later requests. Such a request is answered in HTTP/1.1, ignoring the offer, and
+    /// its answer closes the connection so the client's next request opens a fresh one.
+    static func endsParsing(_ head: HTTPRequestHead) -> Bool {
+        if head.method == .CONNECT { return true }
+        guard head.headers.contains(name: "upgrade") else { return false }
+        return head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
     }
 
     private func launch(_ request: S3Request, context requestContext: S3Context, exchange id: UInt64, eventLoop: any EventLoop) {
@@ -521,7 +555,10 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             writeEnd(exchange: id, fileToClose: nil)
         case .bytes(let bytes):
             writeHead(response, requestID: requestID, exchange: id, length: Int64(bytes.readableBytes))
-            if exchange?.isHead == false { context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil) }
+            if exchange?.isHead == false {
+                outboundEnqueued += Int64(bytes.readableBytes)
+                context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
+            }
             writeEnd(exchange: id, fileToClose: nil)
         case .file(let region):
             writeHead(response, requestID: requestID, exchange: id, length: region.length)
@@ -545,7 +582,8 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             while offset < end {
                 let sliceEnd = min(end, offset + Self.fileSlice)
                 let promise = context.eventLoop.makePromise(of: Void.self)
-                promise.futureResult.whenSuccess { bound.value.lastOutbound = .now() }
+                promise.futureResult.whenSuccess { bound.value.outbound.completed(now: .now()) }
+                outboundEnqueued += Int64(sliceEnd - offset)
                 context.write(wrapOutboundOut(.body(.fileRegion(FileRegion(fileHandle: handle, readerIndex: offset, endIndex: sliceEnd)))), promise: promise)
                 offset = sliceEnd
             }
@@ -614,8 +652,9 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if current.isHead { return context.eventLoop.makeSucceededVoidFuture() }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        outboundEnqueued += Int64(chunk.readableBytes)
         let written = context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunk))))
-        written.whenSuccess { bound.value.lastOutbound = .now() }
+        written.whenSuccess { bound.value.outbound.completed(now: .now()) }
         return written
     }
 
@@ -663,15 +702,18 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         idleSince = .now()
         if !keepAlive {
             pipelined.removeAll()
+            pipelinedBytes = 0
             if unreadBody { linger(context) } else { context.close(promise: nil) }
             return
         }
         // Serve requests that were pipelined behind this one, up to the next unfinished exchange.
         while !pipelined.isEmpty, exchange.map({ !$0.bodyComplete }) ?? true {
-            handle(pipelined.removeFirst(), context: context)
+            let part = pipelined.removeFirst()
+            if case .body(let bytes) = part { pipelinedBytes -= bytes.readableBytes }
+            handle(part, context: context)
             if let current = exchange, current.bodyComplete { break }
         }
-        if pipelinedPaused, pipelined.count < Self.maxPipelinedParts / 2 {
+        if pipelinedPaused, pipelined.count < Self.maxPipelinedParts / 2, pipelinedBytes < Self.maxPipelinedBytes / 2 {
             pipelinedPaused = false
             unpauseReads()
         }

@@ -19,13 +19,15 @@ struct OperationsEndpoints: Sendable {
     let backend: any StorageBackend
     let domains: [String]
     let adminReset: Bool
+    let metricsAccess: MetricsGate
     let ready = ReadyFlag()
 
-    init(metrics: ServerMetrics, backend: any StorageBackend, domains: [String], adminReset: Bool) {
+    init(metrics: ServerMetrics, backend: any StorageBackend, domains: [String], adminReset: Bool, metricsAccess: MetricsGate = .open) {
         self.metrics = metrics
         self.backend = backend
         self.domains = domains
         self.adminReset = adminReset
+        self.metricsAccess = metricsAccess
     }
 
     func handles(_ request: S3Request) -> Bool {
@@ -40,6 +42,11 @@ struct OperationsEndpoints: Sendable {
         case "/_stowage/health/ready" where readOnly:
             return ready.isReady ? Self.text(.ok, "ready\n") : Self.text(.serviceUnavailable, "not ready\n")
         case "/_stowage/metrics" where readOnly:
+            guard metricsAccess.allows(request) else {
+                var response = Self.text(.unauthorized, "metrics need credentials: Authorization: Bearer <server.metrics.bearerToken>, or Basic with an access key and secret\n")
+                response.headers[.wwwAuthenticate] = "Basic realm=\"stowage metrics\""
+                return response
+            }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return S3Response(status: .ok, headers: headers, body: .bytes(ByteBuffer(bytes: await metrics.render(backend: backend))))
@@ -90,4 +97,33 @@ final class ReadyFlag: Sendable {
     private let value = Atomic(false)
     var isReady: Bool { value.load(ordering: .relaxed) }
     func set(_ ready: Bool) { value.store(ready, ordering: .relaxed) }
+}
+
+/// Who may read `/_stowage/metrics` (see `StowageConfiguration.MetricsAccess`).
+struct MetricsGate: Sendable {
+    /// Accepted `Authorization` values, compared in constant time; `nil`: open to anyone.
+    let accepted: [[UInt8]]?
+
+    static let open = MetricsGate(accepted: nil)
+
+    init(accepted: [[UInt8]]?) { self.accepted = accepted }
+
+    init(_ configuration: StowageConfiguration) {
+        guard configuration.auth.enabled, configuration.server.metrics.authenticate else {
+            self.init(accepted: nil)
+            return
+        }
+        var accepted = configuration.auth.credentials.map { credential in
+            Array("Basic \(Base64.encode(Array("\(credential.accessKeyId):\(credential.secretAccessKey)".utf8)))".utf8)
+        }
+        if let token = configuration.server.metrics.bearerToken { accepted.append(Array("Bearer \(token)".utf8)) }
+        self.init(accepted: accepted)
+    }
+
+    func allows(_ request: S3Request) -> Bool {
+        guard let accepted else { return true }
+        guard let presented = request.headers[.authorization].map({ Array($0.trimmingSpaces().utf8) }) else { return false }
+        // Every candidate is compared, so the time taken does not tell which one came close.
+        return accepted.reduce(false) { found, candidate in ConstantTime.equals(candidate, presented) || found }
+    }
 }
