@@ -686,6 +686,10 @@ public enum BackendConformanceSuite {
             let head = try await backend.headObject(address, options: GetObjectOptions())
             try expectEqual(head.parts, [ObjectPart(partNumber: 2, size: 5 * 1024 * 1024, checksum: first.checksumValue),
                                          ObjectPart(partNumber: 7, size: 2, checksum: last.checksumValue)], "parts")
+            // partNumber reads name parts the same way: 7 is the second part, 1 is none.
+            let seventh = try await backend.getObject(address, options: GetObjectOptions(partNumber: 7))
+            try expectEqual(seventh.range, ByteRange(first: 5 * 1024 * 1024, last: 5 * 1024 * 1024 + 1), "part 7's bytes")
+            try await expectS3Error(.invalidPart) { try await backend.getObject(address, options: GetObjectOptions(partNumber: 1)) }
             _ = try await C.put(backend, "mpparts", "single", [1])
             try expectEqual(try await backend.headObject(ObjectAddress(bucket: "mpparts", key: "single"), options: GetObjectOptions()).parts, [], "single-part")
         },

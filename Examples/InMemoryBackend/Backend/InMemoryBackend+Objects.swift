@@ -114,18 +114,18 @@ extension InMemoryBackend {
             }
             return object.info.size > 0 ? ByteRange(first: 0, last: object.info.size - 1) : nil
         }
-        guard part >= 1, part <= object.parts.count else {
+        guard let position = object.parts.firstIndex(where: { $0.number == part }) else {
             throw S3Error(.invalidPart).with("PartNumberRequested", "\(part)").with("ActualPartCount", "\(object.parts.count)")
         }
-        let offset = object.parts[..<(part - 1)].reduce(Int64(0)) { $0 + $1.size }
-        let size = object.parts[part - 1].size
+        let offset = object.parts[..<position].reduce(Int64(0)) { $0 + $1.size }
+        let size = object.parts[position].size
         return size > 0 ? ByteRange(first: offset, last: offset + size - 1) : nil
     }
 
     /// The checksum of part `partNumber` of a multipart object, in the object's algorithm.
     static func partChecksum(_ object: StoredObject, _ partNumber: Int?) -> ObjectChecksum? {
-        guard let partNumber, let algorithm = object.info.checksum?.algorithm, partNumber >= 1, partNumber <= object.parts.count,
-              let value = object.parts[partNumber - 1].checksum else { return nil }
+        guard let partNumber, let algorithm = object.info.checksum?.algorithm,
+              let value = object.parts.first(where: { $0.number == partNumber })?.checksum else { return nil }
         return ObjectChecksum(algorithm: algorithm, value: value, type: .fullObject)
     }
 

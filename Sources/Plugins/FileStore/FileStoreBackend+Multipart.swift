@@ -239,12 +239,7 @@ extension FileStoreBackend {
         do {
             snapshot = try completionSnapshot(address, uploadID: uploadID, requested: requested, bucket: bucket, state: state)
         } catch let error as S3Error where error.code == .noSuchUpload {
-            // A retried Complete of an upload that already completed (SDKs retry after a lost
-            // answer) gets the same answer, as long as the object is still the one it made.
-            if let record = try cachedRecord(bucket: bucket, key: address.key, state: state),
-               MultipartCompletion.isRepeat(of: uploadID, requested: requested, completedUpload: record.uploadID, etag: record.etag) {
-                return record.info
-            }
+            if let info = try repeatedCompletion(address, uploadID: uploadID, requested: requested, bucket: bucket, state: state) { return info }
             throw error
         }
         let (upload, chosen, descriptors) = snapshot
@@ -286,8 +281,23 @@ extension FileStoreBackend {
             return record.info
         } catch {
             temp.discard()
+            // The same upload completed by a retry racing this one: both get its answer.
+            if let failure = error as? S3Error, failure.code == .noSuchUpload,
+               let info = try repeatedCompletion(address, uploadID: uploadID, requested: requested, bucket: bucket, state: state) {
+                return info
+            }
             throw error
         }
+    }
+
+    /// A retried Complete of an upload that already completed (SDKs retry after a lost answer)
+    /// gets the same answer, as long as the object is still the one that upload made.
+    private func repeatedCompletion(_ address: ObjectAddress, uploadID: String, requested: [CompletedPart],
+                                    bucket: BucketRecord, state: OpenState) throws -> ObjectInfo? {
+        guard let record = try mapErrors({ try state.index.object(bucketID: bucket.id, key: address.key) }),
+              MultipartCompletion.isRepeat(of: uploadID, requested: requested, completedUpload: record.uploadID, etag: record.etag)
+        else { return nil }
+        return record.info
     }
 
     /// The upload, the parts `requested` chooses, and their files opened, under the upload's lock.

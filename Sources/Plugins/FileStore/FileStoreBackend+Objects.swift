@@ -182,11 +182,13 @@ extension FileStoreBackend {
                 }
                 return record.size > 0 ? ByteRange(first: 0, last: record.size - 1) : nil
             }
-            guard part <= record.parts.count else {
+            // Parts are named by the numbers they were uploaded with (GetObjectAttributes lists
+            // the same ones); a number the object has no part for is InvalidPart.
+            guard let position = record.parts.firstIndex(where: { $0.number == part }) else {
                 throw S3Error(.invalidPart).with("PartNumberRequested", "\(part)").with("ActualPartCount", "\(record.parts.count)")
             }
-            let offset = record.parts[..<(part - 1)].reduce(Int64(0)) { $0 + $1.size }
-            let size = record.parts[part - 1].size
+            let offset = record.parts[..<position].reduce(Int64(0)) { $0 + $1.size }
+            let size = record.parts[position].size
             guard size > 0 else { return nil }
             return ByteRange(first: offset, last: offset + size - 1)
         }
@@ -195,8 +197,8 @@ extension FileStoreBackend {
 
     /// The checksum of part `partNumber` of a multipart object, in the object's algorithm.
     static func partChecksum(_ record: ObjectRecord, _ partNumber: Int?) -> ObjectChecksum? {
-        guard let partNumber, let algorithm = record.checksum?.algorithm, partNumber >= 1, partNumber <= record.parts.count,
-              let value = record.parts[partNumber - 1].checksum else { return nil }
+        guard let partNumber, let algorithm = record.checksum?.algorithm,
+              let value = record.parts.first(where: { $0.number == partNumber })?.checksum else { return nil }
         return ObjectChecksum(algorithm: algorithm, value: value, type: .fullObject)
     }
 

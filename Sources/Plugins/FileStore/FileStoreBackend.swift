@@ -115,9 +115,13 @@ public final class FileStoreBackend: StorageBackend {
                 opened.committer.stop()
                 throw error
             }
-            if !reserve.ensure(rootFD: rootFD) {
-                logger.warning("no room for the space reserve; deletes on a full disk may fail until space is freed",
-                               metadata: ["bytes": "\(reserve.size)"])
+            switch reserve.ensure(rootFD: rootFD) {
+            case .inPlace: break
+            case .noRoom:
+                logger.warning("no room for the space reserve: new writes wait until deletes free \(reserve.size) bytes")
+            case .unavailable:
+                logger.warning("this file system cannot preallocate the space reserve; deletes on a full disk may fail",
+                               metadata: ["errno": "\(reserve.disabledBecause ?? 0)"])
             }
             let records = try index.allBuckets()
             // Directories open on demand (`directories`); a missing one is made again.
@@ -346,7 +350,7 @@ public final class FileStoreBackend: StorageBackend {
     /// Writes that take space wait for the reserve to be in place: were they to use the space a
     /// delete freed after the reserve was given back, the next delete on the full disk would fail.
     func requireSpaceReserve(_ state: OpenState) throws {
-        guard reserve.ensure(rootFD: state.rootFD) else {
+        guard reserve.ensure(rootFD: state.rootFD) != .noRoom else {
             throw S3Error(.insufficientStorage, message: "The server has run out of storage space: delete objects to make room.")
         }
     }

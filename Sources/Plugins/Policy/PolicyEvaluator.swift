@@ -53,12 +53,11 @@ extension BucketPolicy {
             if let notPrincipal = statement.notPrincipal, notPrincipal.matches(identity) { return false }
             if let actions = statement.actions, !actions.contains(where: { Wildcard.matches($0, action, caseInsensitive: true) }) { return false }
             if let notActions = statement.notActions, notActions.contains(where: { Wildcard.matches($0, action, caseInsensitive: true) }) { return false }
-            // A resource of the bucket's objects (or a pattern that may cover them), or a
-            // NotResource that does not exclude all of them.
+            // A resource pattern some object ARN of the bucket can match (patterns with policy
+            // variables count, as their values are not known here), or a NotResource.
             if let resources = statement.resources {
                 return resources.contains { pattern in
-                    pattern == "*" || pattern.hasPrefix("arn:aws:s3:::\(bucket)/") || Wildcard.matches(pattern, "arn:aws:s3:::\(bucket)/")
-                        || pattern.contains("$") || pattern.hasPrefix("arn:aws:s3:::*")
+                    pattern.contains("${") || Wildcard.Matcher(pattern).matchesSomeValue(startingWith: "arn:aws:s3:::\(bucket)/")
                 }
             }
             return true

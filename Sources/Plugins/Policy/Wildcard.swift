@@ -60,9 +60,22 @@ enum Wildcard {
             self.literals = literals
         }
 
-        /// Whether the whole of `value` matches; `steps` counts word operations (for tests that
-        /// hold the matcher to linear work).
+        /// Whether the whole of `value` matches; `steps` counts word operations.
         func matches(_ value: String, steps: inout Int) -> Bool {
+            guard let state = run(value, steps: &steps) else { return false }
+            let accept = elements.count
+            return state[accept / 64] & (UInt64(1) << UInt64(accept % 64)) != 0
+        }
+
+        /// Whether some value that starts with `prefix` matches: after `prefix` a state is still
+        /// alive (any live state reaches the end by supplying the elements it still needs).
+        func matchesSomeValue(startingWith prefix: String) -> Bool {
+            var steps = 0
+            return run(prefix, steps: &steps) != nil
+        }
+
+        /// The states after `value`, or `nil` once none is left.
+        private func run(_ value: String, steps: inout Int) -> [UInt64]? {
             var state = [UInt64](repeating: 0, count: words)
             state[0] = 1
             closeOverStars(&state)
@@ -79,12 +92,11 @@ enum Wildcard {
                     any |= next[word]
                     steps += 1
                 }
-                if any == 0 { return false }
+                if any == 0 { return nil }
                 swap(&state, &next)
                 closeOverStars(&state)
             }
-            let accept = elements.count
-            return state[accept / 64] & (UInt64(1) << UInt64(accept % 64)) != 0
+            return state
         }
 
         /// A `*` also matches nothing: a state before a `*` is also the state after it.

@@ -44,9 +44,9 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
     }
 
     /// Access to `/_stowage/metrics`. With `auth.enabled` it is protected by default: a scraper
-    /// sends `Authorization: Bearer <bearerToken>` (when one is set) or HTTP Basic with a
-    /// configured credential's access key and secret; anything else is 401. Without auth, or with
-    /// `authenticate: false`, anyone may read it. Health endpoints are always open.
+    /// sends `Authorization: Bearer <bearerToken>` (when one is set) or, over HTTPS only, HTTP
+    /// Basic with a configured credential's access key and secret; anything else is 401. Without
+    /// auth, or with `authenticate: false`, anyone may read it. Health endpoints are always open.
     ///
     /// ```json
     /// {"auth": {"enabled": true}, "server": {"metrics": {"bearerToken": "s3cr3t-scrape-token"}}}

@@ -1,5 +1,6 @@
 import NIOCore
 import HTTPTypes
+import Synchronization
 
 /// A browser upload's form (PostObject, `POST /{bucket}` with `multipart/form-data`): the fields
 /// before the file part, in order, and the file's content as a stream read from the request as
@@ -136,6 +137,12 @@ final class FormCursor: @unchecked Sendable {
     private(set) var consumed = 0
     /// While set, reading past this many bytes fails with `MaxPostPreDataLengthExceededError`.
     var rawLimit: Int?
+    private let fileClaimed = Atomic(false)
+
+    /// `true` the first time only: the file's content is one stream, read once.
+    func claimFile() -> Bool {
+        !fileClaimed.exchange(true, ordering: .acquiringAndReleasing)
+    }
 
     init(body: S3Body.AsyncIterator, decoder: MultipartFormDecoder) {
         self.body = body
@@ -173,9 +180,12 @@ struct FileContent: AsyncSequence, Sendable {
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let cursor: FormCursor
+        /// A second iteration of the single-pass file fails rather than interleaving reads.
+        let claimed: Bool
         var finished = false
 
         mutating func next() async throws -> ByteBuffer? {
+            guard claimed else { throw S3Error(.internalError, message: "The upload's file was read twice.") }
             guard !finished else { return nil }
             while let event = try await cursor.next() {
                 switch event {
@@ -192,20 +202,17 @@ struct FileContent: AsyncSequence, Sendable {
             throw S3Error(.malformedPOSTRequest, message: "The body of your POST request ended inside the file part.")
         }
 
+        /// Reads the fields after the file, up to the closing boundary, but no more than
+        /// `maxTrailingBytes` of request (parts without content count too): past that, reading
+        /// stops, as what follows cannot change the upload.
         private func skipTrailingFields() async throws {
-            var skipped = 0
+            let start = cursor.consumed
             while let event = try await cursor.next() {
-                switch event {
-                case .end: return
-                case .data(let bytes):
-                    skipped += bytes.readableBytes
-                    // Past this, stop reading: what follows cannot change the upload.
-                    if skipped > PostObjectForm.maxTrailingBytes { return }
-                case .head, .partEnd: continue
-                }
+                if case .end = event { return }
+                if cursor.consumed - start > PostObjectForm.maxTrailingBytes { return }
             }
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(cursor: cursor) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(cursor: cursor, claimed: cursor.claimFile()) }
 }

@@ -42,7 +42,8 @@ public struct PostObjectUpload: Sendable {
         fields["bucket"] = bucket
         conditionFields = fields
 
-        if let encoded = fields["policy"] {
+        // Exactly the field the signature covers: not `${filename}`-expanded, not trimmed.
+        if let encoded = form.value("policy") {
             policy = try PostPolicy(base64: encoded)
         }
         var headers = HTTPFields()

@@ -26,7 +26,7 @@ public struct PostPolicy: Sendable {
     /// Parses the policy as sent; `InvalidPolicyDocument` when it is not base64 JSON with an
     /// `expiration` and a `conditions` list of known forms.
     public init(base64: String) throws {
-        guard let bytes = Base64.decode(base64.trimmingSpaces()),
+        guard let bytes = Base64.decode(base64),
               let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
         else { throw Self.invalid("Invalid Policy: Invalid JSON.") }
         guard let expirationText = object["expiration"] as? String else {

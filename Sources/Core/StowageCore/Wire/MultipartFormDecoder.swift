@@ -202,7 +202,8 @@ public struct MultipartFormDecoder: Sendable {
 }
 
 /// A header value with `;`-separated parameters: `form-data; name="key"; filename="a b.txt"`.
-/// Quoted values may escape `"` and `\` with a backslash; names are case-insensitive.
+/// In a quoted value a backslash escapes only a quote: browsers send Windows paths
+/// (`C:\Users\me\a.jpg`) with their backslashes as they are. Names are case-insensitive.
 struct HeaderParameters {
     var value: String
     var parameters: [(name: String, value: String)]
@@ -215,13 +216,14 @@ struct HeaderParameters {
         var pieces: [String] = []
         var current: [Character] = []
         var quoted = false
-        var escaped = false
-        for character in text {
-            if escaped {
-                current.append(character)
-                escaped = false
-            } else if quoted, character == "\\" {
-                escaped = true
+        let characters = Array(text)
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            index += 1
+            if quoted, character == "\\", index < characters.count, characters[index] == "\"" {
+                current.append("\"")
+                index += 1
             } else if character == "\"" {
                 quoted.toggle()
                 current.append(character)

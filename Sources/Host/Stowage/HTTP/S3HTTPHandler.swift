@@ -461,7 +461,7 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let operational = environment.operations.handles(request)
             let response: S3Response
             if operational {
-                response = await environment.operations.respond(to: request)
+                response = await environment.operations.respond(to: request, secure: environment.secure)
             } else if await environment.gate.wait() {
                 response = await respond(pipeline: environment.pipeline, request: request, context: context)
             } else {

@@ -34,7 +34,8 @@ struct OperationsEndpoints: Sendable {
         request.rawPath.hasPrefix(Self.prefix) && S3RequestRouter.virtualHostBucket(request.host, domains: domains) == nil
     }
 
-    func respond(to request: S3Request) async -> S3Response {
+    /// `secure`: the request came over TLS (metrics then accept HTTP Basic credentials).
+    func respond(to request: S3Request, secure: Bool = false) async -> S3Response {
         let readOnly = request.method == .get || request.method == .head
         switch request.rawPath {
         case "/_stowage/health/live" where readOnly:
@@ -42,9 +43,9 @@ struct OperationsEndpoints: Sendable {
         case "/_stowage/health/ready" where readOnly:
             return ready.isReady ? Self.text(.ok, "ready\n") : Self.text(.serviceUnavailable, "not ready\n")
         case "/_stowage/metrics" where readOnly:
-            guard metricsAccess.allows(request) else {
-                var response = Self.text(.unauthorized, "metrics need credentials: Authorization: Bearer <server.metrics.bearerToken>, or Basic with an access key and secret\n")
-                response.headers[.wwwAuthenticate] = "Basic realm=\"stowage metrics\""
+            guard metricsAccess.allows(request, secure: secure) else {
+                var response = Self.text(.unauthorized, "metrics need credentials: Authorization: Bearer <server.metrics.bearerToken>, or over HTTPS Basic with an access key and secret\n")
+                response.headers[.wwwAuthenticate] = secure ? "Basic realm=\"stowage metrics\"" : "Bearer realm=\"stowage metrics\""
                 return response
             }
             var headers = HTTPFields()
@@ -99,7 +100,9 @@ final class ReadyFlag: Sendable {
     func set(_ ready: Bool) { value.store(ready, ordering: .relaxed) }
 }
 
-/// Who may read `/_stowage/metrics` (see `StowageConfiguration.MetricsAccess`).
+/// Who may read `/_stowage/metrics` (see `StowageConfiguration.MetricsAccess`). HTTP Basic
+/// carries an S3 secret in the clear, so it counts only over TLS; the bearer token is a
+/// scrape-only secret and counts everywhere.
 struct MetricsGate: Sendable {
     /// Accepted `Authorization` values, compared in constant time; `nil`: open to anyone.
     let accepted: [[UInt8]]?
@@ -107,6 +110,8 @@ struct MetricsGate: Sendable {
     static let open = MetricsGate(accepted: nil)
 
     init(accepted: [[UInt8]]?) { self.accepted = accepted }
+
+    static let basicPrefix = Array("Basic ".utf8)
 
     init(_ configuration: StowageConfiguration) {
         guard configuration.auth.enabled, configuration.server.metrics.authenticate else {
@@ -120,9 +125,10 @@ struct MetricsGate: Sendable {
         self.init(accepted: accepted)
     }
 
-    func allows(_ request: S3Request) -> Bool {
+    func allows(_ request: S3Request, secure: Bool) -> Bool {
         guard let accepted else { return true }
         guard let presented = request.headers[.authorization].map({ Array($0.trimmingSpaces().utf8) }) else { return false }
+        if !secure, presented.starts(with: Self.basicPrefix) { return false }
         // Every candidate is compared, so the time taken does not tell which one came close.
         return accepted.reduce(false) { found, candidate in ConstantTime.equals(candidate, presented) || found }
     }

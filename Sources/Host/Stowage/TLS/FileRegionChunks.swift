@@ -15,12 +15,12 @@ struct FileRegionChunks: AsyncSequence, Sendable {
     let region: FileRegionBody
 
     static let chunkSize = 256 * 1024
-    /// Below this the handler reads the file inline; above it, this sequence streams it.
-    static let inlineLimit: Int64 = 64 * 1024
 
-    /// `response` with a large file body turned into a stream of buffers.
+    /// `response` with a file body turned into a stream of buffers. Every file body, small ones
+    /// too: the handler's inline read of a small file falls back to a file region when the read
+    /// comes up short, and a TLS channel cannot take one.
     static func streamingFiles(_ response: S3Response) -> S3Response {
-        guard case .file(let region) = response.body, region.length > inlineLimit else { return response }
+        guard case .file(let region) = response.body else { return response }
         var streamed = response
         streamed.body = .stream(S3Body(stream: FileRegionChunks(region: region), length: region.length), length: region.length)
         return streamed

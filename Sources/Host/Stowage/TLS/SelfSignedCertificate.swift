@@ -50,8 +50,11 @@ struct SelfSignedCertificate: Sendable {
 
         var context = X509V3_CTX()
         X509V3_set_ctx(&context, certificate, certificate, nil, nil, 0)
-        // What `openssl req -x509` writes, plus the names clients check.
-        for (nid, value) in [(NID_basic_constraints, "critical,CA:TRUE"), (NID_subject_key_identifier, "hash"),
+        // An end-entity certificate (clients such as rustls refuse a CA certificate as a server's),
+        // self-issued, so `keyCertSign` lets OpenSSL-based clients that trust it verify its
+        // signature; and the names clients check.
+        for (nid, value) in [(NID_basic_constraints, "critical,CA:FALSE"), (NID_key_usage, "critical,digitalSignature,keyCertSign"),
+                             (NID_ext_key_usage, "serverAuth"), (NID_subject_key_identifier, "hash"),
                              (NID_subject_alt_name, names)] {
             guard let extensionValue = X509V3_EXT_conf_nid(nil, &context, nid, value) else { throw Failure(step: "extension \(nid)") }
             defer { X509_EXTENSION_free(extensionValue) }
