@@ -12,8 +12,9 @@ system_packages=(pkg-config libssl-dev libxml2-dev libsqlite3-dev libisal-dev
     # static archives for scripts/build-release (libxml2-dev brings libicu-dev)
     liblzma-dev zlib1g-dev)
 python_system_packages=(python3 python3-venv python3-pip)
-# Only for the end-to-end tests: curl drives raw-header cases, test_browser_cors.py a headless browser.
-browser_test_packages=(curl chromium)
+# Only for the end-to-end tests: curl drives raw-header cases, test_browser_cors.py a headless browser,
+# openssl makes the HTTPS tests' certificate, prlimit (util-linux) caps descriptors.
+browser_test_packages=(curl chromium openssl util-linux)
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"
