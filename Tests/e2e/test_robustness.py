@@ -202,8 +202,8 @@ def test_trickled_body_is_cut_off(start_server):
 
 
 def test_upgrade_offer_is_ignored_and_the_next_request_is_served(server, bucket, tmp_path):
-    """`curl --http2 URL URL` offers an h2c upgrade on a keep-alive connection: both requests
-    are answered in HTTP/1.1 (the offer's answer closes its connection; nothing hangs)."""
+    """`curl --http2 URL URL` offers an h2c upgrade on a keep-alive connection: the offer is
+    declined, both requests are answered in HTTP/1.1 on the same connection, nothing hangs."""
     s3 = server.client()
     s3.put_object(Bucket=bucket, Key="a", Body=b"first")
     s3.put_object(Bucket=bucket, Key="b", Body=b"second")
@@ -211,12 +211,21 @@ def test_upgrade_offer_is_ignored_and_the_next_request_is_served(server, bucket,
                         f"{server.endpoint}/{bucket}/b"], capture_output=True, timeout=30)
     assert p.returncode == 0, p.stderr
     assert p.stdout == b"firstsecond"
-    # by hand: the upgrade request is answered and the connection closes rather than wedging
+    # by hand, pipelined on one connection: an upgrade offer (with a body), then two requests
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
-        s.sendall(f"GET /{bucket}/a HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\n"
-                  f"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n".encode())
-        status, headers, body, rest = read_http_response(s)
-        assert (status, body) == (200, b"first") and headers.get("connection") == "close"
+        s.sendall(f"PUT /{bucket}/c HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                  f"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: 5\r\n\r\nthird"
+                  f"GET /{bucket}/a HTTP/1.1\r\nHost: h\r\n\r\n"
+                  f"GET /{bucket}/c HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".encode())
+        status, headers, _, rest = read_http_response(s)
+        assert status == 200 and headers.get("connection") != "close"
+        status, _, body, rest = read_http_response(s, rest)
+        assert (status, body) == (200, b"first")
+        status, _, body, rest = read_http_response(s, rest)
+        assert (status, body) == (200, b"third")
+        s.sendall(f"GET /{bucket}/b HTTP/1.1\r\nHost: h\r\n\r\n".encode())
+        status, _, body, _ = read_http_response(s, rest)
+        assert (status, body) == (200, b"second")
 
 
 def test_connect_is_answered_and_closed(server):

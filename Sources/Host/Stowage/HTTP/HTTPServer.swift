@@ -23,6 +23,12 @@ final class HTTPServer: Sendable {
         return limits
     }()
 
+    /// A request decoder that forwards what it has not parsed when it is removed.
+    static func requestDecoder() -> ByteToMessageHandler<HTTPRequestDecoder> {
+        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop,
+                                                limitConfiguration: decoderLimits))
+    }
+
     private let inFlight: InFlightRequests
 
     private init(channel: any Channel, address: String, inFlight: InFlightRequests) {
@@ -48,17 +54,15 @@ final class HTTPServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        // S3HTTPHandler queues pipelined requests itself (see there).
-                        withPipeliningAssistance: false,
-                        withErrorHandling: false,
-                        // Response headers come from validated HTTPFields and our own constants.
-                        withOutboundHeaderValidation: false,
-                        withEncoderConfiguration: .init(),
-                        withDecoderLimitConfiguration: decoderLimits
-                    )
-                    try channel.pipeline.syncOperations.addHandler(S3HTTPHandler(environment: environment, eventLoop: channel.eventLoop))
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                    // The HTTP codec by hand rather than `configureHTTPServerPipeline`: S3HTTPHandler
+                    // queues pipelined requests itself, response headers come from validated
+                    // HTTPFields and our own constants, and the decoder hands on its leftover bytes
+                    // when replaced after an upgrade offer (see `S3HTTPHandler.resumeDecoding`).
+                    try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
+                    try pipeline.addHandler(Self.requestDecoder())
+                    try pipeline.addHandler(S3HTTPHandler(environment: environment, eventLoop: channel.eventLoop))
                     registry.add(channel)
                 }
             }

@@ -67,6 +67,8 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var deferred: (request: S3Request, context: S3Context)?
         /// Shared with the request's context: the host logs and counts from it.
         var record = RequestRecord()
+        /// The request offered a protocol upgrade: NIO's decoder stops after it and is replaced.
+        var offersUpgrade = false
     }
 
     /// Bodies up to this size (with a Content-Length) are collected before the request runs: for
@@ -248,13 +250,32 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 current.deferred = nil
                 current.collected = nil
                 exchange = current
+                if current.offersUpgrade { resumeDecoding(context: context) }
                 var request = deferred.request
                 request.body = S3Body(collected)
                 launch(request, context: deferred.context, exchange: current.id, eventLoop: context.eventLoop)
                 return
             }
             exchange = current
+            if current.offersUpgrade { resumeDecoding(context: context) }
             if current.responseComplete { finishExchange(context: context) }
+        }
+    }
+
+    /// NIO's request decoder stops parsing after a request that offers a protocol upgrade
+    /// (`Connection: Upgrade` with `Upgrade: h2c`, as `curl --http2` sends), holding what follows
+    /// for the upgraded protocol. The upgrade is declined (the answer is plain HTTP/1.1), so a
+    /// fresh decoder takes the old one's place and parses the rest, leftover bytes included,
+    /// and the connection keeps serving requests.
+    private func resumeDecoding(context: ChannelHandlerContext) {
+        let pipeline = context.pipeline.syncOperations
+        do {
+            let stopped = try pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try pipeline.addHandler(HTTPServer.requestDecoder(), position: .after(stopped.handler))
+            pipeline.removeHandler(context: stopped, promise: nil)
+        } catch {
+            // No decoder to replace (a hand-built pipeline): the connection ends after this answer.
+            exchange?.keepAlive = false
         }
     }
 
@@ -381,9 +402,10 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         exchange = Exchange(
             id: id, version: head.version, isHead: head.method == .HEAD,
-            keepAlive: head.isKeepAlive && !draining && !Self.endsParsing(head),
+            keepAlive: head.isKeepAlive && !draining && head.method != .CONNECT,
             source: source, expectsContinue: expectsContinue, unreadBody: chunked ? nil : (contentLength ?? 0)
         )
+        exchange?.offersUpgrade = Self.offersUpgrade(head)
         if collect {
             exchange?.collected = ByteBufferAllocator().buffer(capacity: Int(contentLength!))
         }
@@ -437,13 +459,10 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         launch(request, context: requestContext, exchange: id, eventLoop: context.eventLoop)
     }
 
-    /// NIO's decoder stops parsing after a request that offers a protocol upgrade (`Connection:
-    /// upgrade` with `Upgrade`, as `curl --http2` sends) or uses CONNECT, leaving the connection
-    /// deaf to later requests. Such a request is answered in HTTP/1.1, ignoring the offer, and
-    /// its answer closes the connection so the client's next request opens a fresh one.
-    static func endsParsing(_ head: HTTPRequestHead) -> Bool {
-        if head.method == .CONNECT { return true }
-        guard head.headers.contains(name: "upgrade") else { return false }
+    /// Whether NIO's decoder treats `head` as an upgrade offer (and stops parsing after it).
+    /// CONNECT does too; it is answered (never with a tunnel) and the connection closed.
+    static func offersUpgrade(_ head: HTTPRequestHead) -> Bool {
+        guard head.method != .CONNECT, head.headers.contains(name: "upgrade") else { return false }
         return head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
     }
 
