@@ -165,7 +165,10 @@ let package = Package(
         ),
         .testTarget(
             name: "StowageCoreTests",
-            dependencies: ["StowageCore", "StowageBackendConformance"],
+            dependencies: [
+                "StowageCore", "StowageBackendConformance",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             path: "Tests/StowageCoreTests"
         ),
         .testTarget(

@@ -1,3 +1,5 @@
+import HTTPTypes
+import NIOCore
 import Synchronization
 import StowageCore
 import Testing
@@ -36,6 +38,30 @@ private struct Responder: S3Responder {
     }
 }
 
+/// Notes whether the body was verified when the request reached it, and what it reads.
+private struct ObservingStage: S3Stage {
+    let name: String
+    let role: S3StageRole
+    let log: Log
+
+    func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
+        log.append("\(name) \(request.payload == nil ? "raw" : "verified")")
+        return try await next(request, context)
+    }
+}
+
+/// Reads the whole body the way a handler does, and records it.
+private struct BodyReader: S3Responder {
+    let log: Log
+    func respond(to request: S3Request, context: S3Context) async throws -> S3Response {
+        let payload = try request.verifiedPayload()
+        var body = try await request.body.collect(upTo: 1 << 20, orThrow: S3Error(.maxMessageLengthExceeded))
+        log.append("body \(body.readString(length: body.readableBytes) ?? "") length \(payload.length.map(String.init) ?? "-")")
+        if let checksum = payload.checksum?.value { log.append("checksum \(Base64.encode(checksum))") }
+        return S3Response(status: .ok)
+    }
+}
+
 @Suite("Pipeline folding")
 struct PipelineTests {
     let context = S3Context(requestID: "r", logger: .init(label: "test"), identity: .anonymous)
@@ -57,6 +83,68 @@ struct PipelineTests {
         let response = try await pipeline.handle(S3Request(method: .get, target: "/"), context: context)
         #expect(response.status == .noContent)
         #expect(log.all == ["a in", "a out"])
+    }
+
+    static let framed = "b\r\nHello world\r\n0\r\nx-amz-checksum-crc32:i9aeUg==\r\n\r\n"
+    static let chunkedHeaders: HTTPFields = [
+        .contentEncoding: "aws-chunked", .amzContentSHA256: "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        .amzDecodedContentLength: "11", HTTPField.Name("x-amz-trailer")!: "x-amz-checksum-crc32",
+    ]
+
+    func chunkedPut() -> S3Request {
+        S3Request(method: .put, target: "/b/k", headers: Self.chunkedHeaders, body: S3Body(ByteBuffer(string: Self.framed)))
+    }
+
+    @Test("the body is verified once, right after the last authenticating stage")
+    func verifiedAfterAuthentication() async throws {
+        let log = Log()
+        let stages: [any S3Stage] = [
+            ObservingStage(name: "routing", role: .other, log: log), ObservingStage(name: "auth", role: .authentication, log: log),
+            ObservingStage(name: "cors", role: .other, log: log), ObservingStage(name: "policy", role: .authorization, log: log),
+        ]
+        _ = try await S3Pipeline(stages: stages, responder: BodyReader(log: log)).handle(chunkedPut(), context: context)
+        #expect(log.all == ["routing raw", "auth raw", "cors verified", "policy verified", "body Hello world length 11", "checksum i9aeUg=="])
+    }
+
+    @Test("without an authenticating stage, before the first authorizing one; without either, before the responder")
+    func verificationPlacement() async throws {
+        let log = Log()
+        let withPolicy: [any S3Stage] = [ObservingStage(name: "a", role: .other, log: log), ObservingStage(name: "policy", role: .authorization, log: log)]
+        _ = try await S3Pipeline(stages: withPolicy, responder: BodyReader(log: log)).handle(chunkedPut(), context: context)
+        #expect(log.all.prefix(2) == ["a raw", "policy verified"])
+
+        let plain = Log()
+        _ = try await S3Pipeline(stages: [ObservingStage(name: "a", role: .other, log: plain)], responder: BodyReader(log: plain)).handle(chunkedPut(), context: context)
+        #expect(plain.all == ["a raw", "body Hello world length 11", "checksum i9aeUg=="])
+
+        let bare = Log()
+        _ = try await S3Pipeline(stages: [], responder: BodyReader(log: bare)).handle(chunkedPut(), context: context)
+        #expect(bare.all.first == "body Hello world length 11")
+    }
+
+    @Test("a body that fails verification fails as it is read, whatever reads it")
+    func tamperedBodyFails() async throws {
+        var tampered = chunkedPut()
+        tampered.body = S3Body(ByteBuffer(string: Self.framed.replacingOccurrences(of: "world", with: "World")))
+        await #expect(throws: S3Error.self) {
+            _ = try await S3Pipeline(stages: [], responder: BodyReader(log: Log())).handle(tampered, context: context)
+        }
+    }
+
+    @Test("verifying twice changes nothing; bodiless methods keep their body")
+    func verifyIsIdempotent() async throws {
+        var request = chunkedPut()
+        try PayloadIntegrity.verify(&request, context: context)
+        try PayloadIntegrity.verify(&request, context: context)
+        var body = try await request.body.collect(upTo: 1024, orThrow: S3Error(.maxMessageLengthExceeded))
+        #expect(body.readString(length: body.readableBytes) == "Hello world")
+
+        var get = S3Request(method: .get, target: "/b/k", headers: [.amzContentSHA256: "nonsense"])
+        try PayloadIntegrity.verify(&get, context: context)
+        #expect(get.payload?.checksum == nil)
+
+        let unverified = S3Request(method: .put, target: "/b/k")
+        #expect(throws: S3Error.self) { try unverified.verifiedPayload() }
     }
 
     @Test("the error table is consistent")

@@ -207,6 +207,7 @@ struct HostTests {
     func customAuthStage() async throws {
         struct HeaderAuth: S3Stage {
             let identity: S3Identity
+            var role: S3StageRole { .authentication }
             func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
                 var context = context
                 context.identity = request.headers[.authorization] == "Bearer good" ? identity : .anonymous
@@ -214,7 +215,7 @@ struct HostTests {
             }
         }
         var registry = PluginRegistry.builtIn
-        registry.registerStage("header-auth", role: .authentication) { environment in
+        registry.registerStage("header-auth") { environment in
             HeaderAuth(identity: environment.configuration.auth.credentials[0].identity)
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-custom-auth-\(UUID().uuidString)").path

@@ -13,6 +13,8 @@ public struct BearerTokenStage: S3Stage {
         self.users = users
     }
 
+    public var role: S3StageRole { .authentication }
+
     public func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
         var context = context
         guard let header = request.headers[.authorization] else {
@@ -32,7 +34,7 @@ extension PluginRegistry {
     /// to the credential (by access key id) whose identity it grants.
     public static func withBearerAuth(tokens: [String: String]) -> PluginRegistry {
         var registry = PluginRegistry.builtIn
-        registry.registerStage("bearer", role: .authentication) { environment in
+        registry.registerStage("bearer") { environment in
             let identities = Dictionary(environment.configuration.auth.credentials.map { ($0.accessKeyId, $0.identity) }, uniquingKeysWith: { a, _ in a })
             return BearerTokenStage(users: tokens.compactMapValues { identities[$0] })
         }

@@ -30,10 +30,10 @@ extension PluginRegistry {
         registry.registerStage("cors") { environment in
             CORSStage(backend: environment.backend, global: environment.configuration.cors)
         }
-        registry.registerStage("sigv4", role: .authentication) { environment in
+        registry.registerStage("sigv4") { environment in
             SigV4Stage(configuration: environment.configuration)
         }
-        registry.registerStage("policy", role: .authorization) { environment in
+        registry.registerStage("policy") { environment in
             PolicyStage(
                 backend: try environment.requireBackend(for: "policy"), enforce: environment.configuration.auth.enabled,
                 users: environment.configuration.auth.credentials.map(\.identity)

@@ -33,6 +33,8 @@ public struct PolicyStage: S3Stage {
         self.accounts = Dictionary(users.compactMap { user in user.accountID.map { (user.canonicalUserID, $0) } }, uniquingKeysWith: { first, _ in first })
     }
 
+    public var role: S3StageRole { .authorization }
+
     public func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
         let operation = try context.requireOperation()
         var context = context
@@ -156,7 +158,7 @@ public struct PolicyStage: S3Stage {
     // MARK: Subresources
 
     private func putPolicy(_ bucket: String, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
-        var body = try await PayloadIntegrity.collectDocument(request, context: context, upTo: BucketPolicy.maxSize + 1)
+        var body = try await request.collectDocument(upTo: BucketPolicy.maxSize + 1)
         let bytes = body.readBytes(length: body.readableBytes) ?? []
         try await context.requireAuthorizedBucket(backend.bucket(bucket))
         _ = try BucketPolicy(json: bytes, bucket: bucket)
@@ -171,7 +173,7 @@ public struct PolicyStage: S3Stage {
         if request.headers.contains(where: { $0.name.canonicalName.hasPrefix("x-amz-grant-") }) {
             throw S3Error.notImplemented("ACL grants beyond the canned ACLs (x-amz-grant-*)")
         }
-        let body = try await PayloadIntegrity.collectDocument(request, context: context, upTo: 64 * 1024)
+        let body = try await request.collectDocument(upTo: 64 * 1024)
         if body.readableBytes > 0 {
             throw S3Error.notImplemented("AccessControlPolicy documents (use a canned ACL in x-amz-acl)")
         }

@@ -28,6 +28,8 @@ public struct SigV4Stage: S3Stage {
         )
     }
 
+    public var role: S3StageRole { .authentication }
+
     public func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
         guard enabled else { return try await next(request, context) }
         var context = context

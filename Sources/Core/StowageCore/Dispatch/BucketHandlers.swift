@@ -44,10 +44,9 @@ extension S3Dispatcher {
         if let violation = BucketNames.violation(bucket) {
             throw S3Error(.invalidBucketName, message: "The specified bucket is not valid. \(violation).").with("BucketName", bucket)
         }
-        let body = try await PayloadIntegrity.collectDocument(request, context: context, upTo: Self.maxBucketConfigurationBody)
+        let body = try await request.collectDocument(upTo: Self.maxBucketConfigurationBody)
         if body.readableBytes > 0 {
-            guard let documents = context.documents else { throw S3Error(.internalError, message: "No XML stage decodes request documents.") }
-            let configuration = try documents.decodeCreateBucketConfiguration(body)
+            let configuration = try context.requireDocuments().decodeCreateBucketConfiguration(body)
             if let constraint = configuration.locationConstraint, !constraint.isEmpty, constraint != region {
                 throw S3Error(
                     .illegalLocationConstraintException,

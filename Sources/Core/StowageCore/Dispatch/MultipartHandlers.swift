@@ -66,10 +66,10 @@ extension S3Dispatcher {
 
     func uploadPart(_ address: ObjectAddress, uploadID: String, partNumber: Int, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         try ObjectKeys.validate(address.key)
-        let payload = try PayloadIntegrity.prepare(request, signatures: context.chunkSignatures)
+        let payload = try request.verifiedPayload()
         let length = try payloadLength(payload, request, limit: min(limits.maxObjectSize, Self.maximumPartSize))
         let part = try await backend.uploadPart(
-            address, uploadID: uploadID, partNumber: partNumber, body: payload.body,
+            address, uploadID: uploadID, partNumber: partNumber, body: request.body,
             options: PartOptions(contentMD5: try RequestHeaders.contentMD5(request.headers), expectedSize: length,
                                  maxSize: min(limits.maxObjectSize, Self.maximumPartSize), checksum: payload.checksum)
         )
@@ -106,11 +106,10 @@ extension S3Dispatcher {
 
     func completeMultipartUpload(_ address: ObjectAddress, uploadID: String, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         try ObjectKeys.validate(address.key)
-        // Here x-amz-checksum-* describe the assembled object, not this XML body.
-        let body = try await PayloadIntegrity.prepare(request, signatures: context.chunkSignatures, checksumsDescribeBody: false).body
-            .collect(upTo: Self.maxCompleteBody, orThrow: S3Error(.maxMessageLengthExceeded))
-        guard let documents = context.documents else { throw S3Error(.internalError, message: "No XML stage decodes request documents.") }
-        let parts = try documents.decodeCompleteMultipartUpload(body)
+        // Here x-amz-checksum-* describe the assembled object, not this XML body (the pipeline
+        // knows: see `PayloadIntegrity.verify`).
+        let body = try await request.collectDocument(upTo: Self.maxCompleteBody)
+        let parts = try context.requireDocuments().decodeCompleteMultipartUpload(body)
         var options = CompleteMultipartOptions(conditions: try RequestHeaders.writeConditions(request.headers), maxSize: limits.maxObjectSize)
         let sent = PayloadIntegrity.checksumHeaders.filter { request.headers[$0.1] != nil }
         guard sent.count <= 1 else {

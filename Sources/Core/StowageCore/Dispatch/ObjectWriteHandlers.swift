@@ -12,7 +12,7 @@ extension S3Dispatcher {
 
     func putObject(_ address: ObjectAddress, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         try ObjectKeys.validate(address.key)
-        let payload = try PayloadIntegrity.prepare(request, signatures: context.chunkSignatures)
+        let payload = try request.verifiedPayload()
         let length = try payloadLength(payload, request)
         let options = PutObjectOptions(
             metadata: try RequestHeaders.metadata(from: request.headers, limit: limits.maxMetadataSize),
@@ -23,7 +23,7 @@ extension S3Dispatcher {
             conditions: try RequestHeaders.writeConditions(request.headers),
             checksum: payload.checksum
         )
-        let info = try await backend.putObject(address, body: payload.body, options: options)
+        let info = try await backend.putObject(address, body: request.body, options: options)
         var headers = HTTPFields()
         headers[.eTag] = info.quotedETag
         ResponseHeaders.checksum(info.checksum, into: &headers)
@@ -33,7 +33,7 @@ extension S3Dispatcher {
     /// The decoded payload length; `EntityTooLarge` past the limit. A body sent in HTTP's chunked
     /// transfer coding (`curl -T -`, streaming clients) has none: it is `nil`, and the backend
     /// bounds the body by the limit as it streams. Any other body must declare its length.
-    func payloadLength(_ payload: PreparedPayload, _ request: S3Request, limit: Int64? = nil) throws -> Int64? {
+    func payloadLength(_ payload: RequestPayload, _ request: S3Request, limit: Int64? = nil) throws -> Int64? {
         guard let length = payload.length else {
             _ = try RequestHeaders.contentLength(request.headers)
             if RequestHeaders.isChunkedTransfer(request.headers) { return nil }
@@ -94,13 +94,11 @@ extension S3Dispatcher {
         }
         let expectedMD5 = try RequestHeaders.contentMD5(request.headers)
         // The checksum (header or trailer) is verified as the body ends, inside `collect`.
-        let body = try await PayloadIntegrity.prepare(request, signatures: context.chunkSignatures).body
-            .collect(upTo: Self.maxDeleteObjectsBody, orThrow: S3Error(.maxMessageLengthExceeded))
+        let body = try await request.collectDocument(upTo: Self.maxDeleteObjectsBody)
         if let expectedMD5, MD5.hash(body.readableBytesView) != expectedMD5 {
             throw S3Error(.badDigest)
         }
-        guard let documents = context.documents else { throw S3Error(.internalError, message: "No XML stage decodes request documents.") }
-        let document = try documents.decodeDeleteObjects(body)
+        let document = try context.requireDocuments().decodeDeleteObjects(body)
         guard (1...Self.maxDeleteObjectsKeys).contains(document.objects.count) else {
             throw S3Error(.malformedXML)
         }

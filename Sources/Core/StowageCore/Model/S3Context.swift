@@ -83,6 +83,13 @@ public struct S3Context: Sendable {
         }
     }
 
+    /// The request-document decoder, or `InternalError` when no XML stage installed one (a
+    /// misassembled pipeline).
+    public func requireDocuments() throws -> any S3DocumentDecoder {
+        guard let documents else { throw S3Error(.internalError, message: "No XML stage decodes request documents.") }
+        return documents
+    }
+
     /// The operation, or `InternalError` when no routing stage ran (a misassembled pipeline).
     public func requireOperation() throws -> S3Operation {
         guard let operation else {

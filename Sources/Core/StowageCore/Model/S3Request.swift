@@ -1,4 +1,5 @@
 public import HTTPTypes
+public import NIOCore
 
 /// An HTTP request as the pipeline sees it.
 ///
@@ -18,7 +19,11 @@ public struct S3Request: Sendable {
     /// The decoded query parameters, in order.
     public var query: QueryParameters
     public var headers: HTTPFields
+    /// The body. Once the pipeline has verified it (``payload`` is set), this is the decoded,
+    /// verified stream: errors surface before its end, so nothing built on it commits.
     public var body: S3Body
+    /// What was verified about the body; `nil` until the pipeline has verified it.
+    public var payload: RequestPayload?
     /// The `Host` header (or HTTP/2 `:authority`), which HTTP types keep apart from the fields.
     public var authority: String?
 
@@ -37,6 +42,22 @@ public struct S3Request: Sendable {
         }
         self.headers = headers
         self.body = body
+    }
+
+    /// The verified payload's facts, or `InternalError` when the body was not verified (a
+    /// request that did not come through an ``S3Pipeline``).
+    public func verifiedPayload() throws -> RequestPayload {
+        guard let payload else {
+            throw S3Error(.internalError, message: "The request body was not verified by the pipeline.")
+        }
+        return payload
+    }
+
+    /// Reads a small request document (XML or JSON configuration) from the verified body;
+    /// `MaxMessageLengthExceeded` past `limit`.
+    public func collectDocument(upTo limit: Int) async throws -> ByteBuffer {
+        _ = try verifiedPayload()
+        return try await body.collect(upTo: limit, orThrow: S3Error(.maxMessageLengthExceeded))
     }
 
     /// The authority without a port.

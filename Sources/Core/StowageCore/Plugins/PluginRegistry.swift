@@ -28,7 +28,7 @@ public struct PluginEnvironment: Sendable {
 ///
 /// ```swift
 /// var registry = PluginRegistry.builtIn          // from the Stowage module
-/// registry.registerStage("bearer-auth") { _ in BearerAuthStage(token: "secret") }
+/// registry.registerStage("bearer-auth") { _ in BearerAuthStage(token: "secret") }   // role: .authentication
 /// configuration.pipeline.stages = ["xml", "routing", "cors", "bearer-auth", "policy"]
 /// ```
 public struct PluginRegistry: Sendable {
@@ -37,18 +37,6 @@ public struct PluginRegistry: Sendable {
 
     public private(set) var backends: [String: BackendFactory] = [:]
     public private(set) var stages: [String: StageFactory] = [:]
-    /// What each stage does for security, by name. With `auth.enabled`, the pipeline must name
-    /// an authenticating stage and, after it, an authorizing one.
-    public private(set) var roles: [String: StageRole] = [:]
-
-    /// A stage's part in access control.
-    public enum StageRole: Sendable {
-        /// Establishes who is asking: sets `context.identity` (`sigv4`, a bearer-token stage).
-        case authentication
-        /// Decides what the identity may do (`policy`).
-        case authorization
-        case other
-    }
 
     public init() {}
 
@@ -56,11 +44,10 @@ public struct PluginRegistry: Sendable {
         backends[name] = factory
     }
 
-    /// Registers a stage factory. Give stages that authenticate (`sigv4`, a bearer-token stage)
-    /// or authorize (`policy`) their role, so `auth.enabled` can insist on both, in that order.
-    public mutating func registerStage(_ name: String, role: StageRole = .other, factory: @escaping StageFactory) {
+    /// Registers a stage factory. A stage that authenticates or authorizes says so in its
+    /// ``S3Stage/role``, so `auth.enabled` can insist on both, in that order.
+    public mutating func registerStage(_ name: String, factory: @escaping StageFactory) {
         stages[name] = factory
-        roles[name] = role
     }
 
     /// Builds the backend named in `storage.backend`.
@@ -74,31 +61,31 @@ public struct PluginRegistry: Sendable {
 
     /// With authentication on, a request must meet an authenticating stage and then an
     /// authorizing one; any other pipeline would let someone in unchecked.
-    func checkAccessControl(_ names: [String]) throws {
-        func known(_ role: StageRole) -> String { roles.filter { $0.value == role }.keys.sorted().joined(separator: ", ") }
-        guard let authentication = names.firstIndex(where: { roles[$0] == .authentication }) else {
+    func checkAccessControl(_ names: [String], _ built: [any S3Stage]) throws {
+        guard let authentication = built.firstIndex(where: { $0.role == .authentication }) else {
             throw ConfigurationError(
                 field: "auth.enabled",
-                reason: "needs an authenticating stage in pipeline.stages (one of: \(known(.authentication))); without one nothing would be verified"
+                reason: "needs an authenticating stage in pipeline.stages (such as sigv4); without one nothing would be verified"
             )
         }
-        guard names[authentication...].contains(where: { roles[$0] == .authorization }) else {
+        guard built[authentication...].contains(where: { $0.role == .authorization }) else {
             throw ConfigurationError(
                 field: "auth.enabled",
-                reason: "needs an authorizing stage (one of: \(known(.authorization))) after '\(names[authentication])' in pipeline.stages; without one every identity, anonymous too, could do anything"
+                reason: "needs an authorizing stage (such as policy) after '\(names[authentication])' in pipeline.stages; without one every identity, anonymous too, could do anything"
             )
         }
     }
 
     /// Builds the stages named in `pipeline.stages`, in order.
     public func makeStages(_ environment: PluginEnvironment) throws -> [any S3Stage] {
-        let configuration = environment.configuration
-        if configuration.auth.enabled { try checkAccessControl(configuration.pipeline.stages) }
-        return try environment.configuration.pipeline.stages.enumerated().map { index, name in
+        let names = environment.configuration.pipeline.stages
+        let built = try names.enumerated().map { index, name in
             guard let factory = stages[name] else {
                 throw ConfigurationError(field: "pipeline.stages[\(index)]", reason: "names unknown stage '\(name)' (known: \(stages.keys.sorted().joined(separator: ", ")))")
             }
             return try factory(environment)
         }
+        if environment.configuration.auth.enabled { try checkAccessControl(names, built) }
+        return built
     }
 }

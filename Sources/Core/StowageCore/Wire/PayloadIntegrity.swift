@@ -33,6 +33,21 @@ public struct PreparedPayload: Sendable {
     public var checksum: PayloadChecksum?
 }
 
+/// What the pipeline verified about a request's body (see ``PayloadIntegrity/verify(_:context:)``).
+public struct RequestPayload: Sendable {
+    /// The payload length after decoding: `x-amz-decoded-content-length` or `Content-Length`;
+    /// `nil` for a body without a declared length (HTTP chunked transfer).
+    public var length: Int64?
+    /// The checksum the client asked for (header or trailer), filled in once the body has been
+    /// read to its end; `nil` when none.
+    public var checksum: PayloadChecksum?
+
+    public init(length: Int64?, checksum: PayloadChecksum?) {
+        self.length = length
+        self.checksum = checksum
+    }
+}
+
 /// Reads what the client says about the payload and wraps the body to enforce it.
 public enum PayloadIntegrity {
     public static let unsignedPayload = "UNSIGNED-PAYLOAD"
@@ -87,7 +102,7 @@ public enum PayloadIntegrity {
         if !chunked, expectedSHA256 == nil, expectation == nil {
             return PreparedPayload(body: request.body, length: length, checksum: nil)
         }
-        let verifying = VerifiedPayload(
+        let verifying = VerifyingBody(
             base: request.body, chunked: chunked, decodedLength: chunked ? length : nil,
             expectedSHA256: expectedSHA256, declaredSHA256: declaredSHA ?? "",
             checksum: expectation.map { ($0, checksum!) },
@@ -96,11 +111,30 @@ public enum PayloadIntegrity {
         return PreparedPayload(body: S3Body(stream: verifying, length: length), length: length, checksum: checksum)
     }
 
-    /// Reads a small request document (XML or JSON configuration) through the same checks as an
-    /// object body: payload hash, checksums, aws-chunked framing and chunk signatures.
-    public static func collectDocument(_ request: S3Request, context: S3Context, upTo limit: Int) async throws -> ByteBuffer {
-        try await prepare(request, signatures: context.chunkSignatures).body
-            .collect(upTo: limit, orThrow: S3Error(.maxMessageLengthExceeded))
+    /// Replaces `request.body` with the verified stream and records what was verified in
+    /// `request.payload`. The pipeline calls it once per request, where authentication has
+    /// finished (see ``S3Pipeline``); a second call does nothing.
+    ///
+    /// Only PUT and POST carry bodies in S3; other methods keep theirs untouched. A PostObject
+    /// body is a form whose file the dispatcher verifies against the form's own fields, and a
+    /// CompleteMultipartUpload's `x-amz-checksum-*` headers describe the assembled object.
+    public static func verify(_ request: inout S3Request, context: S3Context) throws {
+        guard request.payload == nil else { return }
+        guard request.method == .put || request.method == .post else {
+            request.payload = RequestPayload(length: try RequestHeaders.contentLength(request.headers), checksum: nil)
+            return
+        }
+        let describesBody: Bool
+        switch context.operation {
+        case .postObject?:
+            request.payload = RequestPayload(length: try RequestHeaders.contentLength(request.headers), checksum: nil)
+            return
+        case .completeMultipartUpload?: describesBody = false
+        default: describesBody = true
+        }
+        let prepared = try prepare(request, signatures: context.chunkSignatures, checksumsDescribeBody: describesBody)
+        request.body = prepared.body
+        request.payload = RequestPayload(length: prepared.length, checksum: prepared.checksum)
     }
 
     struct Expectation: Sendable {
@@ -157,7 +191,7 @@ public enum PayloadIntegrity {
 /// Decodes aws-chunked framing (when present) and hashes the payload as it passes; at the end of
 /// the stream, verifies the decoded length, the payload SHA-256 and the checksum, throwing S3's
 /// error before the consumer sees the end.
-struct VerifiedPayload: AsyncSequence, Sendable {
+struct VerifyingBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     typealias Failure = any Error
 
