@@ -7,7 +7,6 @@ import StowageCore
 enum MultipartListing {
     static func list(_ db: Database, bucketID: Int64, query: ListUploadsQuery) throws -> ListUploadsPage {
         let prefix = Array(query.prefix.utf8)
-        let delimiter = query.delimiter.map { Array($0.utf8) }.flatMap { $0.isEmpty ? nil : $0 }
         let keyMarker = query.keyMarker.map { Array($0.utf8) }
         let upper = KeyBytes.successor(of: prefix)
         var sql = "SELECT key, upload_id, initiated_ms, owner_id, storage_class, checksum_algorithm, checksum_type FROM uploads WHERE bucket_id = ? AND key >= ?"
@@ -27,41 +26,23 @@ enum MultipartListing {
         }
         sql += " ORDER BY key, upload_id"
 
-        var uploads: [MultipartUploadInfo] = []
-        var prefixes: [String] = []
-        var lastPrefix: [UInt8]?
-        // A key marker inside a common prefix means that prefix was listed already.
-        if let delimiter, let keyMarker, keyMarker.starts(with: prefix),
-           let end = KeyBytes.endOfFirst(delimiter, in: keyMarker, from: prefix.count) {
-            lastPrefix = Array(keyMarker[..<end])
-        }
-        var nextKeyMarker: String?
-        var nextUploadID: String?
+        // The SQL already applies the markers; the pager rolls keys up and cuts the page. This
+        // source does not seek: keys under an emitted common prefix are skipped as they come.
+        var pager = ListingPager<MultipartUploadInfo>(prefix: query.prefix, delimiter: query.delimiter, marker: query.keyMarker,
+                                                      maxKeys: query.maxUploads, markerInclusive: query.uploadIDMarker != nil)
+        guard pager.start != nil else { return ListUploadsPage(pager.page) }
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         while let row = try rows.next() {
             let key = [UInt8](row[0] as Data)
-            if let lastPrefix, key.starts(with: lastPrefix) { continue }
-            if uploads.count + prefixes.count == query.maxUploads {
-                return ListUploadsPage(uploads: uploads, commonPrefixes: prefixes, isTruncated: true, nextKeyMarker: nextKeyMarker, nextUploadIDMarker: nextUploadID)
+            let step = pager.offer(key) {
+                MultipartUploadInfo(
+                    key: String(decoding: key, as: UTF8.self), uploadID: row[1], initiated: S3Timestamp(millisecondsSinceEpoch: row[2]),
+                    ownerID: row[3], storageClass: row[4], checksumAlgorithm: (row[5] as String?).flatMap(ChecksumAlgorithm.init(name:)),
+                    checksumType: (row[6] as String?).flatMap(ChecksumType.init(rawValue:))
+                )
             }
-            if let delimiter, let end = KeyBytes.endOfFirst(delimiter, in: key, from: prefix.count) {
-                let common = Array(key[..<end])
-                lastPrefix = common
-                let text = String(decoding: common, as: UTF8.self)
-                prefixes.append(text)
-                nextKeyMarker = text
-                nextUploadID = nil
-                continue
-            }
-            let uploadID: String = row[1]
-            uploads.append(MultipartUploadInfo(
-                key: String(decoding: key, as: UTF8.self), uploadID: uploadID, initiated: S3Timestamp(millisecondsSinceEpoch: row[2]),
-                ownerID: row[3], storageClass: row[4], checksumAlgorithm: (row[5] as String?).flatMap(ChecksumAlgorithm.init(name:)),
-                checksumType: (row[6] as String?).flatMap(ChecksumType.init(rawValue:))
-            ))
-            nextKeyMarker = uploads.last!.key
-            nextUploadID = uploadID
+            if step == .done { break }
         }
-        return ListUploadsPage(uploads: uploads, commonPrefixes: prefixes, isTruncated: false, nextKeyMarker: nil, nextUploadIDMarker: nil)
+        return ListUploadsPage(pager.page)
     }
 }
