@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "StowageSigV4", targets: ["StowageSigV4"]),
         .library(name: "StowagePolicy", targets: ["StowagePolicy"]),
         .library(name: "StowageCORS", targets: ["StowageCORS"]),
+        .library(name: "StowageInProcessTransport", targets: ["StowageInProcessTransport"]),
         .library(name: "Stowage", targets: ["Stowage"]),
         .library(name: "StowageBackendConformance", targets: ["StowageBackendConformance"]),
         .library(name: "StowageTesting", targets: ["StowageTesting"]),
@@ -58,6 +59,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Core/StowageCore",
             swiftSettings: strict
@@ -109,13 +111,19 @@ let package = Package(
             path: "Sources/Plugins/FileStore",
             swiftSettings: strict
         ),
+        .target(
+            name: "StowageInProcessTransport",
+            dependencies: ["StowageCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Sources/Plugins/Transports/InProcess",
+            swiftSettings: strict
+        ),
 
         // MARK: Host — the HTTP server, the facade, the executable.
         .target(
             name: "Stowage",
             dependencies: [
                 "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore", "StowageSigV4", "StowagePolicy", "StowageCORS",
-                "CStowageOpenSSL",
+                "StowageInProcessTransport", "CStowageOpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -205,6 +213,14 @@ let package = Package(
             path: "Tests/StowageFileStoreTests"
         ),
         .testTarget(
+            name: "StowageInProcessTransportTests",
+            dependencies: [
+                "StowageInProcessTransport", "StowageCore",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Tests/StowageInProcessTransportTests"
+        ),
+        .testTarget(
             name: "StowageTestingTests",
             dependencies: ["StowageTesting", "Stowage", "StowageCore", "StowageSigV4"],
             path: "Tests/StowageTestingTests"
@@ -268,6 +284,32 @@ let package = Package(
             name: "CustomAuthStageExampleTests",
             dependencies: ["BearerAuth", "Stowage", "StowageCore"],
             path: "Examples/CustomAuthStage/Tests"
+        ),
+        .target(
+            name: "BucketsEndpoint",
+            dependencies: ["Stowage", "StowageCore", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Examples/CustomEndpoint/BucketsEndpoint",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CustomEndpointExampleTests",
+            dependencies: ["BucketsEndpoint", "Stowage", "StowageCore"],
+            path: "Examples/CustomEndpoint/Tests"
+        ),
+        .target(
+            name: "TracingTransport",
+            dependencies: ["Stowage", "StowageCore"],
+            path: "Examples/CustomTransport/TracingTransport",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CustomTransportExampleTests",
+            dependencies: [
+                "TracingTransport", "Stowage", "StowageCore",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/CustomTransport/Tests"
         ),
         .target(
             name: "InMemoryBackend",

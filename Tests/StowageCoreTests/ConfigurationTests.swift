@@ -142,3 +142,61 @@ struct ConfigurationTests {
         #expect(StowageConfiguration.editDistance("PROT", "PORT") == 1)
     }
 }
+
+@Suite("Plugin configuration sections and backend health")
+struct PluginSectionTests {
+    struct Section: Decodable, Equatable {
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, count, tags }
+        var name: String
+        var count: Int
+        var tags: [String]
+        init(from decoder: any Decoder) throws {
+            try StrictKeys.reject(decoder, unknownTo: CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            count = try c.decode(Int.self, forKey: .count)
+            tags = try c.decodeIfPresent([String].self, forKey: .tags) ?? []
+        }
+    }
+
+    func value(_ json: String) throws -> ConfigurationValue {
+        try JSONDecoder().decode(ConfigurationValue.self, from: Data(json.utf8))
+    }
+
+    @Test("a section decodes strictly, and errors name the field under its path")
+    func strictSection() throws {
+        let section = try value(#"{"name": "a", "count": 3, "tags": ["x"]}"#).decode(as: Section.self, path: "plugins.demo")
+        #expect(section.name == "a" && section.count == 3 && section.tags == ["x"])
+        #expect { try value(#"{"name": "a", "count": 3, "colour": 1}"#).decode(as: Section.self, path: "plugins.demo") } throws: {
+            ($0 as? ConfigurationError)?.field == "plugins.demo.colour"
+        }
+        #expect { try value(#"{"name": "a"}"#).decode(as: Section.self, path: "plugins.demo") } throws: {
+            ($0 as? ConfigurationError)?.field == "plugins.demo.count"
+        }
+        #expect { try value(#"{"name": "a", "count": "three"}"#).decode(as: Section.self, path: "plugins.demo") } throws: {
+            ($0 as? ConfigurationError)?.field == "plugins.demo.count"
+        }
+        #expect { try value(#"{"name": "a", "count": 1, "tags": ["x", 2]}"#).decode(as: Section.self, path: "plugins.demo") } throws: {
+            ($0 as? ConfigurationError)?.field == "plugins.demo.tags[1]"
+        }
+    }
+
+    @Test("sections survive a configuration round trip")
+    func roundTrip() throws {
+        let configuration = try JSONDecoder().decode(StowageConfiguration.self, from: Data(#"{"plugins": {"demo": {"name": "a", "count": 2}}}"#.utf8))
+        let again = try JSONDecoder().decode(StowageConfiguration.self, from: JSONEncoder().encode(configuration))
+        #expect(again == configuration)
+        #expect(try again.plugins["demo"]?.decode(as: Section.self, path: "plugins.demo").count == 2)
+    }
+
+    @Test("health is the worst component's status, and its JSON escapes details")
+    func health() {
+        #expect(BackendHealth.ok.status == .ok)
+        let health = BackendHealth(components: [
+            .init(name: "drive 1", status: .ok), .init(name: "drive 2", status: .degraded, detail: "said \"no\"\n"),
+        ])
+        #expect(health.status == .degraded)
+        #expect(health.json == #"{"status":"degraded","components":[{"name":"drive 1","status":"ok"},{"name":"drive 2","status":"degraded","detail":"said \"no\"\u000a"}]}"#)
+        #expect(BackendHealth(components: [.init(name: "a", status: .unavailable), .init(name: "b", status: .degraded)]).status == .unavailable)
+    }
+}

@@ -29,6 +29,20 @@ struct FileStoreRecoveryTests {
         return (attributes[.systemFileNumber] as! NSNumber).uint64Value
     }
 
+    @Test("health: unavailable until open and after close, ok with the free space while open")
+    func health() async throws {
+        defer { directory.remove() }
+        let backend = store()
+        #expect(await backend.health().status == .unavailable)
+        try await backend.open()
+        let open = await backend.health()
+        #expect(open.components.map(\.name) == ["index", "disk"])
+        #expect(open.components[0].status == .ok)
+        #expect(open.components[1].detail?.contains("MiB free of") == true)
+        try await backend.close()
+        #expect(await backend.health().components.first?.detail == "storage is not open")
+    }
+
     @Test("objects are plain files at their mapped paths and survive a restart")
     func layoutAndPersistence() async throws {
         defer { directory.remove() }

@@ -258,9 +258,9 @@ struct HostTests {
 
 @Suite("Stowage as a swift-service-lifecycle service, and the builder", .timeLimit(.minutes(1)))
 struct ServiceTests {
-    struct Ticker: StowageService {
+    struct Ticker: Service {
         let ticks: Counter
-        func run() async {
+        func run() async throws {
             while !Task.isCancelled {
                 ticks.increment()
                 try? await Task.sleep(for: .milliseconds(5))
@@ -307,9 +307,9 @@ struct ServiceTests {
         #expect(ticks.count == settled, "extra services are cancelled when the server stops")
     }
 
-    struct OneShot: StowageService {
+    struct OneShot: Service {
         let ran: Counter
-        func run() async { ran.increment() }
+        func run() async throws { ran.increment() }
     }
 
     @Test func eachPieceIsAGroupMemberAndShutdownStopsThemInReverse() async throws {
@@ -393,7 +393,7 @@ struct ServiceTests {
         configuration.server.port = 0
         configuration.server.address = "127.0.0.1"
         let backend = GatedOpenBackend()
-        let server = Stowage(configuration: configuration, backend: backend, stages: [])
+        let server = try Stowage(configuration: configuration, backend: backend, stages: [])
         let starting = Task { try await server.start() }
         var entered = backend.entered.stream.makeAsyncIterator()
         _ = await entered.next()
@@ -419,7 +419,7 @@ struct ServiceTests {
         configuration.server.port = port
         configuration.server.address = "127.0.0.1"
         let backend = GatedOpenBackend(openFails: true)
-        let server = Stowage(configuration: configuration, backend: backend, stages: [])
+        let server = try Stowage(configuration: configuration, backend: backend, stages: [])
         let starting = Task { try await server.start() }
         var entered = backend.entered.stream.makeAsyncIterator()
         _ = await entered.next()
@@ -500,11 +500,11 @@ struct ServiceTests {
         try await server.stop()
     }
 
-    struct CleansUpThroughTheBackend: StowageService {
+    struct CleansUpThroughTheBackend: Service {
         let backend: any StorageBackend
         let running: Counter
         let cleanedUp: Counter
-        func run() async {
+        func run() async throws {
             running.increment()
             while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
             if (try? await backend.listBuckets()) != nil { cleanedUp.increment() }

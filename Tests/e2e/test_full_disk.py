@@ -68,6 +68,11 @@ def test_deletes_and_aborts_work_on_a_full_disk_and_restart_comes_up(small_disk)
         s3.abort_multipart_upload(Bucket="full", Key="pending", UploadId=uid)
         assert s3.list_multipart_uploads(Bucket="full").get("Uploads", []) == []
         fill(s3, "full", "d")
+        # the full disk shows in readiness: still serving (200), but degraded, and why
+        ready = srv.http("GET", "/_stowage/health/ready")
+        assert ready.status == 200 and ready.body.startswith(b"degraded\n") and b"disk: degraded (" in ready.body, ready.body
+        detail = srv.http("GET", "/_stowage/health/ready?format=json")
+        assert detail.status == 200 and b'"status":"degraded"' in detail.body, detail.body
         keys_before = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="full")["Contents"])
         assert srv.stop() == 0
         # restart on the full disk: it comes up and serves what it has

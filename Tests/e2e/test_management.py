@@ -110,7 +110,12 @@ def test_full_session(mgmt, data_dir):
     s3.put_object(Bucket=bucket, Key="k", Body=b"managed")
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"managed"
 
-    assert mgmt.call("clusterStatus")["result"]["running"] is True
+    running = mgmt.call("clusterStatus")["result"]
+    assert running["running"] is True
+    # the disk's line depends on this machine's free space; the index is open
+    assert running["health"]["status"] in ("ok", "degraded")
+    assert [c["name"] for c in running["health"]["components"]] == ["index", "disk"]
+    assert running["health"]["components"][0] == {"name": "index", "status": "ok", "detail": None}
     again = mgmt.call("start", start_params(data_dir))
     assert not again["success"] and "already running" in again["error"]
 

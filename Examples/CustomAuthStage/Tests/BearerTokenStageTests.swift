@@ -25,13 +25,13 @@ struct BearerTokenStageTests {
         var configuration = StowageConfiguration.bearerAuth(users: [
             .init(accessKeyId: "alice", secretAccessKey: "unused", name: "alice", accountId: "111111111111"),
             .init(accessKeyId: "bob", secretAccessKey: "unused", name: "bob", accountId: "222222222222"),
-        ])
+        ], tokens: ["a-token": "alice", "b-token": "bob"])
         configuration.server.port = 0
         configuration.server.address = "127.0.0.1"
         configuration.server.silent = true
         configuration.storage.directory = FileManager.default.temporaryDirectory.appendingPathComponent("bearer-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: configuration.storage.directory) }
-        let server = try await Stowage.createAndStart(configuration, registry: .withBearerAuth(tokens: ["a-token": "alice", "b-token": "bob"]))
+        let server = try await Stowage.createAndStart(configuration, registry: .withBearerAuth)
         let base = "http://127.0.0.1:\(server.port)"
         do {
             #expect(try await request("PUT", "\(base)/photos", token: "a-token", body: "").0 == 200)
@@ -47,5 +47,19 @@ struct BearerTokenStageTests {
             throw error
         }
         try await server.stop()
+    }
+
+    @Test("the tokens come from the configuration file's plugins.bearer section, decoded strictly")
+    func configurationSection() throws {
+        let base = #"{"auth": {"enabled": true, "credentials": [{"accessKeyId": "alice", "secretAccessKey": "x"}]}, "pipeline": {"stages": ["xml", "routing", "bearer", "policy"]}, "storage": {"directory": "/tmp/unused-bearer"}"#
+        func build(_ plugins: String) throws -> Stowage {
+            try StowageBuilder(configuration: try StowageConfiguration.load(json: base + #", "plugins": "# + plugins + "}"), registry: .withBearerAuth).build()
+        }
+        _ = try build(#"{"bearer": {"tokens": {"t": "alice"}}}"#)
+        #expect { try build(#"{"bearer": {"tokens": {"t": "alice"}, "token": 1}}"#) } throws: { ($0 as? ConfigurationError)?.field == "plugins.bearer.token" }
+        #expect { try build(#"{"bearer": {"tokens": {"t": 7}}}"#) } throws: { ($0 as? ConfigurationError)?.field == "plugins.bearer.tokens.t" }
+        #expect { try build(#"{"bearer": {"tokens": {"t": "mallory"}}}"#) } throws: { ($0 as? ConfigurationError)?.field == "plugins.bearer.tokens.t" }
+        #expect { try build(#"{"barer": {"tokens": {}}}"#) } throws: { ($0 as? ConfigurationError)?.field == "plugins.barer" }
+        #expect { try build(#"{}"#) } throws: { ($0 as? ConfigurationError)?.field == "plugins.bearer" }
     }
 }

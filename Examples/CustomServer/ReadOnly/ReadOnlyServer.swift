@@ -23,11 +23,11 @@ public struct ReadOnlyStage: S3Stage {
 
 /// A server assembled by hand from Stowage's pieces: the file store backend, the XML and
 /// routing stages, and `ReadOnlyStage`, with no registry and no configuration file.
-public func makeReadOnlyServer(directory: String, port: Int, logger: Logger = Logger(label: "read-only-server")) -> Stowage {
+public func makeReadOnlyServer(directory: String, port: Int, logger: Logger = Logger(label: "read-only-server")) throws -> Stowage {
     var configuration = StowageConfiguration()
     configuration.server.port = port
     configuration.server.address = "127.0.0.1"
     configuration.storage.directory = directory
     let backend = FileStoreBackend(options: .init(directory: directory), logger: logger)
-    return Stowage(configuration: configuration, backend: backend, stages: [XMLStage(), RoutingStage(), ReadOnlyStage()], logger: logger)
+    return try Stowage(configuration: configuration, backend: backend, stages: [XMLStage(), RoutingStage(), ReadOnlyStage()], logger: logger)
 }

@@ -11,7 +11,7 @@ let arguments = CommandLine.arguments
 let directory = arguments.count > 1 ? arguments[1] : "/tmp/stowage-custom-server"
 let port = arguments.count > 2 ? Int(arguments[2]) ?? 9000 : 9000
 
-let server = makeReadOnlyServer(directory: directory, port: port)
+let server = try makeReadOnlyServer(directory: directory, port: port)
 try await server.start()
 // Seed something to read before the door closes.
 if (try? await server.backend.bucket("public")) == nil {

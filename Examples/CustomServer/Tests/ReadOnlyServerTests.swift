@@ -10,7 +10,7 @@ struct ReadOnlyServerTests {
     @Test func readsWorkAndWritesAreRefused() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("read-only-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = makeReadOnlyServer(directory: directory, port: 0)
+        let server = try makeReadOnlyServer(directory: directory, port: 0)
         try await server.start()
         do {
             try await server.createBucket("public")

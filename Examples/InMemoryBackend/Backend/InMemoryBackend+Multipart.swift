@@ -130,7 +130,7 @@ extension InMemoryBackend {
         )
         let object = StoredObject(
             info: info, content: content,
-            parts: chosen.map { PartLayout(number: $0.info.partNumber, size: $0.info.size, checksum: $0.info.checksum?.value) },
+            parts: chosen.map { ObjectPart(partNumber: $0.info.partNumber, size: $0.info.size, checksum: $0.info.checksum?.value) },
             uploadID: uploadID
         )
         try commit(object, bucket: address.bucket, conditions: options.conditions) { bucket in

@@ -45,21 +45,16 @@ extension InMemoryBackend {
         var md5: [UInt8]
     }
 
-    /// Reads `body` into memory and verifies it the way every backend must: more than `maxSize`
-    /// bytes is `EntityTooLarge` (checked as it arrives, so an oversized body is never held
-    /// whole), a length other than `expectedSize` is `IncompleteBody`, a Content-MD5 mismatch is
-    /// `BadDigest`. A body stream that fails passes its error through. Nothing is stored yet.
+    /// Reads `body` into memory through Core's `BodyIngest`, which makes the checks every
+    /// backend must (size limit as it arrives, declared length, Content-MD5). Nothing is stored yet.
     static func receive(_ body: S3Body, maxSize: Int64, expectedSize: Int64?, contentMD5: [UInt8]?) async throws -> ReceivedBody {
-        let content = try await body.collect(upTo: Int(clamping: maxSize), orThrow: S3Error(.entityTooLarge).with("MaxSizeAllowed", "\(maxSize)"))
-        let size = Int64(content.readableBytes)
-        if let expectedSize, size != expectedSize {
-            throw S3Error(.incompleteBody).with("ExpectedSize", "\(expectedSize)").with("ActualSize", "\(size)")
+        var ingest = BodyIngest(maxSize: maxSize, expectedSize: expectedSize, contentMD5: contentMD5)
+        var content = ByteBuffer()
+        for try await chunk in body {
+            try ingest.take(chunk)
+            content.writeImmutableBuffer(chunk)
         }
-        let md5 = Self.md5(content)
-        if let contentMD5, contentMD5 != md5 {
-            throw S3Error(.badDigest).with("ExpectedDigest", Base64.encode(contentMD5)).with("CalculatedDigest", Base64.encode(md5))
-        }
-        return ReceivedBody(content: content, md5: md5)
+        return ReceivedBody(content: content, md5: try ingest.finish().md5)
     }
 
     static func md5(_ content: ByteBuffer) -> [UInt8] {
@@ -81,17 +76,17 @@ extension InMemoryBackend {
         // The snapshot is immutable, so checking it after the lock is released is as atomic as
         // checking under it: the conditions and the bytes describe the same write.
         try options.conditions.enforce(on: object.info)
-        let range = try Self.servedRange(object, options)
+        let range = try options.servedRange(size: object.info.size, parts: object.parts)
         let content = range.map { object.content.getSlice(at: object.content.readerIndex + Int($0.first), length: Int($0.count))! } ?? object.content
-        return ObjectReadResult(info: object.info, range: range, content: .bytes(content), partChecksum: Self.partChecksum(object, options.partNumber))
+        return ObjectReadResult(info: object.info, range: range, content: .bytes(content), partChecksum: options.partChecksum(parts: object.parts, objectChecksum: object.info.checksum))
     }
 
     public func headObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
         let object = try snapshot(address)
         try options.conditions.enforce(on: object.info)
-        return ObjectReadResult(info: object.info, range: try Self.servedRange(object, options), content: .none,
-                                partChecksum: Self.partChecksum(object, options.partNumber),
-                                parts: object.parts.map { ObjectPart(partNumber: $0.number, size: $0.size, checksum: $0.checksum) })
+        return ObjectReadResult(info: object.info, range: try options.servedRange(size: object.info.size, parts: object.parts), content: .none,
+                                partChecksum: options.partChecksum(parts: object.parts, objectChecksum: object.info.checksum),
+                                parts: object.parts)
     }
 
     /// The object as stored now; `NoSuchBucket` or `NoSuchKey`.
@@ -102,31 +97,6 @@ extension InMemoryBackend {
             }
             return object
         }
-    }
-
-    /// The bytes a read serves: a `partNumber`'s span, the requested range, or `nil` for all.
-    static func servedRange(_ object: StoredObject, _ options: GetObjectOptions) throws -> ByteRange? {
-        guard let part = options.partNumber else { return try options.resolveRange(size: object.info.size) }
-        if object.parts.isEmpty {
-            // A single-part object has exactly one part: the whole object, served as a 206.
-            guard part == 1 else {
-                throw S3Error(.invalidPart).with("PartNumberRequested", "\(part)").with("ActualPartCount", "1")
-            }
-            return object.info.size > 0 ? ByteRange(first: 0, last: object.info.size - 1) : nil
-        }
-        guard let position = object.parts.firstIndex(where: { $0.number == part }) else {
-            throw S3Error(.invalidPart).with("PartNumberRequested", "\(part)").with("ActualPartCount", "\(object.parts.count)")
-        }
-        let offset = object.parts[..<position].reduce(Int64(0)) { $0 + $1.size }
-        let size = object.parts[position].size
-        return size > 0 ? ByteRange(first: offset, last: offset + size - 1) : nil
-    }
-
-    /// The checksum of part `partNumber` of a multipart object, in the object's algorithm.
-    static func partChecksum(_ object: StoredObject, _ partNumber: Int?) -> ObjectChecksum? {
-        guard let partNumber, let algorithm = object.info.checksum?.algorithm,
-              let value = object.parts.first(where: { $0.number == partNumber })?.checksum else { return nil }
-        return ObjectChecksum(algorithm: algorithm, value: value, type: .fullObject)
     }
 
     // MARK: Deletes

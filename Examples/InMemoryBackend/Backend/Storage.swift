@@ -64,15 +64,9 @@ struct StoredObject: Sendable {
     var content: ByteBuffer
     /// For multipart objects, each part's number, size and checksum, for `partNumber` reads and
     /// GetObjectAttributes.
-    var parts: [PartLayout] = []
+    var parts: [ObjectPart] = []
     /// The multipart upload that made the object: a repeated Complete of it is answered from it.
     var uploadID: String?
-}
-
-struct PartLayout: Sendable, Hashable {
-    var number: Int
-    var size: Int64
-    var checksum: [UInt8]?
 }
 
 struct StoredUpload: Sendable {

@@ -1,14 +1,16 @@
 import StowageCORS
 public import StowageCore
 import StowageFileStore
+import StowageInProcessTransport
 import StowagePolicy
 import StowageRouting
 import StowageSigV4
 import StowageXML
 
 extension PluginRegistry {
-    /// The plugins that ship with Stowage: the `filestore` backend and the `xml`, `routing`,
-    /// `cors`, `sigv4` and `policy` stages. Start from this and register your own beside them.
+    /// The plugins that ship with Stowage: the `filestore` backend; the `xml`, `routing`, `cors`,
+    /// `sigv4` and `policy` stages; the `health`, `metrics` and `reset` endpoints; the
+    /// `inprocess` cluster transport. Start from this and register your own beside them.
     ///
     /// ```swift
     /// var registry = PluginRegistry.builtIn
@@ -22,6 +24,13 @@ extension PluginRegistry {
                 options: .init(directory: storage.directory, cleanSlate: storage.cleanSlate, fsync: storage.fsync),
                 logger: environment.logger
             )
+        }
+        registry.registerBuiltInEndpoints()
+        // One network per registry: the nodes one registry builds reach each other in process,
+        // and two registries (two tests running side by side) never see each other's nodes.
+        let network = InProcessNetwork()
+        registry.registerTransport("inprocess") { environment in
+            network.attach(environment.local, handler: environment.handler)
         }
         registry.registerStage("xml") { _ in XMLStage() }
         registry.registerStage("routing") { environment in

@@ -51,11 +51,12 @@ struct HTTPServerService: Service, CustomStringConvertible {
     }
 }
 
-/// A `StowageService` as a group member: it waits for the server, runs until graceful shutdown
-/// (which cancels it), and never ends the group by returning early.
+/// A background service as a group member: it waits for the server, runs until graceful
+/// shutdown (which cancels it), is counted so the backend closes only after it ends, and
+/// never ends the group by returning early or failing (failures are logged).
 struct BackgroundService: Service, CustomStringConvertible {
     let stowage: Stowage
-    let wrapped: any StowageService
+    let wrapped: any Service
     var description: String { String(describing: type(of: wrapped)) }
 
     func run() async throws {
@@ -64,7 +65,7 @@ struct BackgroundService: Service, CustomStringConvertible {
         // than return first and have the group report this member instead.
         if await cancelWhenGracefulShutdown({ await stowage.waitUntilRunning() }) {
             await cancelWhenGracefulShutdown {
-                _ = await stowage.runAsBackground { await wrapped.run() }
+                _ = await stowage.runAsBackground { await stowage.runBackground(wrapped) }
             }
         }
         try? await gracefulShutdown()

@@ -2,6 +2,7 @@ public import Logging
 import Foundation
 import NIOCore
 import NIOPosix
+public import ServiceLifecycle
 public import StowageCore
 import Synchronization
 
@@ -43,10 +44,11 @@ public final class Stowage: Sendable {
     let groupBackground = InFlightRequests()
     /// The port of the last successful start, reported after a stop.
     private let lastPort = Atomic<Int>(0)
-    private let metrics = ServerMetrics()
+    private let metrics: ServerMetrics
+    private let ready: ReadyFlag
     private let operations: OperationsEndpoints
     /// Extra services started with the server and cancelled when it stops.
-    let extraServices: [any StowageService]
+    let extraServices: [any Service]
     /// The HTTPS identity, made at the first start and kept, so a self-signed certificate stays
     /// the same across restarts of this server.
     private let tls = Mutex<TLSIdentity?>(nil)
@@ -56,11 +58,23 @@ public final class Stowage: Sendable {
         var builder = StowageBuilder(configuration: configuration, registry: registry)
         builder.logger = logger
         let parts = try builder.assemble()
-        self.init(configuration: configuration, backend: parts.backend, stages: parts.stages, logger: parts.logger)
+        try self.init(configuration: configuration, backend: parts.backend, stages: parts.stages, logger: parts.logger, registry: registry)
     }
 
-    /// Assembles a server by hand: any backend, any stages in any order, extra services.
-    public init(configuration: StowageConfiguration, backend: any StorageBackend, stages: [any S3Stage], services: [any StowageService] = [], logger: Logger? = nil) {
+    /// Assembles a server by hand: any backend, any stages in any order, extra services. The
+    /// `/_stowage/` endpoints named in `server.endpoints` come from `registry`.
+    public init(configuration: StowageConfiguration, backend: any StorageBackend, stages: [any S3Stage], services: [any Service] = [],
+                logger: Logger? = nil, registry: PluginRegistry = .builtIn) throws {
+        let metrics = ServerMetrics()
+        let ready = ReadyFlag()
+        var environment = try registry.environment(
+            configuration, logger: logger ?? Logger(label: "stowage"),
+            host: HostServices(isReady: { ready.isReady }, renderMetrics: { await metrics.render(backend: backend) })
+        )
+        environment.backend = backend
+        self.operations = OperationsEndpoints(endpoints: try registry.makeEndpoints(environment), domains: configuration.server.domains)
+        self.metrics = metrics
+        self.ready = ready
         self.extraServices = services
         self.configuration = configuration
         self.backend = backend
@@ -70,13 +84,6 @@ public final class Stowage: Sendable {
             fallback.logLevel = configuration.logLevel
             return fallback
         }()
-        self.operations = OperationsEndpoints(
-            metrics: metrics, backend: backend, domains: configuration.server.domains,
-            // Also for servers assembled by hand, which skip `validate()`: never unauthenticated
-            // wiping on a server that authenticates.
-            adminReset: configuration.server.adminReset && !configuration.auth.enabled,
-            metricsAccess: MetricsGate(configuration)
-        )
     }
 
     /// Creates a server and starts it.
@@ -153,11 +160,11 @@ public final class Stowage: Sendable {
             throw error
         }
         lastPort.store(started.port, ordering: .relaxed)
-        operations.ready.set(true)
+        ready.set(true)
         // The background tasks are published with the running state, in one step: a `stop()`
         // that comes the moment the server runs finds and cancels them.
         let attempt = lifecycle.withLock { state -> StartupGate in
-            let background = runningBackground ? backgroundServices.map { service in Task { await service.run() } } : []
+            let background = runningBackground ? backgroundServices.map { service in Task { await self.runBackground(service) } } : []
             state.phase = .running(started, background: background)
             defer { state.nextStart = StartupGate() }
             return state.nextStart
@@ -196,9 +203,10 @@ public final class Stowage: Sendable {
         return started
     }
 
-    /// Multipart expiry, then the extra services: they run while the server runs.
-    var backgroundServices: [any StowageService] {
-        [MultipartExpiryService(backend: backend, configuration: configuration.multipart, logger: logger)] + extraServices
+    /// Multipart expiry, the backend's own services (healer, heartbeats, scanners), then the
+    /// extra services: they run while the server runs.
+    var backgroundServices: [any Service] {
+        [MultipartExpiryService(backend: backend, configuration: configuration.multipart, logger: logger)] + backend.services + extraServices
     }
 
     /// `true` once the server listens with its backend open (at once if it does now); `false`
@@ -245,7 +253,7 @@ public final class Stowage: Sendable {
 
     private func bringDown(_ running: HTTPServer, background: [Task<Void, Never>]) async throws {
         defer { lifecycle.withLock { $0.phase = .stopped } }
-        operations.ready.set(false)
+        ready.set(false)
         await running.stopAccepting()
         for task in background { task.cancel() }
         for task in background { await task.value }
@@ -264,8 +272,19 @@ public final class Stowage: Sendable {
             if case .running(let server, _) = state.phase { return server }
             return nil
         }
-        operations.ready.set(false)
+        ready.set(false)
         await server?.stopAccepting()
+    }
+
+    /// Runs a background service to its end. A service that fails is logged and not restarted:
+    /// the server keeps serving S3 (a healer's failure must not take the data path down).
+    func runBackground(_ service: any Service) async {
+        do {
+            try await service.run()
+        } catch is CancellationError {
+        } catch {
+            logger.error("background service failed", metadata: ["service": "\(type(of: service))", "error": "\(error)"])
+        }
     }
 
     /// Runs `body` as a background member's work if the server is running (counted, so `stop()`

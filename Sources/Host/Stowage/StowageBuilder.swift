@@ -1,4 +1,5 @@
 public import Logging
+public import ServiceLifecycle
 public import StowageCore
 
 /// Assembles a server piece by piece; every default is replaceable: the backend (else the
@@ -20,7 +21,7 @@ public struct StowageBuilder: Sendable {
     public var backend: (any StorageBackend)?
     /// `nil`: built by the registry from `pipeline.stages` (with the checks `auth.enabled` implies).
     public var stages: [any S3Stage]?
-    public var services: [any StowageService] = []
+    public var services: [any Service] = []
     public var logger: Logger?
 
     public init(configuration: StowageConfiguration = StowageConfiguration(), registry: PluginRegistry = .builtIn) {
@@ -30,14 +31,14 @@ public struct StowageBuilder: Sendable {
 
     public func build() throws -> Stowage {
         let parts = try assemble()
-        return Stowage(configuration: configuration, backend: parts.backend, stages: parts.stages, services: services, logger: parts.logger)
+        return try Stowage(configuration: configuration, backend: parts.backend, stages: parts.stages, services: services, logger: parts.logger, registry: registry)
     }
 
     /// The pieces, defaults filled in from the registry.
     func assemble() throws -> (backend: any StorageBackend, stages: [any S3Stage], logger: Logger) {
         try configuration.validate()
         let logger = logger ?? Logger(label: "stowage")
-        var environment = PluginEnvironment(configuration: configuration, logger: logger)
+        var environment = try registry.environment(configuration, logger: logger)
         let backend = try backend ?? registry.makeBackend(environment)
         environment.backend = backend
         let stages = try stages ?? registry.makeStages(environment)

@@ -71,7 +71,7 @@ final class ManagementSession: Sendable {
             case "start": result = try await start(params)
             case "stop": result = ["stopped": await stop()]
             case "createBucket": result = try await createBucket(params)
-            case "clusterStatus": result = clusterStatus()
+            case "clusterStatus": result = await clusterStatus()
             default: throw ManagementError("unknown method \"\(method)\" (known: start, stop, createBucket, clusterStatus)")
             }
             reply(id: id, result: result)
@@ -135,13 +135,25 @@ final class ManagementSession: Sendable {
         return ["name": info.name, "region": info.region]
     }
 
-    private func clusterStatus() -> Any {
+    /// The server's mode and its backend's health: the overall status and a line per component
+    /// (for a cluster later: drives and nodes).
+    private func clusterStatus() async -> Any {
         let running = server.withLock { $0 }
-        return [
+        var status: [String: Any] = [
             "mode": "standalone", "running": running != nil,
             "backend": running?.configuration.storage.backend ?? NSNull(),
             "nodes": [] as [Any],
-        ] as [String: Any]
+        ]
+        if let running {
+            let health = await running.backend.health()
+            status["health"] = [
+                "status": health.status.rawValue,
+                "components": health.components.map { component -> [String: Any] in
+                    ["name": component.name, "status": component.status.rawValue, "detail": component.detail ?? NSNull()]
+                },
+            ] as [String: Any]
+        }
+        return status
     }
 
     // MARK: Output

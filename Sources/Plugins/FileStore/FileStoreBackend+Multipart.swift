@@ -110,24 +110,19 @@ extension FileStoreBackend {
             }
         }
         // A FULL_OBJECT upload promises per-part CRCs: compute one when the client sent none.
-        let computed = options.checksum == nil ? upload.info.checksumAlgorithm.map(ChecksumHasher.init) : nil
+        let computed = options.checksum == nil ? upload.info.checksumAlgorithm : nil
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
             // A body of unknown length (chunked transfer) may be large.
             let large = (options.expectedSize ?? Self.offloadThreshold) >= Self.offloadThreshold
+            let ingest = BodyIngest(maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5, computing: computed)
             let written = try await offload(large) {
-                try await temp.write(body: body, maxSize: options.maxSize, checksum: computed, overlapped: large)
-            }
-            if let expected = options.expectedSize, written.size != expected {
-                throw S3Error(.incompleteBody).with("ExpectedSize", "\(expected)").with("ActualSize", "\(written.size)")
-            }
-            if let expected = options.contentMD5, expected != written.md5 {
-                throw S3Error(.badDigest).with("ExpectedDigest", Base64.encode(expected)).with("CalculatedDigest", Base64.encode(written.md5))
+                try await temp.write(body: body, ingest: ingest, overlapped: large)
             }
             _ = try mapErrors { try temp.finish(sync: self.options.fsync) }
             var checksum: (algorithm: ChecksumAlgorithm, value: [UInt8])?
             if let sent = options.checksum, let value = sent.value { checksum = (sent.algorithm, value) }
-            if let computed { checksum = (computed.algorithm, computed.finalize()) }
+            if let computed, let value = written.checksum { checksum = (computed, value) }
             let part = PartInfo(partNumber: partNumber, etag: Hex.encode(written.md5), size: written.size,
                                 lastModified: .now, checksum: checksum)
             try storePart(part, temp: temp, uploadID: uploadID, address: address, bucket: bucket, state: state)
@@ -262,7 +257,7 @@ extension FileStoreBackend {
                 key: address.key, size: size, etag: etag, modifiedMS: S3Timestamp.now.millisecondsSinceEpoch, inode: inode,
                 ownerID: upload.info.ownerID, storageClass: upload.info.storageClass, partCount: chosen.count,
                 metadata: upload.metadata, pendingTemp: temp.name, checksum: checksum,
-                parts: chosen.map { PartLayout(number: $0.info.partNumber, size: $0.info.size, checksum: $0.info.checksum?.value) },
+                parts: chosen.map { ObjectPart(partNumber: $0.info.partNumber, size: $0.info.size, checksum: $0.info.checksum?.value) },
                 uploadID: uploadID
             )
             try await commit(record, bucket: bucket, conditions: options.conditions, temp: temp, state: state) { db in

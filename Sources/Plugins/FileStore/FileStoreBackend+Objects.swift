@@ -25,14 +25,9 @@ extension FileStoreBackend {
         do {
             // A body of unknown length (chunked transfer) may be large.
             let large = (options.expectedSize ?? Self.offloadThreshold) >= Self.offloadThreshold
+            let ingest = BodyIngest(maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5)
             let written = try await offload(large) {
-                try await temp.write(body: body, maxSize: options.maxSize, overlapped: large)
-            }
-            if let expected = options.expectedSize, written.size != expected {
-                throw S3Error(.incompleteBody).with("ExpectedSize", "\(expected)").with("ActualSize", "\(written.size)")
-            }
-            if let expected = options.contentMD5, expected != written.md5 {
-                throw S3Error(.badDigest).with("ExpectedDigest", Base64.encode(expected)).with("CalculatedDigest", Base64.encode(written.md5))
+                try await temp.write(body: body, ingest: ingest, overlapped: large)
             }
             let inode = try mapErrors { try temp.finish(sync: self.options.fsync) }
             let record = ObjectRecord(
@@ -125,22 +120,22 @@ extension FileStoreBackend {
         // Hot small objects come straight from memory.
         if let entry = cache.lookup(cacheKey), let content = entry.content {
             try options.conditions.enforce(on: entry.record.info)
-            let range = try Self.servedRange(entry.record, options)
+            let range = try options.servedRange(size: entry.record.size, parts: entry.record.parts)
             let bytes = range.map { content.getSlice(at: content.readerIndex + Int($0.first), length: Int($0.count))! } ?? content
-            return ObjectReadResult(info: entry.record.info, range: range, content: .bytes(bytes), partChecksum: Self.partChecksum(entry.record, options.partNumber))
+            return ObjectReadResult(info: entry.record.info, range: range, content: .bytes(bytes), partChecksum: options.partChecksum(parts: entry.record.parts, objectChecksum: entry.record.checksum))
         }
         let (record, descriptor) = try await openObject(address, bucket: bucket, state: state) { record in
             try options.conditions.enforce(on: record.info)
         }
-        let range = try Self.servedRange(record, options)
+        let range = try options.servedRange(size: record.size, parts: record.parts)
         if record.size <= MetadataCache.maxContentSize, let content = Self.readWhole(descriptor, size: Int(record.size)) {
             descriptor.close()
             cache.store(record, content: content, for: cacheKey, readAt: generation)
             let bytes = range.map { content.getSlice(at: Int($0.first), length: Int($0.count))! } ?? content
-            return ObjectReadResult(info: record.info, range: range, content: .bytes(bytes), partChecksum: Self.partChecksum(record, options.partNumber))
+            return ObjectReadResult(info: record.info, range: range, content: .bytes(bytes), partChecksum: options.partChecksum(parts: record.parts, objectChecksum: record.checksum))
         }
         let region = FileRegionBody(descriptor: descriptor, offset: range?.first ?? 0, length: range?.count ?? record.size)
-        return ObjectReadResult(info: record.info, range: range, content: .file(region), partChecksum: Self.partChecksum(record, options.partNumber))
+        return ObjectReadResult(info: record.info, range: range, content: .file(region), partChecksum: options.partChecksum(parts: record.parts, objectChecksum: record.checksum))
     }
 
     private static let allocator = ByteBufferAllocator()
@@ -168,38 +163,9 @@ extension FileStoreBackend {
             throw S3Error(.noSuchKey).with("Key", address.key)
         }
         try options.conditions.enforce(on: record.info)
-        return ObjectReadResult(info: record.info, range: try Self.servedRange(record, options), content: .none,
-                                partChecksum: Self.partChecksum(record, options.partNumber),
-                                parts: record.parts.map { ObjectPart(partNumber: $0.number, size: $0.size, checksum: $0.checksum) })
-    }
-
-    static func servedRange(_ record: ObjectRecord, _ options: GetObjectOptions) throws -> ByteRange? {
-        if let part = options.partNumber {
-            if record.parts.isEmpty {
-                // A single-part object has exactly one part: the whole object, served as a 206.
-                guard part == 1 else {
-                    throw S3Error(.invalidPart).with("PartNumberRequested", "\(part)").with("ActualPartCount", "1")
-                }
-                return record.size > 0 ? ByteRange(first: 0, last: record.size - 1) : nil
-            }
-            // Parts are named by the numbers they were uploaded with (GetObjectAttributes lists
-            // the same ones); a number the object has no part for is InvalidPart.
-            guard let position = record.parts.firstIndex(where: { $0.number == part }) else {
-                throw S3Error(.invalidPart).with("PartNumberRequested", "\(part)").with("ActualPartCount", "\(record.parts.count)")
-            }
-            let offset = record.parts[..<position].reduce(Int64(0)) { $0 + $1.size }
-            let size = record.parts[position].size
-            guard size > 0 else { return nil }
-            return ByteRange(first: offset, last: offset + size - 1)
-        }
-        return try options.resolveRange(size: record.size)
-    }
-
-    /// The checksum of part `partNumber` of a multipart object, in the object's algorithm.
-    static func partChecksum(_ record: ObjectRecord, _ partNumber: Int?) -> ObjectChecksum? {
-        guard let partNumber, let algorithm = record.checksum?.algorithm,
-              let value = record.parts.first(where: { $0.number == partNumber })?.checksum else { return nil }
-        return ObjectChecksum(algorithm: algorithm, value: value, type: .fullObject)
+        return ObjectReadResult(info: record.info, range: try options.servedRange(size: record.size, parts: record.parts), content: .none,
+                                partChecksum: options.partChecksum(parts: record.parts, objectChecksum: record.checksum),
+                                parts: record.parts)
     }
 
     /// Opens the object's file and proves it holds the bytes the row describes (same inode and

@@ -91,6 +91,9 @@ public final class FileStoreBackend: StorageBackend {
         POSIXFiles.closeDescriptor(closing.rootFD)
     }
 
+    /// The storage directory's descriptor while open.
+    var openRootDescriptor: CInt? { state.withLock { $0?.rootFD } }
+
     private func openStorage() throws -> OpenState {
         let root = options.directory
         try POSIXFiles.makeDirectoryPath(root)

@@ -20,7 +20,7 @@ struct ObjectRecord: Sendable {
     var checksum: ObjectChecksum?
     /// For multipart objects: each part's number, size and checksum, for `partNumber` reads and
     /// GetObjectAttributes.
-    var parts: [PartLayout] = []
+    var parts: [ObjectPart] = []
     /// The multipart upload that made the object, so a repeated Complete of it can be answered.
     var uploadID: String?
 
@@ -30,31 +30,27 @@ struct ObjectRecord: Sendable {
     }
 }
 
-/// One part of a multipart object as stored with the object.
-struct PartLayout: Sendable, Hashable {
-    /// The number the part was uploaded with (completed parts may skip numbers).
-    var number: Int
-    var size: Int64
-    var checksum: [UInt8]?
-
+/// How a multipart object's parts (Core's `ObjectPart`: number, size, checksum) are stored in
+/// its index row.
+enum PartLayout {
     /// Part numbers, 2 bytes big-endian each, in their own column (rows written before it
     /// existed number their parts 1...N).
-    static func encodeNumbers(_ parts: [PartLayout]) -> Data? {
+    static func encodeNumbers(_ parts: [ObjectPart]) -> Data? {
         guard !parts.isEmpty else { return nil }
-        return Data(parts.flatMap { [UInt8(truncatingIfNeeded: $0.number >> 8), UInt8(truncatingIfNeeded: $0.number)] })
+        return Data(parts.flatMap { [UInt8(truncatingIfNeeded: $0.partNumber >> 8), UInt8(truncatingIfNeeded: $0.partNumber)] })
     }
 
-    static func decode(_ data: Data?, numbers: Data?) -> [PartLayout] {
+    static func decode(_ data: Data?, numbers: Data?) -> [ObjectPart] {
         var parts = decode(data)
         let bytes = numbers.map { [UInt8]($0) } ?? []
         for index in parts.indices {
-            parts[index].number = bytes.count >= 2 * index + 2 ? Int(bytes[2 * index]) << 8 | Int(bytes[2 * index + 1]) : index + 1
+            parts[index].partNumber = bytes.count >= 2 * index + 2 ? Int(bytes[2 * index]) << 8 | Int(bytes[2 * index + 1]) : index + 1
         }
         return parts
     }
 
     /// `size (8 bytes BE) | checksum length (1 byte) | checksum` per part.
-    static func encode(_ parts: [PartLayout]) -> Data? {
+    static func encode(_ parts: [ObjectPart]) -> Data? {
         guard !parts.isEmpty else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(parts.count * 13)
@@ -67,17 +63,17 @@ struct PartLayout: Sendable, Hashable {
         return Data(bytes)
     }
 
-    private static func decode(_ data: Data?) -> [PartLayout] {
+    private static func decode(_ data: Data?) -> [ObjectPart] {
         guard let data else { return [] }
         let bytes = [UInt8](data)
-        var parts: [PartLayout] = []
+        var parts: [ObjectPart] = []
         var index = 0
         while index + 9 <= bytes.count {
             let size = bytes[index..<index + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             let length = Int(bytes[index + 8])
             index += 9
             guard index + length <= bytes.count else { break }
-            parts.append(PartLayout(number: parts.count + 1, size: Int64(size), checksum: length == 0 ? nil : Array(bytes[index..<index + length])))
+            parts.append(ObjectPart(partNumber: parts.count + 1, size: Int64(size), checksum: length == 0 ? nil : Array(bytes[index..<index + length])))
             index += length
         }
         return parts

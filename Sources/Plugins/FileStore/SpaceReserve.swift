@@ -69,6 +69,9 @@ final class SpaceReserve: Sendable {
     /// Why the reserve is off (an errno), if it is.
     var disabledBecause: Int32? { state.withLock { $0.disabledBecause } }
 
+    /// Whether the reserve should be on disk and is not: the disk had no room for it.
+    var isMissingForLackOfRoom: Bool { state.withLock { !$0.present && $0.disabledBecause == nil } }
+
     /// Gives the space back; `true` if there was a reserve to give (made by this process, or
     /// left on disk by an earlier one).
     func release(rootFD: CInt) -> Bool {

@@ -41,38 +41,22 @@ final class TempFile {
         }
     }
 
-    struct Written {
-        var size: Int64
-        var md5: [UInt8]
-    }
-
-    /// Streams `body` into the file, computing the MD5 for the ETag (and `checksum`, if given,
-    /// for parts whose client sent none).
+    /// Streams `body` into the file through `ingest` (Core's size, MD5 and Content-MD5 checks,
+    /// and a checksum for parts whose client sent none), and returns the checked body.
     ///
     /// `overlapped` (for large bodies) writes each MiB in a child task while the next one is
     /// hashed: MD5 is the slowest stage of a PUT (under 1 GB/s on one core, and it cannot be
     /// split), so taking the write copy off its thread is what lets a big upload run at the
     /// speed of the hash. At most two batches are held, so memory stays flat.
-    func write(body: S3Body, maxSize: Int64, checksum: ChecksumHasher? = nil, overlapped: Bool = false) async throws -> Written {
-        let md5 = StreamingDigest(.md5)
-        var size: Int64 = 0
-        func hash(_ chunk: ByteBuffer) throws {
-            size += Int64(chunk.readableBytes)
-            if size > maxSize {
-                throw S3Error(.entityTooLarge).with("MaxSizeAllowed", "\(maxSize)")
-            }
-            chunk.withUnsafeReadableBytes { bytes in
-                md5.update(bytes)
-                checksum?.update(bytes)
-            }
-        }
+    func write(body: S3Body, ingest: BodyIngest, overlapped: Bool = false) async throws -> BodyIngest.Checked {
+        var ingest = ingest
         let descriptor = self.descriptor
         guard overlapped else {
             for try await chunk in body {
-                try hash(chunk)
+                try ingest.take(chunk)
                 try Self.write([chunk], to: descriptor)
             }
-            return Written(size: size, md5: md5.finalize())
+            return try ingest.finish()
         }
         // The group's scope ends only after its writes have: the descriptor outlives them even
         // when the body fails half way.
@@ -81,7 +65,7 @@ final class TempFile {
             var batchBytes = 0
             var writing = false
             for try await chunk in body {
-                try hash(chunk)
+                try ingest.take(chunk)
                 batch.append(chunk)
                 batchBytes += chunk.readableBytes
                 guard batchBytes >= Self.overlappedBatch else { continue }
@@ -95,7 +79,7 @@ final class TempFile {
             if writing { try await writes.next() }
             try Self.write(batch, to: descriptor)
         }
-        return Written(size: size, md5: md5.finalize())
+        return try ingest.finish()
     }
 
     private static let overlappedBatch = 1 << 20

@@ -1,3 +1,5 @@
+public import ServiceLifecycle
+
 /// The storage seam: everything the dispatcher needs from a place that keeps buckets and objects.
 ///
 /// Contracts every implementation honours (the conformance suite checks them):
@@ -57,9 +59,15 @@ public protocol StorageBackend: Sendable {
     /// Replaces an existing object's canned ACL (PutObjectAcl), keeping its bytes, metadata and date.
     func setObjectACL(_ address: ObjectAddress, acl: CannedACL?) async throws
 
-    // MARK: Statistics
+    // MARK: Statistics and health
     /// How much is stored, for metrics; `nil` when the backend cannot tell cheaply.
     func statistics() async throws -> StorageStatistics?
+    /// How the backend is doing, per component; read by `/_stowage/health/ready`, the
+    /// management `clusterStatus` and the metrics. Cheap: it reports state, it does not probe.
+    func health() async -> BackendHealth
+    /// Long-running work the backend brings (a healer, heartbeats, scanners): run while the
+    /// server runs, after it is open and before it closes, and cancelled when it stops.
+    var services: [any Service] { get }
 
     // MARK: Bucket configuration documents (policy, CORS, ...)
     /// The stored document of `kind`, or `nil` when none is set.
@@ -112,6 +120,8 @@ extension StorageBackend {
     }
     public func expireMultipartUploads(initiatedBefore cutoff: S3Timestamp) async throws -> Int { 0 }
     public func statistics() async throws -> StorageStatistics? { nil }
+    public func health() async -> BackendHealth { .ok }
+    public var services: [any Service] { [] }
     public func setObjectACL(_ address: ObjectAddress, acl: CannedACL?) async throws {
         throw S3Error.notImplemented("PutObjectAcl")
     }

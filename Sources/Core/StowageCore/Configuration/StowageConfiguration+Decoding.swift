@@ -1,12 +1,5 @@
 // MARK: Decoding with defaults and strict keys
 
-private struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { return nil }
-}
-
 extension KeyedDecodingContainer {
     fileprivate func value<T: Decodable>(_ key: Key, _ fallback: T) throws -> T {
         try decodeIfPresent(T.self, forKey: key) ?? fallback
@@ -37,18 +30,12 @@ extension KeyedDecodingContainer {
     }
 }
 
-/// Rejects keys a section does not know, so a typo never silently falls back to a default.
 private func rejectUnknownKeys<K: CodingKey & CaseIterable>(_ decoder: any Decoder, known: K.Type) throws {
-    let container = try decoder.container(keyedBy: AnyKey.self)
-    let names = Set(K.allCases.map(\.stringValue))
-    for key in container.allKeys where !names.contains(key.stringValue) {
-        let path = (decoder.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
-        throw ConfigurationError(field: path, reason: "is not a known field")
-    }
+    try StrictKeys.reject(decoder, unknownTo: known)
 }
 
 extension StowageConfiguration {
-    enum CodingKeys: String, CodingKey, CaseIterable { case server, storage, auth, cors, logging, limits, multipart, pipeline }
+    enum CodingKeys: String, CodingKey, CaseIterable { case server, storage, auth, cors, logging, limits, multipart, pipeline, plugins }
 
     public init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.self)
@@ -62,11 +49,12 @@ extension StowageConfiguration {
         limits = try c.value(.limits, defaults.limits)
         multipart = try c.value(.multipart, defaults.multipart)
         pipeline = try c.value(.pipeline, defaults.pipeline)
+        plugins = try c.value(.plugins, defaults.plugins)
     }
 }
 
 extension StowageConfiguration.Server {
-    enum CodingKeys: String, CodingKey, CaseIterable { case port, address, silent, region, domains, adminReset, shutdownGracePeriod, tls, metrics }
+    enum CodingKeys: String, CodingKey, CaseIterable { case port, address, silent, region, domains, adminReset, shutdownGracePeriod, tls, metrics, endpoints }
     public init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -80,6 +68,7 @@ extension StowageConfiguration.Server {
         shutdownGracePeriod = try c.value(.shutdownGracePeriod, d.shutdownGracePeriod)
         tls = try c.value(.tls, d.tls)
         metrics = try c.value(.metrics, d.metrics)
+        endpoints = try c.value(.endpoints, d.endpoints)
     }
 }
 

@@ -20,6 +20,10 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
     public var limits = Limits()
     public var multipart = Multipart()
     public var pipeline = Pipeline()
+    /// Sections owned by plugins, by the name each registered
+    /// (``PluginRegistry/registerConfigurationSection(_:)``): `{"plugins": {"bearer": {...}}}`.
+    /// Each is decoded strictly by its plugin; a section no plugin registered is an error.
+    public var plugins: [String: ConfigurationValue] = [:]
 
     public init() {}
 
@@ -40,6 +44,9 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
         public var tls = TLS()
         /// Who may read `/_stowage/metrics`.
         public var metrics = MetricsAccess()
+        /// The `/_stowage/<name>` endpoints served, by registered name (built in: `health`,
+        /// `metrics`, `reset`; `reset` still answers 403 unless `adminReset` is on).
+        public var endpoints: [String] = ["health", "metrics", "reset"]
         public init() {}
     }
 

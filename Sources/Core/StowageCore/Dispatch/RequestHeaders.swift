@@ -148,20 +148,6 @@ extension ReadConditions {
     }
 }
 
-extension GetObjectOptions {
-    /// The byte range to serve of an object of `size` bytes: `nil` for the whole object,
-    /// `InvalidRange` (416, with `Content-Range: bytes */size`) when unsatisfiable.
-    public func resolveRange(size: Int64) throws -> ByteRange? {
-        guard let range else { return nil }
-        guard let resolved = range.resolve(size: size) else {
-            var headers = HTTPFields()
-            headers[.contentRange] = "bytes */\(size)"
-            throw S3Error(.invalidRange, headers: headers).with("ActualObjectSize", "\(size)")
-        }
-        return resolved
-    }
-}
-
 /// Writing an object's stored headers into a response.
 enum ResponseHeaders {
     static let checksumType = HTTPField.Name("x-amz-checksum-type")!

@@ -14,6 +14,30 @@ public struct PluginEnvironment: Sendable {
         self.backend = backend
     }
 
+    /// What the host offers plugins (readiness, metrics); `nil` outside a running host.
+    public var host: HostServices?
+    /// The transports registered by name, so a backend can make the one its configuration names.
+    public var transports: [String: PluginRegistry.TransportFactory] = [:]
+
+    /// The plugin-owned configuration section `name` (`plugins.<name>`) decoded strictly as `T`;
+    /// `nil` when the configuration has none. Errors name the field (`plugins.bearer.tokens`).
+    ///
+    /// ```swift
+    /// let section = try environment.section("bearer", as: BearerSection.self)
+    /// ```
+    public func section<T: Decodable>(_ name: String, as type: T.Type) throws -> T? {
+        try configuration.plugins[name].map { try $0.decode(as: T.self, path: "plugins.\(name)") }
+    }
+
+    /// Makes the cluster transport registered as `name` for node `local`, delivering requests
+    /// that arrive to `handler`.
+    public func makeTransport(_ name: String, local: NodeID, handler: any ClusterRequestHandler) throws -> any ClusterTransport {
+        guard let factory = transports[name] else {
+            throw ConfigurationError(field: "transport", reason: "names unknown transport '\(name)' (known: \(transports.keys.sorted().joined(separator: ", ")))")
+        }
+        return try factory(TransportEnvironment(plugin: self, local: local, handler: handler))
+    }
+
     /// The backend, for stage factories that cannot work without one.
     public func requireBackend(for stage: String) throws -> any StorageBackend {
         guard let backend else {
@@ -36,7 +60,14 @@ public struct PluginRegistry: Sendable {
     public typealias StageFactory = @Sendable (PluginEnvironment) throws -> any S3Stage
 
     public private(set) var backends: [String: BackendFactory] = [:]
+    public typealias TransportFactory = @Sendable (TransportEnvironment) throws -> any ClusterTransport
+    public typealias EndpointFactory = @Sendable (PluginEnvironment) throws -> any HostEndpoint
+
     public private(set) var stages: [String: StageFactory] = [:]
+    public private(set) var transports: [String: TransportFactory] = [:]
+    public private(set) var endpoints: [String: EndpointFactory] = [:]
+    /// Names of the plugin-owned configuration sections (`plugins.<name>`).
+    public private(set) var sections: Set<String> = []
 
     public init() {}
 
@@ -48,6 +79,48 @@ public struct PluginRegistry: Sendable {
     /// ``S3Stage/role``, so `auth.enabled` can insist on both, in that order.
     public mutating func registerStage(_ name: String, factory: @escaping StageFactory) {
         stages[name] = factory
+    }
+
+    /// Registers a cluster transport (`inprocess`, `quic`, your own) by name; a cluster backend
+    /// makes the one its configuration names through ``PluginEnvironment/makeTransport(_:local:handler:)``.
+    public mutating func registerTransport(_ name: String, factory: @escaping TransportFactory) {
+        transports[name] = factory
+    }
+
+    /// Registers an endpoint the host serves under `/_stowage/<name>` (and below it), outside the
+    /// S3 pipeline; `server.endpoints` selects which are served.
+    public mutating func registerEndpoint(_ name: String, factory: @escaping EndpointFactory) {
+        endpoints[name] = factory
+    }
+
+    /// Claims the configuration section `plugins.<name>` for a plugin, which decodes it with
+    /// ``PluginEnvironment/section(_:as:)``. A section nobody claimed is a configuration error,
+    /// so a typo in a section's name is never silently ignored.
+    public mutating func registerConfigurationSection(_ name: String) {
+        sections.insert(name)
+    }
+
+    /// The environment factories receive: this registry's transports included.
+    public func environment(_ configuration: StowageConfiguration, logger: Logger, host: HostServices? = nil) throws -> PluginEnvironment {
+        for name in configuration.plugins.keys.sorted() where !sections.contains(name) {
+            throw ConfigurationError(field: "plugins.\(name)", reason: "is not a section any registered plugin owns (known: \(sections.sorted().joined(separator: ", ")))")
+        }
+        var environment = PluginEnvironment(configuration: configuration, logger: logger)
+        environment.host = host
+        environment.transports = transports
+        return environment
+    }
+
+    /// Builds the endpoints named in `server.endpoints`.
+    public func makeEndpoints(_ environment: PluginEnvironment) throws -> [String: any HostEndpoint] {
+        var built: [String: any HostEndpoint] = [:]
+        for (index, name) in environment.configuration.server.endpoints.enumerated() {
+            guard let factory = endpoints[name] else {
+                throw ConfigurationError(field: "server.endpoints[\(index)]", reason: "names unknown endpoint '\(name)' (known: \(endpoints.keys.sorted().joined(separator: ", ")))")
+            }
+            built[name] = try factory(environment)
+        }
+        return built
     }
 
     /// Builds the backend named in `storage.backend`.

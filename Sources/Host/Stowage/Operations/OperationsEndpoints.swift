@@ -4,31 +4,15 @@ import StowageCore
 import StowageRouting
 import Synchronization
 
-/// Health, metrics and the opt-in test reset, under `/_stowage/`: no bucket can be named
-/// `_stowage` (bucket names cannot contain `_`), so these paths never shadow S3 requests.
-/// Virtual-hosted requests (`bucket.domain/_stowage/...`) stay object keys.
-///
-/// - `GET /_stowage/health/live`: 200 while the process serves.
-/// - `GET /_stowage/health/ready`: 200 once the backend is open, 503 while stopping.
-/// - `GET /_stowage/metrics`: Prometheus text format.
-/// - `POST /_stowage/reset` (only with `server.adminReset`): empties and removes every bucket.
+/// Routes `/_stowage/<name>...` to the endpoints `server.endpoints` selected from the registry
+/// (built in: `health`, `metrics`, `reset`): no bucket can be named `_stowage` (bucket names
+/// cannot contain `_`), so these paths never shadow S3 requests. Virtual-hosted requests
+/// (`bucket.domain/_stowage/...`) stay object keys.
 struct OperationsEndpoints: Sendable {
     static let prefix = "/_stowage/"
 
-    let metrics: ServerMetrics
-    let backend: any StorageBackend
+    let endpoints: [String: any HostEndpoint]
     let domains: [String]
-    let adminReset: Bool
-    let metricsAccess: MetricsGate
-    let ready = ReadyFlag()
-
-    init(metrics: ServerMetrics, backend: any StorageBackend, domains: [String], adminReset: Bool, metricsAccess: MetricsGate = .open) {
-        self.metrics = metrics
-        self.backend = backend
-        self.domains = domains
-        self.adminReset = adminReset
-        self.metricsAccess = metricsAccess
-    }
 
     func handles(_ request: S3Request) -> Bool {
         request.rawPath.hasPrefix(Self.prefix) && S3RequestRouter.virtualHostBucket(request.host, domains: domains) == nil
@@ -36,41 +20,89 @@ struct OperationsEndpoints: Sendable {
 
     /// `secure`: the request came over TLS (metrics then accept HTTP Basic credentials).
     func respond(to request: S3Request, secure: Bool = false) async -> S3Response {
-        let readOnly = request.method == .get || request.method == .head
-        switch request.rawPath {
-        case "/_stowage/health/live" where readOnly:
-            return Self.text(.ok, "live\n")
-        case "/_stowage/health/ready" where readOnly:
-            return ready.isReady ? Self.text(.ok, "ready\n") : Self.text(.serviceUnavailable, "not ready\n")
-        case "/_stowage/metrics" where readOnly:
-            guard metricsAccess.allows(request, secure: secure) else {
-                var response = Self.text(.unauthorized, "metrics need credentials: Authorization: Bearer <server.metrics.bearerToken>, or over HTTPS Basic with an access key and secret\n")
-                response.headers[.wwwAuthenticate] = secure ? "Basic realm=\"stowage metrics\"" : "Bearer realm=\"stowage metrics\""
-                return response
+        let rest = request.rawPath.dropFirst(Self.prefix.count)
+        let name = rest.prefix { $0 != "/" }
+        guard let endpoint = endpoints[String(name)] else {
+            let known = endpoints.keys.sorted().map { "/_stowage/\($0)" }.joined(separator: ", ")
+            return .text(.notFound, "no such endpoint; served here: \(known)\n")
+        }
+        return await endpoint.respond(to: request, context: HostEndpointContext(subpath: String(rest.dropFirst(name.count)), secure: secure))
+    }
+}
+
+/// `GET /_stowage/health/live`: 200 while the process serves. `GET /_stowage/health/ready`:
+/// 200 once started and while the backend serves (`ready`, or `degraded` with a line per
+/// component that is not ok), 503 before the start, while stopping, or when the backend is
+/// unavailable. `Accept: application/json` (or `?format=json`) gives the backend's health as
+/// JSON: `{"status": "ok", "components": [...]}`.
+struct HealthEndpoint: HostEndpoint {
+    let isReady: @Sendable () -> Bool
+    let backend: (any StorageBackend)?
+
+    func respond(to request: S3Request, context: HostEndpointContext) async -> S3Response {
+        guard request.method == .get || request.method == .head else { return .text(.methodNotAllowed, "method not allowed\n") }
+        switch context.subpath {
+        case "/live":
+            return .text(.ok, "live\n")
+        case "/ready":
+            let health = isReady() ? await backend?.health() ?? .ok : nil
+            let status: HTTPResponse.Status = health == nil || health?.status == .unavailable ? .serviceUnavailable : .ok
+            if request.headers[.accept]?.contains("application/json") == true || request.query["format"] == "json" {
+                return .text(status, (health?.json ?? "{\"status\":\"not ready\",\"components\":[]}") + "\n", contentType: "application/json")
             }
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return S3Response(status: .ok, headers: headers, body: .bytes(ByteBuffer(bytes: await metrics.render(backend: backend))))
-        case "/_stowage/reset" where request.method == .post:
-            guard adminReset else {
-                return Self.text(.forbidden, "reset is disabled; start the server with server.adminReset: true\n")
+            // Plain text for probes and people: the verdict, then a line per component not ok.
+            var text = health.map { $0.status == .ok ? "ready\n" : "\($0.status.rawValue)\n" } ?? "not ready\n"
+            for component in health?.components ?? [] where component.status != .ok {
+                text += "\(component.name): \(component.status.rawValue)\(component.detail.map { " (\($0))" } ?? "")\n"
             }
-            do {
-                let removed = try await reset()
-                return Self.text(.ok, "{\"removedBuckets\":\(removed)}\n", contentType: "application/json")
-            } catch {
-                return Self.text(.internalServerError, "reset failed: \(S3Error.wrapping(error).message)\n")
-            }
-        case "/_stowage/health/live", "/_stowage/health/ready", "/_stowage/metrics", "/_stowage/reset":
-            return Self.text(.methodNotAllowed, "method not allowed\n")
+            return .text(status, text)
         default:
-            return Self.text(.notFound, "no such endpoint; see /_stowage/health/live, /_stowage/health/ready, /_stowage/metrics\n")
+            return .text(.notFound, "no such endpoint; see /_stowage/health/live, /_stowage/health/ready\n")
+        }
+    }
+}
+
+/// `GET /_stowage/metrics`: Prometheus text format, behind `MetricsGate`.
+struct MetricsEndpoint: HostEndpoint {
+    let render: @Sendable () async -> [UInt8]
+    let access: MetricsGate
+
+    func respond(to request: S3Request, context: HostEndpointContext) async -> S3Response {
+        guard context.subpath.isEmpty else { return .text(.notFound, "no such endpoint; see /_stowage/metrics\n") }
+        guard request.method == .get || request.method == .head else { return .text(.methodNotAllowed, "method not allowed\n") }
+        guard access.allows(request, secure: context.secure) else {
+            var response = S3Response.text(.unauthorized, "metrics need credentials: Authorization: Bearer <server.metrics.bearerToken>, or over HTTPS Basic with an access key and secret\n")
+            response.headers[.wwwAuthenticate] = context.secure ? "Basic realm=\"stowage metrics\"" : "Bearer realm=\"stowage metrics\""
+            return response
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return S3Response(status: .ok, headers: headers, body: .bytes(ByteBuffer(bytes: await render())))
+    }
+}
+
+/// `POST /_stowage/reset` (only with `server.adminReset`, never with authentication on):
+/// empties and removes every bucket, like moto's reset API.
+struct ResetEndpoint: HostEndpoint {
+    let backend: (any StorageBackend)?
+    let enabled: Bool
+
+    func respond(to request: S3Request, context: HostEndpointContext) async -> S3Response {
+        guard context.subpath.isEmpty else { return .text(.notFound, "no such endpoint; see /_stowage/reset\n") }
+        guard request.method == .post else { return .text(.methodNotAllowed, "method not allowed\n") }
+        guard enabled, let backend else {
+            return .text(.forbidden, "reset is disabled; start the server with server.adminReset: true\n")
+        }
+        do {
+            let removed = try await reset(backend)
+            return .text(.ok, "{\"removedBuckets\":\(removed)}\n", contentType: "application/json")
+        } catch {
+            return .text(.internalServerError, "reset failed: \(S3Error.wrapping(error).message)\n")
         }
     }
 
-    /// Deletes every object and bucket, like moto's reset API (in-progress uploads go with
-    /// their bucket).
-    private func reset() async throws -> Int {
+    /// Deletes every object and bucket (in-progress uploads go with their bucket).
+    private func reset(_ backend: any StorageBackend) async throws -> Int {
         let buckets = try await backend.listBuckets()
         for bucket in buckets {
             while true {
@@ -85,11 +117,25 @@ struct OperationsEndpoints: Sendable {
         }
         return buckets.count
     }
+}
 
-    private static func text(_ status: HTTPResponse.Status, _ body: String, contentType: String = "text/plain; charset=utf-8") -> S3Response {
-        var headers = HTTPFields()
-        headers[.contentType] = contentType
-        return S3Response(status: status, headers: headers, body: .bytes(ByteBuffer(string: body)))
+extension PluginRegistry {
+    /// The built-in endpoints: `health`, `metrics`, `reset`.
+    mutating func registerBuiltInEndpoints() {
+        registerEndpoint("health") { environment in
+            let host = environment.host
+            return HealthEndpoint(isReady: { host?.isReady() ?? true }, backend: environment.backend)
+        }
+        registerEndpoint("metrics") { environment in
+            let host = environment.host
+            return MetricsEndpoint(render: { await host?.renderMetrics() ?? [] }, access: MetricsGate(environment.configuration))
+        }
+        registerEndpoint("reset") { environment in
+            // Also for servers assembled by hand, which skip `validate()`: never unauthenticated
+            // wiping on a server that authenticates.
+            let configuration = environment.configuration
+            return ResetEndpoint(backend: environment.backend, enabled: configuration.server.adminReset && !configuration.auth.enabled)
+        }
     }
 }
 
@@ -98,38 +144,4 @@ final class ReadyFlag: Sendable {
     private let value = Atomic(false)
     var isReady: Bool { value.load(ordering: .relaxed) }
     func set(_ ready: Bool) { value.store(ready, ordering: .relaxed) }
-}
-
-/// Who may read `/_stowage/metrics` (see `StowageConfiguration.MetricsAccess`). HTTP Basic
-/// carries an S3 secret in the clear, so it counts only over TLS; the bearer token is a
-/// scrape-only secret and counts everywhere.
-struct MetricsGate: Sendable {
-    /// Accepted `Authorization` values, compared in constant time; `nil`: open to anyone.
-    let accepted: [[UInt8]]?
-
-    static let open = MetricsGate(accepted: nil)
-
-    init(accepted: [[UInt8]]?) { self.accepted = accepted }
-
-    static let basicPrefix = Array("Basic ".utf8)
-
-    init(_ configuration: StowageConfiguration) {
-        guard configuration.auth.enabled, configuration.server.metrics.authenticate else {
-            self.init(accepted: nil)
-            return
-        }
-        var accepted = configuration.auth.credentials.map { credential in
-            Array("Basic \(Base64.encode(Array("\(credential.accessKeyId):\(credential.secretAccessKey)".utf8)))".utf8)
-        }
-        if let token = configuration.server.metrics.bearerToken { accepted.append(Array("Bearer \(token)".utf8)) }
-        self.init(accepted: accepted)
-    }
-
-    func allows(_ request: S3Request, secure: Bool) -> Bool {
-        guard let accepted else { return true }
-        guard let presented = request.headers[.authorization].map({ Array($0.trimmingSpaces().utf8) }) else { return false }
-        if !secure, presented.starts(with: Self.basicPrefix) { return false }
-        // Every candidate is compared, so the time taken does not tell which one came close.
-        return accepted.reduce(false) { found, candidate in ConstantTime.equals(candidate, presented) || found }
-    }
 }

@@ -79,6 +79,15 @@ final class ServerMetrics: Sendable {
             storedObjects.record(statistics.objects)
             storedBytes.record(statistics.bytes)
         }
+        // 0 ok, 1 degraded, 2 unavailable: per component, and the backend as a whole.
+        let health = await backend.health()
+        let levels = BackendHealth.Status.allCases
+        CoreMetrics.Gauge(label: "stowage_backend_health", dimensions: [("component", "all")], factory: factory)
+            .record(levels.firstIndex(of: health.status)!)
+        for component in health.components {
+            CoreMetrics.Gauge(label: "stowage_backend_health", dimensions: [("component", component.name)], factory: factory)
+                .record(levels.firstIndex(of: component.status)!)
+        }
         return registry.emitToBuffer()
     }
 
