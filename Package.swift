@@ -7,7 +7,18 @@ import PackageDescription
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
+/// Tests import what they use, too.
+let testSettings: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
+
+/// The products targets depend on most, by the module name they import.
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let coreMetrics: Target.Dependency = .product(name: "CoreMetrics", package: "swift-metrics")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
 
 let package = Package(
     name: "Stowage",
@@ -56,10 +67,10 @@ let package = Package(
             dependencies: [
                 "CStowageOpenSSL",
                 "CStowageISAL",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                nioCore,
+                httpTypes,
+                logging,
+                serviceLifecycle,
             ],
             path: "Sources/Core/StowageCore",
             swiftSettings: strict
@@ -68,25 +79,25 @@ let package = Package(
         // MARK: Plugins — one target per plugin.
         .target(
             name: "StowageRouting",
-            dependencies: ["StowageCore"],
+            dependencies: [httpTypes, "StowageCore"],
             path: "Sources/Plugins/Routing",
             swiftSettings: strict
         ),
         .target(
             name: "StowageSigV4",
-            dependencies: ["StowageCore", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["StowageCore", httpTypes, nioCore],
             path: "Sources/Plugins/SigV4",
             swiftSettings: strict
         ),
         .target(
             name: "StowagePolicy",
-            dependencies: ["StowageCore", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["StowageCore", httpTypes, nioCore],
             path: "Sources/Plugins/Policy",
             swiftSettings: strict
         ),
         .target(
             name: "StowageCORS",
-            dependencies: ["StowageCore", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["StowageCore", httpTypes, nioCore],
             path: "Sources/Plugins/CORS",
             swiftSettings: strict
         ),
@@ -98,22 +109,22 @@ let package = Package(
         ),
         .target(
             name: "StowageXML",
-            dependencies: ["StowageCore", "CLibXML2"],
+            dependencies: [httpTypes, logging, nioCore, "StowageCore", "CLibXML2"],
             path: "Sources/Plugins/XML/StowageXML",
             swiftSettings: strict
         ),
         .target(
             name: "StowageFileStore",
-            dependencies: [
+            dependencies: [logging, nioCore,
                 "StowageCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                grdb,
             ],
             path: "Sources/Plugins/FileStore",
             swiftSettings: strict
         ),
         .target(
             name: "StowageInProcessTransport",
-            dependencies: ["StowageCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: ["StowageCore", nioCore, httpTypes],
             path: "Sources/Plugins/Transports/InProcess",
             swiftSettings: strict
         ),
@@ -121,24 +132,24 @@ let package = Package(
         // MARK: Host — the HTTP server, the facade, the executable.
         .target(
             name: "Stowage",
-            dependencies: [
+            dependencies: [coreMetrics, httpTypes,
                 "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore", "StowageSigV4", "StowagePolicy", "StowageCORS",
                 "StowageInProcessTransport", "CStowageOpenSSL",
-                .product(name: "NIOCore", package: "swift-nio"),
+                nioCore,
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                logging,
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                serviceLifecycle,
             ],
             path: "Sources/Host/Stowage",
             swiftSettings: strict
         ),
         .target(
             name: "StowageTesting",
-            dependencies: ["Stowage", "StowageCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Stowage", "StowageCore", nioCore],
             path: "Sources/Host/StowageTesting",
             swiftSettings: strict
         ),
@@ -146,7 +157,7 @@ let package = Package(
             name: "StowageBench",
             dependencies: [
                 "StowageCore", "StowageSigV4",
-                .product(name: "NIOCore", package: "swift-nio"),
+                nioCore,
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -155,10 +166,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "StowageCLI",
-            dependencies: [
+            dependencies: [logging, "StowageCore",
                 "Stowage", "StowageBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                serviceLifecycle,
             ],
             path: "Sources/Host/StowageCLI",
             swiftSettings: strict
@@ -167,79 +178,90 @@ let package = Package(
         // MARK: Tests
         .target(
             name: "StowageBackendConformance",
-            dependencies: ["StowageCore"],
+            dependencies: [nioCore, "StowageCore"],
             path: "Tests/BackendConformance",
             swiftSettings: strict
         ),
         .testTarget(
             name: "StowageCoreTests",
-            dependencies: [
+            dependencies: [logging,
                 "StowageCore", "StowageBackendConformance",
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                nioCore, httpTypes,
             ],
-            path: "Tests/StowageCoreTests"
+            path: "Tests/StowageCoreTests",
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowageRoutingTests",
-            dependencies: ["StowageRouting", "StowageCore"],
-            path: "Tests/StowageRoutingTests"
+            dependencies: [httpTypes, logging, "StowageRouting", "StowageCore"],
+            path: "Tests/StowageRoutingTests",
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowageSigV4Tests",
-            dependencies: ["StowageSigV4", "StowageCore", "StowageBackendConformance"],
-            path: "Tests/StowageSigV4Tests"
+            dependencies: [httpTypes, "StowageSigV4", "StowageCore", "StowageBackendConformance"],
+            path: "Tests/StowageSigV4Tests",
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowagePolicyTests",
             dependencies: ["StowagePolicy", "StowageCore", "StowageBackendConformance"],
-            path: "Tests/StowagePolicyTests"
+            path: "Tests/StowagePolicyTests",
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowageCORSTests",
             dependencies: ["StowageCORS", "StowageCore"],
-            path: "Tests/StowageCORSTests"
+            path: "Tests/StowageCORSTests",
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowageXMLTests",
-            dependencies: ["StowageXML", "StowageCore"],
-            path: "Tests/StowageXMLTests"
+            dependencies: [httpTypes, logging, nioCore, "StowageXML", "StowageCore"],
+            path: "Tests/StowageXMLTests",
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowageFileStoreTests",
-            dependencies: [
+            dependencies: [nioCore,
                 "StowageFileStore", "StowageCore", "StowageBackendConformance",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                grdb,
             ],
-            path: "Tests/StowageFileStoreTests"
+            path: "Tests/StowageFileStoreTests",
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowageInProcessTransportTests",
             dependencies: [
                 "StowageInProcessTransport", "StowageCore",
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                nioCore, httpTypes,
             ],
-            path: "Tests/StowageInProcessTransportTests"
+            path: "Tests/StowageInProcessTransportTests",
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowageTestingTests",
             dependencies: ["StowageTesting", "Stowage", "StowageCore", "StowageSigV4"],
-            path: "Tests/StowageTestingTests"
+            path: "Tests/StowageTestingTests",
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowageHostTests",
-            dependencies: [
+            dependencies: [httpTypes,
                 "Stowage", "StowageCore", "StowageFileStore",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                serviceLifecycle,
+                logging,
+                nioCore,
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            path: "Tests/StowageHostTests"
+            path: "Tests/StowageHostTests",
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowageCLITests",
             dependencies: ["StowageCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Tests/StowageCLITests"
+            path: "Tests/StowageCLITests",
+            swiftSettings: testSettings
         ),
 
         // MARK: Examples
@@ -247,58 +269,62 @@ let package = Package(
             name: "ReadOnlyServer",
             dependencies: [
                 "Stowage", "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore",
-                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+                httpTypes, logging,
             ],
             path: "Examples/CustomServer/ReadOnly",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "CustomServerExample",
-            dependencies: ["ReadOnlyServer", "StowageCore"],
+            dependencies: ["Stowage", "ReadOnlyServer", "StowageCore"],
             path: "Examples/CustomServer/Server",
             swiftSettings: strict
         ),
         .testTarget(
             name: "CustomServerExampleTests",
-            dependencies: ["ReadOnlyServer"],
-            path: "Examples/CustomServer/Tests"
+            dependencies: ["Stowage", "StowageCore", "ReadOnlyServer"],
+            path: "Examples/CustomServer/Tests",
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "EmbeddedInTestsExample",
             dependencies: ["StowageTesting"],
-            path: "Examples/EmbeddedInTests"
+            path: "Examples/EmbeddedInTests",
+            swiftSettings: testSettings
         ),
         .target(
             name: "BearerAuth",
-            dependencies: ["Stowage", "StowageCore", .product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: ["Stowage", "StowageCore", httpTypes],
             path: "Examples/CustomAuthStage/BearerAuth",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "CustomAuthStageExample",
-            dependencies: ["BearerAuth", "Stowage", "StowageCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BearerAuth", "Stowage", "StowageCore", logging],
             path: "Examples/CustomAuthStage/Server",
             swiftSettings: strict
         ),
         .testTarget(
             name: "CustomAuthStageExampleTests",
             dependencies: ["BearerAuth", "Stowage", "StowageCore"],
-            path: "Examples/CustomAuthStage/Tests"
+            path: "Examples/CustomAuthStage/Tests",
+            swiftSettings: testSettings
         ),
         .target(
             name: "BucketsEndpoint",
-            dependencies: ["Stowage", "StowageCore", .product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: ["Stowage", "StowageCore", httpTypes],
             path: "Examples/CustomEndpoint/BucketsEndpoint",
             swiftSettings: strict
         ),
         .testTarget(
             name: "CustomEndpointExampleTests",
             dependencies: ["BucketsEndpoint", "Stowage", "StowageCore"],
-            path: "Examples/CustomEndpoint/Tests"
+            path: "Examples/CustomEndpoint/Tests",
+            swiftSettings: testSettings
         ),
         .target(
             name: "TracingTransport",
-            dependencies: ["Stowage", "StowageCore"],
+            dependencies: [httpTypes, "Stowage", "StowageCore"],
             path: "Examples/CustomTransport/TracingTransport",
             swiftSettings: strict
         ),
@@ -306,21 +332,23 @@ let package = Package(
             name: "CustomTransportExampleTests",
             dependencies: [
                 "TracingTransport", "Stowage", "StowageCore",
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
+                nioCore, httpTypes,
+                logging,
             ],
-            path: "Examples/CustomTransport/Tests"
+            path: "Examples/CustomTransport/Tests",
+            swiftSettings: testSettings
         ),
         .target(
             name: "InMemoryBackend",
-            dependencies: ["StowageCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["StowageCore", nioCore],
             path: "Examples/InMemoryBackend/Backend",
             swiftSettings: strict
         ),
         .testTarget(
             name: "InMemoryBackendTests",
             dependencies: ["InMemoryBackend", "StowageBackendConformance", "StowageCore", "Stowage"],
-            path: "Examples/InMemoryBackend/Tests"
+            path: "Examples/InMemoryBackend/Tests",
+            swiftSettings: testSettings
         ),
     ]
 )

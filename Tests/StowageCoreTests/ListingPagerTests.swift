@@ -1,5 +1,6 @@
 import StowageCore
 import Testing
+import Foundation
 
 /// Keys in byte order with an optional value; seeks by binary search, and counts them.
 private struct ArraySource: OrderedKeySource {

@@ -3,6 +3,8 @@ import NIOCore
 import Synchronization
 import StowageCore
 import Testing
+import Logging
+import Foundation
 
 /// Records the order stages see the request and the response.
 private struct RecordingStage: S3Stage {

@@ -1,5 +1,6 @@
 import StowageCore
 import Testing
+import HTTPTypes
 
 @Suite("Percent-encoding, query parsing, timestamps, ranges")
 struct WireFormatTests {

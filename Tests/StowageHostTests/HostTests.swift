@@ -1,3 +1,5 @@
+import NIOCore
+import HTTPTypes
 import Foundation
 import Stowage
 import StowageCore

@@ -2,6 +2,7 @@ import HTTPTypes
 import StowageCore
 import StowageRouting
 import Testing
+import Logging
 
 @Suite("Routing table: method × path × subresource → operation")
 struct RoutingTableTests {

@@ -1,6 +1,7 @@
 import StowageCore
 import StowageSigV4
 import Testing
+import FoundationEssentials
 
 /// The examples of the Amazon S3 API reference, "Signature Calculations for the Authorization
 /// Header" (examplebucket, 2013-05-24).

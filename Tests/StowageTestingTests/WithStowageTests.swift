@@ -1,3 +1,4 @@
+import Stowage
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

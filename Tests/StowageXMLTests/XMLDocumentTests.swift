@@ -3,6 +3,8 @@ import NIOCore
 import StowageCore
 import StowageXML
 import Testing
+import Logging
+import HTTPTypes
 
 @Suite("XML rendering and parsing through libxml2")
 struct XMLDocumentTests {

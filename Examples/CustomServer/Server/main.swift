@@ -4,6 +4,7 @@
 //     swift run CustomServerExample /tmp/custom-data 9000
 //
 // Reads work as usual; every write answers 403 AccessDenied as an S3 XML error.
+import Stowage
 import ReadOnlyServer
 import StowageCore
 

@@ -1,3 +1,5 @@
+import StowageCore
+import Stowage
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

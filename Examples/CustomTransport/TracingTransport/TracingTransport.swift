@@ -1,3 +1,4 @@
+import HTTPTypes
 public import StowageCore
 import Stowage
 import Synchronization

@@ -6,6 +6,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Logging
 
 /// ListParts, ListMultipartUploads, expiry, and start-up recovery of upload directories.
 extension FileStoreBackend {

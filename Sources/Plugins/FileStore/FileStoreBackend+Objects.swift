@@ -7,6 +7,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Logging
 
 /// PutObject, GetObject, HeadObject, DeleteObject(s), CopyObject.
 extension FileStoreBackend {

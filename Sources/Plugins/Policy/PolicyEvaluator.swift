@@ -1,4 +1,5 @@
 public import StowageCore
+import Foundation
 
 /// One authorization question put to a policy: who, which action, on which resource, with the
 /// request's condition-key values.

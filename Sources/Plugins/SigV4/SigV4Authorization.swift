@@ -1,4 +1,5 @@
 public import StowageCore
+import HTTPTypes
 
 /// What a request claims about its signature, parsed from the `Authorization` header or from
 /// the presigned query parameters. Pure parsing; nothing is verified here.

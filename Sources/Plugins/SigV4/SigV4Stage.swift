@@ -1,4 +1,5 @@
 public import StowageCore
+import HTTPTypes
 
 /// Authenticates requests with AWS Signature Version 4 and sets `context.identity`: the
 /// credential's identity for a valid signature, anonymous for a request without one (the policy

@@ -1,4 +1,5 @@
 import NIOCore
+import HTTPTypes
 
 /// Put/Get/DeleteBucketCors: the bucket's CORS configuration, validated on PUT and stored as
 /// the XML document the client sent. The CORS stage reads it to answer browsers.

@@ -1,3 +1,4 @@
+import HTTPTypes
 import StowageCore
 
 /// Who may read `/_stowage/metrics` (see `StowageConfiguration.MetricsAccess`). HTTP Basic

@@ -1,5 +1,7 @@
 import HTTPTypes
 public import StowageCore
+import NIOCore
+import Logging
 
 /// Renders typed results and every thrown error as S3 XML, and installs the request-document
 /// decoder. It sits outside all S3 logic so that every failure of the stages inside it, and of
