@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "StowageCore", targets: ["StowageCore"]),
         .library(name: "StowageRouting", targets: ["StowageRouting"]),
         .library(name: "StowageXML", targets: ["StowageXML"]),
+        .library(name: "StowageLocalFiles", targets: ["StowageLocalFiles"]),
         .library(name: "StowageFileStore", targets: ["StowageFileStore"]),
         .library(name: "StowageSigV4", targets: ["StowageSigV4"]),
         .library(name: "StowagePolicy", targets: ["StowagePolicy"]),
@@ -114,8 +115,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "StowageLocalFiles",
+            dependencies: ["StowageCore", nioCore],
+            path: "Sources/Plugins/LocalFiles",
+            swiftSettings: strict
+        ),
+        .target(
             name: "StowageFileStore",
-            dependencies: [logging, nioCore,
+            dependencies: ["StowageLocalFiles", logging, nioCore,
                 "StowageCore",
                 grdb,
             ],
@@ -199,19 +206,19 @@ let package = Package(
         ),
         .testTarget(
             name: "StowageSigV4Tests",
-            dependencies: [httpTypes, "StowageSigV4", "StowageCore", "StowageBackendConformance"],
+            dependencies: [httpTypes, "StowageSigV4", "StowageCore", "StowageBackendConformance", logging],
             path: "Tests/StowageSigV4Tests",
             swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowagePolicyTests",
-            dependencies: ["StowagePolicy", "StowageCore", "StowageBackendConformance"],
+            dependencies: ["StowagePolicy", "StowageCore", "StowageBackendConformance", "StowageFileStore", httpTypes, logging],
             path: "Tests/StowagePolicyTests",
             swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowageCORSTests",
-            dependencies: ["StowageCORS", "StowageCore"],
+            dependencies: ["StowageCORS", "StowageCore", "StowageFileStore", "StowageXML", httpTypes, logging],
             path: "Tests/StowageCORSTests",
             swiftSettings: testSettings
         ),
@@ -222,8 +229,14 @@ let package = Package(
             swiftSettings: testSettings
         ),
         .testTarget(
+            name: "StowageLocalFilesTests",
+            dependencies: ["StowageLocalFiles", "StowageCore", "StowageBackendConformance"],
+            path: "Tests/StowageLocalFilesTests",
+            swiftSettings: testSettings
+        ),
+        .testTarget(
             name: "StowageFileStoreTests",
-            dependencies: [nioCore,
+            dependencies: ["StowageLocalFiles", nioCore,
                 "StowageFileStore", "StowageCore", "StowageBackendConformance",
                 grdb,
             ],

@@ -164,3 +164,40 @@ struct ListingPagerTests {
         #expect(result.entries == ["p×1", "q×1", "y×2"] && result.commonPrefixes == ["x/"])
     }
 }
+
+@Suite("Bucket configuration cache")
+struct BucketConfigurationCacheTests {
+    actor Loads {
+        var count = 0
+        func next() -> Int { count += 1; return count }
+    }
+
+    @Test("served while the bucket's configuration version holds; reloaded when it moves or the bucket is recreated")
+    func versioned() async throws {
+        let cache = BucketConfigurationCache<Int>()
+        let loads = Loads()
+        let bucket = BucketInfo(name: "b", creationDate: S3Timestamp(millisecondsSinceEpoch: 1000), ownerID: "o", region: "r", configurationVersion: 7)
+        #expect(await cache.value(for: bucket) { await loads.next() } == 1)
+        #expect(await cache.value(for: bucket) { await loads.next() } == 1)
+        var changed = bucket
+        changed.configurationVersion = 8
+        #expect(await cache.value(for: changed) { await loads.next() } == 2)
+        var recreated = changed
+        recreated.creationDate = S3Timestamp(millisecondsSinceEpoch: 2000)
+        #expect(await cache.value(for: recreated) { await loads.next() } == 3)
+        var otherOwner = recreated
+        otherOwner.ownerID = "p"
+        #expect(await cache.value(for: otherOwner) { await loads.next() } == 4)
+    }
+
+    @Test("a load of an older version never replaces a newer entry")
+    func olderNeverWins() async throws {
+        let cache = BucketConfigurationCache<String>()
+        let old = BucketInfo(name: "b", creationDate: S3Timestamp(millisecondsSinceEpoch: 1), ownerID: "o", region: "r", configurationVersion: 1)
+        var new = old
+        new.configurationVersion = 2
+        #expect(await cache.value(for: new) { "new" } == "new")
+        #expect(await cache.value(for: old) { "old" } == "old")
+        #expect(await cache.value(for: new) { "reloaded" } == "new")
+    }
+}

@@ -97,7 +97,11 @@ public final class InMemoryBackend: StorageBackend {
 
     public func setBucketConfiguration(_ bucket: String, kind: BucketSubresource, document: [UInt8]?) async throws {
         try withOpenStorage { storage in
-            try storage.modifyBucket(bucket) { $0.configurations[kind] = document }
+            try storage.modifyBucket(bucket) { stored in
+                stored.configurations[kind] = document
+                // Caches of parsed configuration key on it (`BucketConfigurationCache`).
+                stored.info.configurationVersion &+= 1
+            }
         }
     }
 

@@ -16,6 +16,7 @@ public import StowageCore
 /// ```
 public struct CORSStage: S3Stage {
     public let backend: (any StorageBackend)?
+    private let cache = BucketConfigurationCache<CORSRuleSet?>()
     public let global: CORSRuleSet?
 
     public init(backend: (any StorageBackend)?, global: StowageConfiguration.CORS) {
@@ -82,16 +83,18 @@ public struct CORSStage: S3Stage {
         if let age = match.rule.maxAgeSeconds { headers[.accessControlMaxAge] = String(age) }
     }
 
-    /// The bucket's rules, else the global ones.
+    /// The bucket's rules, else the global ones. Parsed once per configuration version of the
+    /// bucket, not per request.
     private func ruleSet(bucket: String?, context: S3Context) async throws -> CORSRuleSet? {
         guard let bucket, let backend, let documents = context.documents else { return global }
-        let stored: [UInt8]?
         do {
-            stored = try await backend.bucketConfiguration(bucket, kind: .cors)
+            let info = try await backend.bucket(bucket)
+            let stored = try await cache.value(for: info) {
+                try await backend.bucketConfiguration(bucket, kind: .cors).map { CORSRuleSet(try documents.decodeCORSConfiguration(.init(bytes: $0))) }
+            }
+            return stored ?? global
         } catch let error as S3Error where error.code == .noSuchBucket {
             return global
         }
-        guard let stored else { return global }
-        return CORSRuleSet(try documents.decodeCORSConfiguration(.init(bytes: stored)))
     }
 }

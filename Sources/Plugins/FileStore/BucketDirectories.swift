@@ -1,4 +1,5 @@
 import StowageCore
+import StowageLocalFiles
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -4,16 +4,21 @@ import GRDB
 import Logging
 import Synchronization
 
-/// Group commit: every change to object rows goes through one committer thread, which applies
-/// all waiting changes in a single transaction (each in its own savepoint, so one failed
-/// precondition does not undo the others) and then runs their file operations (rename, unlink)
-/// in commit order.
+/// Group commit for object rows: every PUT, DELETE, copy and CompleteMultipartUpload commit goes
+/// through one committer thread, which applies all waiting changes in a single transaction
+/// (each in its own savepoint, so one failed precondition does not undo the others) and then
+/// runs their file operations (rename, unlink) in commit order.
 ///
 /// Why: a transaction per PUT costs SQLite a dozen syscalls (WAL locks, frame writes), more than
 /// the object's own write; with concurrent writers the cost is shared by the batch. And because
 /// commits and their renames happen on one thread in commit order, the file on disk always ends
-/// up matching the last committed row, without per-key locks, and no event loop ever blocks on
-/// the database writer.
+/// up matching the last committed row without a per-key lock, and the task that submitted a
+/// change waits for it without holding a thread.
+///
+/// Not everything comes here. Bucket rows, uploads and their parts, the expiry of old uploads
+/// and start-up recovery write with `ObjectIndex.write` directly: they are rare, or (parts)
+/// serialised per upload by `KeyCommitLocks`, and such a write waits for SQLite's writer lock on
+/// the calling thread like any other, batching nothing.
 final class CommitQueue: Sendable {
     /// One change: `transact` runs inside the batch's transaction; `afterCommit` runs on the
     /// committer thread once the transaction is durable (never if `transact` threw);

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 public import StowageCore
+import StowageLocalFiles
 
 /// CopyObject (onto itself with REPLACE: metadata only) and PutObjectAcl.
 extension FileStoreBackend {
@@ -30,7 +31,7 @@ extension FileStoreBackend {
             if record.partCount > 0 {
                 let md5 = StreamingDigest(.md5)
                 let hasher = record.checksum.map { ChecksumHasher($0.algorithm) }
-                try await offload(record.size >= Self.offloadThreshold) {
+                try await Offload.run(record.size >= Offload.threshold) {
                     try mapErrors {
                         _ = try descriptor.withDescriptor { fd in
                             try POSIXFiles.copyObserving(from: fd, offset: 0, length: record.size, to: temp.descriptor) { bytes in
@@ -43,7 +44,7 @@ extension FileStoreBackend {
                 etag = Hex.encode(md5.finalize())
                 checksum = hasher.map { ObjectChecksum(algorithm: $0.algorithm, value: $0.finalize(), type: .fullObject) }
             } else {
-                try await offload(record.size >= Self.offloadThreshold) {
+                try await Offload.run(record.size >= Offload.threshold) {
                     try mapErrors {
                         _ = try descriptor.withDescriptor { fd in try POSIXFiles.copyRange(from: fd, offset: 0, length: record.size, to: temp.descriptor) }
                     }
@@ -76,7 +77,7 @@ extension FileStoreBackend {
             record.metadata.cannedACL = acl
             try index.upsert(record, bucketID: bucketID, db)
         } afterCommit: { _ in
-            cache.invalidate(MetadataCache.Key(bucketID: bucketID, key: address.key))
+            cache.invalidate(MetadataCacheKey(bucketID: bucketID, key: address.key))
         }
     }
 
@@ -95,7 +96,7 @@ extension FileStoreBackend {
             try index.upsert(record, bucketID: bucketID, db)
             return record.info
         } afterCommit: { _ in
-            cache.invalidate(MetadataCache.Key(bucketID: bucketID, key: address.key))
+            cache.invalidate(MetadataCacheKey(bucketID: bucketID, key: address.key))
         }
     }
 }

@@ -1,4 +1,5 @@
 public import StowageCore
+import StowageLocalFiles
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

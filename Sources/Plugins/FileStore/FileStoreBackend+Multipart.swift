@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 public import StowageCore
+import StowageLocalFiles
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -15,17 +16,6 @@ import Musl
 /// like a PUT, deleting the upload in the same transaction.
 extension FileStoreBackend {
     static let multipartDirectory = ".stowage/multipart"
-
-    struct UploadRecord: Sendable {
-        var info: MultipartUploadInfo
-        var bucketID: Int64
-        var metadata: ObjectMetadata
-    }
-
-    struct StoredPart: Sendable {
-        var info: PartInfo
-        var file: String
-    }
 
     // MARK: Create
 
@@ -45,13 +35,7 @@ extension FileStoreBackend {
             try POSIXFiles.makeDirectory(at: state.rootFD, Self.multipartDirectory)
             try POSIXFiles.makeDirectory(at: state.rootFD, Self.multipartDirectory + "/" + uploadID)
             do {
-                try state.index.write { db in
-                    try db.execute(sql: """
-                        INSERT INTO uploads (upload_id, bucket_id, key, initiated_ms, owner_id, storage_class, metadata, checksum_algorithm, checksum_type)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [uploadID, bucket.id, Data(address.key.utf8), now.millisecondsSinceEpoch, info.ownerID, info.storageClass,
-                                         MetadataCodec.encode(options.metadata), info.checksumAlgorithm?.rawValue, info.checksumType?.rawValue])
-                }
+                try state.index.write { db in try ObjectIndex.insertUpload(info, bucketID: bucket.id, metadata: options.metadata, db) }
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw S3Error(.noSuchBucket).with("BucketName", bucket.info.name)
             }
@@ -60,36 +44,10 @@ extension FileStoreBackend {
     }
 
     func upload(_ uploadID: String, address: ObjectAddress, bucket: BucketRecord, _ db: Database) throws -> UploadRecord {
-        guard let row = try Row.fetchOne(db, sql: """
-            SELECT key, initiated_ms, owner_id, storage_class, metadata, checksum_algorithm, checksum_type, bucket_id FROM uploads WHERE upload_id = ?
-            """, arguments: [uploadID]),
-              (row[7] as Int64) == bucket.id, [UInt8](row[0] as Data) == Array(address.key.utf8)
-        else {
+        guard let found = try ObjectIndex.upload(uploadID, db), found.record.bucketID == bucket.id, found.key == Array(address.key.utf8) else {
             throw S3Error(.noSuchUpload).with("UploadId", uploadID)
         }
-        return UploadRecord(info: Self.uploadInfo(row, uploadID: uploadID), bucketID: bucket.id, metadata: MetadataCodec.decode(row[4]))
-    }
-
-    static func uploadInfo(_ row: Row, uploadID: String) -> MultipartUploadInfo {
-        MultipartUploadInfo(
-            key: String(decoding: row[0] as Data, as: UTF8.self), uploadID: uploadID,
-            initiated: S3Timestamp(millisecondsSinceEpoch: row[1]), ownerID: row[2], storageClass: row[3],
-            checksumAlgorithm: (row[5] as String?).flatMap(ChecksumAlgorithm.init(name:)),
-            checksumType: (row[6] as String?).flatMap(ChecksumType.init(rawValue:))
-        )
-    }
-
-    static func storedParts(_ uploadID: String, _ db: Database, after marker: Int = 0, limit: Int = 10_001) throws -> [StoredPart] {
-        try Row.fetchAll(db, sql: """
-            SELECT part_number, etag, size, modified_ms, checksum_algorithm, checksum, file FROM parts
-            WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?
-            """, arguments: [uploadID, marker, limit]).map { row in
-            var info = PartInfo(partNumber: row[0], etag: row[1], size: row[2], lastModified: S3Timestamp(millisecondsSinceEpoch: row[3]))
-            if let name: String = row[4], let algorithm = ChecksumAlgorithm(name: name), let value: Data = row[5] {
-                info.checksum = (algorithm, [UInt8](value))
-            }
-            return StoredPart(info: info, file: row[6])
-        }
+        return found.record
     }
 
     func uploadDirectory(_ uploadID: String) -> String { Self.multipartDirectory + "/" + uploadID }
@@ -114,9 +72,9 @@ extension FileStoreBackend {
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
             // A body of unknown length (chunked transfer) may be large.
-            let large = (options.expectedSize ?? Self.offloadThreshold) >= Self.offloadThreshold
+            let large = Offload.isHeavy(declaredSize: options.expectedSize)
             let ingest = BodyIngest(maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5, computing: computed)
-            let written = try await offload(large) {
+            let written = try await Offload.run(large) {
                 try await temp.write(body: body, ingest: ingest, overlapped: large)
             }
             _ = try mapErrors { try temp.finish(sync: self.options.fsync) }
@@ -155,7 +113,7 @@ extension FileStoreBackend {
         do {
             let md5 = StreamingDigest(.md5)
             let hasher = upload.info.checksumAlgorithm.map(ChecksumHasher.init)
-            try await offload(length >= Self.offloadThreshold) {
+            try await Offload.run(length >= Offload.threshold) {
                 try mapErrors {
                     _ = try descriptor.withDescriptor { fd in
                         try POSIXFiles.copyObserving(from: fd, offset: range.first, length: length, to: temp.descriptor) { bytes in
@@ -198,17 +156,11 @@ extension FileStoreBackend {
         }
         temp.committed = true
         do {
-            let replaced = try locks.withLock(bucketID: -1, key: uploadID) {
+            let replaced = try commitLocks.withLock(bucketID: -1, key: uploadID) {
                 try mapErrors {
                     try state.index.write { db -> String? in
                         _ = try self.upload(uploadID, address: address, bucket: bucket, db)
-                        let old = try String.fetchOne(db, sql: "SELECT file FROM parts WHERE upload_id = ? AND part_number = ?", arguments: [uploadID, part.partNumber])
-                        try db.execute(sql: """
-                            INSERT OR REPLACE INTO parts (upload_id, part_number, size, etag, modified_ms, checksum_algorithm, checksum, file)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                            """, arguments: [uploadID, part.partNumber, part.size, part.etag, part.lastModified.millisecondsSinceEpoch,
-                                             part.checksum?.algorithm.rawValue, part.checksum.map { Data($0.value) }, file])
-                        return old
+                        return try ObjectIndex.upsertPart(part, uploadID: uploadID, file: file, db)
                     }
                 }
             }
@@ -244,7 +196,7 @@ extension FileStoreBackend {
 
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
-            try await offload(size >= Self.offloadThreshold) {
+            try await Offload.run(size >= Offload.threshold) {
                 try mapErrors {
                     for (part, descriptor) in zip(chosen, descriptors) {
                         _ = try descriptor.withDescriptor { fd in try POSIXFiles.copyRange(from: fd, offset: 0, length: part.info.size, to: temp.descriptor) }
@@ -262,15 +214,15 @@ extension FileStoreBackend {
             )
             try await commit(record, bucket: bucket, conditions: options.conditions, temp: temp, state: state) { db in
                 // The upload must still exist with the parts that were copied.
-                let now = try Self.storedParts(uploadID, db)
+                let now = try ObjectIndex.storedParts(uploadID, db)
                 let files = Dictionary(uniqueKeysWithValues: now.map { ($0.info.partNumber, $0.file) })
-                guard try String.fetchOne(db, sql: "SELECT upload_id FROM uploads WHERE upload_id = ?", arguments: [uploadID]) != nil else {
+                guard try ObjectIndex.uploadExists(uploadID, db) else {
                     throw S3Error(.noSuchUpload).with("UploadId", uploadID)
                 }
                 guard chosen.allSatisfy({ files[$0.info.partNumber] == $0.file }) else {
                     throw S3Error(.conditionalRequestConflict, message: "A part was replaced while the upload was being completed; complete it again.")
                 }
-                try db.execute(sql: "DELETE FROM uploads WHERE upload_id = ?", arguments: [uploadID])
+                try ObjectIndex.deleteUpload(uploadID, db)
             }
             removeUploadDirectory(uploadID, state: state)
             return record.info
@@ -299,10 +251,10 @@ extension FileStoreBackend {
     private func completionSnapshot(
         _ address: ObjectAddress, uploadID: String, requested: [CompletedPart], bucket: BucketRecord, state: OpenState
     ) throws -> (UploadRecord, [StoredPart], [OwnedFileDescriptor]) {
-        try locks.withLock(bucketID: -1, key: uploadID) {
+        try commitLocks.withLock(bucketID: -1, key: uploadID) {
             try mapErrors { () -> (UploadRecord, [StoredPart], [OwnedFileDescriptor]) in
                 let (upload, stored) = try state.index.read { db in
-                    (try self.upload(uploadID, address: address, bucket: bucket, db), try Self.storedParts(uploadID, db))
+                    (try self.upload(uploadID, address: address, bucket: bucket, db), try ObjectIndex.storedParts(uploadID, db))
                 }
                 let chosen = try MultipartCompletion.select(requested: requested, stored: stored, partInfo: \.info, upload: upload.info)
                 let uploadFD = try POSIXFiles.openDirectory(at: state.rootFD, uploadDirectory(uploadID))
@@ -324,11 +276,11 @@ extension FileStoreBackend {
         let state = try openState()
         let bucket = try bucketRecord(address.bucket)
         try await freeingSpace(state) {
-            try locks.withLock(bucketID: -1, key: uploadID) {
+            try commitLocks.withLock(bucketID: -1, key: uploadID) {
                 try mapErrors {
                     try state.index.write { db in
                         _ = try self.upload(uploadID, address: address, bucket: bucket, db)
-                        try db.execute(sql: "DELETE FROM uploads WHERE upload_id = ?", arguments: [uploadID])
+                        try ObjectIndex.deleteUpload(uploadID, db)
                     }
                 }
             }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 public import StowageCore
+import StowageLocalFiles
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -16,7 +17,7 @@ extension FileStoreBackend {
         return try mapErrors {
             try state.index.read { db in
                 let upload = try self.upload(uploadID, address: address, bucket: bucket, db)
-                let stored = try Self.storedParts(uploadID, db, after: query.partNumberMarker, limit: query.maxParts + 1)
+                let stored = try ObjectIndex.storedParts(uploadID, db, after: query.partNumberMarker, limit: query.maxParts + 1)
                 let page = Array(stored.prefix(query.maxParts)).map(\.info)
                 let truncated = stored.count > query.maxParts
                 return ListPartsPage(upload: upload.info, parts: page, isTruncated: truncated,
@@ -36,11 +37,7 @@ extension FileStoreBackend {
     public func expireMultipartUploads(initiatedBefore cutoff: S3Timestamp) async throws -> Int {
         let state = try openState()
         let expired = try mapErrors {
-            try state.index.write { db -> [String] in
-                let ids = try String.fetchAll(db, sql: "SELECT upload_id FROM uploads WHERE initiated_ms < ?", arguments: [cutoff.millisecondsSinceEpoch])
-                try db.execute(sql: "DELETE FROM uploads WHERE initiated_ms < ?", arguments: [cutoff.millisecondsSinceEpoch])
-                return ids
-            }
+            try state.index.write { db in try ObjectIndex.deleteUploads(initiatedBefore: cutoff, db) }
         }
         for id in expired { removeUploadDirectory(id, state: state) }
         if !expired.isEmpty { logger.info("expired stale multipart uploads", metadata: ["count": "\(expired.count)"]) }
@@ -52,9 +49,7 @@ extension FileStoreBackend {
         try POSIXFiles.makeDirectory(at: state.rootFD, Self.multipartDirectory)
         let root = try POSIXFiles.openDirectory(at: state.rootFD, Self.multipartDirectory)
         defer { POSIXFiles.closeDescriptor(root) }
-        let (uploads, files) = try state.index.read { db in
-            (Set(try String.fetchAll(db, sql: "SELECT upload_id FROM uploads")), Set(try String.fetchAll(db, sql: "SELECT upload_id || '/' || file FROM parts")))
-        }
+        let (uploads, files) = try state.index.read { db in try ObjectIndex.uploadIDsAndPartFiles(db) }
         for entry in try POSIXFiles.directoryEntries(root) {
             guard entry.isDirectory, uploads.contains(entry.name) else {
                 removeUploadDirectory(entry.name, state: state)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import NIOCore
 public import StowageCore
+import StowageLocalFiles
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -25,9 +26,9 @@ extension FileStoreBackend {
         let temp = try mapErrors { try TempFile.create(in: state.tempFD) }
         do {
             // A body of unknown length (chunked transfer) may be large.
-            let large = (options.expectedSize ?? Self.offloadThreshold) >= Self.offloadThreshold
+            let large = Offload.isHeavy(declaredSize: options.expectedSize)
             let ingest = BodyIngest(maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5)
-            let written = try await offload(large) {
+            let written = try await Offload.run(large) {
                 try await temp.write(body: body, ingest: ingest, overlapped: large)
             }
             let inode = try mapErrors { try temp.finish(sync: self.options.fsync) }
@@ -72,7 +73,7 @@ extension FileStoreBackend {
         } afterCommit: { _ in
             // Committed. From here on the temp file belongs to the index: a failure leaves it for
             // readers (through the `pending` table) and for start-up recovery, never deleted.
-            defer { cache.invalidate(MetadataCache.Key(bucketID: bucketID, key: record.key)) }
+            defer { cache.invalidate(MetadataCacheKey(bucketID: bucketID, key: record.key)) }
             do {
                 try withExtendedLifetime(directory) {
                     var attempts = 0
@@ -98,9 +99,7 @@ extension FileStoreBackend {
         do {
             return try await state.committer.submit(transact, afterCommit: afterCommit)
         } catch let error as DatabaseError {
-            logger.error("index failure", metadata: ["error": "\(error)"])
-            if error.resultCode == .SQLITE_FULL { throw S3Error(.insufficientStorage) }
-            throw S3Error(.internalError)
+            throw s3Error(error)
         } catch is CommitQueue.ServiceStopped {
             throw S3Error(.serviceUnavailable, message: "The storage backend is stopping.")
         }
@@ -116,7 +115,7 @@ extension FileStoreBackend {
     public func getObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
         let state = try openState()
         let bucket = try bucketRecord(address.bucket)
-        let cacheKey = MetadataCache.Key(bucketID: bucket.id, key: address.key)
+        let cacheKey = MetadataCacheKey(bucketID: bucket.id, key: address.key)
         let generation = cache.generation(cacheKey)
         // Hot small objects come straight from memory.
         if let entry = cache.lookup(cacheKey), let content = entry.content {
@@ -131,7 +130,7 @@ extension FileStoreBackend {
         let range = try options.servedRange(size: record.size, parts: record.parts)
         if record.size <= MetadataCache.maxContentSize, let content = Self.readWhole(descriptor, size: Int(record.size)) {
             descriptor.close()
-            cache.store(record, content: content, for: cacheKey, readAt: generation)
+            cache.store(MetadataCacheEntry(record: record, content: content), for: cacheKey, readAt: generation)
             let bytes = range.map { content.getSlice(at: Int($0.first), length: Int($0.count))! } ?? content
             return ObjectReadResult(info: record.info, range: range, content: .bytes(bytes), partChecksum: options.partChecksum(parts: record.parts, objectChecksum: record.checksum))
         }
@@ -205,11 +204,11 @@ extension FileStoreBackend {
 
     /// The object's row, from the cache when a recent read left it there.
     func cachedRecord(bucket: BucketRecord, key: String, state: OpenState) throws -> ObjectRecord? {
-        let cacheKey = MetadataCache.Key(bucketID: bucket.id, key: key)
+        let cacheKey = MetadataCacheKey(bucketID: bucket.id, key: key)
         if let hit = cache.lookup(cacheKey) { return hit.record }
         let generation = cache.generation(cacheKey)
         let record = try mapErrors { try state.index.object(bucketID: bucket.id, key: key) }
-        if let record { cache.store(record, for: cacheKey, readAt: generation) }
+        if let record { cache.store(MetadataCacheEntry(record: record), for: cacheKey, readAt: generation) }
         return record
     }
 
@@ -261,13 +260,13 @@ extension FileStoreBackend {
             if !conditions.isEmpty { try conditions.check(current: current?.info) }
             guard var current else { return nil }
             current.pendingTemp = try index.pendingTemp(bucketID: bucketID, key: key, inode: current.inode, db)
-            if let temp = current.pendingTemp { try db.execute(sql: "DELETE FROM pending WHERE temp = ?", arguments: [temp]) }
+            if let temp = current.pendingTemp { try index.forgetPendingRename(temp: temp, db) }
             try index.deleteObjectRow(bucketID: bucketID, key: key, db)
             try index.addTrash(bucketID: bucketID, path: relative, key: key, inode: current.inode, db)
             return current
         } afterCommit: { removed in
             // Invalidate even when nothing was deleted: a cached row may describe a file gone by other means.
-            defer { cache.invalidate(MetadataCache.Key(bucketID: bucketID, key: key)) }
+            defer { cache.invalidate(MetadataCacheKey(bucketID: bucketID, key: key)) }
             guard let removed else { return }
             do {
                 try withExtendedLifetime(directory) {

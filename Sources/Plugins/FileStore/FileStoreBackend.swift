@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 public import Logging
 public import StowageCore
+import StowageLocalFiles
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -52,10 +53,16 @@ public final class FileStoreBackend: StorageBackend {
     let logger: Logger
     private let state = Mutex<OpenState?>(nil)
     private let buckets = Mutex<[String: BucketRecord]>([:])
-    let locks = KeyLocks()
+    let commitLocks = KeyCommitLocks()
     let directories = BucketDirectories()
     let reserve = SpaceReserve()
     let cache = MetadataCache()
+    /// Bucket configuration versions (`BucketInfo.configurationVersion`): each bucket row and
+    /// each configuration write takes the next one. Unique within this instance and started at
+    /// random, so none repeats after a restart either: stages' caches may outlive a close and
+    /// an open, and a bucket recreated within the same millisecond must not match.
+    private let configurationVersions = Atomic<UInt64>(UInt64.random(in: 0..<(1 << 62)))
+    func nextConfigurationVersion() -> UInt64 { configurationVersions.add(1, ordering: .relaxed).newValue }
     /// Orders upload ids created within the same millisecond.
     let uploadSequence = Atomic<UInt64>(0)
 
@@ -130,7 +137,11 @@ public final class FileStoreBackend: StorageBackend {
             // Directories open on demand (`directories`); a missing one is made again.
             for record in records { try POSIXFiles.makeDirectory(at: rootFD, record.info.name) }
             buckets.withLock { cache in
-                cache = Dictionary(uniqueKeysWithValues: records.map { ($0.info.name, $0) })
+                cache = Dictionary(uniqueKeysWithValues: records.map { record in
+                    var record = record
+                    record.info.configurationVersion = nextConfigurationVersion()
+                    return (record.info.name, record)
+                })
             }
             return opened
         } catch {
@@ -154,57 +165,35 @@ public final class FileStoreBackend: StorageBackend {
         let index = state.index
         // Only renames whose row is still the live one are finished: a later commit or delete of
         // the key superseded the others.
-        let pending = try index.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT p.bucket_id, b.name, p.key, p.inode, p.temp FROM pending p
-                JOIN buckets b ON b.id = p.bucket_id
-                JOIN objects o ON o.bucket_id = p.bucket_id AND o.key = p.key AND o.inode = p.inode
-                """)
-        }
-        for row in pending {
-            let bucketName: String = row[1]
-            let keyData: Data = row[2]
-            let inode: Int64 = row[3]
-            let temp: String = row[4]
-            let key = String(decoding: keyData, as: UTF8.self)
-            guard let status = POSIXFiles.fileStatus(at: state.tempFD, temp), UInt64(status.st_ino) == UInt64(bitPattern: inode) else { continue }
-            let relative = KeyPathMapper.relativePath(for: key)
-            let bucketFD = try POSIXFiles.openDirectory(at: state.rootFD, bucketName)
+        let pending = try index.pendingRenames()
+        for rename in pending {
+            guard let status = POSIXFiles.fileStatus(at: state.tempFD, rename.temp), UInt64(status.st_ino) == rename.inode else { continue }
+            let relative = KeyPathMapper.relativePath(for: rename.key)
+            let bucketFD = try POSIXFiles.openDirectory(at: state.rootFD, rename.bucketName)
             defer { POSIXFiles.closeDescriptor(bucketFD) }
             try POSIXFiles.makeDirectories(at: bucketFD, KeyPathMapper.parentDirectories(of: relative))
-            _ = try POSIXFiles.rename(from: state.tempFD, temp, to: bucketFD, relative)
-            logger.info("recovered an interrupted write", metadata: ["bucket": "\(bucketName)", "key": "\(key)"])
+            _ = try POSIXFiles.rename(from: state.tempFD, rename.temp, to: bucketFD, relative)
+            logger.info("recovered an interrupted write", metadata: ["bucket": "\(rename.bucketName)", "key": "\(rename.key)"])
         }
 
-        let trash = try index.read { db in
-            try Row.fetchAll(db, sql: "SELECT t.bucket_id, b.name, t.path, t.key, t.inode FROM trash t LEFT JOIN buckets b ON b.id = t.bucket_id")
-        }
-        for row in trash {
-            guard let bucketName: String = row[1] else { continue }
-            let bucketID: Int64 = row[0]
-            let path: String = row[2]
-            let keyData: Data = row[3]
-            let inode: Int64 = row[4]
-            guard let bucketFD = try? POSIXFiles.openDirectory(at: state.rootFD, bucketName) else { continue }
+        let trash = try index.pendingUnlinks()
+        for unlink in trash {
+            guard let bucketName = unlink.bucketName,
+                  let bucketFD = try? POSIXFiles.openDirectory(at: state.rootFD, bucketName) else { continue }
             defer { POSIXFiles.closeDescriptor(bucketFD) }
-            let live = try index.object(bucketID: bucketID, key: String(decoding: keyData, as: UTF8.self))
-            if let status = POSIXFiles.fileStatus(at: bucketFD, path), UInt64(status.st_ino) == UInt64(bitPattern: inode),
-                live == nil || live!.inode != UInt64(bitPattern: inode) {
-                try POSIXFiles.unlinkFile(at: bucketFD, path)
-                POSIXFiles.removeEmptyDirectories(at: bucketFD, KeyPathMapper.parentDirectories(of: path))
-                logger.info("removed the file of an interrupted delete", metadata: ["bucket": "\(bucketName)", "path": "\(path)"])
+            let live = try index.object(bucketID: unlink.bucketID, key: unlink.key)
+            if let status = POSIXFiles.fileStatus(at: bucketFD, unlink.path), UInt64(status.st_ino) == unlink.inode,
+                live == nil || live!.inode != unlink.inode {
+                try POSIXFiles.unlinkFile(at: bucketFD, unlink.path)
+                POSIXFiles.removeEmptyDirectories(at: bucketFD, KeyPathMapper.parentDirectories(of: unlink.path))
+                logger.info("removed the file of an interrupted delete", metadata: ["bucket": "\(bucketName)", "path": "\(unlink.path)"])
             }
         }
         // No write transaction when there is nothing to clear, and on a full disk the space
         // reserve is given back for it. If even that fails, the rows stay: each was just checked
         // against the disk, and the next start checks them again; the server comes up regardless.
         if !pending.isEmpty || !trash.isEmpty {
-            let clear: () throws -> Void = {
-                try index.write { db in
-                    try db.execute(sql: "DELETE FROM pending")
-                    try db.execute(sql: "DELETE FROM trash")
-                }
-            }
+            let clear: () throws -> Void = { try index.clearRecoveryRecords() }
             do {
                 try clear()
             } catch let error as DatabaseError where Self.isDiskFull(error) {
@@ -263,12 +252,12 @@ public final class FileStoreBackend: StorageBackend {
                         ? S3Error(.bucketAlreadyOwnedByYou).with("BucketName", name)
                         : S3Error(.bucketAlreadyExists).with("BucketName", name)
                 }
-                let info = BucketInfo(name: name, creationDate: .now, ownerID: owner.canonicalUserID, region: region)
-                try db.execute(sql: "INSERT INTO buckets (name, owner_id, region, created_ms) VALUES (?, ?, ?, ?)",
-                               arguments: [name, info.ownerID, region, info.creationDate.millisecondsSinceEpoch])
+                let info = BucketInfo(name: name, creationDate: .now, ownerID: owner.canonicalUserID, region: region,
+                                      configurationVersion: nextConfigurationVersion())
+                let id = try state.index.insertBucket(info, db)
                 // Created inside the transaction: a failure rolls the row back.
                 try POSIXFiles.makeDirectory(at: state.rootFD, name)
-                return BucketRecord(id: db.lastInsertedRowID, info: info)
+                return BucketRecord(id: id, info: info)
             }
             buckets.withLock { $0[name] = record }
             return record.info
@@ -281,16 +270,13 @@ public final class FileStoreBackend: StorageBackend {
         try mapErrors {
             // Uploads still in progress go with the bucket.
             let abandoned = try state.index.write { db -> [String] in
-                guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM buckets WHERE id = ?)", arguments: [record.id]) == true else {
+                guard try state.index.bucketExists(id: record.id, db) else {
                     throw S3Error(.noSuchBucket).with("BucketName", name)
                 }
                 if try state.index.hasObjects(bucketID: record.id, db) {
                     throw S3Error(.bucketNotEmpty).with("BucketName", name)
                 }
-                try db.execute(sql: "DELETE FROM trash WHERE bucket_id = ?", arguments: [record.id])
-                let uploads = try String.fetchAll(db, sql: "SELECT upload_id FROM uploads WHERE bucket_id = ?", arguments: [record.id])
-                try db.execute(sql: "DELETE FROM buckets WHERE id = ?", arguments: [record.id])
-                return uploads
+                return try state.index.deleteBucket(id: record.id, db)
             }
             for upload in abandoned { removeUploadDirectory(upload, state: state) }
             buckets.withLock { _ = $0.removeValue(forKey: name) }
@@ -320,6 +306,12 @@ public final class FileStoreBackend: StorageBackend {
         let state = try openState()
         let record = try bucketRecord(bucket)
         try mapErrors { try state.index.setConfiguration(bucketID: record.id, kind: kind.rawValue, document: document) }
+        // After the write: a reader that sees the new version reads the new document. The
+        // version lives with the cached bucket row (see `configurationVersions`).
+        let version = nextConfigurationVersion()
+        buckets.withLock { buckets in
+            if buckets[bucket]?.id == record.id { buckets[bucket]!.info.configurationVersion = version }
+        }
     }
 
     // MARK: Listing
@@ -328,19 +320,6 @@ public final class FileStoreBackend: StorageBackend {
         let state = try openState()
         let record = try bucketRecord(bucket)
         return try mapErrors { try state.index.list(bucketID: record.id, query: query) }
-    }
-
-    // MARK: Executors
-
-    /// Bodies at least this large are written off the caller's executor.
-    static let offloadThreshold: Int64 = 1 << 20
-
-    /// Runs long work on the global concurrent executor. A request's task runs on its
-    /// connection's event loop (cheapest for small requests); large bodies and multi-GiB copies
-    /// leave it, so receiving, hashing and writing overlap and the loop keeps serving others.
-    func offload<T>(_ heavy: Bool, _ body: () async throws -> T) async throws -> T {
-        guard heavy else { return try await body() }
-        return try await withTaskExecutorPreference(globalConcurrentExecutor) { try await body() }
     }
 
     // MARK: Errors
@@ -383,10 +362,16 @@ public final class FileStoreBackend: StorageBackend {
             logger.error("file system failure", metadata: ["error": "\(error)"])
             throw error.s3Error
         } catch let error as DatabaseError {
-            logger.error("index failure", metadata: ["error": "\(error)"])
-            if error.resultCode == .SQLITE_FULL { throw S3Error(.insufficientStorage) }
-            if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED { throw S3Error(.slowDown) }
-            throw S3Error(.internalError)
+            throw s3Error(error)
         }
+    }
+
+    /// The one mapping of index failures to S3: a full disk is 507, a busy or locked database
+    /// asks the client to slow down, anything else is logged and 500.
+    func s3Error(_ error: DatabaseError) -> S3Error {
+        logger.error("index failure", metadata: ["error": "\(error)"])
+        if error.resultCode == .SQLITE_FULL { return S3Error(.insufficientStorage) }
+        if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED { return S3Error(.slowDown) }
+        return S3Error(.internalError)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import StowageCore
+import StowageLocalFiles
 import Synchronization
 
 /// A bucket row.

@@ -4,9 +4,9 @@ import HTTPTypes
 import NIOCore
 import Synchronization
 
-/// Authorizes every routed request the way S3 does, and serves the access-control
-/// subresources: Get/Put/DeleteBucketPolicy, GetBucketPolicyStatus, Get/PutBucketAcl and
-/// Get/PutObjectAcl (canned ACLs).
+/// Authorizes every routed request the way S3 does. The access-control subresources (policy,
+/// policy status, ACLs) are served by the dispatcher; this stage decides who may call them and
+/// gives the dispatcher the policy language (`S3Context.policies`) to validate documents.
 ///
 /// The decision, for a request to a bucket: an explicit `Deny` in the bucket policy refuses;
 /// the bucket's owner is allowed; an `Allow` in the policy allows; a canned ACL on the bucket
@@ -25,7 +25,7 @@ public struct PolicyStage: S3Stage {
     public let enforce: Bool
     /// Account ids by canonical user id: who shares the bucket owner's account.
     public let accounts: [String: String]
-    private let cache = BucketAccessCache()
+    private let cache = BucketConfigurationCache<BucketAccessState>()
 
     public init(backend: any StorageBackend, enforce: Bool, users: [S3Identity] = []) {
         self.backend = backend
@@ -38,6 +38,7 @@ public struct PolicyStage: S3Stage {
     public func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
         let operation = try context.requireOperation()
         var context = context
+        context.policies = PolicyDocuments()
         if enforce {
             // A browser upload names its key in the form: read the form up to the file first.
             if case .postObject = operation { _ = try await context.readPostForm(request) }
@@ -56,66 +57,12 @@ public struct PolicyStage: S3Stage {
                 context.keyAuthorizer = deleteAuthorizer(bucket: info, request: request, context: context)
             }
         }
-        switch operation {
-        case .getBucketSubresource(let bucket, .policy):
-            guard let document = try await state(of: try await backend.bucket(bucket)).policyDocument else {
-                throw S3Error(.noSuchBucketPolicy).with("BucketName", bucket)
-            }
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
-            return S3Response(status: .ok, headers: headers, body: .bytes(ByteBuffer(bytes: document)))
-        case .putBucketSubresource(let bucket, .policy):
-            return try await putPolicy(bucket, request, context)
-        case .deleteBucketSubresource(let bucket, .policy):
-            _ = try await backend.bucket(bucket)
-            try await backend.setBucketConfiguration(bucket, kind: .policy, document: nil)
-            cache.invalidate(bucket)
-            return S3Response(status: .noContent)
-        case .getBucketSubresource(let bucket, .policyStatus):
-            guard let policy = try await state(of: try await backend.bucket(bucket)).policy else {
-                throw S3Error(.noSuchBucketPolicy).with("BucketName", bucket)
-            }
-            return .document(.policyStatus(PolicyStatusResult(isPublic: policy.isPublic)))
-        case .getBucketSubresource(let bucket, .acl):
-            let info = try await backend.bucket(bucket)
-            let acl = try await state(of: info).acl ?? .private
-            return .document(.accessControlPolicy(AccessControlPolicy(owner: owner(info, context), grants: acl.grants(owner: owner(info, context)))))
-        case .putBucketSubresource(let bucket, .acl):
-            let acl = try await requestedCannedACL(request, context)
-            try await context.requireAuthorizedBucket(backend.bucket(bucket))
-            try await backend.setBucketConfiguration(bucket, kind: .acl, document: acl == .private ? nil : Array(acl.rawValue.utf8))
-            cache.invalidate(bucket)
-            return S3Response(status: .ok)
-        case .getObjectSubresource(let address, .acl):
-            let info = try await backend.bucket(address.bucket)
-            let object = try await backend.headObject(address, options: GetObjectOptions())
-            let acl = object.info.metadata.cannedACL ?? .private
-            return .document(.accessControlPolicy(AccessControlPolicy(owner: owner(info, context), grants: acl.grants(owner: owner(info, context)))))
-        case .putObjectSubresource(let address, .acl):
-            let acl = try await requestedCannedACL(request, context)
-            try await backend.setObjectACL(address, acl: acl == .private ? nil : acl)
-            return S3Response(status: .ok)
-        case .createBucket(let bucket):
-            // Validated before the bucket exists, so a bad value creates nothing.
-            let acl = try CannedACL(header: request.headers[.amzACL])
-            // Re-creating your own bucket where S3 answers 200 (us-east-1) resets its ACL to the
-            // one asked for, as S3 does.
-            let recreated = try await existingBucket(bucket).map { $0.ownerID == context.identity.canonicalUserID } ?? false
-            let response = try await next(request, context)
-            let document = acl.flatMap { $0 == .private ? nil : Array($0.rawValue.utf8) }
-            if document != nil || recreated {
-                try await backend.setBucketConfiguration(bucket, kind: .acl, document: document)
-                cache.invalidate(bucket)
-            }
-            return response
-        default:
-            guard enforce, let address = Self.existenceRevealingRead(operation) else { return try await next(request, context) }
-            do {
-                return try await next(request, context)
-            } catch let error as S3Error where error.code == .noSuchKey {
-                guard try await mayList(address, request, context) else { throw S3Error(.accessDenied) }
-                throw error
-            }
+        guard enforce, let address = Self.existenceRevealingRead(operation) else { return try await next(request, context) }
+        do {
+            return try await next(request, context)
+        } catch let error as S3Error where error.code == .noSuchKey {
+            guard try await mayList(address, request, context) else { throw S3Error(.accessDenied) }
+            throw error
         }
     }
 
@@ -153,39 +100,6 @@ public struct PolicyStage: S3Stage {
         } catch let error as S3Error where error.code == .accessDenied {
             return false
         }
-    }
-
-    // MARK: Subresources
-
-    private func putPolicy(_ bucket: String, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
-        var body = try await request.collectDocument(upTo: BucketPolicy.maxSize + 1)
-        let bytes = body.readBytes(length: body.readableBytes) ?? []
-        try await context.requireAuthorizedBucket(backend.bucket(bucket))
-        _ = try BucketPolicy(json: bytes, bucket: bucket)
-        try await backend.setBucketConfiguration(bucket, kind: .policy, document: bytes)
-        cache.invalidate(bucket)
-        return S3Response(status: .noContent)
-    }
-
-    /// PutBucketAcl/PutObjectAcl take a canned ACL in `x-amz-acl`; explicit grants (headers
-    /// or an `AccessControlPolicy` body) are not supported.
-    private func requestedCannedACL(_ request: S3Request, _ context: S3Context) async throws -> CannedACL {
-        if request.headers.contains(where: { $0.name.canonicalName.hasPrefix("x-amz-grant-") }) {
-            throw S3Error.notImplemented("ACL grants beyond the canned ACLs (x-amz-grant-*)")
-        }
-        let body = try await request.collectDocument(upTo: 64 * 1024)
-        if body.readableBytes > 0 {
-            throw S3Error.notImplemented("AccessControlPolicy documents (use a canned ACL in x-amz-acl)")
-        }
-        guard let acl = try CannedACL(header: request.headers[.amzACL]) else {
-            throw S3Error(.missingSecurityHeader, message: "Your request was missing a required header.").with("MissingHeaderName", "x-amz-acl")
-        }
-        return acl
-    }
-
-    private func owner(_ info: BucketInfo, _ context: S3Context) -> S3Owner {
-        let isCaller = info.ownerID == context.identity.canonicalUserID
-        return S3Owner(id: info.ownerID, displayName: isCaller ? context.identity.displayName : info.ownerID)
     }
 
     // MARK: Authorization
@@ -385,16 +299,30 @@ public struct PolicyStage: S3Stage {
     // MARK: Per-bucket state
 
     private func state(of bucket: BucketInfo) async throws -> BucketAccessState {
-        let (cached, generation) = cache.lookup(bucket)
-        if let cached { return cached }
-        let policyDocument = try await backend.bucketConfiguration(bucket.name, kind: .policy)
-        let policy = try policyDocument.map { try BucketPolicy(json: $0, bucket: bucket.name) }
-        let aclText = try await backend.bucketConfiguration(bucket.name, kind: .acl).map { String(decoding: $0, as: UTF8.self) }
-        let state = BucketAccessState(
-            ownerID: bucket.ownerID, creationDate: bucket.creationDate, policyDocument: policyDocument, policy: policy,
-            acl: aclText.flatMap(CannedACL.init(rawValue:))
-        )
-        cache.store(bucket.name, state, generation: generation)
-        return state
+        try await cache.value(for: bucket) {
+            let policyDocument = try await backend.bucketConfiguration(bucket.name, kind: .policy)
+            let aclText = try await backend.bucketConfiguration(bucket.name, kind: .acl).map { String(decoding: $0, as: UTF8.self) }
+            return BucketAccessState(
+                policy: try policyDocument.map { try BucketPolicy(json: $0, bucket: bucket.name) },
+                acl: aclText.flatMap(CannedACL.init(rawValue:))
+            )
+        }
+    }
+}
+
+/// A bucket's policy and ACL as parsed, cached under the bucket's configuration version.
+struct BucketAccessState: Sendable {
+    var policy: BucketPolicy?
+    var acl: CannedACL?
+}
+
+/// The policy language, for the dispatcher's policy subresources.
+struct PolicyDocuments: BucketPolicyInspector {
+    func validate(_ document: [UInt8], bucket: String) throws {
+        _ = try BucketPolicy(json: document, bucket: bucket)
+    }
+
+    func isPublic(_ document: [UInt8], bucket: String) throws -> Bool {
+        try BucketPolicy(json: document, bucket: bucket).isPublic
     }
 }

@@ -111,7 +111,7 @@ public struct PutObjectOptions: Sendable {
 
     public init(
         metadata: ObjectMetadata = ObjectMetadata(), owner: S3Identity = .anonymous, contentMD5: [UInt8]? = nil,
-        expectedSize: Int64? = nil, maxSize: Int64 = 5 * 1024 * 1024 * 1024, conditions: WriteConditions = WriteConditions(),
+        expectedSize: Int64? = nil, maxSize: Int64 = S3Limits.maxUploadSize, conditions: WriteConditions = WriteConditions(),
         checksum: PayloadChecksum? = nil
     ) {
         self.checksum = checksum
@@ -183,7 +183,7 @@ public struct CopyObjectOptions: Sendable {
     public init(
         metadataDirective: MetadataDirective = .copy, metadata: ObjectMetadata = ObjectMetadata(), owner: S3Identity = .anonymous,
         sourceConditions: ReadConditions = ReadConditions(), destinationConditions: WriteConditions = WriteConditions(),
-        maxSize: Int64 = 5 * 1024 * 1024 * 1024
+        maxSize: Int64 = S3Limits.maxUploadSize
     ) {
         self.metadataDirective = metadataDirective
         self.metadata = metadata

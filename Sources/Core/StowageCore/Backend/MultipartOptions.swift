@@ -27,7 +27,7 @@ public struct PartOptions: Sendable {
     /// The client's checksum of the part, verified as the body ends.
     public var checksum: PayloadChecksum?
 
-    public init(contentMD5: [UInt8]? = nil, expectedSize: Int64? = nil, maxSize: Int64 = 5 * 1024 * 1024 * 1024, checksum: PayloadChecksum? = nil) {
+    public init(contentMD5: [UInt8]? = nil, expectedSize: Int64? = nil, maxSize: Int64 = S3Limits.maxUploadSize, checksum: PayloadChecksum? = nil) {
         self.contentMD5 = contentMD5
         self.expectedSize = expectedSize
         self.maxSize = maxSize
@@ -42,7 +42,7 @@ public struct PartCopyOptions: Sendable {
     public var sourceConditions: ReadConditions
     public var maxSize: Int64
 
-    public init(range: ByteRange? = nil, sourceConditions: ReadConditions = ReadConditions(), maxSize: Int64 = 5 * 1024 * 1024 * 1024) {
+    public init(range: ByteRange? = nil, sourceConditions: ReadConditions = ReadConditions(), maxSize: Int64 = S3Limits.maxUploadSize) {
         self.range = range
         self.sourceConditions = sourceConditions
         self.maxSize = maxSize

@@ -142,7 +142,7 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
     }
 
     public struct Limits: Codable, Sendable, Equatable {
-        public var maxObjectSize: Int64 = 5 * 1024 * 1024 * 1024
+        public var maxObjectSize: Int64 = S3Limits.maxUploadSize
         public var maxMetadataSize: Int = 2048
         /// Milliseconds.
         public var requestTimeout: Int = 300_000

@@ -44,6 +44,8 @@ extension S3Dispatcher {
         if let violation = BucketNames.violation(bucket) {
             throw S3Error(.invalidBucketName, message: "The specified bucket is not valid. \(violation).").with("BucketName", bucket)
         }
+        // Validated before the bucket exists, so a bad value creates nothing.
+        let acl = try CannedACL(header: request.headers[.amzACL])
         let body = try await request.collectDocument(upTo: Self.maxBucketConfigurationBody)
         if body.readableBytes > 0 {
             let configuration = try context.requireDocuments().decodeCreateBucketConfiguration(body)
@@ -54,11 +56,17 @@ extension S3Dispatcher {
                 )
             }
         }
+        var recreated = false
         do {
             _ = try await backend.createBucket(bucket, owner: context.identity, region: region)
         } catch let error as S3Error where error.code == .bucketAlreadyOwnedByYou && region == Self.legacyRegion {
-            // S3's legacy behaviour in us-east-1: re-creating a bucket you own succeeds and leaves
-            // its contents alone (the authorization stage resets its ACL). Other regions answer 409.
+            // S3's legacy behaviour in us-east-1: re-creating a bucket you own succeeds, leaves
+            // its contents alone and resets its ACL to the one asked for. Other regions answer 409.
+            recreated = true
+        }
+        let document = acl.flatMap { $0 == .private ? nil : Array($0.rawValue.utf8) }
+        if document != nil || recreated {
+            try await backend.setBucketConfiguration(bucket, kind: .acl, document: document)
         }
         var headers = HTTPFields()
         headers[.location] = "/\(bucket)"

@@ -6,7 +6,7 @@ import NIOCore
 extension S3Dispatcher {
     /// S3's part limits: 5 MiB minimum for all but the last part (checked at completion), 5 GiB maximum.
     static let minimumPartSize: Int64 = 5 * 1024 * 1024
-    static let maximumPartSize: Int64 = 5 * 1024 * 1024 * 1024
+    static let maximumPartSize: Int64 = S3Limits.maxUploadSize
     /// 10,000 parts with checksums fit in well under 4 MiB of XML.
     static let maxCompleteBody = 4 * 1024 * 1024
     static let checksumAlgorithmHeader = HTTPField.Name("x-amz-checksum-algorithm")!

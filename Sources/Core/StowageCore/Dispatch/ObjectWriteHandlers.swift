@@ -8,7 +8,7 @@ extension S3Dispatcher {
     static let maxDeleteObjectsBody = maxDeleteObjectsKeys * (ObjectKeys.maxLength * 6 + 512) + 4096
     static let maxDeleteObjectsKeys = 1000
     /// S3 refuses CopyObject above 5 GiB; bigger copies go through UploadPartCopy.
-    static let maxCopySize: Int64 = 5 * 1024 * 1024 * 1024
+    static let maxCopySize: Int64 = S3Limits.maxUploadSize
 
     func putObject(_ address: ObjectAddress, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         try ObjectKeys.validate(address.key)

@@ -69,6 +69,22 @@ public struct S3Dispatcher: S3Responder {
             return try await deleteBucketCORS(bucket, request, context)
         case .getObjectSubresource(let address, .attributes):
             return try await getObjectAttributes(address, request, context)
+        case .getBucketSubresource(let bucket, .policy):
+            return try await getBucketPolicy(bucket, context)
+        case .putBucketSubresource(let bucket, .policy):
+            return try await putBucketPolicy(bucket, request, context)
+        case .deleteBucketSubresource(let bucket, .policy):
+            return try await deleteBucketPolicy(bucket)
+        case .getBucketSubresource(let bucket, .policyStatus):
+            return try await getBucketPolicyStatus(bucket, context)
+        case .getBucketSubresource(let bucket, .acl):
+            return try await getBucketACL(bucket, context)
+        case .putBucketSubresource(let bucket, .acl):
+            return try await putBucketACL(bucket, request, context)
+        case .getObjectSubresource(let address, .acl):
+            return try await getObjectACL(address, context)
+        case .putObjectSubresource(let address, .acl):
+            return try await putObjectACL(address, request)
         case .postObject(let bucket):
             return try await postObject(bucket, request, context)
         case .listObjectVersions, .getBucketSubresource, .putBucketSubresource,

@@ -115,12 +115,17 @@ public struct BucketInfo: Sendable, Hashable {
     public var creationDate: S3Timestamp
     public var ownerID: String
     public var region: String
+    /// Changes whenever one of the bucket's configuration documents does (policy, CORS, ACL,
+    /// ...): stages cache what they parse under it (`BucketConfigurationCache`), so a change
+    /// made anywhere, on any node, is seen at the next request.
+    public var configurationVersion: UInt64
 
-    public init(name: String, creationDate: S3Timestamp, ownerID: String, region: String) {
+    public init(name: String, creationDate: S3Timestamp, ownerID: String, region: String, configurationVersion: UInt64 = 0) {
         self.name = name
         self.creationDate = creationDate
         self.ownerID = ownerID
         self.region = region
+        self.configurationVersion = configurationVersion
     }
 }
 

@@ -27,6 +27,9 @@ public struct S3Context: Sendable {
     public var identity: S3Identity
     /// Decodes XML request documents (DeleteObjects, ...); installed by the XML stage.
     public var documents: (any S3DocumentDecoder)?
+    /// Validates bucket policy documents (PutBucketPolicy, GetBucketPolicyStatus); installed
+    /// by the authorization stage that speaks the policy language.
+    public var policies: (any BucketPolicyInspector)?
     /// The client's address, for logs and policy conditions.
     public var remoteAddress: String?
     /// Whether the request came over TLS (policy `aws:SecureTransport`).
@@ -64,6 +67,7 @@ public struct S3Context: Sendable {
         self.operation = nil
         self.identity = identity
         self.documents = nil
+        self.policies = nil
         self.remoteAddress = remoteAddress
         self.isSecureTransport = isSecureTransport
         self.region = region

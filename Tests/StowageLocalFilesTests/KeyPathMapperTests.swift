@@ -1,5 +1,5 @@
 import StowageBackendConformance
-@testable import StowageFileStore
+import StowageLocalFiles
 import Testing
 
 @Suite("Key → path mapping")

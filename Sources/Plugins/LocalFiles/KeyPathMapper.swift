@@ -1,4 +1,4 @@
-import StowageCore
+public import StowageCore
 
 /// Maps any valid S3 key to a safe relative path inside its bucket directory.
 ///
@@ -18,10 +18,10 @@ import StowageCore
 /// `%` followed by a lower-case letter never comes out of the escaping, so the markers
 /// cannot be forged by a key.
 public enum KeyPathMapper {
-    static let maxComponentBytes = 240
-    static let readablePrefixBytes = 200
-    static let maxRelativePathBytes = 3072
-    static let flatDirectory = "%x%"
+    public static let maxComponentBytes = 240
+    public static let readablePrefixBytes = 200
+    public static let maxRelativePathBytes = 3072
+    public static let flatDirectory = "%x%"
 
     /// The relative path of `key`'s file inside the bucket directory.
     public static func relativePath(for key: String) -> String {
@@ -56,7 +56,7 @@ public enum KeyPathMapper {
     }
 
     /// The file name of one key component.
-    static func name<C: Collection>(for component: C) -> [UInt8] where C.Element == UInt8 {
+    public static func name<C: Collection>(for component: C) -> [UInt8] where C.Element == UInt8 {
         if component.isEmpty { return Array("%e".utf8) }
         if component.elementsEqual(".".utf8) { return Array("%2E".utf8) }
         if component.elementsEqual("..".utf8) { return Array("%2E%2E".utf8) }
@@ -79,7 +79,7 @@ public enum KeyPathMapper {
     }
 
     @inline(__always)
-    static func appendEncoded(_ byte: UInt8, to out: inout [UInt8]) {
+    public static func appendEncoded(_ byte: UInt8, to out: inout [UInt8]) {
         if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "/") {
             let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
             out.append(UInt8(ascii: "%"))

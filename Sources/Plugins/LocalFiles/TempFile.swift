@@ -1,6 +1,6 @@
 import NIOCore
 import Synchronization
-import StowageCore
+public import StowageCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -11,12 +11,12 @@ import Musl
 /// streams in and hashed on the way. Discarded on any failure unless committed.
 ///
 /// Not `Sendable`: it belongs to the one task handling the upload.
-final class TempFile {
-    let name: String
-    private(set) var descriptor: CInt
+public final class TempFile {
+    public let name: String
+    public private(set) var descriptor: CInt
     private let directory: CInt
     /// Set once the index refers to this file; from then on it must never be removed here.
-    var committed = false
+    public var committed = false
 
     private init(name: String, descriptor: CInt, directory: CInt) {
         self.name = name
@@ -30,7 +30,7 @@ final class TempFile {
     private static let namePrefix = "upload-" + Hex.encode(SecureRandom.bytes(8)) + "-"
     private static let counter = Atomic<UInt64>(0)
 
-    static func create(in directory: CInt) throws -> TempFile {
+    public static func create(in directory: CInt) throws -> TempFile {
         while true {
             let name = namePrefix + String(counter.add(1, ordering: .relaxed).newValue, radix: 16)
             do {
@@ -48,7 +48,7 @@ final class TempFile {
     /// hashed: MD5 is the slowest stage of a PUT (under 1 GB/s on one core, and it cannot be
     /// split), so taking the write copy off its thread is what lets a big upload run at the
     /// speed of the hash. At most two batches are held, so memory stays flat.
-    func write(body: S3Body, ingest: BodyIngest, overlapped: Bool = false) async throws -> BodyIngest.Checked {
+    public func write(body: S3Body, ingest: BodyIngest, overlapped: Bool = false) async throws -> BodyIngest.Checked {
         var ingest = ingest
         let descriptor = self.descriptor
         guard overlapped else {
@@ -97,7 +97,7 @@ final class TempFile {
     }
 
     /// Syncs if asked, closes the file and returns its inode.
-    func finish(sync: Bool) throws -> UInt64 {
+    public func finish(sync: Bool) throws -> UInt64 {
         if sync { try POSIXFiles.sync(descriptor) }
         let status = try POSIXFiles.fileStatus(descriptor)
         POSIXFiles.closeDescriptor(descriptor)
@@ -106,7 +106,7 @@ final class TempFile {
     }
 
     /// Closes and removes the file unless the index already refers to it.
-    func discard() {
+    public func discard() {
         if descriptor >= 0 {
             POSIXFiles.closeDescriptor(descriptor)
             descriptor = -1

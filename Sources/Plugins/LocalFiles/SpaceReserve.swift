@@ -13,11 +13,11 @@ import Musl
 /// Making and giving back happen under one lock, so the flag always says what is on disk. On a
 /// file system that cannot preallocate (or a directory it cannot write), the reserve is turned
 /// off rather than holding every write back.
-final class SpaceReserve: Sendable {
-    static let path = ".stowage/reserve"
-    static let defaultSize: Int64 = 2 * 1024 * 1024
+public final class SpaceReserve: Sendable {
+    public static let path = ".stowage/reserve"
+    public static let defaultSize: Int64 = 2 * 1024 * 1024
 
-    enum Outcome: Equatable {
+    public enum Outcome: Equatable {
         case inPlace
         /// The disk has no room for it: writes must wait.
         case noRoom
@@ -31,17 +31,17 @@ final class SpaceReserve: Sendable {
         var disabledBecause: Int32?
     }
 
-    let size: Int64
+    public let size: Int64
     private let state = Mutex(State())
 
-    init(size: Int64 = SpaceReserve.defaultSize) { self.size = size }
+    public init(size: Int64 = SpaceReserve.defaultSize) { self.size = size }
 
     /// Counts releases, so a caller can tell that one happened since it started.
-    var releases: Int { state.withLock { $0.releases } }
+    public var releases: Int { state.withLock { $0.releases } }
 
     /// Makes the reserve if it is missing and there is room.
     @discardableResult
-    func ensure(rootFD: CInt) -> Outcome {
+    public func ensure(rootFD: CInt) -> Outcome {
         state.withLock { state -> Outcome in
             if state.present { return .inPlace }
             if state.disabledBecause != nil { return .unavailable }
@@ -67,14 +67,14 @@ final class SpaceReserve: Sendable {
     }
 
     /// Why the reserve is off (an errno), if it is.
-    var disabledBecause: Int32? { state.withLock { $0.disabledBecause } }
+    public var disabledBecause: Int32? { state.withLock { $0.disabledBecause } }
 
     /// Whether the reserve should be on disk and is not: the disk had no room for it.
-    var isMissingForLackOfRoom: Bool { state.withLock { !$0.present && $0.disabledBecause == nil } }
+    public var isMissingForLackOfRoom: Bool { state.withLock { !$0.present && $0.disabledBecause == nil } }
 
     /// Gives the space back; `true` if there was a reserve to give (made by this process, or
     /// left on disk by an earlier one).
-    func release(rootFD: CInt) -> Bool {
+    public func release(rootFD: CInt) -> Bool {
         state.withLock { state -> Bool in
             let removed = Self.path.withCString { unlinkat(rootFD, $0, 0) } == 0
             let had = state.present || removed
@@ -84,5 +84,5 @@ final class SpaceReserve: Sendable {
         }
     }
 
-    static func isFull(_ code: Int32) -> Bool { code == ENOSPC || code == EDQUOT || code == EFBIG }
+    public static func isFull(_ code: Int32) -> Bool { code == ENOSPC || code == EDQUOT || code == EFBIG }
 }

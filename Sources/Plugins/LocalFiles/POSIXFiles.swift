@@ -1,25 +1,31 @@
-import StowageCore
+public import StowageCore
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #elseif canImport(Musl)
-import Musl
+public import Musl
 #elseif canImport(Darwin)
-import Darwin
+public import Darwin
 #endif
 
 /// The POSIX calls the file store makes, with EINTR handled and errors turned into values.
 /// Everything is relative to an open directory (`*at` calls), so paths stay short and a key
 /// can never name anything outside its bucket.
-enum POSIXFiles {
-    struct Failure: Error, CustomStringConvertible {
-        let operation: String
-        let path: String
-        let code: Int32
+public enum POSIXFiles {
+    public struct Failure: Error, CustomStringConvertible {
+        public let operation: String
+        public let path: String
+        public let code: Int32
 
-        var description: String { "\(operation)(\(path)): \(String(cString: strerror(code))) (errno \(code))" }
+        public init(operation: String, path: String, code: Int32) {
+            self.operation = operation
+            self.path = path
+            self.code = code
+        }
+
+        public var description: String { "\(operation)(\(path)): \(String(cString: strerror(code))) (errno \(code))" }
 
         /// The S3 error a client sees for this failure.
-        var s3Error: S3Error {
+        public var s3Error: S3Error {
             switch code {
             case ENOSPC, EDQUOT: return S3Error(.insufficientStorage)
             case EMFILE, ENFILE: return S3Error(.slowDown, message: "The server is out of file descriptors; reduce your request rate.")
@@ -28,20 +34,20 @@ enum POSIXFiles {
         }
     }
 
-    static func openDirectory(_ path: String) throws -> CInt {
+    public static func openDirectory(_ path: String) throws -> CInt {
         let fd = path.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard fd >= 0 else { throw Failure(operation: "open", path: path, code: errno) }
         return fd
     }
 
-    static func openDirectory(at directory: CInt, _ path: String) throws -> CInt {
+    public static func openDirectory(at directory: CInt, _ path: String) throws -> CInt {
         let fd = path.withCString { openat(directory, $0, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) }
         guard fd >= 0 else { throw Failure(operation: "openat", path: path, code: errno) }
         return fd
     }
 
     /// Opens a regular file for reading; `nil` when it does not exist.
-    static func openForReading(at directory: CInt, _ path: String) throws -> CInt? {
+    public static func openForReading(at directory: CInt, _ path: String) throws -> CInt? {
         let fd = path.withCString { openat(directory, $0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
         if fd >= 0 { return fd }
         let code = errno
@@ -50,25 +56,25 @@ enum POSIXFiles {
     }
 
     /// Creates a new file exclusively.
-    static func createExclusive(at directory: CInt, _ name: String) throws -> CInt {
+    public static func createExclusive(at directory: CInt, _ name: String) throws -> CInt {
         let fd = name.withCString { openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644) }
         guard fd >= 0 else { throw Failure(operation: "create", path: name, code: errno) }
         return fd
     }
 
-    static func fileStatus(_ fd: CInt) throws -> stat {
+    public static func fileStatus(_ fd: CInt) throws -> stat {
         var status = stat()
         guard fstat(fd, &status) == 0 else { throw Failure(operation: "fstat", path: "fd \(fd)", code: errno) }
         return status
     }
 
-    static func fileStatus(at directory: CInt, _ path: String) -> stat? {
+    public static func fileStatus(at directory: CInt, _ path: String) -> stat? {
         var status = stat()
         let result = path.withCString { fstatat(directory, $0, &status, AT_SYMLINK_NOFOLLOW) }
         return result == 0 ? status : nil
     }
 
-    static func writeAll(_ fd: CInt, _ bytes: UnsafeRawBufferPointer) throws {
+    public static func writeAll(_ fd: CInt, _ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
             let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -80,19 +86,19 @@ enum POSIXFiles {
         }
     }
 
-    static func sync(_ fd: CInt) throws {
+    public static func sync(_ fd: CInt) throws {
         guard fsync(fd) == 0 else { throw Failure(operation: "fsync", path: "fd \(fd)", code: errno) }
     }
 
     /// Creates `path` (relative to `directory`); an existing directory is fine.
-    static func makeDirectory(at directory: CInt, _ path: String) throws {
+    public static func makeDirectory(at directory: CInt, _ path: String) throws {
         let result = path.withCString { mkdirat(directory, $0, 0o755) }
         if result != 0, errno != EEXIST { throw Failure(operation: "mkdir", path: path, code: errno) }
     }
 
     /// Creates each of `paths` (outermost first). A concurrent delete may prune an empty parent
     /// between two `mkdir`s; the whole chain is then made again.
-    static func makeDirectories(at directory: CInt, _ paths: [String]) throws {
+    public static func makeDirectories(at directory: CInt, _ paths: [String]) throws {
         var attempts = 0
         while true {
             do {
@@ -104,7 +110,7 @@ enum POSIXFiles {
         }
     }
 
-    static func makeDirectoryPath(_ path: String) throws {
+    public static func makeDirectoryPath(_ path: String) throws {
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             current += "/" + part
@@ -115,7 +121,7 @@ enum POSIXFiles {
 
     /// Atomically replaces `to` with `from`. Returns `false` when the target directory is
     /// missing (a concurrent cleanup removed it), so the caller can recreate it and retry.
-    static func rename(from fromDirectory: CInt, _ from: String, to toDirectory: CInt, _ to: String) throws -> Bool {
+    public static func rename(from fromDirectory: CInt, _ from: String, to toDirectory: CInt, _ to: String) throws -> Bool {
         let result = from.withCString { source in to.withCString { target in renameat(fromDirectory, source, toDirectory, target) } }
         if result == 0 { return true }
         let code = errno
@@ -124,14 +130,14 @@ enum POSIXFiles {
     }
 
     /// Removes a file; a missing file is fine.
-    static func unlinkFile(at directory: CInt, _ path: String) throws {
+    public static func unlinkFile(at directory: CInt, _ path: String) throws {
         let result = path.withCString { unlinkat(directory, $0, 0) }
         if result != 0, errno != ENOENT, errno != ENOTDIR { throw Failure(operation: "unlink", path: path, code: errno) }
     }
 
     /// Removes the empty directories of `paths`, innermost first, stopping at the first that
     /// is not empty. Concurrent writers recreate what they need, so this never loses data.
-    static func removeEmptyDirectories(at directory: CInt, _ paths: [String]) {
+    public static func removeEmptyDirectories(at directory: CInt, _ paths: [String]) {
         for path in paths.reversed() {
             let result = path.withCString { unlinkat(directory, $0, AT_REMOVEDIR) }
             if result != 0 { return }
@@ -140,7 +146,7 @@ enum POSIXFiles {
 
     /// Copies `length` bytes from `source` at `offset` into `target` inside the kernel
     /// (`sendfile` between files), falling back to read/write.
-    static func copyRange(from source: CInt, offset: Int64, length: Int64, to target: CInt) throws {
+    public static func copyRange(from source: CInt, offset: Int64, length: Int64, to target: CInt) throws {
         var sourceOffset = off_t(offset)
         var remaining = length
         while remaining > 0 {
@@ -181,7 +187,7 @@ enum POSIXFiles {
     }
 
     /// Names in a directory, without `.` and `..`.
-    static func directoryEntries(_ fd: CInt) throws -> [(name: String, isDirectory: Bool)] {
+    public static func directoryEntries(_ fd: CInt) throws -> [(name: String, isDirectory: Bool)] {
         let duplicate = dup(fd)
         guard duplicate >= 0, let stream = fdopendir(duplicate) else {
             throw Failure(operation: "opendir", path: "fd \(fd)", code: errno)
@@ -204,7 +210,7 @@ enum POSIXFiles {
     }
 
     /// Removes everything inside `directory` (not the directory itself), without following links.
-    static func removeContents(of directory: CInt) throws {
+    public static func removeContents(of directory: CInt) throws {
         for entry in try directoryEntries(directory) {
             if entry.isDirectory {
                 let child = try openDirectory(at: directory, entry.name)
@@ -218,7 +224,7 @@ enum POSIXFiles {
         }
     }
 
-    static func closeDescriptor(_ fd: CInt) {
+    public static func closeDescriptor(_ fd: CInt) {
         _ = close(fd)
     }
 }
@@ -226,7 +232,7 @@ enum POSIXFiles {
 extension POSIXFiles {
     /// Copies `length` bytes from `source` at `offset` to `target` through a 1 MiB buffer,
     /// feeding every byte to `observe` (for hashing a copied range).
-    static func copyObserving(from source: CInt, offset: Int64, length: Int64, to target: CInt, _ observe: (UnsafeRawBufferPointer) -> Void) throws {
+    public static func copyObserving(from source: CInt, offset: Int64, length: Int64, to target: CInt, _ observe: (UnsafeRawBufferPointer) -> Void) throws {
         let bufferSize = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
         defer { buffer.deallocate() }
