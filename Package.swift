@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "StowageRouting", targets: ["StowageRouting"]),
         .library(name: "StowageXML", targets: ["StowageXML"]),
         .library(name: "StowageLocalFiles", targets: ["StowageLocalFiles"]),
+        .library(name: "StowageSQLiteIndex", targets: ["StowageSQLiteIndex"]),
         .library(name: "StowageFileStore", targets: ["StowageFileStore"]),
         .library(name: "StowageSigV4", targets: ["StowageSigV4"]),
         .library(name: "StowagePolicy", targets: ["StowagePolicy"]),
@@ -121,8 +122,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "StowageSQLiteIndex",
+            dependencies: ["StowageCore", grdb, logging],
+            path: "Sources/Plugins/SQLiteIndex",
+            swiftSettings: strict
+        ),
+        .target(
             name: "StowageFileStore",
-            dependencies: ["StowageLocalFiles", logging, nioCore,
+            dependencies: ["StowageSQLiteIndex", "StowageLocalFiles", logging, nioCore,
                 "StowageCore",
                 grdb,
             ],
@@ -226,6 +233,12 @@ let package = Package(
             name: "StowageXMLTests",
             dependencies: [httpTypes, logging, nioCore, "StowageXML", "StowageCore"],
             path: "Tests/StowageXMLTests",
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "StowageSQLiteIndexTests",
+            dependencies: ["StowageSQLiteIndex", "StowageCore", grdb, logging],
+            path: "Tests/StowageSQLiteIndexTests",
             swiftSettings: testSettings
         ),
         .testTarget(

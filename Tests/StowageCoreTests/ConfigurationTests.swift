@@ -181,6 +181,16 @@ struct PluginSectionTests {
         }
     }
 
+    @Test("numbers stay exact, and a numeric dictionary key is named, not indexed")
+    func numbersAndNumericKeys() throws {
+        struct Seeds: Decodable { var seed: Int64; var names: [String: Int] }
+        let decoded = try value(#"{"seed": 9007199254740993, "names": {"42": 7}}"#).decode(as: Seeds.self, path: "plugins.demo")
+        #expect(decoded.seed == 9007199254740993 && decoded.names["42"] == 7)
+        #expect { try value(#"{"seed": 1, "names": {"42": "x"}}"#).decode(as: Seeds.self, path: "plugins.demo") } throws: {
+            ($0 as? ConfigurationError)?.field == "plugins.demo.names.42"
+        }
+    }
+
     @Test("sections survive a configuration round trip")
     func roundTrip() throws {
         let configuration = try JSONDecoder().decode(StowageConfiguration.self, from: Data(#"{"plugins": {"demo": {"name": "a", "count": 2}}}"#.utf8))

@@ -140,6 +140,40 @@ struct ListingPagerTests {
         #expect(seen.sorted() == (whole.entries + whole.commonPrefixes).sorted())
     }
 
+    @Test("max-keys=0 is an empty page that is not truncated")
+    func zeroKeys() async throws {
+        let empty = try await page(["a", "b"], maxKeys: 0)
+        #expect(empty.entries.isEmpty && empty.commonPrefixes.isEmpty && !empty.isTruncated && empty.nextMarker == nil)
+    }
+
+    @Test("a source that cannot seek gets the same page: keys under an emitted prefix are skipped as they come")
+    func nonSeekingSource() async throws {
+        let keys = ["a/1", "a/2", "a/3", "b", "c/1", "d"].map { Array($0.utf8) }
+        var pager = ListingPager<String>(prefix: "", delimiter: "/", marker: nil, maxKeys: 3)
+        for key in keys where pager.offer(key, entry: { String(decoding: key, as: UTF8.self) }) == .done { break }
+        let result = pager.page
+        #expect(result.commonPrefixes == ["a/", "c/"] && result.entries == ["b"])
+        #expect(result.isTruncated && result.nextMarker == "c/" && result.endsWithCommonPrefix && result.lastEntry == nil)
+    }
+
+    @Test("uploads: with an upload-id marker the marker's key is listed again (its later uploads), and the next upload-id marker follows the last upload")
+    func uploadMarkers() async throws {
+        func upload(_ key: String, _ id: String) -> MultipartUploadInfo {
+            MultipartUploadInfo(key: key, uploadID: id, initiated: S3Timestamp(millisecondsSinceEpoch: 0), ownerID: "o", storageClass: "STANDARD")
+        }
+        // Sorted by key, then upload id; the caller already dropped uploads at or before the marker.
+        let rows = [upload("k", "2"), upload("k", "3"), upload("m", "1")]
+        var inclusive = ListingPager<MultipartUploadInfo>(prefix: "", delimiter: nil, marker: "k", maxKeys: 2, markerInclusive: true)
+        for row in rows where inclusive.offer(Array(row.key.utf8), entry: { row }) == .done { break }
+        let page = ListUploadsPage(inclusive.page)
+        #expect(page.uploads.map(\.uploadID) == ["2", "3"])
+        #expect(page.isTruncated && page.nextKeyMarker == "k" && page.nextUploadIDMarker == "3")
+
+        var exclusive = ListingPager<MultipartUploadInfo>(prefix: "", delimiter: nil, marker: "k", maxKeys: 5)
+        for row in rows where exclusive.offer(Array(row.key.utf8), entry: { row }) == .done { break }
+        #expect(exclusive.page.entries.map(\.key) == ["m"], "without the upload-id marker the marker's key is done")
+    }
+
     @Test("the merged cursor yields each key once with every source that has it")
     func mergedCursor() async throws {
         var merged = MergedKeyCursor([ArraySource(["a", "c", "e"]), ArraySource(["b", "c"]), ArraySource([]), ArraySource(["a", "e", "f"])])

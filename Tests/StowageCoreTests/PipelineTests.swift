@@ -66,7 +66,11 @@ private struct BodyReader: S3Responder {
 
 @Suite("Pipeline folding")
 struct PipelineTests {
-    let context = S3Context(requestID: "r", logger: .init(label: "test"), identity: .anonymous)
+    let context: S3Context = {
+        var context = S3Context(requestID: "r", logger: .init(label: "test"), identity: .anonymous)
+        context.operation = .putObject(ObjectAddress(bucket: "bkt", key: "k"))
+        return context
+    }()
 
     @Test("the first stage is outermost")
     func order() async throws {
@@ -143,10 +147,37 @@ struct PipelineTests {
 
         var get = S3Request(method: .get, target: "/b/k", headers: [.amzContentSHA256: "nonsense"])
         try PayloadIntegrity.verify(&get, context: context)
-        #expect(get.payload?.checksum == nil)
+        let getPayload = try #require(get.payload)
+        #expect(getPayload.checksum == nil)
 
         let unverified = S3Request(method: .put, target: "/b/k")
         #expect(throws: S3Error.self) { try unverified.verifiedPayload() }
+    }
+
+    @Test("CompleteMultipartUpload's checksum headers describe the object, not its XML; a PostObject form is left to the dispatcher")
+    func operationsWhoseHeadersDescribeSomethingElse() async throws {
+        let xml = "<CompleteMultipartUpload/>"
+        var complete = S3Request(method: .post, target: "/b/k?uploadId=u", headers: [HTTPField.Name("x-amz-checksum-crc32")!: "AAAAAA=="],
+                                 body: S3Body(ByteBuffer(string: xml)))
+        var completing = context
+        completing.operation = .completeMultipartUpload(ObjectAddress(bucket: "bkt", key: "k"), uploadID: "u")
+        try PayloadIntegrity.verify(&complete, context: completing)
+        #expect(complete.payload?.checksum == nil)
+        var body = try await complete.body.collect(upTo: 1024, orThrow: S3Error(.maxMessageLengthExceeded))
+        #expect(body.readString(length: body.readableBytes) == xml, "not refused as a BadDigest of the XML")
+
+        var form = S3Request(method: .post, target: "/b", headers: [.amzContentSHA256: "0000"], body: S3Body(ByteBuffer(string: "--x--")))
+        var posting = context
+        posting.operation = .postObject(bucket: "bkt")
+        try PayloadIntegrity.verify(&form, context: posting)
+        #expect(form.payload != nil)
+    }
+
+    @Test("a body reaching verification before routing is an error, not a guess")
+    func verificationNeedsTheOperation() throws {
+        var put = chunkedPut()
+        let unrouted = S3Context(requestID: "r", logger: .init(label: "test"), identity: .anonymous)
+        #expect { try PayloadIntegrity.verify(&put, context: unrouted) } throws: { ($0 as? S3Error)?.code == .internalError }
     }
 
     @Test("the error table is consistent")

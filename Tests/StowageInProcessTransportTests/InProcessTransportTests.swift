@@ -312,4 +312,31 @@ struct InProcessTransportTests {
         #expect(forward != backward)
         #expect(FaultPlan.none.decide(from: nodeA, to: nodeB, sequence: 0) == FaultDecision())
     }
+
+    @Test("a response body that fails part way reaches the sender as outcome unknown")
+    func failingResponseBody() async throws {
+        struct Failing: AsyncSequence, Sendable {
+            typealias Element = ByteBuffer
+            typealias Failure = any Error
+            struct AsyncIterator: AsyncIteratorProtocol {
+                var sent = false
+                mutating func next() async throws -> ByteBuffer? {
+                    if sent { throw Boom() }
+                    sent = true
+                    return ByteBuffer(bytes: [1, 2, 3])
+                }
+            }
+            func makeAsyncIterator() -> AsyncIterator { AsyncIterator() }
+        }
+        let network = InProcessNetwork()
+        let a = network.attach(nodeA, handler: Handler { _, _ in ClusterResponse(body: S3Body(stream: Failing(), length: nil)) })
+        _ = network.attach(nodeB, handler: Handler { _, _ in ClusterResponse(body: S3Body(stream: Failing(), length: nil)) })
+        let response = try await a.send(ClusterRequest(verb: "read", resource: "r"), to: nodeB)
+        var chunks = 0
+        await #expect { for try await _ in response.body { chunks += 1 } } throws: {
+            if case .outcomeUnknown(let peer, _)? = $0 as? ClusterTransportError { return peer == nodeB }
+            return false
+        }
+        #expect(chunks == 1)
+    }
 }

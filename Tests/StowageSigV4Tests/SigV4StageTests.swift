@@ -48,6 +48,13 @@ struct SigV4StageTests {
         #expect(probe.last?.context.chunkSignatures == nil)
     }
 
+    @Test("a signed streaming body gets a chunk-signature verifier for the body decoder")
+    func streamingInstallsVerifier() async throws {
+        let probe = NextProbe()
+        _ = try await stage.handle(signed(payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"), context: context, next: probe.next)
+        #expect(probe.last?.context.chunkSignatures != nil)
+    }
+
     @Test("a wrong signature stops the request before next")
     func wrongSignature() async throws {
         let probe = NextProbe()

@@ -61,6 +61,11 @@ public final class InMemoryBackend: StorageBackend {
         }
     }
 
+    /// Configuration versions are unique in the process (and start at random): a bucket deleted
+    /// and re-created within one millisecond must never reuse a version a cache has seen.
+    private static let configurationVersions = Atomic<UInt64>(UInt64.random(in: 0..<(1 << 62)))
+    static func nextConfigurationVersion() -> UInt64 { configurationVersions.add(1, ordering: .relaxed).newValue }
+
     public func createBucket(_ name: String, owner: S3Identity, region: String) async throws -> BucketInfo {
         guard BucketNames.isValid(name) else { throw S3Error(.invalidBucketName).with("BucketName", name) }
         return try withOpenStorage { storage in
@@ -69,7 +74,8 @@ public final class InMemoryBackend: StorageBackend {
                     ? S3Error(.bucketAlreadyOwnedByYou).with("BucketName", name)
                     : S3Error(.bucketAlreadyExists).with("BucketName", name)
             }
-            let info = BucketInfo(name: name, creationDate: .now, ownerID: owner.canonicalUserID, region: region)
+            let info = BucketInfo(name: name, creationDate: .now, ownerID: owner.canonicalUserID, region: region,
+                                  configurationVersion: Self.nextConfigurationVersion())
             storage.buckets[name] = StoredBucket(info: info)
             return info
         }
@@ -100,7 +106,7 @@ public final class InMemoryBackend: StorageBackend {
             try storage.modifyBucket(bucket) { stored in
                 stored.configurations[kind] = document
                 // Caches of parsed configuration key on it (`BucketConfigurationCache`).
-                stored.info.configurationVersion &+= 1
+                stored.info.configurationVersion = Self.nextConfigurationVersion()
             }
         }
     }

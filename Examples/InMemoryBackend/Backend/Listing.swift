@@ -44,6 +44,11 @@ enum Listing {
             }
         var pager = ListingPager<MultipartUploadInfo>(prefix: query.prefix, delimiter: query.delimiter, marker: query.keyMarker,
                                                       maxKeys: query.maxUploads, markerInclusive: query.uploadIDMarker != nil)
+        // max-uploads=0 answers no uploads, truncated when some exist.
+        if query.maxUploads == 0 {
+            let any = candidates.contains { $0.key.starts(with: Array(query.prefix.utf8)) }
+            return ListUploadsPage(uploads: [], commonPrefixes: [], isTruncated: any, nextKeyMarker: nil, nextUploadIDMarker: nil)
+        }
         // The markers were applied above and this source does not seek: keys under an emitted
         // common prefix are skipped as they come.
         for candidate in candidates {

@@ -88,14 +88,10 @@ public struct TestStowage: Sendable {
         case .file(let region):
             guard let fd = region.descriptor.take() else { return nil }
             defer { _ = close(fd) }
-            var bytes = [UInt8](repeating: 0, count: Int(region.length))
-            var done = 0
-            while done < bytes.count {
-                let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(region.offset) + off_t(done)) }
-                if n <= 0 { break }
-                done += n
+            guard let bytes = PositionalRead.exactly(fd, offset: region.offset, length: Int(region.length)) else {
+                throw S3Error(.internalError, message: "The object's file came up short.")
             }
-            return Array(bytes[..<done])
+            return Array(bytes.readableBytesView)
         }
     }
 

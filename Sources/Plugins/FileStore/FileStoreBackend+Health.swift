@@ -11,12 +11,14 @@ extension FileStoreBackend {
     /// reserve's size) is free, or while the disk is too full to hold the space reserve (writes
     /// that take space wait for deletes); the free space is in the detail.
     public func health() async -> BackendHealth {
-        guard let rootFD = openRootDescriptor else {
+        guard let (statted, stats) = withOpenRoot({ rootFD -> (Bool, statvfs) in
+            var stats = statvfs()
+            return (fstatvfs(rootFD, &stats) == 0, stats)
+        }) else {
             return BackendHealth(components: [.init(name: "index", status: .unavailable, detail: "storage is not open")])
         }
         var disk = BackendHealth.Component(name: "disk", status: .ok)
-        var stats = statvfs()
-        if fstatvfs(rootFD, &stats) == 0 {
+        if statted {
             let free = Int64(stats.f_bavail) * Int64(stats.f_frsize)
             let capacity = Int64(stats.f_blocks) * Int64(stats.f_frsize)
             disk.detail = "\(free / (1024 * 1024)) MiB free of \(capacity / (1024 * 1024)) MiB"

@@ -3,6 +3,7 @@ import GRDB
 import NIOCore
 public import StowageCore
 import StowageLocalFiles
+import StowageSQLiteIndex
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -100,7 +101,7 @@ extension FileStoreBackend {
             return try await state.committer.submit(transact, afterCommit: afterCommit)
         } catch let error as DatabaseError {
             throw s3Error(error)
-        } catch is CommitQueue.ServiceStopped {
+        } catch is GroupCommitQueue.ServiceStopped {
             throw S3Error(.serviceUnavailable, message: "The storage backend is stopping.")
         }
     }

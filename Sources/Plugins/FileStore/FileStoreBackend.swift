@@ -3,6 +3,7 @@ import GRDB
 public import Logging
 public import StowageCore
 import StowageLocalFiles
+import StowageSQLiteIndex
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -46,7 +47,7 @@ public final class FileStoreBackend: StorageBackend {
         let index: ObjectIndex
         let rootFD: CInt
         let tempFD: CInt
-        let committer: CommitQueue
+        let committer: GroupCommitQueue
     }
 
     public let options: Options
@@ -98,8 +99,14 @@ public final class FileStoreBackend: StorageBackend {
         POSIXFiles.closeDescriptor(closing.rootFD)
     }
 
-    /// The storage directory's descriptor while open.
-    var openRootDescriptor: CInt? { state.withLock { $0?.rootFD } }
+    /// Runs `body` with the storage directory's descriptor if open, under the lock that keeps
+    /// `close()` from closing it (and the number from being reused) meanwhile.
+    func withOpenRoot<T: Sendable>(_ body: (CInt) -> T) -> T? {
+        state.withLock { state -> T? in
+            guard let state else { return nil }
+            return body(state.rootFD)
+        }
+    }
 
     private func openStorage() throws -> OpenState {
         let root = options.directory
@@ -118,7 +125,7 @@ public final class FileStoreBackend: StorageBackend {
                 logger.warning("the disk is full: released the space reserve to open the index", metadata: ["error": "\(error)"])
                 index = try ObjectIndex(path: root + "/" + Self.indexFile, durable: options.fsync)
             }
-            let opened = OpenState(index: index, rootFD: rootFD, tempFD: tempFD, committer: CommitQueue(index: index, logger: logger))
+            let opened = OpenState(index: index, rootFD: rootFD, tempFD: tempFD, committer: GroupCommitQueue(writer: index, logger: logger))
             do {
                 try recover(opened)
             } catch {

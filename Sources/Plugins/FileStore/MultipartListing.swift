@@ -30,8 +30,12 @@ enum MultipartListing {
         // source does not seek: keys under an emitted common prefix are skipped as they come.
         var pager = ListingPager<MultipartUploadInfo>(prefix: query.prefix, delimiter: query.delimiter, marker: query.keyMarker,
                                                       maxKeys: query.maxUploads, markerInclusive: query.uploadIDMarker != nil)
-        guard pager.start != nil else { return ListUploadsPage(pager.page) }
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        // max-uploads=0 answers no uploads, truncated when some exist (as this listing always has).
+        if query.maxUploads == 0 {
+            return ListUploadsPage(uploads: [], commonPrefixes: [], isTruncated: try rows.next() != nil, nextKeyMarker: nil, nextUploadIDMarker: nil)
+        }
+        guard pager.start != nil else { return ListUploadsPage(pager.page) }
         while let row = try rows.next() {
             let key = [UInt8](row[0] as Data)
             let step = pager.offer(key) {

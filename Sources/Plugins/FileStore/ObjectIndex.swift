@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import StowageCore
+import StowageSQLiteIndex
 import StowageLocalFiles
 import Synchronization
 
@@ -32,25 +33,12 @@ enum Settlement: Sendable {
 
 /// The metadata index: one SQLite database (WAL mode) through GRDB. Keys are BLOBs, so
 /// SQLite orders them by bytes: the UTF-8 byte order S3 lists in.
-final class ObjectIndex: Sendable {
+final class ObjectIndex: GroupCommitWriter {
     let pool: DatabasePool
     private let settlements = Mutex<[Settlement]>([])
 
     init(path: String, durable: Bool) throws {
-        var configuration = Configuration()
-        configuration.label = "stowage-index"
-        configuration.maximumReaderCount = 8
-        configuration.prepareDatabase { db in
-            // NORMAL in WAL mode survives process crashes; FULL also survives power loss.
-            try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
-            // Checkpoints fsync and stall the writer: fewer, larger ones (16 MiB of WAL).
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 4000")
-        }
-        pool = try DatabasePool(path: path, configuration: configuration)
-        // Migrating always opens a write transaction; an index that is up to date is only read,
-        // so a server restarted on a full disk comes up.
-        let migrator = Self.migrator
-        if try !pool.read({ try migrator.hasCompletedMigrations($0) }) { try migrator.migrate(pool) }
+        pool = try SQLiteIndexStore.open(path: path, durable: durable, migrator: Self.migrator)
     }
 
     private static var migrator: DatabaseMigrator {

@@ -43,7 +43,7 @@ public struct BucketPolicy: Sendable, Equatable {
     public var statements: [Statement]
 
     /// S3's limit on a bucket policy document.
-    public static let maxSize = 20 * 1024
+    public static let maxSize = S3Limits.maxBucketPolicySize
     static let versions: Set<String> = ["2008-10-17", "2012-10-17"]
 
     public init(json bytes: [UInt8], bucket: String) throws {

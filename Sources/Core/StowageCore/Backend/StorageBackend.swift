@@ -26,7 +26,10 @@ public protocol StorageBackend: Sendable {
     func createBucket(_ name: String, owner: S3Identity, region: String) async throws -> BucketInfo
     /// Deletes an empty bucket; `BucketNotEmpty` otherwise.
     func deleteBucket(_ name: String) async throws
-    /// The bucket, or `NoSuchBucket`.
+    /// The bucket, or `NoSuchBucket`. Its `configurationVersion` must change with every
+    /// configuration write and never repeat for a bucket of the same name (deleted and
+    /// re-created, even within one millisecond, or after a restart): stages cache parsed
+    /// policies and CORS rules under it.
     func bucket(_ name: String) async throws -> BucketInfo
 
     // MARK: Objects

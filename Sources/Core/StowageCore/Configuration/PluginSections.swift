@@ -9,6 +9,8 @@ import Foundation
 public indirect enum ConfigurationValue: Codable, Sendable, Equatable {
     case null
     case bool(Bool)
+    /// A whole number, kept exactly (a seed, a byte count).
+    case integer(Int64)
     case number(Double)
     case string(String)
     case array([ConfigurationValue])
@@ -18,6 +20,7 @@ public indirect enum ConfigurationValue: Codable, Sendable, Equatable {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Int64.self) { self = .integer(value) }
         else if let value = try? container.decode(Double.self) { self = .number(value) }
         else if let value = try? container.decode(String.self) { self = .string(value) }
         else if let value = try? container.decode([ConfigurationValue].self) { self = .array(value) }
@@ -29,9 +32,8 @@ public indirect enum ConfigurationValue: Codable, Sendable, Equatable {
         switch self {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
-        case .number(let value):
-            // Whole numbers stay whole, so an `Int` field decodes them.
-            if value.rounded() == value, abs(value) < 9.0e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+        case .integer(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
@@ -55,7 +57,12 @@ extension ConfigurationError {
         func path(_ context: DecodingError.Context, _ extra: (any CodingKey)? = nil) -> String {
             var parts: [String] = prefix.map { [$0] } ?? []
             for key in context.codingPath + (extra.map { [$0] } ?? []) {
-                if let index = key.intValue, !parts.isEmpty { parts[parts.count - 1] += "[\(index)]" } else { parts.append(key.stringValue) }
+                // Array positions are "Index N"; a dictionary key that is a number ("42") is a name.
+                if let index = key.intValue, key.stringValue == "Index \(index)", !parts.isEmpty {
+                    parts[parts.count - 1] += "[\(index)]"
+                } else {
+                    parts.append(key.stringValue)
+                }
             }
             return parts.joined(separator: ".")
         }

@@ -15,8 +15,6 @@ public protocol BucketPolicyInspector: Sendable {
 /// (canned ACLs): served here like CORS, stored through the backend; the authorization stage
 /// only decides who may call them.
 extension S3Dispatcher {
-    /// S3's limit on a bucket policy document.
-    static let maxPolicyDocument = 20 * 1024
 
     func getBucketPolicy(_ bucket: String, _ context: S3Context) async throws -> S3Response {
         _ = try await backend.bucket(bucket)
@@ -30,7 +28,7 @@ extension S3Dispatcher {
 
     func putBucketPolicy(_ bucket: String, _ request: S3Request, _ context: S3Context) async throws -> S3Response {
         guard let policies = context.policies else { throw S3Error.notImplemented("PutBucketPolicy without a policy stage") }
-        var body = try await request.collectDocument(upTo: Self.maxPolicyDocument + 1)
+        var body = try await request.collectDocument(upTo: S3Limits.maxBucketPolicySize + 1)
         let document = body.readBytes(length: body.readableBytes) ?? []
         try context.requireAuthorizedBucket(try await backend.bucket(bucket))
         try policies.validate(document, bucket: bucket)

@@ -136,19 +136,3 @@ enum ResponseHeaders {
         if info.storageClass != "STANDARD" { headers[.amzStorageClass] = info.storageClass }
     }
 }
-
-/// Memoised HTTP-date strings: hot objects are served with the same `Last-Modified` again and
-/// again, and formatting a date costs more than looking it up.
-enum HTTPDates {
-    private static let slots = 256
-    private static let cache = Mutex<[(second: Int64, text: String)]>(Array(repeating: (Int64.min, ""), count: slots))
-
-    static func format(_ timestamp: S3Timestamp) -> String {
-        let second = timestamp.secondsSinceEpoch
-        let slot = Int(UInt64(bitPattern: second) % UInt64(slots))
-        if let hit = cache.withLock({ $0[slot].second == second ? $0[slot].text : nil }) { return hit }
-        let text = timestamp.httpDate
-        cache.withLock { $0[slot] = (second, text) }
-        return text
-    }
-}

@@ -124,12 +124,17 @@ public enum PayloadIntegrity {
             request.payload = RequestPayload(length: try RequestHeaders.contentLength(request.headers), checksum: nil)
             return
         }
+        // Which headers describe the body depends on the operation: verifying before routing
+        // (a pipeline with `routing` after the authentication stage) would misread them.
+        guard let operation = context.operation else {
+            throw S3Error(.internalError, message: "The request body is verified after authentication, and no routing stage ran before it: put routing before the authentication stage.")
+        }
         let describesBody: Bool
-        switch context.operation {
-        case .postObject?:
+        switch operation {
+        case .postObject:
             request.payload = RequestPayload(length: try RequestHeaders.contentLength(request.headers), checksum: nil)
             return
-        case .completeMultipartUpload?: describesBody = false
+        case .completeMultipartUpload: describesBody = false
         default: describesBody = true
         }
         let prepared = try prepare(request, signatures: context.chunkSignatures, checksumsDescribeBody: describesBody)

@@ -44,7 +44,7 @@ extension S3HTTPHandler {
             }
             // Small bodies: one pread, and the head and body leave in one writev. sendfile's
             // setup costs more than the copy it saves below this size.
-            if region.length <= Self.inlineFileLimit, let bytes = Self.readRegion(fd, offset: region.offset, length: Int(region.length)) {
+            if region.length <= Self.inlineFileLimit, let bytes = PositionalRead.exactly(fd, offset: region.offset, length: Int(region.length), allocator: Self.allocator) {
                 _ = Glibc.close(fd)
                 context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
                 writeEnd(exchange: id, fileToClose: nil)
@@ -85,7 +85,7 @@ extension S3HTTPHandler {
         headers.add(name: "x-amz-request-id", value: requestID)
         headers.add(name: "x-amz-id-2", value: requestID)
         headers.add(name: "Server", value: "Stowage")
-        headers.add(name: "Date", value: HTTPDateCache.current())
+        headers.add(name: "Date", value: HTTPDates.now())
         if let length {
             headers.add(name: "Content-Length", value: String(length))
         } else if case .stream = response.body {
@@ -208,25 +208,11 @@ extension S3HTTPHandler {
         headers.add(name: "Content-Length", value: "\(bytes.readableBytes)")
         headers.add(name: "Connection", value: "close")
         headers.add(name: "x-amz-request-id", value: requestID)
-        headers.add(name: "Date", value: HTTPDateCache.current())
+        headers.add(name: "Date", value: HTTPDates.now())
         let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: error.status), headers: headers)
         exchange = nil
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-    }
-}
-
-/// The `Date` header changes once a second; formatting it per response is waste.
-enum HTTPDateCache {
-    private static let cached = Mutex<(second: Int64, value: String)>((-1, ""))
-
-    static func current() -> String {
-        let now = S3Timestamp.now
-        let second = now.secondsSinceEpoch
-        return cached.withLock { cache in
-            if cache.second != second { cache = (second, now.httpDate) }
-            return cache.value
-        }
     }
 }

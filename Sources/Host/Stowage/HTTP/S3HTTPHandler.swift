@@ -118,21 +118,6 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static let inlineFileLimit: Int64 = 64 * 1024
     static let allocator = ByteBufferAllocator()
 
-    /// Reads `length` bytes at `offset`; `nil` if the file came up short (it is then sent with sendfile, which reports the error).
-    static func readRegion(_ fd: CInt, offset: Int64, length: Int) -> ByteBuffer? {
-        var buffer = allocator.buffer(capacity: length)
-        var done = 0
-        while done < length {
-            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length - done) { pointer in
-                let result = pread(fd, pointer.baseAddress, length - done, off_t(offset) + off_t(done))
-                return max(result, 0)
-            }
-            if count == 0 { return nil }
-            done += count
-        }
-        return buffer
-    }
-
     /// Body buffering between the socket and the consumer, in chunks.
     static let lowWatermark = 2
     static let highWatermark = 8

@@ -124,7 +124,8 @@ extension PluginRegistry {
     mutating func registerBuiltInEndpoints() {
         registerEndpoint("health") { environment in
             let host = environment.host
-            return HealthEndpoint(isReady: { host?.isReady() ?? true }, backend: environment.backend)
+            // Outside a running host nothing says it is ready.
+            return HealthEndpoint(isReady: { host?.isReady() ?? false }, backend: environment.backend)
         }
         registerEndpoint("metrics") { environment in
             let host = environment.host

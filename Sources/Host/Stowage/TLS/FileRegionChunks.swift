@@ -39,13 +39,9 @@ struct FileRegionChunks: AsyncSequence, Sendable {
             let position = region.offset + offset
             let descriptor = region.descriptor
             let chunk = try await NIOThreadPool.singleton.runIfActive { () throws -> ByteBuffer in
-                var buffer = ByteBufferAllocator().buffer(capacity: length)
-                let read = descriptor.withDescriptor { fd in
-                    buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { pointer in
-                        Swift.max(0, pread(fd, pointer.baseAddress, length, off_t(position)))
-                    }
-                } ?? 0
-                guard read > 0 else { throw IOError(errnoCode: EIO, reason: "the object's file came up short") }
+                guard let buffer = descriptor.withDescriptor({ fd in PositionalRead.exactly(fd, offset: position, length: length) }) ?? nil else {
+                    throw IOError(errnoCode: EIO, reason: "the object's file came up short")
+                }
                 return buffer
             }
             offset += Int64(chunk.readableBytes)

@@ -151,15 +151,17 @@ public final class InProcessNetwork: Sendable {
         let duplicated = replay != nil
         let handler = try state.withLock { $0.arrive(from: sender, to: receiver, duplicated: duplicated) }.get()
 
+        if let replay {
+            // The copy arrives first and its answer goes nowhere. (Delivered after the original,
+            // it would wait for the original's streamed answer, which the sender reads only once
+            // this returns: a handler holding a lock until its answer is read would deadlock.)
+            if let echo = try? await handler.handle(replay, from: sender) { await Self.drain(echo.body) }
+        }
         let outcome: Result<ClusterResponse, any Error>
         do {
             outcome = .success(try await handler.handle(request, from: sender))
         } catch {
             outcome = .failure(error)
-        }
-        if let replay {
-            // The copy arrives after the original was handled; its answer goes nowhere.
-            if let echo = try? await handler.handle(replay, from: sender) { await Self.drain(echo.body) }
         }
 
         let dropReply = decision.dropReply
@@ -168,7 +170,9 @@ public final class InProcessNetwork: Sendable {
             throw ClusterTransportError.outcomeUnknown(receiver, reason: lost)
         }
         switch outcome {
-        case .success(let response):
+        case .success(var response):
+            // A body that fails part way is a reply cut off: the request may have been applied.
+            response.body = S3Body(stream: OutcomeUnknownOnFailure(base: response.body, peer: receiver), length: response.body.declaredLength)
             return response
         case .failure(let error):
             throw ClusterTransportError.outcomeUnknown(receiver, reason: "the handler failed: \(error)")
@@ -184,4 +188,29 @@ public final class InProcessNetwork: Sendable {
             // A discarded body's failure has no one to report to.
         }
     }
+}
+
+/// A response body whose failure reaches the sender as `outcomeUnknown`, like every other
+/// failure after the handler started.
+struct OutcomeUnknownOnFailure: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    typealias Failure = any Error
+    let base: S3Body
+    let peer: NodeID
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: S3Body.AsyncIterator
+        let peer: NodeID
+        mutating func next() async throws -> ByteBuffer? {
+            do {
+                return try await base.next()
+            } catch let error as ClusterTransportError {
+                throw error
+            } catch {
+                throw ClusterTransportError.outcomeUnknown(peer, reason: "the response body failed: \(error)")
+            }
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), peer: peer) }
 }

@@ -172,3 +172,6 @@ extension ListUploadsPage {
                   nextKeyMarker: page.nextMarker, nextUploadIDMarker: page.isTruncated ? page.lastEntry?.uploadID : nil)
     }
 }
+
+extension ListingPager: Sendable where Entry: Sendable {}
+extension ListingPager.Page: Sendable where Entry: Sendable {}

@@ -1,11 +1,16 @@
 import Dispatch
 import Foundation
-import GRDB
-import Logging
+public import GRDB
+public import Logging
 import Synchronization
 
-/// Group commit for object rows: every PUT, DELETE, copy and CompleteMultipartUpload commit goes
-/// through one committer thread, which applies all waiting changes in a single transaction
+/// Where a ``GroupCommitQueue`` writes: one write transaction per batch.
+public protocol GroupCommitWriter: Sendable {
+    func write<T>(_ body: (Database) throws -> T) throws -> T
+}
+
+/// Group commit: changes go through one committer thread (in the file store: every PUT, DELETE,
+/// copy and CompleteMultipartUpload commit), which applies all waiting changes in a single transaction
 /// (each in its own savepoint, so one failed precondition does not undo the others) and then
 /// runs their file operations (rename, unlink) in commit order.
 ///
@@ -19,7 +24,7 @@ import Synchronization
 /// and start-up recovery write with `ObjectIndex.write` directly: they are rare, or (parts)
 /// serialised per upload by `KeyCommitLocks`, and such a write waits for SQLite's writer lock on
 /// the calling thread like any other, batching nothing.
-final class CommitQueue: Sendable {
+public final class GroupCommitQueue: Sendable {
     /// One change: `transact` runs inside the batch's transaction; `afterCommit` runs on the
     /// committer thread once the transaction is durable (never if `transact` threw);
     /// `complete` reports the outcome to the waiting task.
@@ -29,23 +34,24 @@ final class CommitQueue: Sendable {
         let complete: @Sendable ((any Error)?) -> Void
     }
 
-    private let index: ObjectIndex
+    private let writer: any GroupCommitWriter
     private let logger: Logger
     private let queue = Mutex<(items: [Item], stopping: Bool)>(([], false))
     private let wake = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
     static let maxBatch = 256
 
-    init(index: ObjectIndex, logger: Logger) {
-        self.index = index
+    /// Starts the committer thread, named `name`.
+    public init(writer: any GroupCommitWriter, logger: Logger, name: String = "stowage-commit") {
+        self.writer = writer
         self.logger = logger
         let thread = Thread { [self] in run() }
-        thread.name = "stowage-commit"
+        thread.name = name
         thread.start()
     }
 
     /// Runs `transact` in the next batch and `afterCommit` after it; returns `transact`'s value.
-    func submit<T: Sendable>(
+    public func submit<T: Sendable>(
         _ transact: @escaping @Sendable (Database) throws -> T,
         afterCommit: @escaping @Sendable (T) -> Void = { _ in }
     ) async throws -> T {
@@ -67,10 +73,11 @@ final class CommitQueue: Sendable {
         }
     }
 
-    struct ServiceStopped: Error {}
+    /// The queue was stopped: the change was not applied.
+    public struct ServiceStopped: Error {}
 
     /// Stops after the items already queued.
-    func stop() {
+    public func stop() {
         queue.withLock { $0.stopping = true }
         wake.signal()
         stopped.wait()
@@ -101,7 +108,7 @@ final class CommitQueue: Sendable {
     private func process(_ batch: [Item]) {
         var outcomes = [(any Error)?](repeating: nil, count: batch.count)
         do {
-            try index.write { db in
+            try writer.write { db in
                 for (position, item) in batch.enumerated() {
                     // Cached statements: GRDB's `inSavepoint` parses its SQL on every call.
                     try db.cachedStatement(sql: "SAVEPOINT item").execute()
