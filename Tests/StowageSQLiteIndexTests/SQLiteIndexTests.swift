@@ -108,4 +108,21 @@ struct SQLiteIndexTests {
         let reopened = try SQLiteIndexStore.open(path: index.directory + "/index.sqlite", durable: true, migrator: migrator)
         #expect(try reopened.read { db in try String.fetchOne(db, sql: "SELECT value FROM t") } == "v")
     }
+
+    @Test("commits are as durable as asked: FULL when durable, NORMAL otherwise, new or reopened")
+    func synchronousSetting() throws {
+        for durable in [true, false] {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sqlite-sync-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var migrator = DatabaseMigrator()
+            migrator.registerMigration("v1") { db in try db.execute(sql: "CREATE TABLE t (k BLOB PRIMARY KEY)") }
+            let created = try SQLiteIndexStore.open(path: directory + "/i.sqlite", durable: durable, migrator: migrator)
+            #expect(try SQLiteIndexStore.writerSynchronous(created) == (durable ? 2 : 1))
+            try created.close()
+            let reopened = try SQLiteIndexStore.open(path: directory + "/i.sqlite", durable: durable, migrator: migrator)
+            #expect(try SQLiteIndexStore.writerSynchronous(reopened) == (durable ? 2 : 1))
+            #expect(try reopened.read { db in try db.tableExists("t") })
+        }
+    }
 }
