@@ -160,29 +160,10 @@ public enum POSIXFiles {
             let code = errno
             if code == EINTR { continue }
             if code == EXDEV || code == EINVAL || code == ENOSYS || code == EOPNOTSUPP {
-                try copyWithBuffer(from: source, offset: Int64(sourceOffset), length: remaining, to: target)
+                try copyObserving(from: source, offset: Int64(sourceOffset), length: remaining, to: target) { _ in }
                 return
             }
             throw Failure(operation: "sendfile", path: "fd \(source)", code: code)
-        }
-    }
-
-    private static func copyWithBuffer(from source: CInt, offset: Int64, length: Int64, to target: CInt) throws {
-        let bufferSize = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
-        defer { buffer.deallocate() }
-        var position = offset
-        var remaining = length
-        while remaining > 0 {
-            let count = pread(source, buffer.baseAddress, Int(min(Int64(bufferSize), remaining)), off_t(position))
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw Failure(operation: "pread", path: "fd \(source)", code: errno)
-            }
-            if count == 0 { throw Failure(operation: "pread", path: "fd \(source)", code: EIO) }
-            try writeAll(target, UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            position += Int64(count)
-            remaining -= Int64(count)
         }
     }
 
