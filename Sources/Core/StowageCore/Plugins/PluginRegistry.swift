@@ -103,7 +103,8 @@ public struct PluginRegistry: Sendable {
     /// The environment factories receive: this registry's transports included.
     public func environment(_ configuration: StowageConfiguration, logger: Logger, host: HostServices? = nil) throws -> PluginEnvironment {
         for name in configuration.plugins.keys.sorted() where !sections.contains(name) {
-            throw ConfigurationError(field: "plugins.\(name)", reason: "is not a section any registered plugin owns (known: \(sections.sorted().joined(separator: ", ")))")
+            let known = sections.isEmpty ? "no plugin registered one" : "known: \(sections.sorted().joined(separator: ", "))"
+            throw ConfigurationError(field: "plugins.\(name)", reason: "is not a section any registered plugin owns (\(known))")
         }
         var environment = PluginEnvironment(configuration: configuration, logger: logger)
         environment.host = host
