@@ -279,6 +279,8 @@ let package = Package(
                 logging,
                 nioCore,
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Tests/StowageHostTests",
             swiftSettings: testSettings

@@ -1,13 +1,7 @@
-import HTTPTypes
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import NIOCore
 import NIOHTTP1
 import StowageCore
-import StowageXML
-import Synchronization
 
 /// What every connection handler shares.
 struct RequestEnvironment: Sendable {
@@ -32,102 +26,45 @@ struct RequestEnvironment: Sendable {
     let secure: Bool
 }
 
-/// Bridges one HTTP/1.1 connection to the S3 pipeline.
+/// Bridges one HTTP/1.1 connection to the S3 pipeline: feeds channel events to a
+/// `ConnectionStateMachine` and performs the actions it returns; `RequestRunner` runs each
+/// request in a task on the connection's event loop and hands the answer back through
+/// `ResponseSink` (see `S3HTTPHandler+Responses`).
 ///
 /// A classic channel handler rather than `NIOAsyncChannel`: on this machine the handler form
-/// serves about 1.7x more small requests per second. Each request runs the pipeline in a task;
-/// the request body reaches it through an async producer with backpressure (reads pause when
-/// the consumer falls behind); the response comes back to the event loop and is written as
-/// bytes, a `sendfile` file region, or a stream. Requests on a connection are served one at a
-/// time: pipelined requests wait in `pipelined` (NIO's pipelining handler would toggle epoll
-/// read interest twice per request, which costs more than the queue).
+/// serves about 1.7x more small requests per second. Request bodies reach the request through
+/// an async producer with backpressure (reads pause while the consumer is behind). Pipelined
+/// requests are queued by the state machine (NIO's pipelining handler would toggle epoll read
+/// interest twice per request, which costs more than the queue).
 final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    /// One request/response on the connection.
-    struct Exchange {
-        let id: UInt64
-        let version: HTTPVersion
-        let isHead: Bool
-        var keepAlive: Bool
-        var source: BodyProducer.Source?
-        var bodyComplete = false
-        var responseStarted = false
-        var responseComplete = false
-        var expectsContinue: Bool
-        var continueSent = false
-        /// The response went out before the body was read: drop the rest of the body.
-        var discardingBody = false
-        /// Body bytes the client has yet to send: `nil` for a chunked body.
-        var unreadBody: Int64?
-        /// Small bodies are collected here and the request starts once the body is complete.
-        var collected: ByteBuffer?
-        var deferred: (request: S3Request, context: S3Context)?
-        /// Shared with the request's context: the host logs and counts from it.
-        var record = RequestRecord()
-        /// The request offered a protocol upgrade: NIO's decoder stops after it and is replaced.
-        var offersUpgrade = false
-    }
-
-    /// Bodies up to this size (with a Content-Length) are collected before the request runs: for
-    /// small objects the async body stream costs more than the bytes it carries.
-    static let collectedBodyLimit: Int64 = 64 * 1024
-    /// A response sent before the body was read drains at most this much of it to keep the
-    /// connection open.
-    static let drainLimit: Int64 = 1024 * 1024
-    static let lingerTime = TimeAmount.seconds(5)
-
-    let environment: RequestEnvironment
-    let eventLoop: any EventLoop
-    let executor: EventLoopTaskExecutor
-    var context: ChannelHandlerContext?
-    var exchange: Exchange?
-    var exchangeCounter: UInt64 = 0
-    var readPaused = false
-    var readPending = false
-    /// Parts of pipelined requests that arrived while an exchange was still running; served in
-    /// order once it finishes. Reading pauses when too many wait.
-    var pipelined: [HTTPServerRequestPart] = []
-    var pipelinedPaused = false
-    static let maxPipelinedParts = 64
-    /// Body bytes of pipelined requests held at most: past this the socket is not read, so a
-    /// client pipelining megabytes behind a slow request costs its kernel buffers, not our memory.
-    static let maxPipelinedBytes = 64 * 1024
-    var pipelinedBytes = 0
-    var remoteAddress: String?
-    /// Progress clocks for the timeout rules (see `checkTimeouts`).
-    var inbound: ProgressClock
-    var outbound: ProgressClock
-    /// Body bytes of the current response handed to the channel, to tell from what is still
-    /// buffered how much has gone out.
-    var outboundEnqueued: Int64 = 0
-    var idleSince = NIODeadline.now()
-    var timeoutCheck: RepeatedTask?
-    /// The response is out and the connection is closing; inbound bytes are dropped.
-    var lingering = false
-    /// The server is stopping: finish the exchange in progress, then close.
-    var draining = false
-
     /// Sent down every connection when the server stops.
     struct Drain {}
-    /// File bodies go out in slices of this size, so write progress is visible to the timeouts.
-    static let fileSlice = 4 * 1024 * 1024
-    /// File bodies up to this size are read and sent from memory.
-    static let inlineFileLimit: Int64 = 64 * 1024
-    static let allocator = ByteBufferAllocator()
-
+    static let lingerTime = TimeAmount.seconds(5)
     /// Body buffering between the socket and the consumer, in chunks.
     static let lowWatermark = 2
     static let highWatermark = 8
 
-    init(environment: RequestEnvironment, eventLoop: any EventLoop) {
+    let environment: RequestEnvironment
+    let runner: RequestRunner
+    var machine: ConnectionStateMachine
+    var context: ChannelHandlerContext?
+    var remoteAddress: String?
+    var timeoutCheck: RepeatedTask?
+    /// The current exchange's body stream, while the request may read it.
+    var source: BodyProducer.Source?
+    /// A request whose body is being collected: it runs when the body is complete.
+    var held: (request: S3Request, context: S3Context)?
+    /// Shared with the current request's context: the host logs and counts from it.
+    var record: RequestRecord?
+
+    init(environment: RequestEnvironment, eventLoop: any EventLoop, limits: ConnectionStateMachine.Limits? = nil) {
         self.environment = environment
-        self.eventLoop = eventLoop
-        self.executor = EventLoopTaskExecutor(eventLoop: eventLoop)
-        self.inbound = ProgressClock(timeout: environment.requestTimeout, now: .now())
-        self.outbound = ProgressClock(timeout: environment.requestTimeout, now: .now())
+        self.runner = RequestRunner(environment: environment, eventLoop: eventLoop)
+        self.machine = ConnectionStateMachine(limits: limits ?? .init(requestTimeout: environment.requestTimeout), now: .now())
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -148,103 +85,119 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = nil
     }
 
-    /// Closes connections stuck on their peer for longer than `limits.requestTimeout`:
-    /// waiting for a request (covers headers trickled byte by byte), a request body that stopped
-    /// arriving while it is wanted (answered 400 RequestTimeout), or a response the client
-    /// stopped reading. Bodies and responses must move at least `ProgressClock`'s minimum within
-    /// each period (a byte now and then is not progress); a steady slow peer is never cut off.
-    /// Time spent on our side (a slow disk, a long Complete) never counts.
+    /// Closes connections stuck on their peer for longer than `limits.requestTimeout` (the
+    /// rules are `ConnectionStateMachine.checkTimeouts`).
     func checkTimeouts() {
         guard let context else { return }
-        let now = NIODeadline.now()
-        let limit = environment.requestTimeout
-        guard let current = exchange else {
-            if now - idleSince > limit { context.close(promise: nil) }
-            return
-        }
-        let awaitingBody = !current.bodyComplete && (current.source != nil || current.discardingBody || current.collected != nil) && !readPaused
-        if awaitingBody, inbound.isStalled(now: now) {
-            current.source?.finish(S3Error(.requestTimeout))
-            if current.responseStarted {
-                context.close(promise: nil)
-            } else {
-                writeProtocolError(S3Error(.requestTimeout), context: context)
-            }
-            return
-        }
-        if current.responseStarted, !current.responseComplete {
-            // Bytes leave a file region as the socket drains; what is no longer buffered went out.
-            // (Under TLS the channel buffers ciphertext, so only completed writes count there.)
-            if !environment.secure, let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
-                outbound.observe(total: outboundEnqueued - Int64(buffered), now: now)
-            }
-            if outbound.isStalled(now: now) { context.close(promise: nil) }
+        // Under TLS the channel buffers ciphertext, so only completed writes count there.
+        let buffered = environment.secure ? nil : (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)).map { Int64($0) }
+        switch machine.checkTimeouts(now: .now(), bufferedOutbound: buffered) {
+        case .none:
+            break
+        case .close:
+            finishSource(S3Error(.requestTimeout))
+            context.close(promise: nil)
+        case .requestTimeout:
+            finishSource(S3Error(.requestTimeout))
+            writeProtocolError(S3Error(.requestTimeout), context: context)
         }
     }
 
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if lingering { return }
-        let part = unwrapInboundIn(data)
-        // A part of the next request while this one is still being answered: hold it.
-        if !pipelined.isEmpty || (exchange.map { $0.bodyComplete } ?? false) {
-            pipelined.append(part)
-            if case .body(let bytes) = part { pipelinedBytes += bytes.readableBytes }
-            if pipelined.count >= Self.maxPipelinedParts || pipelinedBytes >= Self.maxPipelinedBytes {
-                pipelinedPaused = true
-                readPaused = true
-            }
-            return
-        }
-        handle(part, context: context)
+        perform(machine.receive(unwrapInboundIn(data), now: .now()), context: context)
     }
 
-    func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
-        switch part {
-        case .head(let head):
-            startExchange(head, context: context)
-        case .body(var buffer):
-            inbound.moved(Int64(buffer.readableBytes), now: .now())
-            guard var current = exchange else { return }
-            current.record.addReceived(buffer.readableBytes)
-            if let unread = current.unreadBody {
-                current.unreadBody = unread - Int64(buffer.readableBytes)
-                exchange = current
+    func perform(_ action: ConnectionStateMachine.InboundAction, context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            break
+        case .start(let start):
+            startExchange(start, context: context)
+        case .counted(let count):
+            record?.addReceived(count)
+        case .forward(let buffer):
+            record?.addReceived(buffer.readableBytes)
+            switch source?.yield(buffer) {
+            case .produceMore, nil: break
+            case .stopProducing: machine.bodyStreamFull()
+            case .dropped: machine.bodyStreamDropped()
             }
-            if current.discardingBody { return }
-            if current.collected != nil {
-                current.collected!.writeBuffer(&buffer)
-                exchange = current
-                return
-            }
-            guard let source = current.source else { return }
-            switch source.yield(buffer) {
-            case .produceMore: break
-            case .stopProducing: readPaused = true
-            case .dropped:
-                current.discardingBody = true
-                exchange = current
-            }
-        case .end:
-            guard var current = exchange else { return }
-            current.bodyComplete = true
-            current.source?.finish()
-            current.source = nil
-            if let deferred = current.deferred, let collected = current.collected {
-                current.deferred = nil
-                current.collected = nil
-                exchange = current
-                if current.offersUpgrade { resumeDecoding(context: context) }
-                var request = deferred.request
+        case .ended(let end):
+            if end.finishStream { finishSource(nil) }
+            if end.resumeDecoding { resumeDecoding(context: context) }
+            if let collected = end.collected, let held {
+                self.held = nil
+                var request = held.request
                 request.body = S3Body(collected)
-                launch(request, context: deferred.context, exchange: current.id, eventLoop: context.eventLoop)
-                return
+                launch(request, context: held.context, exchange: end.id)
+            } else if end.finishesExchange {
+                finish(machine.finishExchange(now: .now()), context: context)
             }
-            exchange = current
-            if current.offersUpgrade { resumeDecoding(context: context) }
-            if current.responseComplete { finishExchange(context: context) }
         }
+    }
+
+    func startExchange(_ start: ConnectionStateMachine.ExchangeStart, context: ChannelHandlerContext) {
+        let id = start.id
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        record = RequestRecord()
+        held = nil
+        var body = S3Body.empty
+        if start.body == .stream {
+            let produced = BodyProducer.makeSequence(
+                backPressureStrategy: .init(lowWatermark: Self.lowWatermark, highWatermark: Self.highWatermark),
+                finishOnDeinit: true, delegate: BodyProducerDelegate(handler: bound, exchange: id)
+            )
+            source = produced.source
+            let sendContinue: (@Sendable () -> Void)? = start.continueOnDemand
+                ? { @Sendable in bound.eventLoop.execute { bound.value.sendContinue(exchange: id) } } : nil
+            body = S3Body(stream: ContinueOnDemandBody(producer: produced.sequence, sendContinue: sendContinue), length: start.contentLength)
+        }
+        if start.continueNow { sendContinue(exchange: id) }
+        switch S3Request.fromHTTP1(start.head, body: body) {
+        case .failure(let error):
+            finishSource(Self.clientGone)
+            writeProtocolError(error, context: context)
+        case .success(let request):
+            var requestContext = S3Context(
+                requestID: environment.requestIDs.next(), logger: environment.logger, identity: environment.defaultIdentity,
+                region: environment.region, remoteAddress: remoteAddress, isSecureTransport: environment.secure
+            )
+            requestContext.record = record
+            if start.body == .collect {
+                held = (request, requestContext)
+            } else {
+                launch(request, context: requestContext, exchange: id)
+            }
+        }
+    }
+
+    func launch(_ request: S3Request, context requestContext: S3Context, exchange id: UInt64) {
+        guard let context else { return }
+        runner.launch(request, context: requestContext, exchange: id, sink: NIOLoopBound(self, eventLoop: context.eventLoop))
+    }
+
+    /// How the connection goes on after an exchange.
+    func finish(_ end: ConnectionStateMachine.ExchangeEnd, context: ChannelHandlerContext) {
+        switch end {
+        case .close:
+            context.close(promise: nil)
+        case .linger(let readNow):
+            linger(context)
+            if readNow { context.read() }
+        case .keepAlive:
+            // Serve requests that were pipelined behind this one.
+            while let action = machine.nextPipelined(now: .now()) {
+                perform(action, context: context)
+            }
+            if machine.pipelineServed(now: .now()) { context.read() }
+        }
+    }
+
+    func finishSource(_ error: (any Error)?) {
+        if let error { source?.finish(error) } else { source?.finish() }
+        source = nil
     }
 
     /// NIO's request decoder stops parsing after a request that offers a protocol upgrade
@@ -260,13 +213,14 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             pipeline.removeHandler(context: stopped, promise: nil)
         } catch {
             // No decoder to replace (a hand-built pipeline): the connection ends after this answer.
-            exchange?.keepAlive = false
+            machine.cannotContinueDecoding()
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let source = exchange?.source { source.finish(Self.clientGone) }
-        exchange = nil
+        if machine.closed() { finishSource(Self.clientGone) }
+        source = nil
+        held = nil
         context.fireChannelInactive()
     }
 
@@ -278,52 +232,37 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireUserInboundEventTriggered(event)
             return
         }
-        draining = true
-        pipelined.removeAll()
-        pipelinedBytes = 0
-        guard var current = exchange else {
-            context.close(promise: nil)
-            return
-        }
-        // Answer the request in progress with `Connection: close`, then close.
-        if !current.responseStarted { current.keepAlive = false }
-        exchange = current
+        if machine.drain() { context.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let source = exchange?.source { source.finish(Self.clientGone) }
-        if let parseError = error as? HTTPParserError, exchange?.responseStarted != true {
-            // Malformed HTTP still gets an S3 error document before the connection closes.
-            let code: S3ErrorCode = parseError == .headerOverflow ? .requestHeaderSectionTooLarge : .badRequest
-            writeProtocolError(S3Error(code), context: context)
+        finishSource(Self.clientGone)
+        let parseError = error as? HTTPParserError
+        guard machine.failed(parseError: parseError != nil) else {
+            context.close(promise: nil)
             return
         }
-        context.close(promise: nil)
+        // Malformed HTTP still gets an S3 error document before the connection closes.
+        let code: S3ErrorCode = parseError == .headerOverflow ? .requestHeaderSectionTooLarge : .badRequest
+        writeProtocolError(S3Error(code), context: context)
     }
 
     // MARK: Outbound read control (backpressure)
 
     func read(context: ChannelHandlerContext) {
-        if readPaused {
-            readPending = true
-        } else {
-            context.read()
-        }
+        if machine.readRequested() { context.read() }
     }
 
     /// The body consumer wants more: read from the socket again.
     func resumeReading(exchange id: UInt64) {
-        guard exchange?.id == id else { return }
-        unpauseReads()
+        if machine.bodyConsumerWantsMore(exchange: id, now: .now()) { context?.read() }
     }
 
     /// The consumer stopped iterating the body (finished early or failed): drop what still comes.
     func bodyConsumerGone(exchange id: UInt64) {
-        guard var current = exchange, current.id == id else { return }
-        if !current.bodyComplete { current.discardingBody = true }
-        current.source = nil
-        exchange = current
-        unpauseReads()
+        guard machine.isCurrent(id) else { return }
+        source = nil
+        if machine.bodyConsumerGone(exchange: id, now: .now()) { context?.read() }
     }
 
     /// The client may still be sending a body that will not be read. Closing at once would make
@@ -331,24 +270,10 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// reads it; so our side ends (FIN after the response), whatever still arrives is dropped,
     /// and the connection closes when the client closes it or after `lingerTime`.
     func linger(_ context: ChannelHandlerContext) {
-        lingering = true
-        pipelinedPaused = false
-        unpauseReads()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let halfClosed = context.eventLoop.makePromise(of: Void.self)
         halfClosed.futureResult.whenFailure { _ in bound.value.context?.close(promise: nil) }
         context.close(mode: .output, promise: halfClosed)
         context.eventLoop.scheduleTask(in: Self.lingerTime) { bound.value.context?.close(promise: nil) }
-    }
-
-    func unpauseReads() {
-        if pipelinedPaused { return }
-        // The peer's clock starts again when we ask for its bytes again.
-        if readPaused { inbound.completed(now: .now()) }
-        readPaused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
     }
 }
