@@ -212,17 +212,17 @@ struct ConnectionStateMachineTests {
     @Test("timeouts: idle, a stalled body, a stalled response; a paused read never times out")
     func timeouts() throws {
         var idle = machine(timeout: .seconds(10))
-        check(idle.checkTimeouts(now: t0 + .seconds(5), bufferedOutbound: nil) == .none)
-        check(idle.checkTimeouts(now: t0 + .seconds(11), bufferedOutbound: nil) == .close)
+        check(idle.checkTimeouts(now: t0 + .seconds(5), bufferedOutbound: { nil }) == .none)
+        check(idle.checkTimeouts(now: t0 + .seconds(11), bufferedOutbound: { nil }) == .close)
 
         var stalled = machine(timeout: .seconds(10))
         _ = try start(&stalled, head(.PUT, [("Content-Length", "1000000")]))
-        check(stalled.checkTimeouts(now: t0 + .seconds(11), bufferedOutbound: nil) == .requestTimeout(finishStream: true))
+        check(stalled.checkTimeouts(now: t0 + .seconds(11), bufferedOutbound: { nil }) == .requestTimeout)
 
         var paused = machine(timeout: .seconds(10))
         _ = try start(&paused, head(.PUT, [("Content-Length", "1000000")]))
         paused.bodyStreamFull()
-        check(paused.checkTimeouts(now: t0 + .seconds(60), bufferedOutbound: nil) == .none)
+        check(paused.checkTimeouts(now: t0 + .seconds(60), bufferedOutbound: { nil }) == .none)
 
         var reading = machine(timeout: .seconds(10))
         _ = try start(&reading, head())
@@ -232,18 +232,40 @@ struct ConnectionStateMachineTests {
         // The client takes 20 KiB every 5 s: above the floor (10 KiB per 10 s), so it stays.
         for step in 1...4 {
             let now = t0 + .seconds(Int64(step) * 5)
-            check(reading.checkTimeouts(now: now, bufferedOutbound: 100_000_000 - Int64(step) * 20_480) == .none)
+            check(reading.checkTimeouts(now: now, bufferedOutbound: { 100_000_000 - Int64(step) * 20_480 }) == .none)
         }
-        check(reading.checkTimeouts(now: t0 + .seconds(31), bufferedOutbound: 100_000_000 - 4 * 20_480) == .close)
+        check(reading.checkTimeouts(now: t0 + .seconds(31), bufferedOutbound: { 100_000_000 - 4 * 20_480 }) == .close)
     }
 
     @Test("an error answer ends the connection: later parts are dropped")
     func errorAnswer() throws {
         var m = machine()
         _ = try start(&m, head(.PUT, [("Content-Length", "1000000")]))
-        check(m.answeringWithError())
+        check(m.answeringWithError(now: t0))
         guard case .none = m.receive(head(), now: t0) else { throw Unexpected() }
         check(m.responseStarting(exchange: 1, now: t0) == nil)
+        // An answer the client never reads does not keep the connection forever.
+        check(m.checkTimeouts(now: t0 + .seconds(5), bufferedOutbound: { nil }) == .none)
+        check(m.checkTimeouts(now: t0 + .seconds(11), bufferedOutbound: { nil }) == .close)
+        // A parse error after the answer does not write a second one.
+        check(!m.failed(parseError: true))
+    }
+
+    @Test("an error answer while pipelined requests are replayed stops the replay")
+    func errorDuringReplay() throws {
+        var m = machine()
+        _ = try start(&m, head(.GET, "/b/one"))
+        _ = m.receive(.end(nil), now: t0)
+        for path in ["/b/two", "/b/three"] {
+            _ = m.receive(head(.GET, path), now: t0)
+            _ = m.receive(.end(nil), now: t0)
+        }
+        _ = m.responseStarting(exchange: 1, now: t0)
+        check(m.responseWritten(exchange: 1, succeeded: true, now: t0) == .finished(.keepAlive))
+        guard case .start = m.nextPipelined(now: t0) else { throw Unexpected() }
+        // The replayed head was refused (say, two Host headers): nothing behind it runs.
+        _ = m.answeringWithError(now: t0)
+        check(m.nextPipelined(now: t0) == nil)
     }
 
     @Test("a parse error is answered unless the response already began")

@@ -6,15 +6,20 @@ import NIOEmbedded
 import NIOHTTP1
 @testable import Stowage
 import StowageCore
+import Synchronization
 import Testing
 
 /// The connection handler on a testing channel: real HTTP bytes in, real HTTP bytes out, the
 /// request runner and the state machine behind it, no socket.
 @Suite("S3HTTPHandler on a testing channel", .timeLimit(.minutes(1)))
 struct S3HTTPHandlerChannelTests {
-    /// Answers every request itself: `METHOD path bytes=<body length>`.
+    /// Answers every request itself: `METHOD path bytes=<body length>`; records the paths it saw.
     struct EchoStage: S3Stage {
+        let seen: SeenPaths
+
         func handle(_ request: S3Request, context: S3Context, next: S3Next) async throws -> S3Response {
+            seen.add(request.rawPath)
+            if request.rawPath.hasSuffix("/held") { await seen.waitForRelease() }
             let body = try await request.body.collect(upTo: 1 << 24, orThrow: S3Error(.entityTooLarge))
             let text = "\(request.method.rawValue) \(request.rawPath) bytes=\(body.readableBytes)"
             return S3Response(status: .ok, body: .bytes(ByteBuffer(string: text)))
@@ -25,24 +30,46 @@ struct S3HTTPHandlerChannelTests {
         func respond(to request: S3Request, context: S3Context) async throws -> S3Response { throw S3Error(.internalError) }
     }
 
-    static func environment() -> RequestEnvironment {
+    static func environment(seen: SeenPaths) -> RequestEnvironment {
         var logger = Logger(label: "handler-tests")
         logger.logLevel = .critical
         let gate = StartupGate()
         gate.open()
         return RequestEnvironment(
-            pipeline: S3Pipeline(stages: [EchoStage()], responder: Unreachable()), logger: logger, defaultIdentity: .anonymous,
+            pipeline: S3Pipeline(stages: [EchoStage(seen: seen)], responder: Unreachable()), logger: logger, defaultIdentity: .anonymous,
             region: "us-east-1", requestIDs: RequestIDGenerator(), requestTimeout: .seconds(300), inFlight: InFlightRequests(),
             operations: OperationsEndpoints(endpoints: [:], domains: []), metrics: ServerMetrics(), accessLog: logger, gate: gate,
             secure: false
         )
     }
 
+    /// The request paths the stage saw.
+    final class SeenPaths: Sendable {
+        private let paths = Mutex<[String]>([])
+        func add(_ path: String) { paths.withLock { $0.append(path) } }
+        var all: [String] { paths.withLock { $0 } }
+        /// Requests for `.../held` wait for `release()` before reading their body.
+        private let (released, releaser) = AsyncStream<Void>.makeStream()
+        func waitForRelease() async { for await _ in released { break } }
+        func release() { releaser.yield() }
+    }
+
+    /// Counts `read()` calls that reach the head of the pipeline (the socket would be read).
+    final class ReadCounter: ChannelOutboundHandler, Sendable {
+        typealias OutboundIn = Any
+        let count = Atomic<Int>(0)
+        func read(context: ChannelHandlerContext) {
+            count.wrappingAdd(1, ordering: .relaxed)
+            context.read()
+        }
+    }
+
     /// A channel with the server's codec and handler.
-    static func channel() async throws -> NIOAsyncTestingChannel {
-        let environment = environment()
+    static func channel(seen: SeenPaths = SeenPaths(), reads: ReadCounter? = nil) async throws -> NIOAsyncTestingChannel {
+        let environment = environment(seen: seen)
         let channel = try await NIOAsyncTestingChannel { channel in
             let pipeline = channel.pipeline.syncOperations
+            if let reads { try pipeline.addHandler(reads) }
             try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
             try pipeline.addHandler(HTTPServer.requestDecoder())
             try pipeline.addHandler(S3HTTPHandler(environment: environment, eventLoop: channel.eventLoop))
@@ -125,7 +152,8 @@ struct S3HTTPHandlerChannelTests {
 
     @Test("two Host headers are a 400 S3 error and the connection closes")
     func duplicateHost() async throws {
-        let channel = try await Self.channel()
+        let seen = SeenPaths()
+        let channel = try await Self.channel(seen: seen)
         try await channel.writeInbound(ByteBuffer(string: "GET /b/k HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\nGET /b/next HTTP/1.1\r\nHost: a\r\n\r\n"))
         let text = try await Self.output(channel, responses: 1)
         #expect(text.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
@@ -134,6 +162,36 @@ struct S3HTTPHandlerChannelTests {
         // The request behind it is dropped, not served on a closing connection.
         #expect(!text.contains("/b/next"))
         try await channel.closeFuture.get()
+        await channel.testingEventLoop.run()
+        #expect(seen.all.isEmpty)
+    }
+
+    @Test("a read is held while the body stream is full and issued when the request consumes it")
+    func readBackpressure() async throws {
+        let reads = ReadCounter()
+        let seen = SeenPaths()
+        let channel = try await Self.channel(seen: seen, reads: reads)
+        let chunk = ByteBuffer(repeating: 0x62, count: 1024)
+        try await channel.writeInbound(ByteBuffer(string: "PUT /b/held HTTP/1.1\r\nHost: h\r\nContent-Length: \(100 * 1024)\r\n\r\n"))
+        // The request holds off reading its body: chunks pile up in the stream until it is
+        // full, and a read asked for then is held.
+        for _ in 0..<(S3HTTPHandler.highWatermark + 2) { try await channel.writeInbound(chunk) }
+        await channel.testingEventLoop.run()
+        let before = reads.count.load(ordering: .relaxed)
+        channel.pipeline.read()
+        try await channel.testingEventLoop.executeInContext {}
+        #expect(reads.count.load(ordering: .relaxed) == before)
+        // The request reads its body: the held read goes out.
+        seen.release()
+        for _ in 0..<100 where reads.count.load(ordering: .relaxed) == before {
+            await channel.testingEventLoop.run()
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        #expect(reads.count.load(ordering: .relaxed) > before)
+        for _ in 0..<(100 - S3HTTPHandler.highWatermark - 2) { try await channel.writeInbound(chunk) }
+        let text = try await Self.output(channel, responses: 1)
+        #expect(text.hasSuffix("PUT /b/held bytes=\(100 * 1024)"))
+        _ = try await channel.finish(acceptAlreadyClosed: true)
     }
 
     @Test("malformed HTTP gets an S3 error document")

@@ -31,8 +31,16 @@ public enum SQLiteIndexStore {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 4000")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        // Migrating always opens a write transaction; an index that is up to date is only read.
-        if try !pool.read({ try migrator.hasCompletedMigrations($0) }) { try migrator.migrate(pool) }
+        if creating.load(ordering: .relaxed) {
+            // GRDB switched the new file to WAL with `synchronous = NORMAL`, which would sync the
+            // WAL header and the directory on the first commit: the empty index is built
+            // without syncs and, when durable, synced once below.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = OFF") }
+            try migrator.migrate(pool)
+        } else if try !pool.read({ try migrator.hasCompletedMigrations($0) }) {
+            // Migrating always opens a write transaction; an index that is up to date is only read.
+            try migrator.migrate(pool)
+        }
         // GRDB sets `synchronous = NORMAL` on the writer when it switches a file to WAL, after
         // `prepareDatabase`: the setting that makes commits durable is applied last, here.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }

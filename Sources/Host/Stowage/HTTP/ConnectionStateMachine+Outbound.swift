@@ -91,10 +91,12 @@ extension ConnectionStateMachine {
 
     /// A final error answer goes out (malformed request, timeout) and the connection closes
     /// after it: returns whether a body stream must be finished.
-    mutating func answeringWithError() -> Bool {
+    mutating func answeringWithError(now: NIODeadline) -> Bool {
         let streaming = exchange?.streaming ?? false
         exchange = nil
         closing = true
+        // If the answer never drains (the client reads nothing), the idle rule closes.
+        idleSince = now
         dropPipelined()
         return streaming
     }
@@ -102,7 +104,7 @@ extension ConnectionStateMachine {
     /// The channel reported an error: whether an S3 error answer can still go out (a parse
     /// error before the response started), else the connection closes. Finish any body stream.
     mutating func failed(parseError: Bool) -> Bool {
-        let answer = parseError && exchange?.responseStarted != true
+        let answer = parseError && exchange?.responseStarted != true && !closing && !lingering
         exchange?.streaming = false
         if !answer { closing = true }
         return answer
@@ -120,10 +122,11 @@ extension ConnectionStateMachine {
     /// byte by byte), a request body that stopped arriving while it is wanted, or a response the
     /// client stopped reading. Bodies and responses must move at least `ProgressClock`'s minimum
     /// within each period; time spent on our side (a slow disk, a long Complete) never counts.
-    /// `bufferedOutbound`: response bytes the channel still holds, when it can tell.
-    mutating func checkTimeouts(now: NIODeadline, bufferedOutbound: Int64?) -> TimeoutAction {
+    /// `bufferedOutbound`: response bytes the channel still holds, when it can tell (asked only
+    /// while a response is being written).
+    mutating func checkTimeouts(now: NIODeadline, bufferedOutbound: () -> Int64?) -> TimeoutAction {
         guard let current = exchange else {
-            return !closing && now - idleSince > limits.requestTimeout ? .close : .none
+            return now - idleSince > limits.requestTimeout ? .close : .none
         }
         let awaitingBody = !current.bodyComplete && (current.streaming || current.discardingBody || current.collected != nil) && !readPaused
         if awaitingBody, inbound.isStalled(now: now) {
@@ -132,11 +135,12 @@ extension ConnectionStateMachine {
                 closing = true
                 return .close
             }
-            return .requestTimeout(finishStream: current.streaming)
+            exchange!.streaming = false
+            return .requestTimeout
         }
         if current.responseStarted, !current.responseComplete {
             // Bytes leave a file region as the socket drains; what is no longer buffered went out.
-            if let bufferedOutbound { outbound.observe(total: outboundEnqueued - bufferedOutbound, now: now) }
+            if let buffered = bufferedOutbound() { outbound.observe(total: outboundEnqueued - buffered, now: now) }
             if outbound.isStalled(now: now) {
                 closing = true
                 return .close
@@ -146,7 +150,7 @@ extension ConnectionStateMachine {
     }
 
     private mutating func dropPipelined() {
-        pipelined.removeAll()
+        if !pipelined.isEmpty { pipelined.removeAll() }
         pipelinedBytes = 0
     }
 }

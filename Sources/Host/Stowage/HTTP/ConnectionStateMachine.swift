@@ -106,7 +106,7 @@ struct ConnectionStateMachine {
         case none
         case close
         /// The body stopped arriving before the response started: answer 400 RequestTimeout.
-        case requestTimeout(finishStream: Bool)
+        case requestTimeout
     }
 
     /// One request/response on the connection.
@@ -140,7 +140,7 @@ struct ConnectionStateMachine {
     var readPending = false
     /// Parts of pipelined requests that arrived while an exchange was still running; served in
     /// order once it finishes.
-    var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    var pipelined: [HTTPServerRequestPart] = []
     var pipelinedBytes = 0
     var pipelinedPaused = false
     /// The response is out and the connection is half-closed; inbound bytes are dropped.
@@ -209,14 +209,16 @@ struct ConnectionStateMachine {
         case .body(let buffer):
             let count = buffer.readableBytes
             inbound.moved(Int64(count), now: now)
-            guard let current = exchange else { return .none }
-            if let unread = current.unreadBody { exchange!.unreadBody = unread - Int64(count) }
-            if current.discardingBody { return .counted(count) }
-            if current.collected != nil {
+            // No local copy of the exchange here: it would share the collected buffer and make
+            // every write below copy it.
+            guard exchange != nil else { return .none }
+            if let unread = exchange!.unreadBody { exchange!.unreadBody = unread - Int64(count) }
+            if exchange!.discardingBody { return .counted(count) }
+            if exchange!.collected != nil {
                 exchange!.collected!.writeImmutableBuffer(buffer)
                 return .counted(count)
             }
-            return current.streaming ? .forward(buffer) : .counted(count)
+            return exchange!.streaming ? .forward(buffer) : .counted(count)
         case .end:
             guard let current = exchange else { return .none }
             exchange!.bodyComplete = true

@@ -142,7 +142,7 @@ extension S3HTTPHandler: ResponseSink {
 
     /// A final S3 error answer; the connection closes once it is written.
     func writeProtocolError(_ error: S3Error, context: ChannelHandlerContext) {
-        if machine.answeringWithError() { finishSource(Self.clientGone) }
+        if machine.answeringWithError(now: .now()) { finishSource(Self.clientGone) }
         held = nil
         let (head, body) = ResponseHeadWriter.protocolError(error, requestID: environment.requestIDs.next())
         context.write(wrapOutboundOut(.head(head)), promise: nil)

@@ -90,8 +90,11 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func checkTimeouts() {
         guard let context else { return }
         // Under TLS the channel buffers ciphertext, so only completed writes count there.
-        let buffered = environment.secure ? nil : (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)).map { Int64($0) }
-        switch machine.checkTimeouts(now: .now(), bufferedOutbound: buffered) {
+        let secure = environment.secure
+        let action = machine.checkTimeouts(now: .now()) {
+            secure ? nil : (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)).map { Int64($0) }
+        }
+        switch action {
         case .none:
             break
         case .close:
