@@ -123,7 +123,7 @@ let package = Package(
         ),
         .target(
             name: "StowageSQLiteIndex",
-            dependencies: ["StowageCore", grdb, logging],
+            dependencies: ["StowageCore", grdb, .product(name: "GRDBSQLite", package: "GRDB.swift"), logging],
             path: "Sources/Plugins/SQLiteIndex",
             swiftSettings: strict
         ),

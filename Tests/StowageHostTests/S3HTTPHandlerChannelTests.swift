@@ -197,7 +197,7 @@ struct S3HTTPHandlerChannelTests {
     @Test("malformed HTTP gets an S3 error document")
     func malformed() async throws {
         let channel = try await Self.channel()
-        try? await channel.writeInbound(ByteBuffer(string: "NOT HTTP AT ALL\r\n\r\n"))
+        _ = try? await channel.writeInbound(ByteBuffer(string: "NOT HTTP AT ALL\r\n\r\n"))
         let text = try await Self.output(channel, responses: 1)
         #expect(text.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
         #expect(text.contains("<Code>BadRequest</Code>"))

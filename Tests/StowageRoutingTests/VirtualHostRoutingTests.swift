@@ -39,6 +39,21 @@ struct VirtualHostRoutingTests {
         #expect(S3RequestRouter.virtualHostBucket("127.0.0.1", domains: ["0.0.1"]) == nil)
         #expect(S3RequestRouter.virtualHostBucket("[::1]", domains: ["1]"]) == nil)
         #expect(try route(.get, "/photos/k", host: "127.0.0.1:3000") == .getObject(ObjectAddress(bucket: "photos", key: "k")))
+        // Not addresses: five groups, a four-digit group, an empty group, letters.
+        #expect(S3RequestRouter.virtualHostBucket("b.1.2.3.4", domains: ["1.2.3.4"]) == "b")
+        #expect(S3RequestRouter.virtualHostBucket("b.1.2.3.4444", domains: ["1.2.3.4444"]) == "b")
+        #expect(S3RequestRouter.virtualHostBucket("b.1..3", domains: ["1..3"]) == "b")
+    }
+
+    @Test func hostSuffixRules() {
+        #expect(S3RequestRouter.virtualHostBucket("photos.localhost.", domains: ["localhost"]) == "photos")
+        #expect(S3RequestRouter.virtualHostBucket("PHOTOS.LocalHost", domains: ["localhost"]) == "photos")
+        #expect(S3RequestRouter.virtualHostBucket("photos.localhost", domains: ["LOCALHOST"]) == "photos")
+        // The domain itself, a label that only ends like the domain, and an empty label are not buckets.
+        #expect(S3RequestRouter.virtualHostBucket("localhost", domains: ["localhost"]) == nil)
+        #expect(S3RequestRouter.virtualHostBucket("photoslocalhost", domains: ["localhost"]) == nil)
+        #expect(S3RequestRouter.virtualHostBucket(".localhost", domains: ["localhost"]) == nil)
+        #expect(S3RequestRouter.virtualHostBucket("a.b.example.com", domains: ["localhost", "example.com"]) == "a.b")
     }
 
     @Test func noDomainsMeansPathStyleOnly() throws {

@@ -125,4 +125,24 @@ struct SQLiteIndexTests {
             #expect(try reopened.read { db in try db.tableExists("t") })
         }
     }
+
+    @Test("opening an index writes nothing (such a write would sync): new or reopened, the schema is only the migrations'")
+    func openingDoesNotWrite() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sqlite-wal-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in try db.execute(sql: "CREATE TABLE t (k BLOB PRIMARY KEY)") }
+        // GRDB creates and drops a table when it opens a pool on a missing or empty WAL file:
+        // each schema change bumps `schema_version`, so only the migrations' changes may show.
+        let reference = try DatabaseQueue()
+        try migrator.migrate(reference)
+        let expected = try reference.read { db in try Int.fetchOne(db, sql: "PRAGMA schema_version") }
+        let path = directory + "/i.sqlite"
+        for _ in 0..<3 {
+            let pool = try SQLiteIndexStore.open(path: path, durable: true, migrator: migrator)
+            #expect(try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA schema_version") } == expected)
+            try pool.close()
+        }
+    }
 }

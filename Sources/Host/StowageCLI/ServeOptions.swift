@@ -146,7 +146,7 @@ extension ServeOptions {
         // the ready line, and ignore a second one): the first starts the group's graceful
         // shutdown, which stops the members in reverse order; a second (the operator wants out
         // now) exits at once.
-        let group = ServiceGroup(services: server.services, logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: server.serviceConfigurations, logger: logger))
         let signals = termination.signals
         Task.detached {
             var seen = 0

@@ -27,22 +27,55 @@ public enum S3RequestRouter {
     /// compare case-insensitively; bucket names may contain dots (`my.bucket.s3.local.test`).
     public static func virtualHostBucket(_ host: String?, domains: [String]) -> String? {
         guard let host, !domains.isEmpty, !isIPAddress(host) else { return nil }
-        let lowered = host.lowercased().trimmingTrailingDot()
+        // Every request asks, and most are not virtual-hosted: compared in place, ASCII
+        // case-insensitively (host names are ASCII), allocating only for a match.
+        var name = Substring(host)
+        if name.utf8.last == UInt8(ascii: ".") { name = name.dropLast() }
         for domain in domains {
-            let suffix = "." + domain.lowercased()
-            if lowered.hasSuffix(suffix), lowered.utf8.count > suffix.utf8.count {
-                return String(lowered.dropLast(suffix.count))
-            }
+            if let bucket = labelBefore(domain: domain.utf8, in: name) { return bucket.lowercased() }
         }
         return nil
     }
 
-    static func isIPAddress(_ host: String) -> Bool {
-        if host.hasPrefix("[") { return true }
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { part in
-            !part.isEmpty && part.utf8.count <= 3 && part.utf8.allSatisfy { (48...57).contains($0) }
+    /// `bucket` when `name` is `bucket.<domain>` (ASCII case-insensitively), else `nil`.
+    private static func labelBefore(domain: String.UTF8View, in name: Substring) -> Substring? {
+        let bytes = name.utf8
+        var index = bytes.endIndex
+        var domainIndex = domain.endIndex
+        while domainIndex > domain.startIndex {
+            guard index > bytes.startIndex else { return nil }
+            bytes.formIndex(before: &index)
+            domain.formIndex(before: &domainIndex)
+            guard asciiLowercase(bytes[index]) == asciiLowercase(domain[domainIndex]) else { return nil }
         }
+        guard index > bytes.startIndex else { return nil }
+        bytes.formIndex(before: &index)
+        guard bytes[index] == UInt8(ascii: "."), index > bytes.startIndex else { return nil }
+        return name[name.startIndex..<index]
+    }
+
+    private static func asciiLowercase(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+    }
+
+    /// A dotted IPv4 address (four groups of one to three digits) or a bracketed IPv6 literal.
+    static func isIPAddress(_ host: String) -> Bool {
+        var groups = 1
+        var digits = 0
+        for (offset, byte) in host.utf8.enumerated() {
+            if offset == 0, byte == UInt8(ascii: "[") { return true }
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0 else { return false }
+                groups += 1
+                digits = 0
+            } else if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                digits += 1
+                if digits > 3 { return false }
+            } else {
+                return false
+            }
+        }
+        return groups == 4 && digits > 0
     }
 
     /// `/key/with/slashes` under a virtual host → the decoded key, `nil` for `/`.
@@ -222,11 +255,5 @@ public enum S3RequestRouter {
 
     static func methodNotAllowed(_ method: HTTPRequest.Method, resourceType: String) -> S3Error {
         S3Error(.methodNotAllowed).with("Method", method.rawValue).with("ResourceType", resourceType)
-    }
-}
-
-extension String {
-    fileprivate func trimmingTrailingDot() -> String {
-        hasSuffix(".") ? String(dropLast()) : self
     }
 }

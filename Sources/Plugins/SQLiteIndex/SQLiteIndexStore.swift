@@ -1,15 +1,18 @@
 import Foundation
 public import GRDB
-import Synchronization
+import GRDBSQLite
 
 /// Opens an index database the way every Stowage index wants it: one SQLite file in WAL mode
 /// through GRDB, `synchronous` FULL (survives power loss) or NORMAL (survives process crashes),
 /// fewer and larger checkpoints, and the schema migrated only when it is behind, so an
 /// up-to-date index opens read-only and a server restarted on a full disk still comes up.
 ///
-/// A new index is created without syncing as it goes (switching an empty file to WAL and
-/// creating the schema would cost five syncs, the bulk of a cold start): nothing in it can be
-/// lost yet. A durable index then syncs the finished files once.
+/// Start-up never syncs for bookkeeping. GRDB writes to the WAL when it opens a pool whose WAL
+/// file is missing or empty, and under `synchronous = NORMAL` that first write syncs the WAL
+/// header and the directory. So every connection keeps its WAL file when it closes
+/// (`SQLITE_FCNTL_PERSIST_WAL`): a restarted index finds it and opens without writing. A new
+/// index is built before the pool opens, in WAL mode with syncs off (nothing in it can be lost
+/// yet), and a durable one then syncs the finished files once.
 ///
 /// ```swift
 /// var migrator = DatabaseMigrator()
@@ -19,35 +22,57 @@ import Synchronization
 public enum SQLiteIndexStore {
     public static func open(path: String, durable: Bool, migrator: DatabaseMigrator, label: String = "stowage-index", readers: Int = 8) throws -> DatabasePool {
         let synchronous = durable ? "FULL" : "NORMAL"
-        let creating = Atomic<Bool>(!FileManager.default.fileExists(atPath: path))
+        let creating = !FileManager.default.fileExists(atPath: path)
+        if creating { try createWALFile(path: path) }
         var configuration = Configuration()
         configuration.label = label
         configuration.maximumReaderCount = readers
         configuration.prepareDatabase { db in
-            // NORMAL in WAL mode survives process crashes; FULL also survives power loss. OFF
-            // only while a new, empty index is being created.
-            try db.execute(sql: "PRAGMA synchronous = \(creating.load(ordering: .relaxed) ? "OFF" : synchronous)")
+            keepWALFile(db)
+            // NORMAL in WAL mode survives process crashes; FULL also survives power loss.
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             // Checkpoints fsync and stall the writer: fewer, larger ones (16 MiB of WAL).
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 4000")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        if creating.load(ordering: .relaxed) {
-            // GRDB switched the new file to WAL with `synchronous = NORMAL`, which would sync the
-            // WAL header and the directory on the first commit: the empty index is built
-            // without syncs and, when durable, synced once below.
+        if creating {
+            // Nothing in a new index can be lost yet: its schema goes in without syncs.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = OFF") }
             try migrator.migrate(pool)
         } else if try !pool.read({ try migrator.hasCompletedMigrations($0) }) {
             // Migrating always opens a write transaction; an index that is up to date is only read.
             try migrator.migrate(pool)
         }
-        // GRDB sets `synchronous = NORMAL` on the writer when it switches a file to WAL, after
+        // GRDB sets `synchronous = NORMAL` on the writer when it opens a pool, after
         // `prepareDatabase`: the setting that makes commits durable is applied last, here.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
-        if creating.exchange(false, ordering: .relaxed), durable {
-            try syncCreatedFiles(path)
-        }
+        if creating, durable { try syncCreatedFiles(path) }
         return pool
+    }
+
+    /// Makes a new index file in WAL mode whose WAL file is not empty, without a sync: then
+    /// GRDB's pool opens it without writing. (Straight through SQLite's C API: a GRDB
+    /// `DatabaseQueue` costs more to tear down than the whole file costs to make.)
+    private static func createWALFile(path: String) throws {
+        var connection: OpaquePointer?
+        defer { sqlite3_close(connection) }
+        guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
+              let connection else {
+            throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "cannot create the index at \(path)")
+        }
+        var persist: CInt = 1
+        _ = sqlite3_file_control(connection, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
+        // A header write (user_version stays 0) puts the first frames in the WAL.
+        let setUp = "PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL; PRAGMA user_version = 0;"
+        guard sqlite3_exec(connection, setUp, nil, nil, nil) == SQLITE_OK else {
+            throw DatabaseError(resultCode: .SQLITE_ERROR, message: "cannot set up the index at \(path): \(String(cString: sqlite3_errmsg(connection)))")
+        }
+    }
+
+    /// Keeps the WAL file when the connection closes (checkpointed, not deleted).
+    private static func keepWALFile(_ db: Database) {
+        var persist: CInt = 1
+        _ = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
     }
 
     /// The synchronous setting of the pool's writer (for tests and diagnostics): 0 OFF, 1 NORMAL, 2 FULL.
@@ -57,8 +82,13 @@ public enum SQLiteIndexStore {
 
     /// Makes a newly created index durable in one pass: the database, its WAL and the directory
     /// entry that names them.
+    private static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
     private static func syncCreatedFiles(_ path: String) throws {
-        for file in [path, path + "-wal", (path as NSString).deletingLastPathComponent] {
+        for file in [path, path + "-wal", directory(of: path)] {
             let fd = Foundation.open(file, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { continue }
             defer { _ = close(fd) }

@@ -41,6 +41,8 @@ struct RequestRunner: Sendable {
     func launch<Sink: ResponseSink>(_ request: S3Request, context: S3Context, exchange id: UInt64, sink: NIOLoopBound<Sink>) {
         let environment = self.environment
         environment.inFlight.enter()
+        // A task enqueued on the loop, not `Task.immediate`: starting it inside the read that
+        // brought the request measured about 15% more CPU per small GET on this machine.
         Task(executorPreference: executor) {
             defer { environment.inFlight.leave() }
             let started = ContinuousClock.now
