@@ -10,13 +10,14 @@ struct ObjectIndexSchemaTests {
     func describe(_ db: Database) throws -> [String] {
         var facts: [String] = []
         let tables = try Row.fetchAll(db, sql: """
-            SELECT name, sql FROM sqlite_master
+            SELECT name FROM sqlite_master
             WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations'
             """)
+        facts += try String.fetchAll(db, sql: "SELECT type || ' ' || name FROM sqlite_master WHERE type IN ('trigger', 'view')")
         for table in tables {
             let name: String = table["name"]
-            let sql: String = table["sql"]
-            facts.append("\(name) without-rowid=\(sql.uppercased().contains("WITHOUT ROWID"))")
+            let listed = try Row.fetchOne(db, sql: "SELECT wr, strict FROM pragma_table_list WHERE name = ?", arguments: [name])
+            facts.append("\(name) without-rowid=\(listed?["wr"] as Int? ?? -1) strict=\(listed?["strict"] as Int? ?? -1)")
             for column in try Row.fetchAll(db, sql: "PRAGMA table_xinfo(\(name))") {
                 facts.append("\(name) column \(column["cid"] as Int) \(column["name"] as String) \(column["type"] as String) notnull=\(column["notnull"] as Int) default=\(column["dflt_value"] as String? ?? "-") pk=\(column["pk"] as Int)")
             }
@@ -24,10 +25,13 @@ struct ObjectIndexSchemaTests {
                 let indexName: String = index["name"]
                 let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info(?)", arguments: [indexName])
                 let label = indexName.hasPrefix("sqlite_autoindex") ? "auto" : indexName
-                facts.append("\(name) index \(label) unique=\(index["unique"] as Int) origin=\(index["origin"] as String) partial=\(index["partial"] as Int) \(columns)")
+                let indexSQL = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = ?", arguments: [indexName])
+                let columnOrder = try Row.fetchAll(db, sql: "SELECT name, desc, coll FROM pragma_index_xinfo(?) WHERE key = 1", arguments: [indexName])
+                    .map { "\($0["name"] as String? ?? "-") \($0["desc"] as Int) \($0["coll"] as String? ?? "-")" }
+                facts.append("\(name) index \(label) unique=\(index["unique"] as Int) origin=\(index["origin"] as String) partial=\(index["partial"] as Int) \(columns) \(columnOrder) \(indexSQL ?? "-")")
             }
             for key in try Row.fetchAll(db, sql: "PRAGMA foreign_key_list(\(name))") {
-                facts.append("\(name) fk \(key["from"] as String) -> \(key["table"] as String).\(key["to"] as String) delete=\(key["on_delete"] as String)")
+                facts.append("\(name) fk \(key["from"] as String) -> \(key["table"] as String).\(key["to"] as String) delete=\(key["on_delete"] as String) update=\(key["on_update"] as String)")
             }
         }
         return facts.sorted()
@@ -50,7 +54,7 @@ struct ObjectIndexSchemaTests {
         #expect(try fresh().read(describe) == expected)
     }
 
-    @Test("an index made by an earlier version upgrades to the same schema and keeps its rows", arguments: 1..<ObjectIndexSchema.steps.count)
+    @Test("an index made by an earlier version upgrades to the same schema and keeps its rows", arguments: 1...ObjectIndexSchema.steps.count)
     func upgrades(applied: Int) throws {
         // Earlier versions registered each step as its own migration.
         var old = DatabaseMigrator()
@@ -61,10 +65,17 @@ struct ObjectIndexSchemaTests {
         try old.migrate(queue)
         try queue.write { db in
             try db.execute(sql: "INSERT INTO buckets (id, name, owner_id, region, created_ms) VALUES (1, 'b', 'o', 'r', 0)")
+            if applied < 3 {
+                // A rename in flight, recorded the way v1 and v2 did: v3 moves it to `pending`.
+                try db.execute(sql: "INSERT INTO objects (bucket_id, key, size, etag, modified_ms, inode, metadata, pending_temp) VALUES (1, x'6b', 1, 'e', 0, 7, x'', 'tmp-1')")
+            }
         }
         try ObjectIndexSchema.migrator.migrate(queue)
         #expect(try queue.read { db in try ObjectIndexSchema.migrator.hasCompletedMigrations(db) })
         #expect(try queue.read(describe) == fresh().read(describe))
         #expect(try queue.read { db in try String.fetchOne(db, sql: "SELECT name FROM buckets") } == "b")
+        if applied < 3 {
+            #expect(try queue.read { db in try String.fetchOne(db, sql: "SELECT temp FROM pending WHERE inode = 7") } == "tmp-1")
+        }
     }
 }

@@ -248,7 +248,7 @@ struct ConnectionStateMachineTests {
         check(m.checkTimeouts(now: t0 + .seconds(5), bufferedOutbound: { nil }) == .none)
         check(m.checkTimeouts(now: t0 + .seconds(11), bufferedOutbound: { nil }) == .close)
         // A parse error after the answer does not write a second one.
-        check(!m.failed(parseError: true))
+        check(m.failed(parseError: true) == .none)
     }
 
     @Test("an error answer while pipelined requests are replayed stops the replay")
@@ -268,16 +268,26 @@ struct ConnectionStateMachineTests {
         check(m.nextPipelined(now: t0) == nil)
     }
 
-    @Test("a parse error is answered unless the response already began")
+    @Test("a parse error is answered unless the response already began or a request before it still runs")
     func parseErrors() throws {
         var fresh = machine()
-        check(fresh.failed(parseError: true))
+        check(fresh.failed(parseError: true) == .answer)
         var answering = machine()
         _ = try start(&answering, head())
         _ = answering.responseStarting(exchange: 1, now: t0)
-        check(!answering.failed(parseError: true))
+        check(answering.failed(parseError: true) == .close)
         var other = machine()
-        check(!other.failed(parseError: false))
+        check(other.failed(parseError: false) == .close)
+        // Bad bytes behind a request that still runs: it is answered first, then the connection
+        // closes; the decoder's later errors change nothing and nothing more is read.
+        var pipelined = machine()
+        _ = try start(&pipelined, head())
+        _ = pipelined.receive(.end(nil), now: t0)
+        check(pipelined.failed(parseError: true) == .none)
+        check(pipelined.failed(parseError: false) == .none)
+        check(!pipelined.readRequested())
+        check(pipelined.responseStarting(exchange: 1, now: t0)?.keepAlive == false)
+        check(pipelined.responseWritten(exchange: 1, succeeded: true, now: t0) == .finished(.close))
     }
 
     @Test("an upgrade offer asks for the decoder to be resumed; CONNECT does not")

@@ -204,6 +204,17 @@ struct S3HTTPHandlerChannelTests {
         try await channel.closeFuture.get()
     }
 
+    @Test("garbage behind a valid request: that request is answered first, then the connection closes")
+    func garbageBehindARequest() async throws {
+        let channel = try await Self.channel()
+        _ = try? await channel.writeInbound(ByteBuffer(string: "GET /b/one HTTP/1.1\r\nHost: h\r\n\r\nNOT HTTP AT ALL\r\n\r\n"))
+        let text = try await Self.output(channel, responses: 1)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(text.contains("Connection: close\r\n"))
+        #expect(text.hasSuffix("GET /b/one bytes=0"))
+        try await channel.closeFuture.get()
+    }
+
     @Test("a drain closes an idle connection at once")
     func drainIdle() async throws {
         let channel = try await Self.channel()

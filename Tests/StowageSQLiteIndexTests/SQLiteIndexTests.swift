@@ -126,6 +126,21 @@ struct SQLiteIndexTests {
         }
     }
 
+    /// Frames a WAL holds for the next open: those after the header whose salts match it.
+    func walFrames(_ path: String) throws -> Int {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        guard bytes.count >= 32 else { return 0 }
+        let pageSize = Int(bytes[8]) << 24 | Int(bytes[9]) << 16 | Int(bytes[10]) << 8 | Int(bytes[11])
+        let salts = Array(bytes[16..<24])
+        var frames = 0
+        var offset = 32
+        while offset + 24 + pageSize <= bytes.count, Array(bytes[(offset + 8)..<(offset + 16)]) == salts {
+            frames += 1
+            offset += 24 + pageSize
+        }
+        return frames
+    }
+
     @Test("opening an index writes nothing (such a write would sync): new or reopened, the schema is only the migrations'")
     func openingDoesNotWrite() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sqlite-wal-\(UUID().uuidString)").path
@@ -139,10 +154,19 @@ struct SQLiteIndexTests {
         try migrator.migrate(reference)
         let expected = try reference.read { db in try Int.fetchOne(db, sql: "PRAGMA schema_version") }
         let path = directory + "/i.sqlite"
-        for _ in 0..<3 {
+        for round in 0..<3 {
             let pool = try SQLiteIndexStore.open(path: path, durable: true, migrator: migrator)
             #expect(try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA schema_version") } == expected)
-            try pool.close()
+            // Plenty of WAL to leave behind: closing folds it into the database and leaves the
+            // next open one frame to read.
+            try pool.write { db in
+                for index in 0..<2000 { try db.execute(sql: "INSERT INTO t VALUES (?)", arguments: [Data("\(round)-\(index)".utf8)]) }
+            }
+            try SQLiteIndexStore.close(pool)
+            #expect(try walFrames(path + "-wal") == 1)
         }
+        let reopened = try SQLiteIndexStore.open(path: path, durable: false, migrator: migrator)
+        #expect(try reopened.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM t") } == 6000)
+        try SQLiteIndexStore.close(reopened)
     }
 }

@@ -94,7 +94,7 @@ public final class FileStoreBackend: StorageBackend {
         guard let closing else { return }
         closing.committer.stop()
         directories.removeAll()
-        try closing.index.pool.close()
+        try SQLiteIndexStore.close(closing.index.pool)
         POSIXFiles.closeDescriptor(closing.tempFD)
         POSIXFiles.closeDescriptor(closing.rootFD)
     }

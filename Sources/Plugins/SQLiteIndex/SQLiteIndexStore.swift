@@ -33,6 +33,8 @@ public enum SQLiteIndexStore {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             // Checkpoints fsync and stall the writer: fewer, larger ones (16 MiB of WAL).
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 4000")
+            // A limit would make a closing connection truncate the WAL to nothing (see `close`).
+            try db.execute(sql: "PRAGMA journal_size_limit = -1")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         if creating {
@@ -58,7 +60,7 @@ public enum SQLiteIndexStore {
         defer { sqlite3_close(connection) }
         guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
               let connection else {
-            throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "cannot create the index at \(path)")
+            throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "cannot create the index at \(path): \(connection.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory")")
         }
         var persist: CInt = 1
         _ = sqlite3_file_control(connection, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
@@ -67,6 +69,25 @@ public enum SQLiteIndexStore {
         guard sqlite3_exec(connection, setUp, nil, nil, nil) == SQLITE_OK else {
             throw DatabaseError(resultCode: .SQLITE_ERROR, message: "cannot set up the index at \(path): \(String(cString: sqlite3_errmsg(connection)))")
         }
+    }
+
+    /// Closes an index so that the next start reads little and writes nothing. The WAL is
+    /// checkpointed into the database and restarted, then one frame (`user_version` written
+    /// again, unsynced: losing it loses nothing) goes at its start with new salts, so the next
+    /// open reads one frame instead of up to 16 MiB and still finds a WAL that is not empty.
+    /// Best effort: on a full disk or with busy readers the WAL stays as it was, which is what
+    /// a plain close leaves. (`RESTART`, not `TRUNCATE`: a truncated WAL whose new frame could
+    /// not be written would make the next open write, which a full disk refuses.)
+    ///
+    /// A copy of `index.sqlite` is only a copy of the index together with its `-wal` file.
+    public static func close(_ pool: DatabasePool) throws {
+        try? pool.writeWithoutTransaction { db in
+            guard let result = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(RESTART)"), result[0] as Int == 0 else { return }
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            try db.execute(sql: "PRAGMA synchronous = OFF")
+            try db.execute(sql: "PRAGMA user_version = \(version)")
+        }
+        try pool.close()
     }
 
     /// Keeps the WAL file when the connection closes (checkpointed, not deleted).
@@ -80,18 +101,18 @@ public enum SQLiteIndexStore {
         try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
-    /// Makes a newly created index durable in one pass: the database, its WAL and the directory
-    /// entry that names them.
     private static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
+    /// Makes a newly created index durable in one pass: the database, its WAL and the directory
+    /// entry that names them.
     private static func syncCreatedFiles(_ path: String) throws {
         for file in [path, path + "-wal", directory(of: path)] {
             let fd = Foundation.open(file, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { continue }
-            defer { _ = close(fd) }
+            defer { _ = Foundation.close(fd) }
             guard fsync(fd) == 0 else {
                 throw DatabaseError(resultCode: .SQLITE_IOERR, message: "fsync of \(file) failed (errno \(errno))")
             }

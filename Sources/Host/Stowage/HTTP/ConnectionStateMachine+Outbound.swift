@@ -101,13 +101,27 @@ extension ConnectionStateMachine {
         return streaming
     }
 
-    /// The channel reported an error: whether an S3 error answer can still go out (a parse
-    /// error before the response started), else the connection closes. Finish any body stream.
-    mutating func failed(parseError: Bool) -> Bool {
-        let answer = parseError && exchange?.responseStarted != true && !closing && !lingering
+    /// The channel reported an error (the handler finishes any body stream).
+    mutating func failed(parseError: Bool) -> FailureAction {
+        // An error answer is on its way and closes the connection when written; the decoder
+        // reports every later byte as an error too, and closing now could reset the answer.
+        if closing || lingering || decoderFailed { return .none }
         exchange?.streaming = false
-        if !answer { closing = true }
-        return answer
+        guard parseError, exchange?.responseStarted != true else {
+            closing = true
+            return .close
+        }
+        if let current = exchange, current.bodyComplete {
+            // The bad bytes belong to a request pipelined behind one that is still running:
+            // answers go out in order, so that one finishes and then the connection closes.
+            exchange!.keepAlive = false
+            decoderFailed = true
+            dropPipelined()
+            pipelinedPaused = true
+            readPaused = true
+            return .none
+        }
+        return .answer
     }
 
     /// The channel closed: returns whether a body stream must be finished.
@@ -151,6 +165,7 @@ extension ConnectionStateMachine {
 
     private mutating func dropPipelined() {
         if !pipelined.isEmpty { pipelined.removeAll() }
+        pipelinedHead = 0
         pipelinedBytes = 0
     }
 }

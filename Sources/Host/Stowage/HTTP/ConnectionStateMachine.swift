@@ -96,6 +96,13 @@ struct ConnectionStateMachine {
         let readNow: Bool
     }
 
+    enum FailureAction: Equatable {
+        case none
+        /// Answer with an S3 error (the connection closes after it).
+        case answer
+        case close
+    }
+
     enum AfterResponse: Equatable {
         case none
         case close
@@ -140,7 +147,10 @@ struct ConnectionStateMachine {
     var readPending = false
     /// Parts of pipelined requests that arrived while an exchange was still running; served in
     /// order once it finishes.
+    /// Held parts are taken from `pipelinedHead` on (a queue without per-connection allocation
+    /// and without the quadratic cost of `removeFirst`: one read can hold thousands of parts).
     var pipelined: [HTTPServerRequestPart] = []
+    var pipelinedHead = 0
     var pipelinedBytes = 0
     var pipelinedPaused = false
     /// The response is out and the connection is half-closed; inbound bytes are dropped.
@@ -149,6 +159,9 @@ struct ConnectionStateMachine {
     var draining = false
     /// The connection is closing (a final error answer, or closed); inbound parts are dropped.
     var closing = false
+    /// The request decoder failed behind a running request: that one is answered, then the
+    /// connection closes; nothing more is read.
+    var decoderFailed = false
     var inbound: ProgressClock
     var outbound: ProgressClock
     /// Body bytes of the current response handed to the channel, to tell from what is still
@@ -172,10 +185,10 @@ struct ConnectionStateMachine {
     mutating func receive(_ part: HTTPServerRequestPart, now: NIODeadline) -> InboundAction {
         if lingering || closing { return .none }
         // A part of the next request while this one is still being answered: hold it.
-        if !pipelined.isEmpty || exchange?.bodyComplete == true {
+        if pipelinedCount > 0 || exchange?.bodyComplete == true {
             pipelined.append(part)
             if case .body(let bytes) = part { pipelinedBytes += bytes.readableBytes }
-            if pipelined.count >= limits.maxPipelinedParts || pipelinedBytes >= limits.maxPipelinedBytes {
+            if pipelinedCount >= limits.maxPipelinedParts || pipelinedBytes >= limits.maxPipelinedBytes {
                 pipelinedPaused = true
                 readPaused = true
             }
@@ -187,15 +200,22 @@ struct ConnectionStateMachine {
     /// After `finishExchange` returned `.keepAlive`: the next held part to act on, up to the
     /// next request whose body is complete.
     mutating func nextPipelined(now: NIODeadline) -> InboundAction? {
-        guard !lingering, !closing, !pipelined.isEmpty, exchange?.bodyComplete != true else { return nil }
-        let part = pipelined.removeFirst()
+        guard !lingering, !closing, pipelinedCount > 0, exchange?.bodyComplete != true else { return nil }
+        let part = pipelined[pipelinedHead]
+        pipelinedHead += 1
+        if pipelinedHead == pipelined.count {
+            pipelined.removeAll(keepingCapacity: true)
+            pipelinedHead = 0
+        }
         if case .body(let bytes) = part { pipelinedBytes -= bytes.readableBytes }
         return process(part, now: now)
     }
 
+    var pipelinedCount: Int { pipelined.count - pipelinedHead }
+
     /// After serving pipelined parts: whether reading resumes now.
     mutating func pipelineServed(now: NIODeadline) -> Bool {
-        guard pipelinedPaused, pipelined.count < limits.maxPipelinedParts / 2, pipelinedBytes < limits.maxPipelinedBytes / 2 else {
+        guard pipelinedPaused, pipelinedCount < limits.maxPipelinedParts / 2, pipelinedBytes < limits.maxPipelinedBytes / 2 else {
             return false
         }
         pipelinedPaused = false

@@ -239,15 +239,19 @@ final class S3HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        finishSource(Self.clientGone)
         let parseError = error as? HTTPParserError
-        guard machine.failed(parseError: parseError != nil) else {
+        let action = machine.failed(parseError: parseError != nil)
+        finishSource(Self.clientGone)
+        switch action {
+        case .none:
+            break
+        case .close:
             context.close(promise: nil)
-            return
+        case .answer:
+            // Malformed HTTP still gets an S3 error document before the connection closes.
+            let code: S3ErrorCode = parseError == .headerOverflow ? .requestHeaderSectionTooLarge : .badRequest
+            writeProtocolError(S3Error(code), context: context)
         }
-        // Malformed HTTP still gets an S3 error document before the connection closes.
-        let code: S3ErrorCode = parseError == .headerOverflow ? .requestHeaderSectionTooLarge : .badRequest
-        writeProtocolError(S3Error(code), context: context)
     }
 
     // MARK: Outbound read control (backpressure)
