@@ -71,23 +71,32 @@ public enum SQLiteIndexStore {
         }
     }
 
-    /// Closes an index so that the next start reads little and writes nothing. The WAL is
-    /// checkpointed into the database and restarted, then one frame (`user_version` written
-    /// again, unsynced: losing it loses nothing) goes at its start with new salts, so the next
-    /// open reads one frame instead of up to 16 MiB and still finds a WAL that is not empty.
-    /// Best effort: on a full disk or with busy readers the WAL stays as it was, which is what
-    /// a plain close leaves. (`RESTART`, not `TRUNCATE`: a truncated WAL whose new frame could
-    /// not be written would make the next open write, which a full disk refuses.)
+    /// Closes an index so that the next start reads little and writes nothing. A WAL file over
+    /// 1 MiB is checkpointed into the database and truncated, then one frame (`user_version`
+    /// written again, unsynced: losing it loses nothing) is left, so the next open reads one
+    /// frame instead of up to 16 MiB and still finds a WAL that is not empty. A smaller one
+    /// stays as it is: reading it costs the next start less than a checkpoint's syncs cost this
+    /// stop. Best effort: with busy readers nothing is folded. (The truncation frees over 1 MiB,
+    /// so the frame after it finds room even on a full disk; FileStore's open releases its
+    /// space reserve should the next start need to write after all.)
     ///
     /// A copy of `index.sqlite` is only a copy of the index together with its `-wal` file.
     public static func close(_ pool: DatabasePool) throws {
+        let walSize = (try? FileManager.default.attributesOfItem(atPath: pool.path + "-wal")[.size] as? NSNumber)?.intValue ?? 0
+        if walSize > foldedWALSize { fold(pool) }
+        try pool.close()
+    }
+
+    /// WALs larger than this are folded into the database when the index closes.
+    static let foldedWALSize = 1 << 20
+
+    private static func fold(_ pool: DatabasePool) {
         try? pool.writeWithoutTransaction { db in
-            guard let result = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(RESTART)"), result[0] as Int == 0 else { return }
+            guard let result = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)"), result[0] as Int == 0 else { return }
             let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
             try db.execute(sql: "PRAGMA synchronous = OFF")
             try db.execute(sql: "PRAGMA user_version = \(version)")
         }
-        try pool.close()
     }
 
     /// Keeps the WAL file when the connection closes (checkpointed, not deleted).
