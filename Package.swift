@@ -33,6 +33,7 @@ let package = Package(
         .library(name: "StowageSigV4", targets: ["StowageSigV4"]),
         .library(name: "StowagePolicy", targets: ["StowagePolicy"]),
         .library(name: "StowageCORS", targets: ["StowageCORS"]),
+        .library(name: "StowageErasure", targets: ["StowageErasure"]),
         .library(name: "StowageInProcessTransport", targets: ["StowageInProcessTransport"]),
         .library(name: "Stowage", targets: ["Stowage"]),
         .library(name: "StowageBackendConformance", targets: ["StowageBackendConformance"]),
@@ -119,6 +120,12 @@ let package = Package(
             name: "StowageLocalFiles",
             dependencies: ["StowageCore", nioCore],
             path: "Sources/Plugins/LocalFiles",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StowageErasure",
+            dependencies: ["StowageCore", "CStowageISAL"],
+            path: "Sources/Plugins/Erasure",
             swiftSettings: strict
         ),
         .target(
@@ -283,6 +290,12 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Tests/StowageHostTests",
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "StowageErasureTests",
+            dependencies: ["StowageErasure", "StowageCore"],
+            path: "Tests/StowageErasureTests",
             swiftSettings: testSettings
         ),
         .testTarget(
