@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "StowagePolicy", targets: ["StowagePolicy"]),
         .library(name: "StowageCORS", targets: ["StowageCORS"]),
         .library(name: "StowageErasure", targets: ["StowageErasure"]),
+        .library(name: "StowageCluster", targets: ["StowageCluster"]),
         .library(name: "StowageInProcessTransport", targets: ["StowageInProcessTransport"]),
         .library(name: "Stowage", targets: ["Stowage"]),
         .library(name: "StowageBackendConformance", targets: ["StowageBackendConformance"]),
@@ -126,6 +127,12 @@ let package = Package(
             name: "StowageErasure",
             dependencies: ["StowageCore", "CStowageISAL"],
             path: "Sources/Plugins/Erasure",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StowageCluster",
+            dependencies: ["StowageCore", "StowageErasure"],
+            path: "Sources/Plugins/Cluster",
             swiftSettings: strict
         ),
         .target(
@@ -296,6 +303,12 @@ let package = Package(
             name: "StowageErasureTests",
             dependencies: ["StowageErasure", "StowageCore"],
             path: "Tests/StowageErasureTests",
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "StowageClusterTests",
+            dependencies: ["StowageCluster", "StowageCore"],
+            path: "Tests/StowageClusterTests",
             swiftSettings: testSettings
         ),
         .testTarget(
