@@ -33,6 +33,12 @@ struct ChecksumTests {
         #expect(Base64.encode(ChecksumHasher.checksum(algorithm, Array(input.utf8))) == base64)
     }
 
+    @Test("CRC32C as a number: the standard check value")
+    func crc32cValue() {
+        #expect(Checksums.crc32c(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(Checksums.crc32c([UInt8]()) == 0)
+    }
+
     @Test("every algorithm gives the same value at every split point", arguments: ChecksumAlgorithm.allCases)
     func splits(algorithm: ChecksumAlgorithm) {
         let bytes = (0..<768).map { UInt8($0 & 0xFF) }

@@ -32,8 +32,7 @@ public struct Placement: Sendable, Equatable {
     /// The set's slots in the order a key's shards take them: shard i goes to slot
     /// `(start + i) mod n`.
     public func shardOrder(key: String) -> [Int] {
-        let crc = ChecksumHasher.checksum(.crc32c, Array(key.utf8)).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        let start = Int(crc % UInt32(setSize))
+        let start = Int(Checksums.crc32c(key.utf8) % UInt32(setSize))
         return (0..<setSize).map { (start + $0) % setSize }
     }
 }

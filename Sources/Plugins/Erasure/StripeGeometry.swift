@@ -95,13 +95,9 @@ public struct StripeCoder: Sendable {
             self.bytes = bytes
         }
 
-        public init(bytes: [UInt8]) { self.init(crc32c: Self.crc32c(bytes), bytes: bytes) }
+        public init(bytes: [UInt8]) { self.init(crc32c: Checksums.crc32c(bytes), bytes: bytes) }
 
-        public var isIntact: Bool { Self.crc32c(bytes) == crc32c }
-
-        static func crc32c(_ bytes: [UInt8]) -> UInt32 {
-            ChecksumHasher.checksum(.crc32c, bytes).reduce(0) { $0 << 8 | UInt32($1) }
-        }
+        public var isIntact: Bool { Checksums.crc32c(bytes) == crc32c }
     }
 
     /// The k data blocks (zero-padded) and m parity blocks of `chunk`, whose bytes are given.

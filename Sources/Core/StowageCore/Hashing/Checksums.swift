@@ -125,6 +125,12 @@ public enum Checksums {
         bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 
+    /// CRC32C (Castagnoli) of `bytes` as a number: block checksums and shard rotation in the
+    /// cluster. `Checksums.crc32c(Array("123456789".utf8)) == 0xE306_9283`.
+    public static func crc32c<Bytes: Sequence>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
+        UInt32(truncatingIfNeeded: integer(ChecksumHasher.checksum(.crc32c, bytes)))
+    }
+
     /// The CRC of `A + B` from `crc(A)`, `crc(B)` and `B`'s length, without the bytes (zlib's
     /// `crc32_combine` method, generalised to the three reflected CRCs S3 uses). This is how a
     /// FULL_OBJECT multipart checksum is computed from the parts.
