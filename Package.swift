@@ -131,7 +131,7 @@ let package = Package(
         ),
         .target(
             name: "StowageCluster",
-            dependencies: ["StowageCore", "StowageErasure"],
+            dependencies: ["StowageCore", "StowageErasure", "StowageSQLiteIndex", grdb, logging],
             path: "Sources/Plugins/Cluster",
             swiftSettings: strict
         ),
@@ -307,7 +307,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StowageClusterTests",
-            dependencies: ["StowageCluster", "StowageCore"],
+            dependencies: ["StowageCluster", "StowageCore", logging],
             path: "Tests/StowageClusterTests",
             swiftSettings: testSettings
         ),

@@ -82,4 +82,16 @@ public struct WriteID: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { String(high, radix: 16) + "-" + String(low, radix: 16) }
+
+    /// 16 bytes, big-endian.
+    public var bytes: [UInt8] {
+        (0..<16).map { i in UInt8(truncatingIfNeeded: (i < 8 ? high : low) >> UInt64(56 - 8 * (i % 8))) }
+    }
+
+    public init?(bytes: some Collection<UInt8>) {
+        let b = Array(bytes)
+        guard b.count == 16 else { return nil }
+        high = b[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
+        low = b[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
+    }
 }

@@ -22,8 +22,11 @@ public struct HybridLogicalClock: Sendable, Equatable {
     }
 
     /// How far ahead of the ballot being issued a reservation reaches, so reservations are
-    /// written about once a second, not once per ballot.
-    public static let reservationStepMs: UInt64 = 1_000
+    /// written about five times a second, not once per ballot. It must stay well below the
+    /// drives' `maxClockOffset` (500 ms): a restarted process resumes at its reservation, and
+    /// drives refuse ballots further ahead of their clocks than that. (CLUSTER.md says
+    /// "hwm + 1 s", which would leave a restarted node refused for up to half a second.)
+    public static let reservationStepMs: UInt64 = 200
 
     public let nodeIndex: UInt16
     public let incarnation: UInt32

@@ -1,3 +1,19 @@
+/// The name of a register on a drive: a scope (an object's bucket ID, or a system space)
+/// and the key within it. Both compare as bytes, so keys sort in UTF-8 order.
+public struct RegisterKey: Sendable, Hashable {
+    public var scope: [UInt8]
+    public var key: [UInt8]
+
+    public init(scope: [UInt8], key: [UInt8]) {
+        self.scope = scope
+        self.key = key
+    }
+
+    public init(scope: [UInt8], key: String) {
+        self.init(scope: scope, key: Array(key.utf8))
+    }
+}
+
 /// One value of a register: an object's manifest, a bucket record, an upload, a part or a
 /// fence, opaque to the protocol. Two values are the same write exactly when their
 /// ``writeID``s are equal.
@@ -12,11 +28,15 @@ public struct RegisterValue: Sendable, Hashable {
     public var tombstone: Bool
     /// The encoded value (manifest, bucket record, ...); empty for a tombstone.
     public var payload: [UInt8]
+    /// The data the value references on the drives (an object version's shards), empty
+    /// for none. A drive accepting the value adopts that data (CLUSTER.md §2).
+    public var dataRef: [UInt8]
 
-    public init(writeID: WriteID, tombstone: Bool = false, payload: [UInt8] = []) {
+    public init(writeID: WriteID, tombstone: Bool = false, payload: [UInt8] = [], dataRef: [UInt8] = []) {
         self.writeID = writeID
         self.tombstone = tombstone
         self.payload = payload
+        self.dataRef = dataRef
     }
 }
 

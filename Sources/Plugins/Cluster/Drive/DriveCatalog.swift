@@ -1,0 +1,158 @@
+import Foundation
+import GRDB
+public import Logging
+import StowageSQLiteIndex
+
+/// One drive's catalog: the acceptor state of every register whose set includes the drive,
+/// in SQLite, written through a group-commit queue so each verb is one savepoint of a shared
+/// transaction and its reply leaves only once that transaction is durable (CLUSTER.md §2–3).
+///
+/// ```swift
+/// let catalog = try DriveCatalog.open(path: "/mnt/d1/.stowage/catalog.sqlite", durable: true, logger: log)
+/// let reply = try await catalog.apply(.prepare(ballot), to: key, wallMs: now, isVoter: true)
+/// ```
+public final class DriveCatalog: Sendable {
+    let pool: DatabasePool
+    private let commits: GroupCommitQueue
+
+    private init(pool: DatabasePool, logger: Logger, name: String) {
+        self.pool = pool
+        self.commits = GroupCommitQueue(writer: PoolWriter(pool: pool), logger: logger, name: name)
+    }
+
+    /// Opens (creating if needed) the catalog at `path`. `durable`: `synchronous=FULL`, else
+    /// NORMAL (never OFF: a single-node server with `storage.fsync: false` still survives a
+    /// process crash).
+    public static func open(path: String, durable: Bool, logger: Logger, name: String = "stowage-drive") throws -> DriveCatalog {
+        let pool = try SQLiteIndexStore.open(
+            path: path, durable: durable, migrator: DriveCatalogSchema.migrator, label: name, readers: 4)
+        return DriveCatalog(pool: pool, logger: logger, name: name)
+    }
+
+    public func close() throws {
+        commits.stop()
+        try SQLiteIndexStore.close(pool)
+    }
+
+    /// Runs one acceptor verb on `key` and returns the reply once its change is durable.
+    public func apply(
+        _ request: AcceptorRequest, to key: RegisterKey, wallMs: UInt64, isVoter: Bool,
+        maxClockOffsetMs: UInt64 = 500
+    ) async throws -> AcceptorReply {
+        try await commits.submit { db in
+            let stored = try Self.record(key, db)
+            var context = AcceptorRules.Context(
+                wallMs: wallMs, maxClockOffsetMs: maxClockOffsetMs, isVoter: isVoter,
+                setFloor: try Self.ballotMeta("set_floor", db), rowlessFloor: try Self.ballotMeta("rowless_floor", db))
+            let dataRef = Self.dataRef(of: request)
+            if let dataRef { context.dataPresent = try Self.holdsData(dataRef, db) }
+            let step = AcceptorRules.handle(request, record: stored, context: context)
+            if let record = step.record {
+                try Self.write(record, key, db)
+                if let dataRef, context.dataPresent {
+                    try db.execute(sql: "UPDATE data SET adopted = 1 WHERE data_ref = ?", arguments: [Data(dataRef)])
+                }
+            }
+            return step.reply
+        }
+    }
+
+    /// Records that a value's data is on this drive (its shard files are written and synced).
+    public func stage(dataRef: [UInt8], wallMs: UInt64) async throws {
+        try await commits.submit { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)",
+                arguments: [Data(dataRef), Int64(wallMs)])
+        }
+    }
+
+    /// The key's stored record (nil: none), as the last committed transaction left it.
+    public func record(_ key: RegisterKey) throws -> AcceptorRecord? {
+        try pool.read { db in try Self.record(key, db) }
+    }
+
+    /// The HLC reservation ("ballots issued up to") persisted on this drive; 0 if none.
+    public func clockReservation() throws -> UInt64 {
+        try pool.read { db in try Self.uint64Meta("hlc_reserved", db) }
+    }
+
+    /// Persists a new HLC reservation (never lowers it).
+    public func reserveClock(upToMs: UInt64) async throws {
+        try await commits.submit { db in
+            guard try Self.uint64Meta("hlc_reserved", db) < upToMs else { return }
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO meta (name, value) VALUES ('hlc_reserved', ?)",
+                arguments: [Data(withUnsafeBytes(of: upToMs.bigEndian) { Array($0) })])
+        }
+    }
+
+    // MARK: - Rows
+
+    private static func dataRef(of request: AcceptorRequest) -> [UInt8]? {
+        switch request {
+        case .accept(_, let value, _), .commit(_, let value): return value.dataRef.isEmpty ? nil : value.dataRef
+        case .prepare, .learn, .read: return nil
+        }
+    }
+
+    private static func holdsData(_ dataRef: [UInt8], _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM data WHERE data_ref = ?", arguments: [Data(dataRef)]) ?? false
+    }
+
+    static func record(_ key: RegisterKey, _ db: Database) throws -> AcceptorRecord? {
+        let sql = "SELECT promised, ballot, write_id, chosen, tomb, value, data_ref FROM registers WHERE scope = ? AND key = ?"
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [Data(key.scope), Data(key.key)]) else {
+            return nil
+        }
+        var record = AcceptorRecord(promised: try ballot(row["promised"]), chosen: row["chosen"] as Bool)
+        if let ballotBytes = row["ballot"] as Data? {
+            guard let writeID = WriteID(bytes: row["write_id"] as Data? ?? Data()) else { throw CorruptRow(key: key) }
+            let value = RegisterValue(
+                writeID: writeID, tombstone: row["tomb"] as Bool, payload: Array(row["value"] as Data? ?? Data()),
+                dataRef: Array(row["data_ref"] as Data? ?? Data()))
+            record.accepted = AcceptedValue(ballot: try ballot(ballotBytes), value: value)
+        }
+        return record
+    }
+
+    private static func write(_ record: AcceptorRecord, _ key: RegisterKey, _ db: Database) throws {
+        let sql = """
+            INSERT OR REPLACE INTO registers (scope, key, promised, ballot, write_id, chosen, tomb, value, data_ref)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        let accepted = record.accepted
+        try db.cachedStatement(sql: sql).execute(arguments: [
+            Data(key.scope), Data(key.key), Data(record.promised.bytes),
+            accepted.map { Data($0.ballot.bytes) }, accepted.map { Data($0.value.writeID.bytes) },
+            record.chosen, accepted?.value.tombstone ?? false,
+            accepted.map { Data($0.value.payload) }, accepted.map { Data($0.value.dataRef) },
+        ])
+    }
+
+    private static func ballot(_ data: Data?) throws -> Ballot {
+        guard let data, let ballot = Ballot(bytes: data) else { throw CorruptRow(key: nil) }
+        return ballot
+    }
+
+    private static func ballotMeta(_ name: String, _ db: Database) throws -> Ballot {
+        guard let data = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = ?", arguments: [name]) else { return .zero }
+        return try ballot(data)
+    }
+
+    private static func uint64Meta(_ name: String, _ db: Database) throws -> UInt64 {
+        guard let data = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = ?", arguments: [name]) else { return 0 }
+        return data.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// A row that does not decode: the catalog is damaged; the drive must stop voting.
+    public struct CorruptRow: Error, CustomStringConvertible {
+        public let key: RegisterKey?
+        public var description: String { "a catalog row does not decode" + (key.map { " (key \($0.key.count) bytes)" } ?? "") }
+    }
+}
+
+/// One write transaction per group-commit batch, straight on the pool.
+private struct PoolWriter: GroupCommitWriter {
+    let pool: DatabasePool
+    func write<T>(_ body: (Database) throws -> T) throws -> T { try pool.write(body) }
+}

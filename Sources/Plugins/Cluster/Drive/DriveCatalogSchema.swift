@@ -1,0 +1,37 @@
+import GRDB
+
+/// The catalog's tables (CLUSTER.md §2). One `registers` table holds every register of the
+/// drive, objects and system records alike, keyed by (scope, key) as BLOBs so rows sort in
+/// byte order (an object's scope is its bucket ID). Values never hold shard bytes: an
+/// accept must not destroy the data of the value it replaces (F7).
+enum DriveCatalogSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("drive-catalog-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE registers (
+                    scope BLOB NOT NULL,
+                    key BLOB NOT NULL,
+                    promised BLOB NOT NULL,
+                    ballot BLOB,
+                    write_id BLOB,
+                    chosen INTEGER NOT NULL DEFAULT 0,
+                    tomb INTEGER NOT NULL DEFAULT 0,
+                    value BLOB,
+                    data_ref BLOB,
+                    PRIMARY KEY (scope, key)
+                ) WITHOUT ROWID;
+                CREATE TABLE data (
+                    data_ref BLOB PRIMARY KEY,
+                    adopted INTEGER NOT NULL DEFAULT 0,
+                    created_ms INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE meta (
+                    name TEXT PRIMARY KEY,
+                    value BLOB NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,43 @@
+/// One drive of a set as the coordinator reaches it: local (its catalog in this process) or
+/// remote (through the cluster transport). Replicas must process each request at most once:
+/// the coordinator reads "every drive refused" as "nothing was applied" (F1), which a
+/// duplicated delivery would falsify (the simulator found this; see RegisterMutationTests).
+public protocol RegisterReplica: Sendable {
+    func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery
+    /// False while the drive is out of rotation (failed probes, node offline). Advisory
+    /// (F18): it only lets an operation that cannot reach a quorum fail before it sends
+    /// anything, so a 503 then changes nothing.
+    var isOnline: Bool { get }
+}
+
+extension RegisterReplica {
+    public var isOnline: Bool { true }
+}
+
+/// A drive of this node: its catalog, reached without a network.
+///
+/// ```swift
+/// let replica = LocalDriveReplica(catalog: catalog, isVoter: true)
+/// let delivery = await replica.handle(.read, key: key)
+/// ```
+public struct LocalDriveReplica: RegisterReplica {
+    public let catalog: DriveCatalog
+    public let isVoter: Bool
+    let wallMs: @Sendable () -> UInt64
+
+    public init(catalog: DriveCatalog, isVoter: Bool, wallMs: @escaping @Sendable () -> UInt64 = WallClock.nowMs) {
+        self.catalog = catalog
+        self.isVoter = isVoter
+        self.wallMs = wallMs
+    }
+
+    public func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {
+        do {
+            return .reply(try await catalog.apply(request, to: key, wallMs: wallMs(), isVoter: isVoter))
+        } catch {
+            // An I/O error at commit (a failed fsync) leaves it unknown whether the change
+            // is durable.
+            return .outcomeUnknown
+        }
+    }
+}
