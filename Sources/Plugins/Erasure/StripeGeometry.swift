@@ -49,7 +49,7 @@ public struct StripeGeometry: Sendable, Equatable {
         return length == chunkSize ? fullBlockSize : Self.blockSize(forChunkLength: length, dataShards: code.dataShards)
     }
 
-    static func blockSize(forChunkLength length: Int, dataShards: Int) -> Int {
+    public static func blockSize(forChunkLength length: Int, dataShards: Int) -> Int {
         let raw = (length + dataShards - 1) / dataShards
         return max(blockAlignment, (raw + blockAlignment - 1) / blockAlignment * blockAlignment)
     }

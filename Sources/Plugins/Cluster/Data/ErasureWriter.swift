@@ -1,0 +1,145 @@
+public import NIOCore
+public import StowageErasure
+import StowageCore
+
+/// Streams an object's bytes into k+m shards as they arrive (CLUSTER.md §2): bytes gather
+/// into one chunk (4 MiB by default), each full chunk is encoded and its blocks written, each
+/// with its CRC32C, to the shard files; memory stays at one chunk and its blocks. A body that
+/// ends within `inlineLimit` never touches a file: its shards are returned as bytes for the
+/// drives' catalogs. A drive whose file cannot be written is dropped and the write goes on
+/// while enough shards remain.
+///
+/// ```swift
+/// var writer = ErasureWriter(code: rs, chunkSize: 4 << 20, inlineLimit: 128 << 10, needed: 5) { shard in
+///     try ShardFile.create(layouts[order[shard]].shardPath(dataRef: ref, part: 1, slot: order[shard]))
+/// }
+/// for try await buffer in body { try writer.write(buffer) }
+/// let shards = try writer.finish(sync: durable)
+/// ```
+public struct ErasureWriter {
+    public enum Shard: Sendable {
+        case file(ShardFile)
+        /// The whole shard (`[crc32c][block]`), for a drive's inline table.
+        case inline([UInt8])
+        case failed(String)
+
+        public var isWritten: Bool { if case .failed = self { return false } else { return true } }
+    }
+
+    public struct TooFewDrives: Error, CustomStringConvertible {
+        public let written: Int
+        public let needed: Int
+        public let failures: [String]
+        public var description: String {
+            "only \(written) shards could be written, \(needed) are needed: " + failures.joined(separator: "; ")
+        }
+    }
+
+    public let code: ReedSolomon
+    public let chunkSize: Int
+    public let inlineLimit: Int
+    /// Shards that must be written for the write to go on (W_data).
+    public let needed: Int
+    private let openFile: (Int) throws -> ShardFile
+    private var pending: [UInt8] = []
+    private var chunk = 0
+    private var files: [ShardFile?]?
+    private var failures: [Int: String] = [:]
+    public private(set) var size: Int64 = 0
+
+    public init(code: ReedSolomon, chunkSize: Int, inlineLimit: Int, needed: Int, openFile: @escaping (Int) throws -> ShardFile) {
+        precondition(inlineLimit <= chunkSize)
+        self.code = code
+        self.chunkSize = chunkSize
+        self.inlineLimit = inlineLimit
+        self.needed = needed
+        self.openFile = openFile
+        pending.reserveCapacity(min(chunkSize, 1 << 20))
+    }
+
+    /// The block size of a full chunk: shard files place chunk c at c·(4 + this).
+    public var fullBlockSize: Int { StripeGeometry.blockSize(forChunkLength: chunkSize, dataShards: code.dataShards) }
+
+    public mutating func write(_ buffer: ByteBuffer) throws {
+        size += Int64(buffer.readableBytes)
+        var rest = buffer
+        while rest.readableBytes > 0 {
+            let take = min(rest.readableBytes, chunkSize - pending.count)
+            rest.withUnsafeReadableBytes { pending.append(contentsOf: $0.prefix(take)) }
+            rest.moveReaderIndex(forwardBy: take)
+            if pending.count == chunkSize { try flush() }
+        }
+    }
+
+    /// Ends the body: the last (short) chunk is written and, with `sync`, every file synced.
+    /// Returns each shard by shard index.
+    public mutating func finish(sync: Bool) throws -> [Shard] {
+        if files == nil && size <= Int64(inlineLimit) {
+            let geometry = try StripeGeometry(dataShards: code.dataShards, parityShards: code.parityShards, chunkSize: chunkSize, objectSize: size)
+            guard size > 0 else { return Array(repeating: .inline([]), count: code.totalShards) }
+            let blocks = StripeCoder(geometry).encode(chunk: 0, bytes: pending)
+            return blocks.map { block in
+                var record = withUnsafeBytes(of: block.crc32c.bigEndian) { Array($0) }
+                record.append(contentsOf: block.bytes)
+                return .inline(record)
+            }
+        }
+        if !pending.isEmpty { try flush() }
+        var shards: [Shard] = []
+        for (index, file) in (files ?? []).enumerated() {
+            guard let file else {
+                shards.append(.failed(failures[index] ?? "not written"))
+                continue
+            }
+            do {
+                if sync { try file.sync() }
+                shards.append(.file(file))
+            } catch {
+                failures[index] = "\(error)"
+                shards.append(.failed("\(error)"))
+            }
+        }
+        try requireEnough()
+        return shards
+    }
+
+    private mutating func flush() throws {
+        if files == nil { openFiles() }
+        let length = pending.count
+        let geometry = try StripeGeometry(dataShards: code.dataShards, parityShards: code.parityShards, chunkSize: chunkSize, objectSize: Int64(length))
+        let blocks = StripeCoder(geometry).encode(chunk: 0, bytes: pending)
+        let offset = Int64(chunk) * Int64(StripeGeometry.checksumLength + fullBlockSize)
+        for (index, block) in blocks.enumerated() {
+            guard let file = files?[index] else { continue }
+            do {
+                try file.writeRecord(crc32c: block.crc32c, block: block.bytes, at: offset)
+            } catch {
+                failures[index] = "\(error)"
+                files?[index] = nil
+            }
+        }
+        try requireEnough()
+        chunk += 1
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func openFiles() {
+        var opened: [ShardFile?] = []
+        for index in 0..<code.totalShards {
+            do {
+                opened.append(try openFile(index))
+            } catch {
+                failures[index] = "\(error)"
+                opened.append(nil)
+            }
+        }
+        files = opened
+    }
+
+    private func requireEnough() throws {
+        let written = files?.compactMap { $0 }.count ?? code.totalShards
+        guard written >= needed else {
+            throw TooFewDrives(written: written, needed: needed, failures: failures.sorted { $0.key < $1.key }.map(\.value))
+        }
+    }
+}
