@@ -131,7 +131,7 @@ let package = Package(
         ),
         .target(
             name: "StowageCluster",
-            dependencies: ["StowageCore", "StowageErasure", "StowageSQLiteIndex", grdb, logging, nioCore],
+            dependencies: ["StowageCore", "StowageErasure", "StowageSQLiteIndex", grdb, logging, nioCore, serviceLifecycle],
             path: "Sources/Plugins/Cluster",
             swiftSettings: strict
         ),
@@ -161,7 +161,7 @@ let package = Package(
         .target(
             name: "Stowage",
             dependencies: [coreMetrics, httpTypes,
-                "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore", "StowageSigV4", "StowagePolicy", "StowageCORS",
+                "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore", "StowageSigV4", "StowagePolicy", "StowageCORS", "StowageCluster",
                 "StowageInProcessTransport", "CStowageOpenSSL",
                 nioCore,
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,4 +1,5 @@
 import StowageCORS
+import StowageCluster
 public import StowageCore
 import StowageFileStore
 import StowageInProcessTransport
@@ -8,7 +9,7 @@ import StowageSigV4
 import StowageXML
 
 extension PluginRegistry {
-    /// The plugins that ship with Stowage: the `filestore` backend; the `xml`, `routing`, `cors`,
+    /// The plugins that ship with Stowage: the `filestore` and `cluster` backends; the `xml`, `routing`, `cors`,
     /// `sigv4` and `policy` stages; the `health`, `metrics` and `reset` endpoints; the
     /// `inprocess` cluster transport. Start from this and register your own beside them.
     ///
@@ -24,6 +25,17 @@ extension PluginRegistry {
                 options: .init(directory: storage.directory, cleanSlate: storage.cleanSlate, fsync: storage.fsync),
                 logger: environment.logger
             )
+        }
+        registry.registerBackend("cluster") { environment in
+            let configuration = environment.configuration
+            try configuration.validateCluster()
+            let erasure = configuration.cluster.erasure
+            return ClusterBackend(
+                options: .init(
+                    drives: configuration.cluster.drives.paths, dataShards: erasure.dataShards, parityShards: erasure.parityShards,
+                    chunkSize: erasure.chunkSizeBytes, dataWriteQuorum: erasure.writeQuorum == "data" ? .data : .parity,
+                    fsync: configuration.storage.fsync),
+                logger: environment.logger)
         }
         registry.registerBuiltInEndpoints()
         // One network per registry: the nodes one registry builds reach each other in process,

@@ -31,6 +31,8 @@ struct ServeOptions: Equatable, Sendable {
     var tlsCert: String?
     var tlsKey: String?
     var tlsSelfSigned = false
+    var drives: String?
+    var erasure: String?
 }
 
 /// The fast path: no reflection, no allocation beyond the values.
@@ -60,6 +62,8 @@ extension ServeOptions {
         "tls-cert": .value { $0.tlsCert = $1; return true },
         "tls-key": .value { $0.tlsKey = $1; return true },
         "tls-self-signed": .flag { $0.tlsSelfSigned = true },
+        "drives": .value { $0.drives = $1; return true },
+        "erasure": .value { $0.erasure = $1; return true },
     ]
 
     /// Parses `[serve] --name value | --name=value | --flag ...`, or returns `nil` for anything
@@ -168,7 +172,10 @@ extension ServeOptions {
                 standardError("stowage: self-signed TLS certificate for localhost, 127.0.0.1 and ::1; SHA-256 fingerprint \(fingerprint)\n")
             }
             standardOutput("Stowage listening on \(server.scheme)://\(configuration.server.address):\(server.port)\n")
-            logger.info("serving", metadata: ["directory": "\(configuration.storage.directory)", "port": "\(server.port)"])
+            let storage = configuration.cluster.enabled
+                ? ("drives", configuration.cluster.drives.paths.joined(separator: ","))
+                : ("directory", configuration.storage.directory)
+            logger.info("serving", metadata: [storage.0: "\(storage.1)", "port": "\(server.port)"])
             return true
         }
         do {
@@ -204,6 +211,15 @@ extension ServeOptions {
         if let tlsCert { configuration.server.tls.certificateFile = tlsCert }
         if let tlsKey { configuration.server.tls.privateKeyFile = tlsKey }
         if tlsSelfSigned { configuration.server.tls.selfSigned = true }
+        if let drives {
+            configuration.cluster.drives.paths = drives.split(separator: ",").map { String($0) }.filter { !$0.isEmpty }
+            configuration.cluster.enabled = true
+        }
+        if let erasure {
+            (configuration.cluster.erasure.dataShards, configuration.cluster.erasure.parityShards) =
+                try StowageConfiguration.erasureCode(erasure, field: "--erasure")
+        }
+        try configuration.validateCluster()
         switch (accessKey, secretKey) {
         case (let key?, let secret?): configuration.auth.credentials = [.init(accessKeyId: key, secretAccessKey: secret)]
         case (nil, nil): break

@@ -115,13 +115,19 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Serve HTTPS with a throwaway self-signed certificate; its fingerprint goes to standard error.")
     var tlsSelfSigned = false
 
+    @Option(name: .long, help: "Store erasure-coded over these drive directories (comma-separated; the cluster backend).")
+    var drives: String?
+
+    @Option(name: .long, help: "Erasure code as K+M data+parity shards, with --drives. (default: 4+2)")
+    var erasure: String?
+
     /// The parsed options as a plain value (shared with the fast path).
     var options: ServeOptions {
         ServeOptions(
             config: config, port: port, address: address, directory: directory, cleanSlate: cleanSlate,
             region: region, silent: silent, logLevel: logLevel, fsync: fsync, management: management,
             shutdownGracePeriod: shutdownGracePeriod, auth: auth, accessKey: accessKey, secretKey: secretKey,
-            tlsCert: tlsCert, tlsKey: tlsKey, tlsSelfSigned: tlsSelfSigned
+            tlsCert: tlsCert, tlsKey: tlsKey, tlsSelfSigned: tlsSelfSigned, drives: drives, erasure: erasure
         )
     }
 

@@ -23,6 +23,8 @@ extension StowageConfiguration {
         ("STOWAGE_CORS_ENABLED", "cors.enabled"), ("STOWAGE_CORS_ORIGINS", "cors.allowedOrigins (comma-separated)"),
         ("STOWAGE_LOG_LEVEL", "logging.level"), ("STOWAGE_LOG_FORMAT", "logging.format"),
         ("STOWAGE_MAX_OBJECT_SIZE", "limits.maxObjectSize (bytes)"), ("STOWAGE_REQUEST_TIMEOUT", "limits.requestTimeout (ms)"),
+        ("STOWAGE_DRIVES", "cluster.drives.paths (comma-separated; turns cluster.enabled on, like --drives)"),
+        ("STOWAGE_ERASURE", "cluster.erasure.dataShards+parityShards, as K+M (like --erasure)"),
     ]
 
     /// Warnings for `STOWAGE_` variables that are not read but are a typo away from one that is
@@ -119,6 +121,24 @@ extension StowageConfiguration {
         if let v = text("STOWAGE_LOG_FORMAT") { c.logging.format = v }
         if let v = try int("STOWAGE_MAX_OBJECT_SIZE") { c.limits.maxObjectSize = Int64(v) }
         if let v = try int("STOWAGE_REQUEST_TIMEOUT") { c.limits.requestTimeout = v }
+        if let v = list("STOWAGE_DRIVES") {
+            c.cluster.drives.paths = v
+            c.cluster.enabled = true
+        }
+        if let v = text("STOWAGE_ERASURE") {
+            (c.cluster.erasure.dataShards, c.cluster.erasure.parityShards) = try Self.erasureCode(v, field: "STOWAGE_ERASURE")
+        }
         return c
+    }
+}
+
+extension StowageConfiguration {
+    /// Parses an erasure code written `K+M` (`4+2`).
+    public static func erasureCode(_ text: String, field: String) throws(ConfigurationError) -> (Int, Int) {
+        let parts = text.split(separator: "+", omittingEmptySubsequences: false)
+        guard parts.count == 2, let k = Int(parts[0]), let m = Int(parts[1]) else {
+            throw ConfigurationError(field: field, reason: "must be written K+M (data+parity shards, like 4+2), not '\(text)'")
+        }
+        return (k, m)
     }
 }

@@ -35,7 +35,7 @@ private func rejectUnknownKeys<K: CodingKey & CaseIterable>(_ decoder: any Decod
 }
 
 extension StowageConfiguration {
-    enum CodingKeys: String, CodingKey, CaseIterable { case server, storage, auth, cors, logging, limits, multipart, pipeline, plugins }
+    enum CodingKeys: String, CodingKey, CaseIterable { case server, storage, auth, cors, logging, limits, multipart, pipeline, cluster, plugins }
 
     public init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.self)
@@ -49,6 +49,7 @@ extension StowageConfiguration {
         limits = try c.value(.limits, defaults.limits)
         multipart = try c.value(.multipart, defaults.multipart)
         pipeline = try c.value(.pipeline, defaults.pipeline)
+        cluster = try c.value(.cluster, defaults.cluster)
         plugins = try c.value(.plugins, defaults.plugins)
     }
 }

@@ -20,6 +20,8 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
     public var limits = Limits()
     public var multipart = Multipart()
     public var pipeline = Pipeline()
+    /// The erasure-coded backend (``Cluster``); off by default.
+    public var cluster = Cluster()
     /// Sections owned by plugins, by the name each registered
     /// (``PluginRegistry/registerConfigurationSection(_:)``): `{"plugins": {"bearer": {...}}}`.
     /// Each is decoded strictly by its plugin; a section no plugin registered is an error.

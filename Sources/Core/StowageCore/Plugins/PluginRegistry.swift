@@ -124,9 +124,9 @@ public struct PluginRegistry: Sendable {
         return built
     }
 
-    /// Builds the backend named in `storage.backend`.
+    /// Builds the backend named in `storage.backend`, or `cluster` when `cluster.enabled`.
     public func makeBackend(_ environment: PluginEnvironment) throws -> any StorageBackend {
-        let name = environment.configuration.storage.backend
+        let name = environment.configuration.cluster.enabled ? "cluster" : environment.configuration.storage.backend
         guard let factory = backends[name] else {
             throw ConfigurationError(field: "storage.backend", reason: "names unknown backend '\(name)' (known: \(backends.keys.sorted().joined(separator: ", ")))")
         }

@@ -66,6 +66,48 @@ public final class DriveCatalog: Sendable {
         }
     }
 
+    /// Stages a small object's shard in the inline table (with its data row) in one commit.
+    public func stageInline(dataRef: [UInt8], part: Int, slot: Int, shard: [UInt8], wallMs: UInt64) async throws {
+        try await commits.submit { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO inline (data_ref, part, slot, bytes) VALUES (?, ?, ?, ?)",
+                arguments: [Data(dataRef), part, slot, Data(shard)])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)",
+                arguments: [Data(dataRef), Int64(wallMs)])
+        }
+    }
+
+    /// A shard kept inline, as staged (`[crc32c][block]`).
+    public func inlineShard(dataRef: [UInt8], part: Int, slot: Int) throws -> [UInt8]? {
+        try pool.read { db in
+            try Data.fetchOne(
+                db, sql: "SELECT bytes FROM inline WHERE data_ref = ? AND part = ? AND slot = ?",
+                arguments: [Data(dataRef), part, slot]).map(Array.init)
+        }
+    }
+
+    /// Forgets staged data that no register value references: only for a write whose
+    /// every drive refused it (nothing was accepted, so nothing can ever reference it).
+    public func discardStaged(dataRef: [UInt8]) async throws {
+        try await commits.submit { db in
+            guard try Int.fetchOne(db, sql: "SELECT adopted FROM data WHERE data_ref = ?", arguments: [Data(dataRef)]) == 0 else { return }
+            try db.execute(sql: "DELETE FROM inline WHERE data_ref = ?", arguments: [Data(dataRef)])
+            try db.execute(sql: "DELETE FROM data WHERE data_ref = ?", arguments: [Data(dataRef)])
+        }
+    }
+
+    /// Keys under `scope` starting with `prefix` whose accepted value on this drive is not
+    /// a tombstone, in key order: candidates that a register read then resolves.
+    public func liveKeys(scope: [UInt8], prefix: [UInt8] = [], limit: Int = 10_000) throws -> [[UInt8]] {
+        try pool.read { db in
+            let rows = try Data.fetchAll(
+                db, sql: "SELECT key FROM registers WHERE scope = ? AND ballot IS NOT NULL AND tomb = 0 AND substr(key, 1, ?) = ? ORDER BY key LIMIT ?",
+                arguments: [Data(scope), prefix.count, Data(prefix), limit])
+            return rows.map(Array.init)
+        }
+    }
+
     /// The key's stored record (nil: none), as the last committed transaction left it.
     public func record(_ key: RegisterKey) throws -> AcceptorRecord? {
         try pool.read { db in try Self.record(key, db) }

@@ -26,6 +26,13 @@ enum DriveCatalogSchema {
                     adopted INTEGER NOT NULL DEFAULT 0,
                     created_ms INTEGER NOT NULL
                 ) WITHOUT ROWID;
+                CREATE TABLE inline (
+                    data_ref BLOB NOT NULL,
+                    part INTEGER NOT NULL,
+                    slot INTEGER NOT NULL,
+                    bytes BLOB NOT NULL,
+                    PRIMARY KEY (data_ref, part, slot)
+                ) WITHOUT ROWID;
                 CREATE TABLE meta (
                     name TEXT PRIMARY KEY,
                     value BLOB NOT NULL

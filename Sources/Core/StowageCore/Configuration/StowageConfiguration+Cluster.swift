@@ -1,0 +1,104 @@
+/// The `cluster` section, as the seed documents it: an erasure-coded backend over
+/// `drives.paths`, Reed-Solomon `erasure.dataShards`+`erasure.parityShards` in chunks of
+/// `erasure.chunkSizeBytes`. With `enabled` the storage backend is `cluster`.
+///
+/// ```json
+/// {"cluster": {"enabled": true, "erasure": {"dataShards": 4, "parityShards": 2},
+///              "drives": {"paths": ["/mnt/d1", "/mnt/d2", "/mnt/d3", "/mnt/d4", "/mnt/d5", "/mnt/d6"]}}}
+/// ```
+extension StowageConfiguration {
+    public struct Cluster: Codable, Sendable, Equatable {
+        public var enabled = false
+        /// Generated when omitted.
+        public var nodeId: String?
+        public var quicPort = 4000
+        /// Addresses of existing members; empty for a single node.
+        public var seedNodes: [String] = []
+        public var erasure = Erasure()
+        public var drives = Drives()
+        public var heartbeatIntervalMs = 5_000
+        public var heartbeatTimeoutMs = 30_000
+        public init() {}
+
+        public struct Erasure: Codable, Sendable, Equatable {
+            public var dataShards = 4
+            public var parityShards = 2
+            public var chunkSizeBytes = 4_194_304
+            /// `parity` (default): a data write is acknowledged once k′+1 drives hold it;
+            /// `data`: once k′ do (lets 2+1 write with a drive down, with no margin until healed).
+            public var writeQuorum = "parity"
+            public init() {}
+        }
+
+        public struct Drives: Codable, Sendable, Equatable {
+            public var paths: [String] = []
+            public init() {}
+        }
+    }
+
+    /// The checks on `cluster` that need more than one field: each names the field.
+    public func validateCluster() throws {
+        guard cluster.enabled else { return }
+        let erasure = cluster.erasure
+        guard erasure.dataShards >= 1, erasure.parityShards >= 0, erasure.dataShards + erasure.parityShards <= 16 else {
+            throw ConfigurationError(field: "cluster.erasure", reason: "needs at least 1 data shard and at most 16 shards in all, not \(erasure.dataShards)+\(erasure.parityShards)")
+        }
+        guard erasure.chunkSizeBytes >= 65_536, erasure.chunkSizeBytes <= 64 << 20 else {
+            throw ConfigurationError(field: "cluster.erasure.chunkSizeBytes", reason: "must be between 65536 and 67108864, not \(erasure.chunkSizeBytes)")
+        }
+        guard ["parity", "data"].contains(erasure.writeQuorum) else {
+            throw ConfigurationError(field: "cluster.erasure.writeQuorum", reason: "must be \"parity\" or \"data\", not \"\(erasure.writeQuorum)\"")
+        }
+        guard !cluster.drives.paths.isEmpty else {
+            throw ConfigurationError(field: "cluster.drives.paths", reason: "must list the drive directories (or pass --drives)")
+        }
+        if !cluster.seedNodes.isEmpty {
+            // CLUSTER.md §2: with more than one node, every acknowledged write must survive power loss.
+            guard storage.fsync else {
+                throw ConfigurationError(field: "storage.fsync", reason: "must be true for a multi-node cluster (cluster.seedNodes is set): a power loss on a node must not take back acknowledged writes")
+            }
+            throw ConfigurationError(field: "cluster.seedNodes", reason: "lists other nodes, but this build has no transport between processes yet; run one node with several drives")
+        }
+    }
+}
+
+extension StowageConfiguration.Cluster {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case enabled, nodeId, quicPort, seedNodes, erasure, drives, heartbeatIntervalMs, heartbeatTimeoutMs
+    }
+    public init(from decoder: any Decoder) throws {
+        try StrictKeys.reject(decoder, unknownTo: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self.init()
+        enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? d.enabled
+        nodeId = try c.decodeIfPresent(String.self, forKey: .nodeId)
+        quicPort = try c.decodeIfPresent(Int.self, forKey: .quicPort) ?? d.quicPort
+        seedNodes = try c.decodeIfPresent([String].self, forKey: .seedNodes) ?? d.seedNodes
+        erasure = try c.decodeIfPresent(Erasure.self, forKey: .erasure) ?? d.erasure
+        drives = try c.decodeIfPresent(Drives.self, forKey: .drives) ?? d.drives
+        heartbeatIntervalMs = try c.decodeIfPresent(Int.self, forKey: .heartbeatIntervalMs) ?? d.heartbeatIntervalMs
+        heartbeatTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .heartbeatTimeoutMs) ?? d.heartbeatTimeoutMs
+    }
+}
+
+extension StowageConfiguration.Cluster.Erasure {
+    enum CodingKeys: String, CodingKey, CaseIterable { case dataShards, parityShards, chunkSizeBytes, writeQuorum }
+    public init(from decoder: any Decoder) throws {
+        try StrictKeys.reject(decoder, unknownTo: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self.init()
+        dataShards = try c.decodeIfPresent(Int.self, forKey: .dataShards) ?? d.dataShards
+        parityShards = try c.decodeIfPresent(Int.self, forKey: .parityShards) ?? d.parityShards
+        chunkSizeBytes = try c.decodeIfPresent(Int.self, forKey: .chunkSizeBytes) ?? d.chunkSizeBytes
+        writeQuorum = try c.decodeIfPresent(String.self, forKey: .writeQuorum) ?? d.writeQuorum
+    }
+}
+
+extension StowageConfiguration.Cluster.Drives {
+    enum CodingKeys: String, CodingKey, CaseIterable { case paths }
+    public init(from decoder: any Decoder) throws {
+        try StrictKeys.reject(decoder, unknownTo: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        paths = try c.decodeIfPresent([String].self, forKey: .paths) ?? []
+    }
+}

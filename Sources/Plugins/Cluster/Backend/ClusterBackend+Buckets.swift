@@ -1,0 +1,111 @@
+import Foundation
+public import StowageCore
+
+/// Buckets are registers in the system set (CLUSTER.md §6): `bucket/<name>` holds the
+/// bucket's ID, owner and region; objects are keyed by the ID, so a bucket deleted and
+/// created again never shows old objects.
+extension ClusterBackend {
+    static let systemScope: [UInt8] = [0]
+
+    static func bucketKey(_ name: String) -> RegisterKey { RegisterKey(scope: systemScope, key: "bucket/" + name) }
+
+    /// The bucket's record, read with the register's read rule (never from a cache that
+    /// could answer NoSuchBucket for a bucket that exists).
+    func bucketRecord(_ name: String, state: State) async throws -> BucketRecord {
+        let outcome = await state.sets[0].coordinator.read(key: Self.bucketKey(name))
+        guard let value = try Self.resolve(outcome), !value.value.tombstone else {
+            throw S3Error(.noSuchBucket).with("BucketName", name)
+        }
+        return try Self.decodeOrFail { try BucketRecord.decode(value.value) }
+    }
+
+    public func listBuckets() async throws -> [BucketInfo] {
+        let state = try openState()
+        var names = Set<[UInt8]>()
+        for drive in state.sets[0].drives.compactMap({ $0 }) {
+            guard let catalog = drive.catalog else { continue }
+            for key in (try? catalog.liveKeys(scope: Self.systemScope, prefix: Array("bucket/".utf8))) ?? [] { names.insert(key) }
+        }
+        var buckets: [BucketInfo] = []
+        for key in names {
+            let name = String(decoding: key.dropFirst("bucket/".utf8.count), as: UTF8.self)
+            if let record = try? await bucketRecord(name, state: state) { buckets.append(record.info) }
+        }
+        return buckets.sorted { $0.name < $1.name }
+    }
+
+    public func createBucket(_ name: String, owner: S3Identity, region: String) async throws -> BucketInfo {
+        let state = try openState()
+        guard BucketNames.isValid(name) else { throw S3Error(.invalidBucketName).with("BucketName", name) }
+        let record = BucketRecord(
+            id: Data((0..<16).map { _ in UInt8.random(in: 0...255) }), name: name, ownerID: owner.canonicalUserID,
+            region: region, createdMs: S3Timestamp.now.millisecondsSinceEpoch)
+        let value = RegisterValue(writeID: .random(), payload: Array(try JSONEncoder().encode(record)))
+        let outcome = await state.sets[0].coordinator.compareAndSet(key: Self.bucketKey(name)) { current in
+            guard let current, !current.value.tombstone else { return .write(value) }
+            return .refuse
+        }
+        switch outcome {
+        case .written: return record.info
+        case .preconditionFailed(let current):
+            let existing = current.flatMap { try? BucketRecord.decode($0.value) }
+            throw existing?.ownerID == owner.canonicalUserID
+                ? S3Error(.bucketAlreadyOwnedByYou).with("BucketName", name)
+                : S3Error(.bucketAlreadyExists).with("BucketName", name)
+        default:
+            _ = try Self.resolve(outcome)
+            throw S3Error(.internalError)
+        }
+    }
+
+    public func bucket(_ name: String) async throws -> BucketInfo {
+        try await bucketRecord(name, state: try openState()).info
+    }
+
+    /// Refuses a bucket that still holds objects. (Fencing concurrent PUTs during the delete,
+    /// CLUSTER.md §6 F11, arrives with listing in the next part.)
+    public func deleteBucket(_ name: String) async throws {
+        let state = try openState()
+        let record = try await bucketRecord(name, state: state)
+        let scope = Array(record.id)
+        for set in state.sets {
+            var candidates = Set<[UInt8]>()
+            for drive in set.drives.compactMap({ $0 }) {
+                guard let catalog = drive.catalog else { continue }
+                for key in (try? catalog.liveKeys(scope: scope, limit: 100)) ?? [] { candidates.insert(key) }
+            }
+            for key in candidates {
+                let current = try Self.resolve(await set.coordinator.read(key: RegisterKey(scope: scope, key: key)))
+                if let current, !current.value.tombstone {
+                    throw S3Error(.bucketNotEmpty).with("BucketName", name)
+                }
+            }
+        }
+        let tombstone = RegisterValue(writeID: .random(), tombstone: true)
+        let outcome = await state.sets[0].coordinator.compareAndSet(key: Self.bucketKey(name)) { current in
+            guard let current, !current.value.tombstone,
+                  (try? BucketRecord.decode(current.value))?.id == record.id else { return .refuse }
+            return .write(tombstone)
+        }
+        if case .preconditionFailed = outcome { throw S3Error(.noSuchBucket).with("BucketName", name) }
+        _ = try Self.resolve(outcome)
+    }
+
+    /// The value of a finished register operation, or the S3 error it earns: 503 with the
+    /// coordinator's reason when no quorum answered.
+    static func resolve(_ outcome: RegisterOperation.Outcome) throws -> AcceptedValue? {
+        switch outcome {
+        case .found(let value), .written(let value as AcceptedValue?), .preconditionFailed(let value): return value
+        case .unavailable(let reason): throw S3Error(.serviceUnavailable, message: "Not enough drives answered: \(reason).")
+        case .outcomeUnknown(let reason): throw S3Error(.serviceUnavailable, message: "The write's outcome is unknown (\(reason)); retry it.")
+        }
+    }
+
+    static func decodeOrFail<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw S3Error(.internalError, message: "A stored record does not decode: \(error)")
+        }
+    }
+}

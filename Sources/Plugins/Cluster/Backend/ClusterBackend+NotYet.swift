@@ -1,0 +1,58 @@
+public import StowageCore
+
+/// Operations the cluster backend does not have yet (listing, multipart, copy, ACL and
+/// bucket configuration arrive with the next part): each answers 501 NotImplemented.
+extension ClusterBackend {
+    public func copyObject(from source: ObjectAddress, to destination: ObjectAddress, options: CopyObjectOptions) async throws -> ObjectInfo {
+        throw S3Error.notImplemented("CopyObject on the cluster backend")
+    }
+
+    public func listObjects(bucket: String, query: ListObjectsQuery) async throws -> ListObjectsPage {
+        throw S3Error.notImplemented("ListObjects on the cluster backend")
+    }
+
+    public func createMultipartUpload(_ address: ObjectAddress, options: MultipartUploadOptions) async throws -> MultipartUploadInfo {
+        throw S3Error.notImplemented("Multipart upload on the cluster backend")
+    }
+
+    public func uploadPart(_ address: ObjectAddress, uploadID: String, partNumber: Int, body: S3Body, options: PartOptions) async throws -> PartInfo {
+        throw S3Error.notImplemented("Multipart upload on the cluster backend")
+    }
+
+    public func uploadPartCopy(_ address: ObjectAddress, uploadID: String, partNumber: Int, source: ObjectAddress, options: PartCopyOptions) async throws -> PartInfo {
+        throw S3Error.notImplemented("Multipart upload on the cluster backend")
+    }
+
+    public func completeMultipartUpload(_ address: ObjectAddress, uploadID: String, parts: [CompletedPart], options: CompleteMultipartOptions) async throws -> ObjectInfo {
+        throw S3Error.notImplemented("Multipart upload on the cluster backend")
+    }
+
+    public func abortMultipartUpload(_ address: ObjectAddress, uploadID: String) async throws {
+        throw S3Error.notImplemented("Multipart upload on the cluster backend")
+    }
+
+    public func listParts(_ address: ObjectAddress, uploadID: String, query: ListPartsQuery) async throws -> ListPartsPage {
+        throw S3Error.notImplemented("Multipart upload on the cluster backend")
+    }
+
+    public func listMultipartUploads(bucket: String, query: ListUploadsQuery) async throws -> ListUploadsPage {
+        throw S3Error.notImplemented("Multipart upload on the cluster backend")
+    }
+
+    /// There are no uploads to expire: this backend cannot start one yet.
+    public func expireMultipartUploads(initiatedBefore cutoff: S3Timestamp) async throws -> Int { 0 }
+
+    public func setObjectACL(_ address: ObjectAddress, acl: CannedACL?) async throws {
+        throw S3Error.notImplemented("PutObjectAcl on the cluster backend")
+    }
+
+    /// No configuration documents can be stored yet, so none is set.
+    public func bucketConfiguration(_ bucket: String, kind: BucketSubresource) async throws -> [UInt8]? {
+        _ = try await self.bucket(bucket)
+        return nil
+    }
+
+    public func setBucketConfiguration(_ bucket: String, kind: BucketSubresource, document: [UInt8]?) async throws {
+        throw S3Error.notImplemented("Bucket configuration on the cluster backend")
+    }
+}

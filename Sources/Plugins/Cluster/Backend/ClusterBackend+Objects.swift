@@ -1,0 +1,158 @@
+import Foundation
+import NIOCore
+public import StowageCore
+import StowageErasure
+
+/// Objects (CLUSTER.md §2–4): PUT streams the body into shards on the key's set as it
+/// arrives, stages them on the drives, then writes the manifest register; GET resolves the
+/// manifest with the read rule and decodes only the chunks the range needs.
+extension ClusterBackend {
+    struct Located: Sendable {
+        let set: ErasureSet
+        let key: RegisterKey
+    }
+
+    func locate(_ address: ObjectAddress, state: State) async throws -> Located {
+        let bucket = try await bucketRecord(address.bucket, state: state)
+        let scope = Array(bucket.id)
+        let set = state.sets[state.placement.set(bucketID: scope, key: address.key)]
+        return Located(set: set, key: RegisterKey(scope: scope, key: address.key))
+    }
+
+    /// The chosen manifest of a key (nil: no live version).
+    func currentManifest(_ located: Located) async throws -> ObjectManifest? {
+        guard let value = try Self.resolve(await located.set.coordinator.read(key: located.key)), !value.value.tombstone else {
+            return nil
+        }
+        return try Self.decodeOrFail { try ObjectManifest.decode(value.value) }
+    }
+
+    public func putObject(_ address: ObjectAddress, body: S3Body, options: PutObjectOptions) async throws -> ObjectInfo {
+        let state = try openState()
+        try ObjectKeys.validate(address.key)
+        let located = try await locate(address, state: state)
+        if !options.conditions.isEmpty {
+            // Fail fast before reading the body; checked again in the register write.
+            try options.conditions.check(current: try await currentManifest(located)?.info())
+        }
+        let versionID = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        let staged = try await stage(body: body, options: options, versionID: versionID, located: located, state: state)
+        let manifest = ObjectManifest(
+            versionID: Data(versionID), key: address.key, size: staged.checked.size, etag: Hex.string(staged.checked.md5),
+            lastModifiedMs: S3Timestamp.now.millisecondsSinceEpoch, ownerID: options.owner.canonicalUserID,
+            metadata: ObjectManifest.metadata(options.metadata),
+            checksum: options.checksum.flatMap { checksum in
+                checksum.value.map { ObjectManifest.Checksum(algorithm: checksum.algorithm.rawValue, value: Data($0), type: ChecksumType.fullObject.rawValue) }
+            },
+            parts: [staged.part])
+        let value = RegisterValue(writeID: .random(), payload: try manifest.encoded(), dataRef: versionID)
+        let conditions = options.conditions
+        let outcome: RegisterOperation.Outcome
+        if conditions.isEmpty {
+            outcome = await located.set.coordinator.write(value, key: located.key, dataQuorum: staged.needed)
+        } else {
+            outcome = await located.set.coordinator.compareAndSet(key: located.key, dataQuorum: staged.needed) { current in
+                let info = Self.liveInfo(current)
+                return (try? conditions.check(current: info)) != nil ? .write(value) : .refuse
+            }
+        }
+        switch outcome {
+        case .written:
+            return manifest.info()
+        case .preconditionFailed(let current):
+            await discard(versionID, located: located, part: staged.part)
+            try conditions.check(current: Self.liveInfo(current))
+            throw S3Error(.preconditionFailed)
+        case .unavailable:
+            // Every drive refused: nothing references the staged data.
+            await discard(versionID, located: located, part: staged.part)
+            _ = try Self.resolve(outcome)
+            throw S3Error(.internalError)
+        default:
+            // Outcome unknown: the data may be referenced; it stays for the reference rule.
+            _ = try Self.resolve(outcome)
+            throw S3Error(.internalError)
+        }
+    }
+
+    static func liveInfo(_ value: AcceptedValue?) -> ObjectInfo? {
+        guard let value, !value.value.tombstone else { return nil }
+        return try? ObjectManifest.decode(value.value).info()
+    }
+
+    public func getObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
+        try await read(address, options: options, content: true)
+    }
+
+    public func headObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
+        try await read(address, options: options, content: false)
+    }
+
+    private func read(_ address: ObjectAddress, options: GetObjectOptions, content: Bool) async throws -> ObjectReadResult {
+        let state = try openState()
+        if options.partNumber.map({ $0 != 1 }) ?? false {
+            throw S3Error(.invalidPartNumber)
+        }
+        let located = try await locate(address, state: state)
+        guard let manifest = try await currentManifest(located) else { throw S3Error(.noSuchKey).with("Key", address.key) }
+        let info = manifest.info()
+        try options.conditions.enforce(on: info)
+        let range = try options.servedRange(size: manifest.size, parts: [])
+        guard manifest.size > 0, let part = manifest.parts.first else {
+            return ObjectReadResult(info: info, range: range, content: content ? .bytes(ByteBuffer()) : .none)
+        }
+        // Open every shard now: a concurrent overwrite cannot take the bytes from under the
+        // read. HEAD checks the same, so it never answers 200 for an object GET cannot serve.
+        let sources = shardSources(part, versionID: Array(manifest.versionID), set: located.set)
+        let available = sources.compactMap { $0 }.count
+        guard available >= part.dataShards else {
+            throw S3Error(.serviceUnavailable, message: "Only \(available) of the object's \(part.dataShards + part.parityShards) shards can be read; \(part.dataShards) are needed.")
+        }
+        guard content else { return ObjectReadResult(info: info, range: range, content: .none) }
+        let geometry = try StripeGeometry(
+            dataShards: part.dataShards, parityShards: part.parityShards, chunkSize: part.chunkSize, objectSize: part.size)
+        let bytes = range.map { $0.first..<($0.last + 1) } ?? 0..<manifest.size
+        let sequence = ErasureReadSequence(geometry: geometry, sources: sources, range: bytes)
+        if bytes.count <= self.options.inlineLimit {
+            // Small: decode now, so a shard that fails its checksums becomes a clean 503.
+            var buffer = ByteBuffer()
+            do {
+                for try await piece in sequence { buffer.writeImmutableBuffer(piece) }
+            } catch {
+                throw S3Error(.serviceUnavailable, message: "\(error)")
+            }
+            return ObjectReadResult(info: info, range: range, content: .bytes(buffer))
+        }
+        return ObjectReadResult(info: info, range: range, content: .stream(S3Body(stream: sequence, length: Int64(bytes.count)), length: Int64(bytes.count)))
+    }
+
+    func shardSources(_ part: ObjectManifest.Part, versionID: [UInt8], set: ErasureSet) -> [ShardSource?] {
+        part.slots.map { slot in
+            guard let drive = set.drives[slot], drive.online, let catalog = drive.catalog else { return nil }
+            if part.inline {
+                return (try? catalog.inlineShard(dataRef: versionID, part: part.number, slot: slot)).flatMap { $0 }.map { .inline($0) }
+            }
+            return ShardFile.openForReading(drive.layout.shardPath(dataRef: versionID, part: part.number, slot: slot)).map { .file($0) }
+        }
+    }
+
+    public func deleteObject(_ address: ObjectAddress, conditions: WriteConditions) async throws {
+        let state = try openState()
+        let located = try await locate(address, state: state)
+        let tombstone = RegisterValue(writeID: .random(), tombstone: true)
+        if conditions.isEmpty {
+            // Deleting a key with no live version writes nothing.
+            guard try await currentManifest(located) != nil else { return }
+            _ = try Self.resolve(await located.set.coordinator.write(tombstone, key: located.key))
+            return
+        }
+        let outcome = await located.set.coordinator.compareAndSet(key: located.key) { current in
+            (try? conditions.check(current: Self.liveInfo(current))) != nil && Self.liveInfo(current) != nil ? .write(tombstone) : .refuse
+        }
+        if case .preconditionFailed(let current) = outcome {
+            try conditions.check(current: Self.liveInfo(current))
+            return  // absent with no If-Match: nothing to delete
+        }
+        _ = try Self.resolve(outcome)
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import NIOCore
+import StowageCore
+import StowageErasure
+
+/// The data half of a PUT (CLUSTER.md §2, §4): the body is coded into shards on the set's
+/// live drives while it streams in, the shard files are synced (with fsync on), and every
+/// drive that holds its shard records it in its catalog. Only then may the register accept
+/// the manifest (invariant 1: no accept before W_data drives hold the data).
+extension ClusterBackend {
+    struct Staged: Sendable {
+        var checked: BodyIngest.Checked
+        var part: ObjectManifest.Part
+        /// W_data for this write.
+        var needed: Int
+    }
+
+    func stage(body: S3Body, options: PutObjectOptions, versionID: [UInt8], located: Located, state: State) async throws -> Staged {
+        let set = located.set
+        let offline = set.offline
+        guard state.quorum.canWriteData(offline: offline) else {
+            throw S3Error(.serviceUnavailable, message: "\(offline) of the \(set.drives.count) drives of erasure set \(set.index) are offline; a write needs \(state.quorum.dataDrivesNeeded(offline: offline)) with the data and \(state.quorum.writeQuorum) in the quorum.")
+        }
+        let stripe = state.quorum.stripe(offline: offline)
+        let needed = state.quorum.dataDrivesNeeded(offline: offline)
+        let code = try ReedSolomon(dataShards: stripe.dataShards, parityShards: stripe.parityShards)
+        let slots = state.placement.shardOrder(key: String(decoding: located.key.key, as: UTF8.self))
+        let drives = set.drives
+        var writer = ErasureWriter(code: code, chunkSize: state.format.chunkSize, inlineLimit: self.options.inlineLimit, needed: needed) { shard in
+            let slot = slots[shard]
+            guard let drive = drives[slot], drive.online else {
+                throw ShardFile.Failure(operation: "create", path: "slot \(slot)", code: EIO)
+            }
+            return try ShardFile.create(drive.layout.shardPath(dataRef: versionID, part: 1, slot: slot))
+        }
+        var ingest = BodyIngest(maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5)
+        let shards: [ErasureWriter.Shard]
+        let checked: BodyIngest.Checked
+        do {
+            for try await buffer in body {
+                try ingest.take(buffer)
+                try writer.write(buffer)
+            }
+            checked = try ingest.finish()
+            shards = try writer.finish(sync: self.options.fsync)
+        } catch let error as ErasureWriter.TooFewDrives {
+            removeFiles(versionID, slots: slots, set: set)
+            throw S3Error(.serviceUnavailable, message: "The write could not reach enough drives: \(error).")
+        } catch {
+            removeFiles(versionID, slots: slots, set: set)
+            throw error
+        }
+        let inline = shards.allSatisfy { if case .inline = $0 { return true } else { return false } }
+        let part = ObjectManifest.Part(
+            number: 1, size: checked.size, dataShards: stripe.dataShards, parityShards: stripe.parityShards,
+            chunkSize: state.format.chunkSize, slots: slots, inline: inline)
+        let durable = self.options.fsync
+        let now = WallClock.nowMs()
+        let recorded = await withTaskGroup(of: Bool.self) { group in
+            for (shard, written) in shards.enumerated() {
+                guard written.isWritten, let drive = drives[slots[shard]], let catalog = drive.catalog else { continue }
+                let slot = slots[shard]
+                group.addTask {
+                    do {
+                        switch written {
+                        case .inline(let bytes):
+                            try await catalog.stageInline(dataRef: versionID, part: 1, slot: slot, shard: bytes, wallMs: now)
+                        case .file:
+                            if durable { try DurableFiles.syncDirectory(drive.layout.shardDirectory(dataRef: versionID)) }
+                            try await catalog.stage(dataRef: versionID, wallMs: now)
+                        case .failed:
+                            return false
+                        }
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        guard recorded >= needed else {
+            await discard(versionID, located: located, part: part)
+            throw S3Error(.serviceUnavailable, message: "Only \(recorded) drives stored the data; \(needed) are needed.")
+        }
+        return Staged(checked: checked, part: part, needed: needed)
+    }
+
+    /// Removes a write's staged data that no register value can reference (its write was
+    /// refused by every drive, or never proposed).
+    func discard(_ versionID: [UInt8], located: Located, part: ObjectManifest.Part) async {
+        for slot in part.slots {
+            guard let drive = located.set.drives[slot], let catalog = drive.catalog else { continue }
+            try? await catalog.discardStaged(dataRef: versionID)
+        }
+        if !part.inline { removeFiles(versionID, slots: part.slots, set: located.set) }
+    }
+
+    private func removeFiles(_ versionID: [UInt8], slots: [Int], set: ErasureSet) {
+        for slot in slots {
+            guard let drive = set.drives[slot] else { continue }
+            unlink(drive.layout.shardPath(dataRef: versionID, part: 1, slot: slot))
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+public import StowageCore
+import StowageErasure
+import Synchronization
+
+/// The erasure-coded backend (CLUSTER.md): objects cut into chunks, Reed-Solomon coded into
+/// k+m shards over the drives of an erasure set, every object head, bucket and upload a
+/// per-key quorum register on the set's drive catalogs. This build runs one node with many
+/// drives; the multi-node transport arrives with the QUIC issue.
+///
+/// ```swift
+/// let backend = ClusterBackend(options: .init(drives: ["/mnt/d1", ..., "/mnt/d6"]), logger: logger)
+/// try await backend.open()       // forms the drives on first start, checks their formats after
+/// ```
+public final class ClusterBackend: StorageBackend {
+    public struct Options: Sendable, Equatable {
+        public var drives: [String]
+        public var dataShards: Int
+        public var parityShards: Int
+        public var chunkSize: Int
+        public var dataWriteQuorum: QuorumArithmetic.DataWriteQuorum
+        /// Catalogs `synchronous=FULL` and shard files fsynced before a write is acknowledged.
+        public var fsync: Bool
+        /// Objects up to this size keep their shards in the drives' catalogs.
+        public var inlineLimit: Int
+        /// How often each drive is probed through its path.
+        public var probeInterval: Duration
+
+        public init(
+            drives: [String], dataShards: Int = 4, parityShards: Int = 2, chunkSize: Int = 4 << 20,
+            dataWriteQuorum: QuorumArithmetic.DataWriteQuorum = .parity, fsync: Bool = false,
+            inlineLimit: Int = 128 << 10, probeInterval: Duration = .seconds(2)
+        ) {
+            self.drives = drives
+            self.dataShards = dataShards
+            self.parityShards = parityShards
+            self.chunkSize = chunkSize
+            self.dataWriteQuorum = dataWriteQuorum
+            self.fsync = fsync
+            self.inlineLimit = inlineLimit
+            self.probeInterval = probeInterval
+        }
+    }
+
+    struct ErasureSet: Sendable {
+        let index: Int
+        /// By slot; nil where the set map names a drive this node does not have.
+        let drives: [ClusterDrive?]
+        let coordinator: RegisterCoordinator
+        var offline: Int { drives.filter { !($0?.online ?? false) }.count }
+    }
+
+    struct State: Sendable {
+        let format: DriveFormat
+        let drives: [ClusterDrive]
+        let excluded: [(path: String, reason: String)]
+        let sets: [ErasureSet]
+        let placement: Placement
+        let quorum: QuorumArithmetic
+    }
+
+    public let options: Options
+    let logger: Logger
+    private let opened = Mutex<State?>(nil)
+
+    public init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    func openState() throws -> State {
+        guard let state = opened.withLock({ $0 }) else {
+            throw S3Error(.serviceUnavailable, message: "The storage backend is not open.")
+        }
+        return state
+    }
+
+    public func open() async throws {
+        let state = try await ClusterStartup(options: options, logger: logger).run()
+        opened.withLock { $0 = state }
+    }
+
+    public func close() async throws {
+        let state = opened.withLock { state -> State? in
+            defer { state = nil }
+            return state
+        }
+        for drive in state?.drives ?? [] { drive.close() }
+    }
+
+    public var services: [any Service] { [DriveProber(backend: self)] }
+
+    public func health() async -> BackendHealth {
+        guard let state = try? openState() else {
+            return BackendHealth(components: [.init(name: "cluster", status: .unavailable, detail: "not open")])
+        }
+        var components: [BackendHealth.Component] = []
+        for set in state.sets {
+            let offline = set.offline
+            let status: BackendHealth.Status = offline == 0 ? .ok
+                : state.quorum.canWriteData(offline: offline) ? .degraded : .unavailable
+            let detail = offline == 0 ? nil : "\(offline) of \(set.drives.count) drives offline"
+            components.append(.init(name: "set \(set.index)", status: status, detail: detail))
+        }
+        // A drive out of rotation degrades the node; whether data is still served is its
+        // set's status above.
+        for drive in state.drives {
+            components.append(.init(name: "drive \(drive.path)", status: drive.online ? .ok : .degraded, detail: drive.reason))
+        }
+        for excluded in state.excluded {
+            components.append(.init(name: "drive \(excluded.path)", status: .degraded, detail: excluded.reason))
+        }
+        return BackendHealth(components: components)
+    }
+
+    func probeDrives() {
+        guard let state = try? openState() else { return }
+        for drive in state.drives { drive.probe() }
+    }
+
+    public func statistics() async throws -> StorageStatistics? { nil }
+}
+
+/// Probes every drive through its path on an interval (CLUSTER.md §10, issue 12 §2).
+struct DriveProber: Service {
+    let backend: ClusterBackend
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while true {
+                do {
+                    try await Task.sleep(for: backend.options.probeInterval)
+                } catch {
+                    return
+                }
+                backend.probeDrives()
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Logging
+import StowageCore
+import StowageErasure
+
+/// Brings a node's drives up (CLUSTER.md §1–2): forms them on the very first start, else
+/// accepts the format a majority agrees on, opens each drive's catalog, and builds the
+/// erasure sets with their register coordinators and the node's ballot clock.
+struct ClusterStartup {
+    let options: ClusterBackend.Options
+    let logger: Logger
+
+    struct Refused: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    func run() async throws -> ClusterBackend.State {
+        guard !options.drives.isEmpty else { throw Refused(description: "the cluster backend needs drives (cluster.drives.paths or --drives)") }
+        var found = options.drives.map { ($0, DriveFormatFile.read(drive: $0)) }
+        var formedNow = false
+        if case .form = FormatAgreement.resolve(found) {
+            let formats: [DriveFormat]
+            do {
+                formats = try DriveFormat.form(
+                    drivePaths: options.drives, dataShards: options.dataShards, parityShards: options.parityShards,
+                    chunkSize: options.chunkSize)
+            } catch {
+                throw Refused(description: "\(error)")
+            }
+            for (path, format) in zip(options.drives, formats) {
+                try DriveFormatFile.write(format, drive: path, durable: true)
+            }
+            logger.notice("formed new drives", metadata: [
+                "drives": "\(options.drives.count)", "sets": "\(formats[0].sets.count)",
+                "code": "\(options.dataShards)+\(options.parityShards)",
+            ])
+            formedNow = true
+            found = options.drives.map { ($0, DriveFormatFile.read(drive: $0)) }
+        }
+        guard case .agreed(let agreement) = FormatAgreement.resolve(found) else {
+            if case .refused(let reason) = FormatAgreement.resolve(found) { throw Refused(description: reason) }
+            throw Refused(description: "the drives could not be formed")
+        }
+        let format = agreement.reference
+        guard format.dataShards == options.dataShards, format.parityShards == options.parityShards else {
+            throw Refused(description: "the drives are formatted \(format.dataShards)+\(format.parityShards); the configuration asks for \(options.dataShards)+\(options.parityShards)")
+        }
+        for excluded in agreement.excluded {
+            logger.error("drive left out of rotation", metadata: ["drive": "\(excluded.path)", "reason": "\(excluded.reason)"])
+        }
+        var byUUID: [String: ClusterDrive] = [:]
+        for (uuid, path) in agreement.drives {
+            byUUID[uuid] = openDrive(path: path, uuid: uuid, formedNow: formedNow)
+        }
+        let drives = options.drives.compactMap { path in byUUID.values.first { $0.path == path } }
+        let clock = try await makeClock(drives)
+        let sets = format.sets.enumerated().map { index, uuids in
+            let members = uuids.map { byUUID[$0] }
+            return ClusterBackend.ErasureSet(
+                index: index, drives: members,
+                coordinator: RegisterCoordinator(replicas: members.map { ClusterDriveReplica(drive: $0) }, clock: clock))
+        }
+        return ClusterBackend.State(
+            format: format, drives: drives, excluded: agreement.excluded, sets: sets,
+            placement: Placement(deploymentID: format.deploymentKey, sets: format.sets.count, setSize: format.dataShards + format.parityShards),
+            quorum: QuorumArithmetic(dataShards: format.dataShards, parityShards: format.parityShards, dataWriteQuorum: options.dataWriteQuorum))
+    }
+
+    private func openDrive(path: String, uuid: String, formedNow: Bool) -> ClusterDrive {
+        let layout = DriveLayout(drive: path)
+        // A catalog missing under an existing format lost its state: the drive may not vote (F2).
+        let catalogExisted = FileManager.default.fileExists(atPath: layout.catalogPath)
+        let isVoter = formedNow || catalogExisted
+        if !isVoter {
+            logger.error("drive lost its catalog; it serves as a learner until healed", metadata: ["drive": "\(path)"])
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: layout.dataDirectory, withIntermediateDirectories: true)
+            let catalog = try DriveCatalog.open(path: layout.catalogPath, durable: options.fsync, logger: logger)
+            return ClusterDrive(path: path, driveUUID: uuid, durable: options.fsync, isVoter: isVoter, catalog: catalog, reason: nil, logger: logger)
+        } catch {
+            logger.error("drive catalog cannot be opened", metadata: ["drive": "\(path)", "error": "\(error)"])
+            return ClusterDrive(path: path, driveUUID: uuid, durable: options.fsync, isVoter: isVoter, catalog: nil,
+                                reason: "its catalog cannot be opened: \(error)", logger: logger)
+        }
+    }
+
+    /// The node's clock starts above the highest reservation any drive holds; a reservation
+    /// counts once a majority of the node's drives hold it (so any majority at the next start
+    /// sees it).
+    private func makeClock(_ drives: [ClusterDrive]) async throws -> NodeClock {
+        let catalogs = drives.compactMap(\.catalog)
+        let reserved = catalogs.compactMap { try? $0.clockReservation() }.max() ?? 0
+        let total = options.drives.count
+        return NodeClock(nodeIndex: 0, reservedUpToMs: reserved) { upTo in
+            var held = 0
+            for drive in drives {
+                guard let catalog = drive.catalog else { continue }
+                if (try? await catalog.reserveClock(upToMs: upTo)) != nil { held += 1 }
+            }
+            guard held * 2 > total else { throw Refused(description: "the clock reservation reached \(held) of \(total) drives") }
+        }
+    }
+}

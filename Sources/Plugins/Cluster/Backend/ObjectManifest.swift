@@ -1,0 +1,101 @@
+import Foundation
+import StowageCore
+
+/// The register value of an object version (CLUSTER.md §2, "The manifest"): everything a
+/// read needs, including the erasure geometry each part was written with, so reads and
+/// heals never take k′ or the chunk size from configuration.
+struct ObjectManifest: Codable, Sendable, Equatable {
+    struct Part: Codable, Sendable, Equatable {
+        var number: Int
+        var size: Int64
+        var dataShards: Int
+        var parityShards: Int
+        var chunkSize: Int
+        /// Shard i lives in slot `slots[i]` of the set.
+        var slots: [Int]
+        /// The shards are in the drives' inline tables, not in files.
+        var inline: Bool
+    }
+
+    struct Metadata: Codable, Sendable, Equatable {
+        var contentType: String?
+        var contentEncoding: String?
+        var contentDisposition: String?
+        var contentLanguage: String?
+        var cacheControl: String?
+        var expires: String?
+        var websiteRedirectLocation: String?
+        var user: [String: String]
+        var cannedACL: String?
+    }
+
+    struct Checksum: Codable, Sendable, Equatable {
+        var algorithm: String
+        var value: Data
+        var type: String
+    }
+
+    var versionID: Data
+    var key: String
+    var size: Int64
+    var etag: String
+    var lastModifiedMs: Int64
+    var ownerID: String
+    var metadata: Metadata
+    var checksum: Checksum?
+    var parts: [Part]
+
+    func info() -> ObjectInfo {
+        ObjectInfo(
+            key: key, size: size, etag: etag, lastModified: S3Timestamp(millisecondsSinceEpoch: lastModifiedMs),
+            metadata: ObjectMetadata(
+                contentType: metadata.contentType, contentEncoding: metadata.contentEncoding,
+                contentDisposition: metadata.contentDisposition, contentLanguage: metadata.contentLanguage,
+                cacheControl: metadata.cacheControl, expires: metadata.expires,
+                websiteRedirectLocation: metadata.websiteRedirectLocation, user: metadata.user,
+                cannedACL: metadata.cannedACL.flatMap(CannedACL.init(rawValue:))),
+            storageClass: "STANDARD", ownerID: ownerID, partCount: 0,
+            checksum: checksum.flatMap { checksum in
+                ChecksumAlgorithm(rawValue: checksum.algorithm).map {
+                    ObjectChecksum(algorithm: $0, value: Array(checksum.value), type: ChecksumType(rawValue: checksum.type) ?? .fullObject)
+                }
+            })
+    }
+
+    static func metadata(_ metadata: ObjectMetadata) -> Metadata {
+        Metadata(
+            contentType: metadata.contentType, contentEncoding: metadata.contentEncoding,
+            contentDisposition: metadata.contentDisposition, contentLanguage: metadata.contentLanguage,
+            cacheControl: metadata.cacheControl, expires: metadata.expires,
+            websiteRedirectLocation: metadata.websiteRedirectLocation, user: metadata.user,
+            cannedACL: metadata.cannedACL?.rawValue)
+    }
+
+    func encoded() throws -> [UInt8] { Array(try JSONEncoder().encode(self)) }
+
+    static func decode(_ value: RegisterValue) throws -> ObjectManifest {
+        try JSONDecoder().decode(ObjectManifest.self, from: Data(value.payload))
+    }
+}
+
+/// The register value of a bucket (CLUSTER.md §6), in the system set under `bucket/<name>`.
+struct BucketRecord: Codable, Sendable, Equatable {
+    var id: Data
+    var name: String
+    var ownerID: String
+    var region: String
+    var createdMs: Int64
+
+    var info: BucketInfo {
+        // Unique per incarnation of the name (stages key their caches on it); configuration
+        // documents do not change it yet because this backend does not store them yet.
+        let idBits = id.prefix(2).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return BucketInfo(
+            name: name, creationDate: S3Timestamp(millisecondsSinceEpoch: createdMs), ownerID: ownerID, region: region,
+            configurationVersion: UInt64(createdMs) << 16 | idBits)
+    }
+
+    static func decode(_ value: RegisterValue) throws -> BucketRecord {
+        try JSONDecoder().decode(BucketRecord.self, from: Data(value.payload))
+    }
+}
