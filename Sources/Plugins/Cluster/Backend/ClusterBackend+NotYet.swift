@@ -52,7 +52,9 @@ extension ClusterBackend {
         return nil
     }
 
+    /// Removing a document is a no-op (none can be stored yet); storing one is 501.
     public func setBucketConfiguration(_ bucket: String, kind: BucketSubresource, document: [UInt8]?) async throws {
-        throw S3Error.notImplemented("Bucket configuration on the cluster backend")
+        _ = try await self.bucket(bucket)
+        guard document == nil else { throw S3Error.notImplemented("Bucket configuration on the cluster backend") }
     }
 }

@@ -1,0 +1,243 @@
+"""The erasure-coded backend on one node with six drive directories (`stowage serve --drives`),
+driven by boto3: objects of every size, ranges, conditional writes, drives removed and restored,
+a corrupted shard, and restart. Drive directories are removed by renaming them away (the server
+keeps its open descriptors), which the drive probe must notice through the path."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from conftest import StowageServer, run_stowage, unique_bucket
+
+pytestmark = pytest.mark.isolated
+
+SIZES = [0, 1, 4096, 128 * 1024, 128 * 1024 + 1, 5 * 1024 * 1024 + 3]
+
+
+@pytest.fixture
+def drives_server():
+    base = Path(tempfile.mkdtemp(prefix="stowage-e2e-drives-"))
+    drives = [base / f"d{i}" for i in range(6)]
+    for drive in drives:
+        drive.mkdir()
+    server = StowageServer(directory=base / "unused", extra_args=["--drives", ",".join(map(str, drives))])
+    server.start()
+    server.drives = drives
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def no_retry_client(server):
+    return server.client(retries={"max_attempts": 1})
+
+
+def health_text(server) -> str:
+    return server.http("GET", "/_stowage/health/ready").body.decode()
+
+
+def wait_for_health(server, predicate, timeout=12.0) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = health_text(server)
+        if predicate(text):
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"health never matched; last:\n{text}")
+
+
+def remove_drive(drive: Path) -> Path:
+    away = drive.with_name(drive.name + "-away")
+    drive.rename(away)
+    return away
+
+
+def error_code(excinfo) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+def put_objects(s3, bucket: str) -> dict[str, bytes]:
+    stored = {}
+    for size in SIZES:
+        key = f"obj/{size}"
+        body = os.urandom(size)
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        stored[key] = body
+    return stored
+
+
+def test_objects_round_trip_with_ranges_etags_and_conditions(drives_server):
+    s3 = drives_server.client()
+    bucket = unique_bucket("cl")
+    s3.create_bucket(Bucket=bucket)
+    stored = put_objects(s3, bucket)
+    for key, body in stored.items():
+        got = s3.get_object(Bucket=bucket, Key=key)
+        assert got["Body"].read() == body
+        assert got["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert head["ContentLength"] == len(body)
+        if len(body) > 10:
+            for first, last in [(0, 0), (3, 9), (len(body) // 2, len(body) - 1)]:
+                part = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={first}-{last}")
+                assert part["Body"].read() == body[first:last + 1]
+                assert part["ContentRange"] == f"bytes {first}-{last}/{len(body)}"
+    # A range across the 4 MiB chunk boundary of the large object.
+    big = stored["obj/5242883"]
+    part = s3.get_object(Bucket=bucket, Key="obj/5242883", Range="bytes=4194000-4194999")
+    assert part["Body"].read() == big[4194000:4195000]
+
+    with pytest.raises(ClientError) as created:
+        s3.put_object(Bucket=bucket, Key="obj/1", Body=b"again", IfNoneMatch="*")
+    assert error_code(created) == "PreconditionFailed"
+    with pytest.raises(ClientError) as mismatch:
+        s3.put_object(Bucket=bucket, Key="obj/1", Body=b"again", IfMatch='"0123456789abcdef0123456789abcdef"')
+    assert error_code(mismatch) == "PreconditionFailed"
+    etag = s3.head_object(Bucket=bucket, Key="obj/1")["ETag"]
+    s3.put_object(Bucket=bucket, Key="obj/1", Body=b"replaced", IfMatch=etag)
+    assert s3.get_object(Bucket=bucket, Key="obj/1")["Body"].read() == b"replaced"
+    s3.put_object(Bucket=bucket, Key="fresh", Body=b"new", IfNoneMatch="*")
+
+    s3.delete_object(Bucket=bucket, Key="obj/1")
+    with pytest.raises(ClientError) as gone:
+        s3.get_object(Bucket=bucket, Key="obj/1")
+    assert error_code(gone) == "NoSuchKey"
+    with pytest.raises(ClientError) as not_empty:
+        s3.delete_bucket(Bucket=bucket)
+    assert error_code(not_empty) == "BucketNotEmpty"
+    with pytest.raises(ClientError) as listing:
+        s3.list_objects_v2(Bucket=bucket)
+    assert error_code(listing) == "NotImplemented"
+    assert listing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+
+
+def test_buckets_are_registers(drives_server):
+    s3 = drives_server.client()
+    name = unique_bucket("cl")
+    s3.create_bucket(Bucket=name)
+    assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    # us-east-1's legacy answer to re-creating your own bucket: 200, contents untouched.
+    s3.put_object(Bucket=name, Key="kept", Body=b"kept")
+    s3.create_bucket(Bucket=name)
+    assert s3.get_object(Bucket=name, Key="kept")["Body"].read() == b"kept"
+    with pytest.raises(ClientError) as not_empty:
+        s3.delete_bucket(Bucket=name)
+    assert error_code(not_empty) == "BucketNotEmpty"
+    s3.delete_object(Bucket=name, Key="kept")
+    s3.head_bucket(Bucket=name)
+    s3.delete_bucket(Bucket=name)
+    with pytest.raises(ClientError) as missing:
+        s3.head_bucket(Bucket=name)
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    # Re-created, it is a new bucket: nothing of the old one shows.
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="k", Body=b"v")
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"v"
+
+
+def test_two_drives_gone_still_read_and_write(drives_server):
+    s3 = no_retry_client(drives_server)
+    bucket = unique_bucket("cl")
+    s3.create_bucket(Bucket=bucket)
+    stored = put_objects(s3, bucket)
+    away = [remove_drive(drives_server.drives[1]), remove_drive(drives_server.drives[4])]
+    text = wait_for_health(drives_server, lambda t: t.count("does not exist") == 2)
+    assert "set 0: degraded (2 of 6 drives offline)" in text
+    for key, body in stored.items():
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+    during = os.urandom(3 * 1024 * 1024 + 5)
+    s3.put_object(Bucket=bucket, Key="during", Body=during)
+    assert s3.get_object(Bucket=bucket, Key="during")["Body"].read() == during
+    for moved, drive in zip(away, [drives_server.drives[1], drives_server.drives[4]]):
+        moved.rename(drive)
+    wait_for_health(drives_server, lambda t: t.strip() == "ready")
+    assert s3.get_object(Bucket=bucket, Key="during")["Body"].read() == during
+
+
+def test_flipped_byte_in_a_shard_reads_correctly(drives_server):
+    s3 = drives_server.client()
+    bucket = unique_bucket("cl")
+    s3.create_bucket(Bucket=bucket)
+    body = os.urandom(6 * 1024 * 1024)
+    s3.put_object(Bucket=bucket, Key="big", Body=body)
+    shards = sorted(p for d in drives_server.drives for p in (d / ".stowage" / "data").rglob("*.p1.s*"))
+    assert len(shards) == 6
+    for victim in shards[:2]:
+        with open(victim, "r+b") as f:
+            f.seek(1000)
+            byte = f.read(1)
+            f.seek(1000)
+            f.write(bytes([byte[0] ^ 0xFF]))
+    assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == body
+    part = s3.get_object(Bucket=bucket, Key="big", Range="bytes=100-2000")["Body"].read()
+    assert part == body[100:2001]
+
+
+def test_three_drives_gone_is_a_clean_503_and_restore_brings_everything_back(drives_server):
+    s3 = no_retry_client(drives_server)
+    bucket = unique_bucket("cl")
+    s3.create_bucket(Bucket=bucket)
+    stored = put_objects(s3, bucket)
+    moved = [(remove_drive(drives_server.drives[i]), drives_server.drives[i]) for i in (0, 2, 5)]
+    text = wait_for_health(drives_server, lambda t: t.count("does not exist") == 3)
+    assert text.startswith("unavailable") and "3 of 6 drives offline" in text
+    for call in (
+        lambda: s3.get_object(Bucket=bucket, Key="obj/5242883"),
+        lambda: s3.head_object(Bucket=bucket, Key="obj/4096"),
+        lambda: s3.put_object(Bucket=bucket, Key="lost", Body=b"x" * 5000),
+    ):
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    for away, drive in moved:
+        away.rename(drive)
+    wait_for_health(drives_server, lambda t: t.strip() == "ready")
+    for key, body in stored.items():
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+    with pytest.raises(ClientError) as never_written:
+        s3.get_object(Bucket=bucket, Key="lost")
+    assert error_code(never_written) == "NoSuchKey"
+
+
+def test_restart_keeps_everything_and_does_not_reformat(drives_server):
+    s3 = drives_server.client()
+    bucket = unique_bucket("cl")
+    s3.create_bucket(Bucket=bucket)
+    stored = put_objects(s3, bucket)
+    formats = [json.loads((d / ".stowage" / "format.json").read_text()) for d in drives_server.drives]
+    assert len({f["driveUUID"] for f in formats}) == 6 and len({f["deploymentID"] for f in formats}) == 1
+    drives_server.restart()
+    s3 = drives_server.client()
+    for key, body in stored.items():
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+    assert [json.loads((d / ".stowage" / "format.json").read_text()) for d in drives_server.drives] == formats
+    # Writes after the restart win over the ones before it.
+    s3.put_object(Bucket=bucket, Key="obj/1", Body=b"after restart")
+    assert s3.get_object(Bucket=bucket, Key="obj/1")["Body"].read() == b"after restart"
+
+
+def test_configuration_refusals_name_the_problem(tmp_path):
+    drives = [tmp_path / f"d{i}" for i in range(5)]
+    for drive in drives:
+        drive.mkdir()
+    joined = ",".join(map(str, drives))
+    five = run_stowage(["serve", "--port", "0", "--address", "127.0.0.1", "--drives", joined])
+    assert five.returncode != 0
+    assert b"not a multiple of the 6 drives of a 4+2 set" in five.stderr
+    bad = run_stowage(["serve", "--port", "0", "--address", "127.0.0.1", "--drives", joined, "--erasure", "4-1"])
+    assert bad.returncode != 0 and b"--erasure" in bad.stderr
+    config = tmp_path / "multi.json"
+    config.write_text(json.dumps({"cluster": {"enabled": True, "seedNodes": ["127.0.0.1:4001"], "drives": {"paths": [str(d) for d in drives]}}}))
+    multi = run_stowage(["serve", "--port", "0", "--address", "127.0.0.1", "--config", str(config)])
+    assert multi.returncode != 0 and b"storage.fsync" in multi.stderr
