@@ -97,7 +97,7 @@ public struct ReedSolomon: Sendable, Equatable {
         for (output, index) in missing.enumerated() {
             for column in 0..<k {
                 var sum: UInt8 = 0
-                for j in 0..<k { sum ^= gf_mul(matrix[index * k + j], inverse[j * k + column]) }
+                for j in 0..<k { sum ^= GF256.multiply(matrix[index * k + j], inverse[j * k + column]) }
                 rows[output * k + column] = sum
             }
         }
@@ -153,5 +153,29 @@ private func withPointers<R>(_ arrays: ArraySlice<[UInt8]>, collected: [UnsafeMu
     }
     return first.withUnsafeBufferPointer { buffer in
         withPointers(arrays.dropFirst(), collected: collected + [UnsafeMutablePointer(mutating: buffer.baseAddress)], body)
+    }
+}
+
+/// Multiplication in GF(2⁸) with ISA-L's polynomial (x⁸+x⁴+x³+x²+1, 0x11D), in Swift. Not
+/// ISA-L's `gf_mul`: a release build links OpenSSL's libcrypto statically, and its curve448
+/// code exports a `gf_mul` of its own that a call by that name would reach instead.
+enum GF256 {
+    private static let tables: (log: [UInt8], exp: [UInt8]) = {
+        var log = [UInt8](repeating: 0, count: 256)
+        var exp = [UInt8](repeating: 0, count: 510)
+        var x: UInt16 = 1
+        for i in 0..<255 {
+            exp[i] = UInt8(x)
+            exp[i + 255] = UInt8(x)
+            log[Int(x)] = UInt8(i)
+            x <<= 1
+            if x & 0x100 != 0 { x ^= 0x11D }
+        }
+        return (log, exp)
+    }()
+
+    static func multiply(_ a: UInt8, _ b: UInt8) -> UInt8 {
+        guard a != 0, b != 0 else { return 0 }
+        return tables.exp[Int(tables.log[Int(a)]) + Int(tables.log[Int(b)])]
     }
 }

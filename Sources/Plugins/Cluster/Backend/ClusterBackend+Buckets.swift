@@ -12,11 +12,14 @@ extension ClusterBackend {
     /// The bucket's record, read with the register's read rule (never from a cache that
     /// could answer NoSuchBucket for a bucket that exists).
     func bucketRecord(_ name: String, state: State) async throws -> BucketRecord {
+        if let cached = bucketCache.lookup(name) { return cached }
         let outcome = await state.sets[0].coordinator.read(key: Self.bucketKey(name))
         guard let value = try Self.resolve(outcome), !value.value.tombstone else {
             throw S3Error(.noSuchBucket).with("BucketName", name)
         }
-        return try Self.decodeOrFail { try BucketRecord.decode(value.value) }
+        let record = try Self.decodeOrFail { try BucketRecord.decode(value.value) }
+        bucketCache.store(record)
+        return record
     }
 
     public func listBuckets() async throws -> [BucketInfo] {
@@ -46,7 +49,9 @@ extension ClusterBackend {
             return .refuse
         }
         switch outcome {
-        case .written: return record.info
+        case .written:
+            bucketCache.store(record)
+            return record.info
         case .preconditionFailed(let current):
             let existing = current.flatMap { try? BucketRecord.decode($0.value) }
             throw existing?.ownerID == owner.canonicalUserID
@@ -82,6 +87,8 @@ extension ClusterBackend {
             }
         }
         let tombstone = RegisterValue(writeID: .random(), tombstone: true)
+        bucketCache.remove(name)
+        defer { bucketCache.remove(name) }
         let outcome = await state.sets[0].coordinator.compareAndSet(key: Self.bucketKey(name)) { current in
             guard let current, !current.value.tombstone,
                   (try? BucketRecord.decode(current.value))?.id == record.id else { return .refuse }

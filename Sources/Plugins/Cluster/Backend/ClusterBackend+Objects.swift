@@ -130,7 +130,7 @@ extension ClusterBackend {
         part.slots.map { slot in
             guard let drive = set.drives[slot], drive.online, let catalog = drive.catalog else { return nil }
             if part.inline {
-                return (try? catalog.inlineShard(dataRef: versionID, part: part.number, slot: slot)).flatMap { $0 }.map { .inline($0) }
+                return .fetch { (try? catalog.inlineShard(dataRef: versionID, part: part.number, slot: slot)) ?? nil }
             }
             return ShardFile.openForReading(drive.layout.shardPath(dataRef: versionID, part: part.number, slot: slot)).map { .file($0) }
         }

@@ -37,12 +37,15 @@ extension ClusterBackend {
         let shards: [ErasureWriter.Shard]
         let checked: BodyIngest.Checked
         do {
-            for try await buffer in body {
-                try ingest.take(buffer)
-                try writer.write(buffer)
+            // Hashing, coding and writing a large body would stall the event loop: Offload.
+            let durable = self.options.fsync
+            (checked, shards) = try await Offload.run(Offload.isHeavy(declaredSize: options.expectedSize)) {
+                for try await buffer in body {
+                    try ingest.take(buffer)
+                    try writer.write(buffer)
+                }
+                return (try ingest.finish(), try writer.finish(sync: durable))
             }
-            checked = try ingest.finish()
-            shards = try writer.finish(sync: self.options.fsync)
         } catch let error as ErasureWriter.TooFewDrives {
             removeFiles(versionID, slots: slots, set: set)
             throw S3Error(.serviceUnavailable, message: "The write could not reach enough drives: \(error).")

@@ -64,6 +64,7 @@ public final class ClusterBackend: StorageBackend {
     public let options: Options
     let logger: Logger
     private let opened = Mutex<State?>(nil)
+    let bucketCache = BucketLeaseCache()
 
     public init(options: Options, logger: Logger) {
         self.options = options

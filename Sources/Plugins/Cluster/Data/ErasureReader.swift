@@ -1,18 +1,25 @@
 public import NIOCore
 public import StowageErasure
+import StowageCore
 
 /// Where one shard's bytes are read from: an open shard file, or a shard kept inline.
 public enum ShardSource: Sendable {
     case file(ShardFile)
     case inline([UInt8])
+    /// An inline shard fetched only if the read needs it (parity, for a degraded read).
+    case fetch(@Sendable () -> [UInt8]?)
 
     func read(at offset: Int64, length: Int) -> [UInt8]? {
         switch self {
         case .file(let file): return file.read(at: offset, length: length)
-        case .inline(let bytes):
-            guard offset >= 0, Int(offset) + length <= bytes.count else { return nil }
-            return Array(bytes[Int(offset)..<(Int(offset) + length)])
+        case .inline(let bytes): return Self.slice(bytes, offset, length)
+        case .fetch(let fetch): return fetch().flatMap { Self.slice($0, offset, length) }
         }
+    }
+
+    private static func slice(_ bytes: [UInt8], _ offset: Int64, _ length: Int) -> [UInt8]? {
+        guard offset >= 0, Int(offset) + length <= bytes.count else { return nil }
+        return Array(bytes[Int(offset)..<(Int(offset) + length)])
     }
 }
 
@@ -61,14 +68,11 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
         public mutating func next() async throws -> ByteBuffer? {
             guard chunk <= lastChunk else { return nil }
             defer { chunk += 1 }
-            let bytes = try sequence.decode(chunk: chunk)
-            let chunkRange = sequence.geometry.range(ofChunk: chunk)
-            let wanted = sequence.range.clamped(to: chunkRange)
-            let start = Int(wanted.lowerBound - chunkRange.lowerBound)
-            let end = Int(wanted.upperBound - chunkRange.lowerBound)
-            var buffer = ByteBufferAllocator().buffer(capacity: end - start)
-            _ = bytes.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
-            return buffer
+            let sequence = self.sequence, chunk = self.chunk
+            // Reading and decoding a chunk takes milliseconds: off the event loop (Offload).
+            return try await Offload.run(sequence.geometry.range(ofChunk: chunk).count >= 1 << 20) {
+                try sequence.bytes(ofChunk: chunk)
+            }
         }
     }
 
@@ -77,6 +81,39 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
             return AsyncIterator(sequence: self, chunk: 1, lastChunk: 0)
         }
         return AsyncIterator(sequence: self, chunk: chunks.lowerBound, lastChunk: chunks.upperBound)
+    }
+
+    /// The wanted bytes of `chunk`: straight from the k data shards into one buffer when they
+    /// are all there and intact (one copy), else through reconstruction.
+    func bytes(ofChunk chunk: Int) throws -> ByteBuffer {
+        let chunkRange = geometry.range(ofChunk: chunk)
+        let wanted = range.clamped(to: chunkRange)
+        let start = Int(wanted.lowerBound - chunkRange.lowerBound)
+        let end = Int(wanted.upperBound - chunkRange.lowerBound)
+        if let buffer = dataBlocks(chunk: chunk, through: end) {
+            return buffer.getSlice(at: buffer.readerIndex + start, length: end - start)!
+        }
+        let bytes = try decode(chunk: chunk)
+        var buffer = ByteBufferAllocator().buffer(capacity: end - start)
+        _ = bytes.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+        return buffer
+    }
+
+    /// The chunk's data blocks up to byte `end`, each checked against its CRC32C; nil when one
+    /// is not a file, cannot be read or fails its check.
+    private func dataBlocks(chunk: Int, through end: Int) -> ByteBuffer? {
+        let size = geometry.blockSize(chunk: chunk)
+        let needed = (end + size - 1) / size
+        var buffer = ByteBufferAllocator().buffer(capacity: needed * size)
+        for index in 0..<needed {
+            guard case .file(let file)? = sources[index],
+                  let stored = file.readRecord(at: geometry.shardFileOffset(ofChunk: chunk), blockLength: size, into: &buffer)
+            else { return nil }
+            let start = buffer.writerIndex - size
+            let actual = buffer.withUnsafeReadableBytes { Checksums.crc32c(UnsafeRawBufferPointer(rebasing: $0[start..<(start + size)])) }
+            guard actual == stored else { return nil }
+        }
+        return buffer
     }
 
     func decode(chunk: Int) throws -> [UInt8] {

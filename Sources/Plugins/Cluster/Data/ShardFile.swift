@@ -1,4 +1,5 @@
 import Foundation
+public import NIOCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -107,6 +108,27 @@ public final class ShardFile: Sendable {
                 try record.withUnsafeBytes { try write($0, at: offset) }
             }
         }
+    }
+
+    /// Reads one `[crc32c][block]` record at `offset` in one system call, the block straight
+    /// into `buffer`; returns the stored CRC32C, or nil (buffer unchanged) on an error or a
+    /// short read.
+    public func readRecord(at offset: Int64, blockLength: Int, into buffer: inout ByteBuffer) -> UInt32? {
+        var header: UInt32 = 0
+        var complete = false
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: blockLength) { block in
+            withUnsafeMutableBytes(of: &header) { headerBytes in
+                var vectors = [
+                    iovec(iov_base: headerBytes.baseAddress, iov_len: 4),
+                    iovec(iov_base: block.baseAddress, iov_len: blockLength),
+                ]
+                var n: Int
+                repeat { n = preadv(fd, &vectors, 2, off_t(offset)) } while n < 0 && errno == EINTR
+                complete = n == 4 + blockLength
+            }
+            return complete ? blockLength : 0
+        }
+        return complete ? UInt32(bigEndian: header) : nil
     }
 
     /// Reads `length` bytes at `offset`; nil on an error or a short file.

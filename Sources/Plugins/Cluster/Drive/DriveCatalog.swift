@@ -39,7 +39,15 @@ public final class DriveCatalog: Sendable {
         _ request: AcceptorRequest, to key: RegisterKey, wallMs: UInt64, isVoter: Bool,
         maxClockOffsetMs: UInt64 = 500
     ) async throws -> AcceptorReply {
-        try await commits.submit { db in
+        if case .read = request {
+            // A read changes nothing: it answers from committed state on a reader connection
+            // instead of taking a turn in the writer's queue. Committed is as durable as this
+            // catalog's writes are (FULL: synced; NORMAL: survives a process crash).
+            guard isVoter else { return .notVoter }
+            let record = try await pool.read { db in try Self.record(key, db) }
+            return .state(accepted: record?.accepted, chosen: record?.chosen ?? false)
+        }
+        return try await commits.submit { db in
             let stored = try Self.record(key, db)
             var context = AcceptorRules.Context(
                 wallMs: wallMs, maxClockOffsetMs: maxClockOffsetMs, isVoter: isVoter,
