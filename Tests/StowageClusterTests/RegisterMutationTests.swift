@@ -30,6 +30,7 @@ import Testing
     }
     @Test func retryAfterSideEffects() { expectCaught("retry after a partial accept", change: { $0.noRetryAfterSideEffects = false }) }
     @Test func refusalWithoutIdentityAccept() { expectCaught("412 without the identity accept", change: { $0.identityAcceptBefore412 = false }) }
+    @Test func readServesUnchosenValue() { expectCaught("a read serving a value not known chosen", change: { $0.readServesOnlyChosen = false }) }
     @Test func amnesiacDriveVotes() { expectCaught("a reset drive voting", change: { $0.amnesiacDrivesAbstain = false }) }
     @Test func replyBeforeDurable() { expectCaught("reply before the group commit is durable", change: { $0.replyAfterDurable = false }) }
 

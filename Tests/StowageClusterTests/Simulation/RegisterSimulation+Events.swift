@@ -176,6 +176,14 @@ extension RegisterSimulation {
         }
         let context = AcceptorRules.Context(
             wallMs: wallMs(drive: slot), isVoter: drives[slot].voter, dataPresent: true)
+        if case .read = request, configuration.rules.replyAfterDurable {
+            // As the catalog does: a read answers at once from committed, durable state.
+            let step = AcceptorRules.handle(request, record: drives[slot].durable, context: context, rules: configuration.rules)
+            if round >= 0, !(faultsOn && random.chance(configuration.dropRate)) {
+                events.schedule(.reply(op: op, round: round, slot: slot, .reply(step.reply)), at: now + networkDelay())
+            }
+            return
+        }
         let step = AcceptorRules.handle(request, record: drives[slot].volatile, context: context, rules: configuration.rules)
         if let record = step.record {
             if configuration.rules.acceptRaisesPromised, let accepted = record.accepted, record.promised < accepted.ballot {

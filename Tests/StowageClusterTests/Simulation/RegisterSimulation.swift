@@ -97,7 +97,28 @@ struct RegisterSimulation {
         planned.append((0, .read))
         events.schedule(.invoke(planned.count - 1), at: now + 1)
         drain(limit: 50_000)
+        checkUnavailableWritesLeftNothing()
         return history
+    }
+
+    /// A write answered "unavailable" (nothing applied) must have left its value on no drive:
+    /// the backend deletes such a write's data on that answer.
+    private mutating func checkUnavailableWritesLeftNothing() {
+        var refused = Set<UInt64>()
+        for entry in history where entry.result == .unavailable {
+            switch entry.call {
+            case .write(let v?): refused.insert(UInt64(v))
+            case .compareAndSet(_, let new): refused.insert(UInt64(new))
+            default: break
+            }
+        }
+        for (slot, drive) in drives.enumerated() {
+            for record in [drive.durable, drive.volatile] {
+                guard let accepted = record?.accepted, accepted.value.writeID.high == 0,
+                      refused.contains(accepted.value.writeID.low) else { continue }
+                violations.append("drive \(slot) holds value \(accepted.value.writeID.low) of a write answered unavailable")
+            }
+        }
     }
 
     private mutating func drain(limit: Int) {

@@ -24,17 +24,46 @@ extension ClusterBackend {
 
     public func listBuckets() async throws -> [BucketInfo] {
         let state = try openState()
-        var names = Set<[UInt8]>()
-        for drive in state.sets[0].drives.compactMap({ $0 }) {
-            guard let catalog = drive.catalog else { continue }
-            for key in (try? catalog.liveKeys(scope: Self.systemScope, prefix: Array("bucket/".utf8))) ?? [] { names.insert(key) }
-        }
+        let names = try await candidateKeys(in: state.sets[0], scope: Self.systemScope, prefix: Array("bucket/".utf8))
         var buckets: [BucketInfo] = []
         for key in names {
             let name = String(decoding: key.dropFirst("bucket/".utf8.count), as: UTF8.self)
-            if let record = try? await bucketRecord(name, state: state) { buckets.append(record.info) }
+            do {
+                buckets.append(try await bucketRecord(name, state: state).info)
+            } catch let error as S3Error where error.code == .noSuchBucket {
+                continue  // a candidate whose chosen value is a tombstone
+            }
         }
         return buckets.sorted { $0.name < $1.name }
+    }
+
+    /// Keys any drive of `set` holds a live value for, from at least R drives (a key chosen
+    /// live sits on Q drives, and every R meets every Q); 503 when fewer answer. Candidates
+    /// are then resolved with the read rule.
+    func candidateKeys(in set: ErasureSet, scope: [UInt8], prefix: [UInt8] = []) async throws -> [[UInt8]] {
+        var keys = Set<[UInt8]>()
+        var answered = 0
+        for drive in set.drives.compactMap({ $0 }) {
+            guard let catalog = drive.catalog else { continue }
+            do {
+                var after: [UInt8]?
+                while true {
+                    let page = try await catalog.liveKeys(scope: scope, prefix: prefix, after: after)
+                    keys.formUnion(page)
+                    guard let last = page.last, page.count == 1_000 else { break }
+                    after = last
+                }
+                answered += 1
+            } catch {
+                continue
+            }
+        }
+        let n = set.drives.count
+        let readQuorum = n - (n / 2 + 1) + 1
+        guard answered >= readQuorum else {
+            throw S3Error(.serviceUnavailable, message: "Only \(answered) of the \(n) drives of erasure set \(set.index) answered; \(readQuorum) are needed.")
+        }
+        return keys.sorted { $0.lexicographicallyPrecedes($1) }
     }
 
     public func createBucket(_ name: String, owner: S3Identity, region: String) async throws -> BucketInfo {
@@ -74,12 +103,7 @@ extension ClusterBackend {
         let record = try await bucketRecord(name, state: state)
         let scope = Array(record.id)
         for set in state.sets {
-            var candidates = Set<[UInt8]>()
-            for drive in set.drives.compactMap({ $0 }) {
-                guard let catalog = drive.catalog else { continue }
-                for key in (try? catalog.liveKeys(scope: scope, limit: 100)) ?? [] { candidates.insert(key) }
-            }
-            for key in candidates {
+            for key in try await candidateKeys(in: set, scope: scope) {
                 let current = try Self.resolve(await set.coordinator.read(key: RegisterKey(scope: scope, key: key)))
                 if let current, !current.value.tombstone {
                     throw S3Error(.bucketNotEmpty).with("BucketName", name)
@@ -104,7 +128,7 @@ extension ClusterBackend {
         switch outcome {
         case .found(let value), .written(let value as AcceptedValue?), .preconditionFailed(let value): return value
         case .unavailable(let reason): throw S3Error(.serviceUnavailable, message: "Not enough drives answered: \(reason).")
-        case .outcomeUnknown(let reason): throw S3Error(.serviceUnavailable, message: "The write's outcome is unknown (\(reason)); retry it.")
+        case .outcomeUnknown(let reason): throw S3Error(.slowDown, message: "The write's outcome is unknown (\(reason)); retry it.")
         }
     }
 

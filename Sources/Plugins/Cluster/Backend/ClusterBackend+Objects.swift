@@ -90,9 +90,6 @@ extension ClusterBackend {
 
     private func read(_ address: ObjectAddress, options: GetObjectOptions, content: Bool) async throws -> ObjectReadResult {
         let state = try openState()
-        if options.partNumber.map({ $0 != 1 }) ?? false {
-            throw S3Error(.invalidPartNumber)
-        }
         let located = try await locate(address, state: state)
         guard let manifest = try await currentManifest(located) else { throw S3Error(.noSuchKey).with("Key", address.key) }
         let info = manifest.info()

@@ -91,12 +91,15 @@ extension ClusterBackend {
 
     /// Removes a write's staged data that no register value can reference (its write was
     /// refused by every drive, or never proposed).
+    /// A drive's files go only once its catalog confirms no accept adopted them; a drive that
+    /// cannot say keeps them for the collector.
     func discard(_ versionID: [UInt8], located: Located, part: ObjectManifest.Part) async {
         for slot in part.slots {
-            guard let drive = located.set.drives[slot], let catalog = drive.catalog else { continue }
-            try? await catalog.discardStaged(dataRef: versionID)
+            guard let drive = located.set.drives[slot], let catalog = drive.catalog,
+                  (try? await catalog.discardStaged(dataRef: versionID)) == true
+            else { continue }
+            if !part.inline { unlink(drive.layout.shardPath(dataRef: versionID, part: part.number, slot: slot)) }
         }
-        if !part.inline { removeFiles(versionID, slots: part.slots, set: located.set) }
     }
 
     private func removeFiles(_ versionID: [UInt8], slots: [Int], set: ErasureSet) {

@@ -10,6 +10,21 @@ final class ClusterDrive: Sendable {
         var catalog: DriveCatalog?
         var online: Bool
         var reason: String?
+        var closed = false
+    }
+
+    /// Which file the catalog is (device, inode): a drive that comes back holding another
+    /// catalog file (an emptied drive, a restored copy) lost state it may have promised with.
+    struct FileIdentity: Sendable, Equatable {
+        let device: UInt64
+        let inode: UInt64
+
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
     }
 
     let path: String
@@ -21,6 +36,8 @@ final class ClusterDrive: Sendable {
     let isVoter: Bool
     private let state: Mutex<State>
     private let logger: Logger
+    /// The catalog file this process opened at start.
+    private let catalogIdentity: FileIdentity?
 
     init(path: String, driveUUID: String, durable: Bool, isVoter: Bool, catalog: DriveCatalog?, reason: String?, logger: Logger) {
         self.path = path
@@ -30,6 +47,7 @@ final class ClusterDrive: Sendable {
         self.isVoter = isVoter
         self.logger = logger
         state = Mutex(State(catalog: catalog, online: catalog != nil, reason: reason))
+        catalogIdentity = catalog == nil ? nil : FileIdentity(path: layout.catalogPath)
     }
 
     var catalog: DriveCatalog? { state.withLock { $0.online ? $0.catalog : nil } }
@@ -58,18 +76,30 @@ final class ClusterDrive: Sendable {
             return
         }
         guard !online else { return }
-        // Back: open the catalog afresh (the old descriptors may point at a removed directory).
+        // Back only with the very catalog file it left with: never a new one (that would vote
+        // with promises forgotten, F2), never another copy.
+        guard let identity = FileIdentity(path: layout.catalogPath) else {
+            state.withLock { $0.reason = "its catalog is gone: the drive lost its state and must be replaced, not reused" }
+            return
+        }
+        guard identity == catalogIdentity else {
+            state.withLock { $0.reason = "it came back with a different catalog file (a copy or a rebuilt drive); it stays out until replaced" }
+            return
+        }
         do {
+            // Afresh: the old descriptors may point at a directory that was removed.
             let fresh = try DriveCatalog.open(path: layout.catalogPath, durable: durable, logger: logger, name: "stowage-drive")
-            let old = state.withLock { state -> DriveCatalog? in
+            let (old, stale) = state.withLock { state -> (DriveCatalog?, DriveCatalog?) in
+                guard !state.closed else { return (nil, fresh) }
                 let old = state.catalog
                 state.catalog = fresh
                 state.online = true
                 state.reason = nil
-                return old
+                return (old, nil)
             }
+            try? stale?.close()
             try? old?.close()
-            logger.notice("drive back in rotation", metadata: ["drive": "\(path)"])
+            if stale == nil { logger.notice("drive back in rotation", metadata: ["drive": "\(path)"]) }
         } catch {
             state.withLock { $0.reason = "its catalog cannot be opened: \(error)" }
         }
@@ -77,7 +107,7 @@ final class ClusterDrive: Sendable {
 
     func close() {
         let catalog = state.withLock { state -> DriveCatalog? in
-            defer { state.catalog = nil; state.online = false }
+            defer { state.catalog = nil; state.online = false; state.closed = true }
             return state.catalog
         }
         try? catalog?.close()

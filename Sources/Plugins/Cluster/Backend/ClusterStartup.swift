@@ -75,7 +75,7 @@ struct ClusterStartup {
             logger.error("drive lost its catalog; it serves as a learner until healed", metadata: ["drive": "\(path)"])
         }
         do {
-            try FileManager.default.createDirectory(atPath: layout.dataDirectory, withIntermediateDirectories: true)
+            try makeDataDirectories(layout)
             let catalog = try DriveCatalog.open(path: layout.catalogPath, durable: options.fsync, logger: logger)
             return ClusterDrive(path: path, driveUUID: uuid, durable: options.fsync, isVoter: isVoter, catalog: catalog, reason: nil, logger: logger)
         } catch {
@@ -83,6 +83,20 @@ struct ClusterStartup {
             return ClusterDrive(path: path, driveUUID: uuid, durable: options.fsync, isVoter: isVoter, catalog: nil,
                                 reason: "its catalog cannot be opened: \(error)", logger: logger)
         }
+    }
+
+    /// `data/` and its 256 `xx` directories, made once and synced (with fsync on), so a shard
+    /// file's directory entry is the only one a write has to sync.
+    private func makeDataDirectories(_ layout: DriveLayout) throws {
+        guard !FileManager.default.fileExists(atPath: layout.dataDirectory) else { return }
+        let building = layout.stowageDirectory + "/data.new"
+        try? FileManager.default.removeItem(atPath: building)
+        try FileManager.default.createDirectory(atPath: building, withIntermediateDirectories: true)
+        for byte in 0...255 {
+            try FileManager.default.createDirectory(atPath: building + "/" + Hex.byte(UInt8(byte)), withIntermediateDirectories: false)
+        }
+        if options.fsync { try DurableFiles.syncDirectory(building) }
+        try DurableFiles.rename(building, to: layout.dataDirectory, durable: options.fsync)
     }
 
     /// The node's clock starts above the highest reservation any drive holds; a reservation
@@ -93,10 +107,12 @@ struct ClusterStartup {
         let reserved = catalogs.compactMap { try? $0.clockReservation() }.max() ?? 0
         let total = options.drives.count
         return NodeClock(nodeIndex: 0, reservedUpToMs: reserved) { upTo in
-            var held = 0
-            for drive in drives {
-                guard let catalog = drive.catalog else { continue }
-                if (try? await catalog.reserveClock(upToMs: upTo)) != nil { held += 1 }
+            let held = await withTaskGroup(of: Bool.self) { group in
+                for drive in drives {
+                    guard let catalog = drive.catalog else { continue }
+                    group.addTask { (try? await catalog.reserveClock(upToMs: upTo)) != nil }
+                }
+                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             guard held * 2 > total else { throw Refused(description: "the clock reservation reached \(held) of \(total) drives") }
         }

@@ -63,8 +63,11 @@ public final class ShardFile: Sendable {
     public static func create(_ path: String) throws -> ShardFile {
         var fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 && errno == ENOENT {
+            // Start-up makes every shard directory; one that went missing is made again, and
+            // its own entry synced so the shard's entry has a durable directory to live in.
             let directory = (path as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try DurableFiles.syncDirectory((directory as NSString).deletingLastPathComponent)
             fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         }
         guard fd >= 0 else { throw Failure(operation: "create", path: path, code: errno) }

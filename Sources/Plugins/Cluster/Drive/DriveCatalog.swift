@@ -97,21 +97,26 @@ public final class DriveCatalog: Sendable {
 
     /// Forgets staged data that no register value references: only for a write whose
     /// every drive refused it (nothing was accepted, so nothing can ever reference it).
-    public func discardStaged(dataRef: [UInt8]) async throws {
+    /// True when this drive holds none of it afterwards (its files may go); false when an
+    /// accept adopted it, which keeps it.
+    public func discardStaged(dataRef: [UInt8]) async throws -> Bool {
         try await commits.submit { db in
-            guard try Int.fetchOne(db, sql: "SELECT adopted FROM data WHERE data_ref = ?", arguments: [Data(dataRef)]) == 0 else { return }
+            let adopted = try Int.fetchOne(db, sql: "SELECT adopted FROM data WHERE data_ref = ?", arguments: [Data(dataRef)])
+            guard adopted != 1 else { return false }
             try db.execute(sql: "DELETE FROM inline WHERE data_ref = ?", arguments: [Data(dataRef)])
             try db.execute(sql: "DELETE FROM data WHERE data_ref = ?", arguments: [Data(dataRef)])
+            return true
         }
     }
 
     /// Keys under `scope` starting with `prefix` whose accepted value on this drive is not
     /// a tombstone, in key order: candidates that a register read then resolves.
-    public func liveKeys(scope: [UInt8], prefix: [UInt8] = [], limit: Int = 10_000) throws -> [[UInt8]] {
-        try pool.read { db in
-            let rows = try Data.fetchAll(
-                db, sql: "SELECT key FROM registers WHERE scope = ? AND ballot IS NOT NULL AND tomb = 0 AND substr(key, 1, ?) = ? ORDER BY key LIMIT ?",
-                arguments: [Data(scope), prefix.count, Data(prefix), limit])
+    /// `after`: continue past this key (paging).
+    public func liveKeys(scope: [UInt8], prefix: [UInt8] = [], after: [UInt8]? = nil, limit: Int = 1_000) async throws -> [[UInt8]] {
+        try await pool.read { db in
+            let sql = "SELECT key FROM registers WHERE scope = ? AND key > ? AND ballot IS NOT NULL AND tomb = 0 "
+                + "AND substr(key, 1, ?) = ? ORDER BY key LIMIT ?"
+            let rows = try Data.fetchAll(db, sql: sql, arguments: [Data(scope), Data(after ?? []), prefix.count, Data(prefix), limit])
             return rows.map(Array.init)
         }
     }

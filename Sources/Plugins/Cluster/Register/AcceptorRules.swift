@@ -62,6 +62,7 @@ public enum AcceptorRules {
         case .prepare(let b):
             guard context.isVoter else { return Step(record: nil, reply: .notVoter) }
             guard b > top else { return rejection }
+            guard b > context.setFloor || context.setFloor == .zero else { return rejection }
             var next = record
             next.promised = b
             return Step(record: next, reply: .promise(accepted: record.accepted, chosen: record.chosen))
@@ -70,6 +71,8 @@ public enum AcceptorRules {
             let proposal = AcceptedValue(ballot: b, value: value)
             let repeatOfAccepted = record.accepted.map { $0.isSameWrite(as: proposal) } ?? false
             guard b >= top, b > (record.accepted?.ballot ?? .zero) || repeatOfAccepted else { return rejection }
+            // Ballots at or below the set floor come from before a drive replacement.
+            guard b > context.setFloor || context.setFloor == .zero else { return rejection }
             if carriesData && !context.dataPresent { return Step(record: nil, reply: .noData) }
             var next = record
             next.accepted = proposal

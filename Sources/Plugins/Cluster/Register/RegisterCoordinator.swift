@@ -102,7 +102,8 @@ public struct RegisterCoordinator: Sendable {
                         next += op.proceed(ballot: try await clock.issue(above: above))
                     } catch {
                         // The reservation could not be made durable: no ballot can be issued.
-                        return .unavailable("cannot persist the clock reservation: \(error)")
+                        let reason = "cannot persist the clock reservation: \(error)"
+                        return op.mayHaveTakenEffect ? .outcomeUnknown(reason) : .unavailable(reason)
                     }
                 case .evaluate(let current):
                     next += op.decide(decide(current))

@@ -16,7 +16,7 @@ extension RegisterOperation {
         if states.count >= readQuorum {
             let newest = RoundTally.newest(of: states, quorum: quorum)
             guard let value = newest.value else { return finish(.found(nil)) }
-            if newest.knownChosen { return finish(.found(value)) }
+            if newest.knownChosen || !rules.readServesOnlyChosen { return finish(.found(value)) }
             guard tally.complete else { return [] }
             return askForBallot(.prepare(.writeBack), above: value.ballot, backoff: false)
         }
@@ -58,7 +58,9 @@ extension RegisterOperation {
     }
 
     private mutating func advanceAccept(_ purpose: AcceptPurpose, _ value: RegisterValue, _ tally: RoundTally) -> [Action] {
-        let neededData = purpose == .newValue ? dataQuorum : 0
+        // Recovery re-accepts this write's own value: it needs W_data holders like the first
+        // accept (F8); the drives report whether they hold the data.
+        let neededData = purpose == .newValue || purpose == .recovery ? dataQuorum : 0
         if tally.acceptingVoters >= quorum && tally.acceptingDataHolders >= neededData {
             let accepted = AcceptedValue(ballot: ballot, value: value)
             let learn = Action.send(round: nil, request: .learn(ballot, value.writeID))
@@ -74,6 +76,7 @@ extension RegisterOperation {
         switch purpose {
         case .newValue:
             let restart: Pending = kind == .conditionalWrite ? .prepare(.conditional) : .blindAccept
+            if !tally.allDefiniteNoEffect { mayHaveTakenEffect = true }
             if tally.allDefiniteNoEffect || !rules.noRetryAfterSideEffects {
                 // F1: only when every drive refused is it certain nothing was applied.
                 return retryOrFinish(.unavailable("no quorum of drives accepted the write")) { op in

@@ -101,6 +101,10 @@ public struct RegisterOperation: Sendable {
 
     public var isFinished: Bool { if case .done = phase { return true } else { return false } }
 
+    /// This operation sent its own value in an accept that not every drive refused: from here
+    /// on, giving up means "outcome unknown", never "nothing applied".
+    public internal(set) var mayHaveTakenEffect = false
+
     public mutating func start() -> [Action] {
         guard case .idle = phase else { return [] }
         switch kind {

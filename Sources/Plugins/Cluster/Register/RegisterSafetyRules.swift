@@ -12,6 +12,8 @@ package struct RegisterSafetyRules: Sendable, Equatable {
     package var noRetryAfterSideEffects = true
     /// A 412 derived from a value not known chosen first makes it chosen (F5).
     package var identityAcceptBefore412 = true
+    /// A read serves the newest value only when it is known chosen; else it writes back.
+    package var readServesOnlyChosen = true
     /// A drive that lost its state answers as a learner until it is healed (F2).
     package var amnesiacDrivesAbstain = true
     /// A drive replies only after its change is durable (F3).
