@@ -114,6 +114,23 @@ import StowageErasure
         await #expect(throws: ErasureReadSequence.Unreadable.self) { _ = try await self.read(geometry, sources, 0..<200_000) }
     }
 
+    @Test func everyPatternOfLostShardsReadsBack() async throws {
+        let scratch = Scratch()
+        let code = try ReedSolomon(dataShards: 4, parityShards: 2)
+        let data = bytes(3 * Self.chunkSize + 12_345, seed: 7)
+        let (shards, geometry) = try store(data, scratch: scratch, code: code)
+        let all = sources(shards, scratch: scratch)
+        var patterns: [[Int]] = (0..<6).map { [$0] }
+        for a in 0..<6 { for b in (a + 1)..<6 { patterns.append([a, b]) } }
+        for lost in patterns {
+            var degraded = all
+            for index in lost { degraded[index] = nil }
+            #expect(try await read(geometry, degraded, 0..<Int64(data.count)) == data, "lost \(lost)")
+            let range = Int64(Self.chunkSize - 100)..<Int64(2 * Self.chunkSize + 50)
+            #expect(try await read(geometry, degraded, range) == Array(data[Int(range.lowerBound)..<Int(range.upperBound)]), "lost \(lost)")
+        }
+    }
+
     @Test func aDriveThatCannotBeWrittenIsDroppedWhileEnoughRemain() throws {
         let scratch = Scratch()
         let code = try ReedSolomon(dataShards: 4, parityShards: 2)

@@ -81,6 +81,21 @@ public struct ReedSolomon: Sendable, Equatable {
         return wanted.map { blocks[$0] ?? rebuilt[$0]! }
     }
 
+    /// Rebuilds blocks in place, for callers that hold blocks in their own buffers: `sources`
+    /// are k intact blocks (index and bytes), `missing` the blocks to write (index and
+    /// destination), each `length` bytes.
+    public func reconstruct(
+        sources: [(index: Int, bytes: UnsafeRawPointer)], into missing: [(index: Int, bytes: UnsafeMutableRawPointer)], length: Int
+    ) throws(ErasureError) {
+        guard sources.count == dataShards else { throw .tooFewShards(available: sources.count, needed: dataShards) }
+        guard !missing.isEmpty, length > 0 else { return }
+        let rows = try decodeRows(sources: sources.map(\.index), for: missing.map(\.index))
+        var tables = Self.tables(rows: rows, columns: dataShards)
+        var inputs: [UnsafeMutablePointer<UInt8>?] = sources.map { UnsafeMutablePointer(mutating: $0.bytes.assumingMemoryBound(to: UInt8.self)) }
+        var outputs: [UnsafeMutablePointer<UInt8>?] = missing.map { $0.bytes.assumingMemoryBound(to: UInt8.self) }
+        ec_encode_data(Int32(length), Int32(dataShards), Int32(missing.count), &tables, &inputs, &outputs)
+    }
+
     /// Rows that turn the `sources` blocks into the `missing` ones: the inverse of the sources'
     /// rows of the matrix gives the data; a parity row times that inverse gives the parity.
     func decodeRows(sources: [Int], for missing: [Int]) throws(ErasureError) -> [UInt8] {

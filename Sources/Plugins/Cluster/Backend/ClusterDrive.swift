@@ -120,6 +120,10 @@ struct ClusterDriveReplica: RegisterReplica {
 
     var isOnline: Bool { drive?.online ?? false }
 
+    func answersInPlace(_ request: AcceptorRequest) -> Bool {
+        if case .read = request { return true } else { return false }
+    }
+
     func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {
         guard let drive, let catalog = drive.catalog else { return .notDelivered }
         return await LocalDriveReplica(catalog: catalog, isVoter: drive.isVoter).handle(request, key: key)

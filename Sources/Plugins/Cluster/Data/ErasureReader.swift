@@ -93,7 +93,11 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
         if let buffer = dataBlocks(chunk: chunk, through: end) {
             return buffer.getSlice(at: buffer.readerIndex + start, length: end - start)!
         }
-        let bytes = try decode(chunk: chunk)
+        onDegraded(chunk)
+        if let buffer = try rebuiltBlocks(chunk: chunk) {
+            return buffer.getSlice(at: buffer.readerIndex + start, length: end - start)!
+        }
+        let bytes = try decode(chunk: chunk, reported: true)
         var buffer = ByteBufferAllocator().buffer(capacity: end - start)
         _ = bytes.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
         return buffer
@@ -116,7 +120,56 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
         return buffer
     }
 
-    func decode(chunk: Int) throws -> [UInt8] {
+    /// A degraded chunk with one buffer and no other large allocation: the data blocks that
+    /// can be read go straight to their places, parity blocks are read only as needed, and the
+    /// missing data blocks are rebuilt in place. Nil when the shards are not all files (the
+    /// general path handles inline shards).
+    private func rebuiltBlocks(chunk: Int) throws -> ByteBuffer? {
+        let code = geometry.code
+        let k = code.dataShards
+        let size = geometry.blockSize(chunk: chunk)
+        let offset = geometry.shardFileOffset(ofChunk: chunk)
+        guard sources.allSatisfy({ source in if case .inline? = source { return false } else { if case .fetch? = source { return false }; return true } }) else { return nil }
+        var buffer = ByteBufferAllocator().buffer(capacity: (k + code.parityShards) * size)
+        var intact: [Int] = []
+        var missing: [Int] = []
+        // Data blocks at [i·size], parity blocks after them, in the order they are read.
+        for index in 0..<code.totalShards {
+            if index >= k && intact.count == k { break }
+            let start = buffer.writerIndex
+            var good = false
+            if case .file(let file)? = sources[index], let stored = file.readRecord(at: offset, blockLength: size, into: &buffer) {
+                good = buffer.withUnsafeReadableBytes { Checksums.crc32c(UnsafeRawBufferPointer(rebasing: $0[start..<(start + size)])) } == stored
+            }
+            if !good {
+                buffer.moveWriterIndex(to: start)
+                if index < k {
+                    buffer.writeRepeatingByte(0, count: size)  // its place, rebuilt below
+                    missing.append(index)
+                }
+                continue
+            }
+            intact.append(index)
+        }
+        guard intact.count == k else {
+            throw Unreadable(chunk: chunk, reason: "\(intact.count) intact blocks of \(code.totalShards), \(k) needed")
+        }
+        // Where each read block sits: data block i at i·size, parity blocks in read order after k·size.
+        var position: [Int: Int] = [:]
+        var parityPlace = k * size
+        for index in intact {
+            if index < k { position[index] = index * size } else { position[index] = parityPlace; parityPlace += size }
+        }
+        try buffer.withUnsafeMutableReadableBytes { raw in
+            let base = raw.baseAddress!
+            try code.reconstruct(
+                sources: intact.map { ($0, UnsafeRawPointer(base + position[$0]!)) },
+                into: missing.map { ($0, base + $0 * size) }, length: size)
+        }
+        return buffer
+    }
+
+    func decode(chunk: Int, reported: Bool = false) throws -> [UInt8] {
         let coder = StripeCoder(geometry)
         let k = geometry.code.dataShards
         var blocks = [StripeCoder.Block?](repeating: nil, count: geometry.code.totalShards)
@@ -124,7 +177,7 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
         if blocks.prefix(k).allSatisfy({ $0?.isIntact ?? false }) {
             return try coder.decode(chunk: chunk, blocks: blocks)
         }
-        onDegraded(chunk)
+        if !reported { onDegraded(chunk) }
         for index in k..<geometry.code.totalShards { blocks[index] = block(shard: index, chunk: chunk) }
         do {
             return try coder.decode(chunk: chunk, blocks: blocks)

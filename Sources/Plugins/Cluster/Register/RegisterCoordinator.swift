@@ -69,6 +69,7 @@ public struct RegisterCoordinator: Sendable {
         var op = operation
         let (events, sink) = AsyncStream<Event>.makeStream()
         var deadline: Task<Void, Never>?
+        var armedRound: Int?
         defer {
             deadline?.cancel()
             sink.finish()
@@ -83,6 +84,11 @@ public struct RegisterCoordinator: Sendable {
                     return outcome
                 case .send(let round, let request):
                     for (slot, replica) in replicas.enumerated() {
+                        if replica.answersInPlace(request) {
+                            let delivery = await replica.handle(request, key: key)
+                            if let round { sink.yield(.delivery(round: round, slot: slot, delivery)) }
+                            continue
+                        }
                         Task {
                             let delivery = await replica.handle(request, key: key)
                             if let round { sink.yield(.delivery(round: round, slot: slot, delivery)) }
@@ -90,11 +96,8 @@ public struct RegisterCoordinator: Sendable {
                     }
                     if let round {
                         deadline?.cancel()
-                        let timeout = timing.roundTimeout
-                        deadline = Task {
-                            try? await Task.sleep(for: timeout)
-                            if !Task.isCancelled { sink.yield(.deadline(round: round)) }
-                        }
+                        deadline = nil
+                        armedRound = round
                     }
                 case .issueBallot(let above, let backoff):
                     if backoff { try? await Task.sleep(for: timing.maxBackoff * Double.random(in: 0.2...1)) }
@@ -112,6 +115,15 @@ public struct RegisterCoordinator: Sendable {
             if !next.isEmpty {
                 pending = next
                 continue
+            }
+            // The deadline is armed only when the operation has to wait: answers given in
+            // place are already queued, and often finish it.
+            if deadline == nil, let round = armedRound {
+                let timeout = timing.roundTimeout
+                deadline = Task {
+                    try? await Task.sleep(for: timeout)
+                    if !Task.isCancelled { sink.yield(.deadline(round: round)) }
+                }
             }
             guard let event = await iterator.next() else { return .outcomeUnknown("the operation was cancelled") }
             switch event {

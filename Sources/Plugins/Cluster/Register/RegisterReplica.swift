@@ -8,10 +8,14 @@ public protocol RegisterReplica: Sendable {
     /// (F18): it only lets an operation that cannot reach a quorum fail before it sends
     /// anything, so a 503 then changes nothing.
     var isOnline: Bool { get }
+    /// This replica answers `request` without waiting on anything slow (a local catalog's
+    /// point read): the coordinator calls it in place instead of in a task of its own.
+    func answersInPlace(_ request: AcceptorRequest) -> Bool
 }
 
 extension RegisterReplica {
     public var isOnline: Bool { true }
+    public func answersInPlace(_ request: AcceptorRequest) -> Bool { false }
 }
 
 /// A drive of this node: its catalog, reached without a network.
@@ -29,6 +33,10 @@ public struct LocalDriveReplica: RegisterReplica {
         self.catalog = catalog
         self.isVoter = isVoter
         self.wallMs = wallMs
+    }
+
+    public func answersInPlace(_ request: AcceptorRequest) -> Bool {
+        if case .read = request { return true } else { return false }
     }
 
     public func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {
