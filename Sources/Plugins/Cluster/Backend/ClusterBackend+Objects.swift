@@ -24,7 +24,10 @@ extension ClusterBackend {
         guard let value = try Self.resolve(await located.set.coordinator.read(key: located.key)), !value.value.tombstone else {
             return nil
         }
-        return try Self.decodeOrFail { try ObjectManifest.decode(value.value) }
+        if let cached = manifestCache.lookup(value.value.writeID) { return cached }
+        let manifest = try Self.decodeOrFail { try ObjectManifest.decode(value.value) }
+        manifestCache.store(manifest, for: value.value.writeID)
+        return manifest
     }
 
     public func putObject(_ address: ObjectAddress, body: S3Body, options: PutObjectOptions) async throws -> ObjectInfo {
@@ -58,6 +61,7 @@ extension ClusterBackend {
         }
         switch outcome {
         case .written:
+            manifestCache.store(manifest, for: value.writeID)
             return manifest.info()
         case .preconditionFailed(let current):
             await discard(versionID, located: located, part: staged.part)

@@ -65,6 +65,7 @@ public final class ClusterBackend: StorageBackend {
     let logger: Logger
     private let opened = Mutex<State?>(nil)
     let bucketCache = BucketLeaseCache()
+    let manifestCache = ManifestCache()
 
     public init(options: Options, logger: Logger) {
         self.options = options

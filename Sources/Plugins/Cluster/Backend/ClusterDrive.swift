@@ -121,7 +121,10 @@ struct ClusterDriveReplica: RegisterReplica {
     var isOnline: Bool { drive?.online ?? false }
 
     func answersInPlace(_ request: AcceptorRequest) -> Bool {
-        if case .read = request { return true } else { return false }
+        switch request {
+        case .read, .learn: return true
+        default: return false
+        }
     }
 
     func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {

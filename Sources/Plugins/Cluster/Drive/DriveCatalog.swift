@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 public import Logging
 import StowageSQLiteIndex
+import Synchronization
 
 /// One drive's catalog: the acceptor state of every register whose set includes the drive,
 /// in SQLite, written through a group-commit queue so each verb is one savepoint of a shared
@@ -15,9 +16,29 @@ public final class DriveCatalog: Sendable {
     let pool: DatabasePool
     private let commits: GroupCommitQueue
 
+    private let learns = PendingLearns()
+
     private init(pool: DatabasePool, logger: Logger, name: String) {
         self.pool = pool
-        self.commits = GroupCommitQueue(writer: PoolWriter(pool: pool), logger: logger, name: name)
+        self.commits = GroupCommitQueue(writer: PoolWriter(pool: pool, learns: learns), logger: logger, name: name)
+    }
+
+    /// Applies `learn(ballot, writeID)` in the drive's next transaction, or within 20 ms if
+    /// none comes: a learn costs no transaction of its own.
+    public func learnLater(_ key: RegisterKey, ballot: Ballot, writeID: WriteID) {
+        guard learns.add(.init(key: key, ballot: ballot, writeID: writeID)) else { return }
+        let commits = self.commits
+        Task {
+            try? await Task.sleep(for: .milliseconds(20))
+            _ = try? await commits.submit { _ in }
+        }
+    }
+
+    static func applyLearn(_ learn: PendingLearns.Learn, _ db: Database) throws {
+        let stored = try record(learn.key, db)
+        let context = AcceptorRules.Context(wallMs: 0, maxClockOffsetMs: .max / 2)
+        let step = AcceptorRules.handle(.learn(learn.ballot, learn.writeID), record: stored, context: context)
+        if let changed = step.record { try write(changed, learn.key, db) }
     }
 
     /// Opens (creating if needed) the catalog at `path`. `durable`: `synchronous=FULL`, else
@@ -90,7 +111,7 @@ public final class DriveCatalog: Sendable {
 
     /// A shard kept inline, as staged (`[crc32c][block]`).
     public func inlineShard(dataRef: [UInt8], part: Int, slot: Int) throws -> [UInt8]? {
-        try pool.read { db in
+        try pool.unsafeRead { db in
             try Data.fetchOne(
                 db.cachedStatement(sql: "SELECT bytes FROM inline WHERE data_ref = ? AND part = ? AND slot = ?"),
                 arguments: [Data(dataRef), part, slot]).map(Array.init)
@@ -125,7 +146,9 @@ public final class DriveCatalog: Sendable {
 
     /// The key's stored record (nil: none), as the last committed transaction left it.
     public func record(_ key: RegisterKey) throws -> AcceptorRecord? {
-        try pool.read { db in try Self.record(key, db) }
+        // One SELECT is atomic on its own: no BEGIN/COMMIT around it (a third of a point
+        // read's cost in GRDB's `read`).
+        try pool.unsafeRead { db in try Self.record(key, db) }
     }
 
     /// The HLC reservation ("ballots issued up to") persisted on this drive; 0 if none.
@@ -211,5 +234,40 @@ public final class DriveCatalog: Sendable {
 /// One write transaction per group-commit batch, straight on the pool.
 private struct PoolWriter: GroupCommitWriter {
     let pool: DatabasePool
-    func write<T>(_ body: (Database) throws -> T) throws -> T { try pool.write(body) }
+    let learns: PendingLearns
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        let queued = learns.take()
+        return try pool.write { db in
+            for learn in queued { try DriveCatalog.applyLearn(learn, db) }
+            return try body(db)
+        }
+    }
+}
+
+/// Learns waiting for the drive's next transaction. A learn only marks a value known chosen,
+/// which saves later reads a write-back; losing one (a crash, a failed batch) loses nothing.
+final class PendingLearns: Sendable {
+    struct Learn: Sendable {
+        let key: RegisterKey
+        let ballot: Ballot
+        let writeID: WriteID
+    }
+
+    private let list = Mutex<[Learn]>([])
+
+    /// Appends; true when the list was empty (the caller arranges a flush).
+    func add(_ learn: Learn) -> Bool {
+        list.withLock { list in
+            list.append(learn)
+            return list.count == 1
+        }
+    }
+
+    func take() -> [Learn] {
+        list.withLock { list in
+            defer { list.removeAll(keepingCapacity: true) }
+            return list
+        }
+    }
 }

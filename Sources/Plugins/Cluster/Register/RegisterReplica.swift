@@ -36,10 +36,17 @@ public struct LocalDriveReplica: RegisterReplica {
     }
 
     public func answersInPlace(_ request: AcceptorRequest) -> Bool {
-        if case .read = request { return true } else { return false }
+        switch request {
+        case .read, .learn: return true
+        default: return false
+        }
     }
 
     public func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {
+        if case .learn(let ballot, let writeID) = request {
+            catalog.learnLater(key, ballot: ballot, writeID: writeID)
+            return .reply(.learned)
+        }
         do {
             return .reply(try await catalog.apply(request, to: key, wallMs: wallMs(), isVoter: isVoter))
         } catch {

@@ -32,3 +32,21 @@ final class BucketLeaseCache: Sendable {
         _ = entries.withLock { $0.removeValue(forKey: name) }
     }
 }
+
+/// Decoded manifests by write ID. A write ID names one immutable value, so an entry can never
+/// be stale; the cache only saves decoding the same manifest again.
+final class ManifestCache: Sendable {
+    private let entries = Mutex<[WriteID: ObjectManifest]>([:])
+    private let capacity: Int
+
+    init(capacity: Int = 4_096) { self.capacity = capacity }
+
+    func lookup(_ writeID: WriteID) -> ObjectManifest? { entries.withLock { $0[writeID] } }
+
+    func store(_ manifest: ObjectManifest, for writeID: WriteID) {
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[writeID] = manifest
+        }
+    }
+}
