@@ -241,3 +241,58 @@ def test_configuration_refusals_name_the_problem(tmp_path):
     config.write_text(json.dumps({"cluster": {"enabled": True, "seedNodes": ["127.0.0.1:4001"], "drives": {"paths": [str(d) for d in drives]}}}))
     multi = run_stowage(["serve", "--port", "0", "--address", "127.0.0.1", "--config", str(config)])
     assert multi.returncode != 0 and b"storage.fsync" in multi.stderr
+
+
+def test_kill_9_during_writes_loses_no_acknowledged_write(drives_server):
+    """A coordinator killed mid-write (staging, accepting or learning, wherever the signal
+    lands): after restart every key holds its last acknowledged value or a later attempt whose
+    reply the kill cut off, never an older value or bytes nobody sent. Each key has one writer,
+    so its attempts are ordered."""
+    import signal
+    import threading
+
+    s3 = no_retry_client(drives_server)
+    bucket = unique_bucket("cl")
+    s3.create_bucket(Bucket=bucket)
+    attempts: dict[str, list[bytes]] = {}
+    acked_index: dict[str, int] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def writer(worker: int):
+        client = no_retry_client(drives_server)
+        round_ = 0
+        while not stop.is_set():
+            key = f"w{worker}/k{round_ % 5}"
+            body = os.urandom([1000, 200_000, 5_000_000][round_ % 3])
+            with lock:
+                attempts.setdefault(key, []).append(body)
+                index = len(attempts[key]) - 1
+            try:
+                client.put_object(Bucket=bucket, Key=key, Body=body)
+                with lock:
+                    acked_index[key] = index
+            except Exception:
+                pass
+            round_ += 1
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(3)
+    drives_server.stop(signal.SIGKILL)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(acked_index) >= 4, "the writers should have finished some writes before the kill"
+    drives_server.start()
+    s3 = no_retry_client(drives_server)
+    for key, tried in attempts.items():
+        allowed = tried[acked_index[key]:] if key in acked_index else tried
+        try:
+            got = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "NoSuchKey", (key, error.response["Error"])
+            assert key not in acked_index, f"{key} was acknowledged but is gone"
+            continue
+        assert any(got == body for body in allowed), f"{key} holds an older value or bytes no writer sent"
