@@ -81,6 +81,17 @@ public struct ReedSolomon: Sendable, Equatable {
         return wanted.map { blocks[$0] ?? rebuilt[$0]! }
     }
 
+    /// Parity in place, for callers that hold blocks in their own buffers: k data blocks in,
+    /// m parity blocks written, each `length` bytes.
+    public func encode(data: [UnsafeRawPointer], parity: [UnsafeMutableRawPointer], length: Int) {
+        precondition(data.count == dataShards && parity.count == parityShards)
+        guard parityShards > 0, length > 0 else { return }
+        var tables = parityTables
+        var inputs: [UnsafeMutablePointer<UInt8>?] = data.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: UInt8.self)) }
+        var outputs: [UnsafeMutablePointer<UInt8>?] = parity.map { $0.assumingMemoryBound(to: UInt8.self) }
+        ec_encode_data(Int32(length), Int32(dataShards), Int32(parityShards), &tables, &inputs, &outputs)
+    }
+
     /// Rebuilds blocks in place, for callers that hold blocks in their own buffers: `sources`
     /// are k intact blocks (index and bytes), `missing` the blocks to write (index and
     /// destination), each `length` bytes.

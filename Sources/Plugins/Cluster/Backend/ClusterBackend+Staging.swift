@@ -26,26 +26,23 @@ extension ClusterBackend {
         let code = try ReedSolomon(dataShards: stripe.dataShards, parityShards: stripe.parityShards)
         let slots = state.placement.shardOrder(key: String(decoding: located.key.key, as: UTF8.self))
         let drives = set.drives
-        var writer = ErasureWriter(code: code, chunkSize: state.format.chunkSize, inlineLimit: self.options.inlineLimit, needed: needed) { shard in
-            let slot = slots[shard]
-            guard let drive = drives[slot], drive.online else {
-                throw ShardFile.Failure(operation: "create", path: "slot \(slot)", code: EIO)
+        let chunkSize = state.format.chunkSize, inlineLimit = self.options.inlineLimit
+        let makeWriter: @Sendable () -> ErasureWriter = {
+            ErasureWriter(code: code, chunkSize: chunkSize, inlineLimit: inlineLimit, needed: needed) { shard in
+                let slot = slots[shard]
+                guard let drive = drives[slot], drive.online else {
+                    throw ShardFile.Failure(operation: "create", path: "slot \(slot)", code: EIO)
+                }
+                return try ShardFile.create(drive.layout.shardPath(dataRef: versionID, part: 1, slot: slot))
             }
-            return try ShardFile.create(drive.layout.shardPath(dataRef: versionID, part: 1, slot: slot))
         }
-        var ingest = BodyIngest(maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5)
+        let ingest = BodyIngest(maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5)
         let shards: [ErasureWriter.Shard]
         let checked: BodyIngest.Checked
         do {
-            // Hashing, coding and writing a large body would stall the event loop: Offload.
-            let durable = self.options.fsync
-            (checked, shards) = try await Offload.run(Offload.isHeavy(declaredSize: options.expectedSize)) {
-                for try await buffer in body {
-                    try ingest.take(buffer)
-                    try writer.write(buffer)
-                }
-                return (try ingest.finish(), try writer.finish(sync: durable))
-            }
+            (checked, shards) = try await Self.codeAndWrite(
+                body, ingest: ingest, makeWriter: makeWriter, durable: self.options.fsync, chunkSize: chunkSize,
+                heavy: Offload.isHeavy(declaredSize: options.expectedSize))
         } catch let error as ErasureWriter.TooFewDrives {
             removeFiles(versionID, slots: slots, set: set)
             throw S3Error(.serviceUnavailable, message: "The write could not reach enough drives: \(error).")
@@ -87,6 +84,60 @@ extension ClusterBackend {
             throw S3Error(.serviceUnavailable, message: "Only \(recorded) drives stored the data; \(needed) are needed.")
         }
         return Staged(checked: checked, part: part, needed: needed)
+    }
+
+    /// Hashes the body and codes and writes its shards. A large body runs off the event loop
+    /// in two tasks, hashing in one and coding and writing in the other, with at most two
+    /// chunks between them: both cores work, memory stays bounded.
+    static func codeAndWrite(
+        _ body: S3Body, ingest start: BodyIngest, makeWriter: @escaping @Sendable () -> ErasureWriter, durable: Bool,
+        chunkSize: Int, heavy: Bool
+    ) async throws -> (BodyIngest.Checked, [ErasureWriter.Shard]) {
+        var ingest = start
+        guard heavy else {
+            var writer = makeWriter()
+            for try await buffer in body {
+                try ingest.take(buffer)
+                try writer.write(buffer)
+            }
+            return (try ingest.finish(), try writer.finish(sync: durable))
+        }
+        return try await Offload.run(true) {
+            let budget = ByteBudget(capacity: 2 * chunkSize)
+            let (stream, feed) = AsyncStream<ByteBuffer>.makeStream()
+            return try await withThrowingTaskGroup(of: [ErasureWriter.Shard].self) { group in
+                group.addTask {
+                    var writer = makeWriter()
+                    do {
+                        for await buffer in stream {
+                            try writer.write(buffer)
+                            budget.release(buffer.readableBytes)
+                        }
+                        return try writer.finish(sync: durable)
+                    } catch {
+                        budget.fail()
+                        throw error
+                    }
+                }
+                do {
+                    for try await buffer in body {
+                        try ingest.take(buffer)
+                        // False when the writer stopped; its error surfaces below.
+                        guard await budget.acquire(buffer.readableBytes) else { break }
+                        feed.yield(buffer)
+                    }
+                    feed.finish()
+                    let shards = try await group.next()!
+                    return (try ingest.finish(), shards)
+                } catch {
+                    feed.finish()
+                    budget.fail()
+                    group.cancelAll()
+                    while (try? await group.next()) != nil {}
+                    throw error
+                }
+            }
+        }
     }
 
     /// Removes a write's staged data that no register value can reference (its write was

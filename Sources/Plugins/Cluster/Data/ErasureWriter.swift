@@ -42,6 +42,7 @@ public struct ErasureWriter {
     public let needed: Int
     private let openFile: (Int) throws -> ShardFile
     private var pending: [UInt8] = []
+    private var parity: [UInt8] = []
     private var chunk = 0
     private var files: [ShardFile?]?
     private var failures: [Int: String] = [:]
@@ -103,20 +104,39 @@ public struct ErasureWriter {
         return shards
     }
 
+    /// Codes the gathered chunk in place: `pending`, padded, is the k data blocks end to end;
+    /// parity goes to a buffer kept across chunks; no block is copied or allocated.
     private mutating func flush() throws {
-        if files == nil { openFiles() }
-        let length = pending.count
-        let geometry = try StripeGeometry(dataShards: code.dataShards, parityShards: code.parityShards, chunkSize: chunkSize, objectSize: Int64(length))
-        let blocks = StripeCoder(geometry).encode(chunk: 0, bytes: pending)
+        if files == nil {
+            openFiles()
+            pending.reserveCapacity(code.dataShards * fullBlockSize)
+        }
+        let k = code.dataShards
+        let size = pending.count == chunkSize ? fullBlockSize : StripeGeometry.blockSize(forChunkLength: pending.count, dataShards: k)
+        if pending.count < k * size { pending.append(contentsOf: repeatElement(0, count: k * size - pending.count)) }
+        if parity.count < code.parityShards * size { parity = [UInt8](repeating: 0, count: code.parityShards * size) }
         let offset = Int64(chunk) * Int64(StripeGeometry.checksumLength + fullBlockSize)
-        for (index, block) in blocks.enumerated() {
-            guard let file = files?[index] else { continue }
-            do {
-                try file.writeRecord(crc32c: block.crc32c, block: block.bytes, at: offset)
-            } catch {
-                failures[index] = "\(error)"
-                files?[index] = nil
+        var failed: [(Int, String)] = []
+        pending.withUnsafeBytes { data in
+            parity.withUnsafeMutableBytes { parityBytes in
+                let blocks = (0..<k).map { UnsafeRawBufferPointer(rebasing: data[($0 * size)..<(($0 + 1) * size)]) }
+                    + (0..<code.parityShards).map { UnsafeRawBufferPointer(rebasing: parityBytes[($0 * size)..<(($0 + 1) * size)]) }
+                code.encode(
+                    data: blocks.prefix(k).map { $0.baseAddress! },
+                    parity: (0..<code.parityShards).map { parityBytes.baseAddress! + $0 * size }, length: size)
+                for (index, block) in blocks.enumerated() {
+                    guard let file = files?[index] else { continue }
+                    do {
+                        try file.writeRecord(crc32c: Checksums.crc32c(block), block: block, at: offset)
+                    } catch {
+                        failed.append((index, "\(error)"))
+                    }
+                }
             }
+        }
+        for (index, reason) in failed {
+            failures[index] = reason
+            files?[index] = nil
         }
         try requireEnough()
         chunk += 1

@@ -94,9 +94,13 @@ public final class ShardFile: Sendable {
 
     /// Writes one `[crc32c][block]` record at `offset` in one system call.
     public func writeRecord(crc32c: UInt32, block: [UInt8], at offset: Int64) throws {
+        try block.withUnsafeBytes { try writeRecord(crc32c: crc32c, block: $0, at: offset) }
+    }
+
+    public func writeRecord(crc32c: UInt32, block blockBytes: UnsafeRawBufferPointer, at offset: Int64) throws {
         var header = crc32c.bigEndian
         try withUnsafeMutableBytes(of: &header) { headerBytes in
-            try block.withUnsafeBytes { blockBytes in
+            do {
                 var vectors = [
                     iovec(iov_base: headerBytes.baseAddress, iov_len: 4),
                     iovec(iov_base: UnsafeMutableRawPointer(mutating: blockBytes.baseAddress), iov_len: blockBytes.count),

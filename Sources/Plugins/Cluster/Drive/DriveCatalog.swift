@@ -81,7 +81,7 @@ public final class DriveCatalog: Sendable {
             if let record = step.record {
                 try Self.write(record, key, db)
                 if let dataRef, context.dataPresent {
-                    try db.execute(sql: "UPDATE data SET adopted = 1 WHERE data_ref = ?", arguments: [Data(dataRef)])
+                    try db.cachedStatement(sql: "UPDATE data SET adopted = 1 WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
                 }
             }
             return step.reply
@@ -91,21 +91,15 @@ public final class DriveCatalog: Sendable {
     /// Records that a value's data is on this drive (its shard files are written and synced).
     public func stage(dataRef: [UInt8], wallMs: UInt64) async throws {
         try await commits.submit { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)",
-                arguments: [Data(dataRef), Int64(wallMs)])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)").execute(arguments: [Data(dataRef), Int64(wallMs)])
         }
     }
 
     /// Stages a small object's shard in the inline table (with its data row) in one commit.
     public func stageInline(dataRef: [UInt8], part: Int, slot: Int, shard: [UInt8], wallMs: UInt64) async throws {
         try await commits.submit { db in
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO inline (data_ref, part, slot, bytes) VALUES (?, ?, ?, ?)",
-                arguments: [Data(dataRef), part, slot, Data(shard)])
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)",
-                arguments: [Data(dataRef), Int64(wallMs)])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO inline (data_ref, part, slot, bytes) VALUES (?, ?, ?, ?)").execute(arguments: [Data(dataRef), part, slot, Data(shard)])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)").execute(arguments: [Data(dataRef), Int64(wallMs)])
         }
     }
 
@@ -124,10 +118,10 @@ public final class DriveCatalog: Sendable {
     /// accept adopted it, which keeps it.
     public func discardStaged(dataRef: [UInt8]) async throws -> Bool {
         try await commits.submit { db in
-            let adopted = try Int.fetchOne(db, sql: "SELECT adopted FROM data WHERE data_ref = ?", arguments: [Data(dataRef)])
+            let adopted = try Int.fetchOne(db.cachedStatement(sql: "SELECT adopted FROM data WHERE data_ref = ?"), arguments: [Data(dataRef)])
             guard adopted != 1 else { return false }
-            try db.execute(sql: "DELETE FROM inline WHERE data_ref = ?", arguments: [Data(dataRef)])
-            try db.execute(sql: "DELETE FROM data WHERE data_ref = ?", arguments: [Data(dataRef)])
+            try db.cachedStatement(sql: "DELETE FROM inline WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
+            try db.cachedStatement(sql: "DELETE FROM data WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
             return true
         }
     }
@@ -160,9 +154,7 @@ public final class DriveCatalog: Sendable {
     public func reserveClock(upToMs: UInt64) async throws {
         try await commits.submit { db in
             guard try Self.uint64Meta("hlc_reserved", db) < upToMs else { return }
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO meta (name, value) VALUES ('hlc_reserved', ?)",
-                arguments: [Data(withUnsafeBytes(of: upToMs.bigEndian) { Array($0) })])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta (name, value) VALUES ('hlc_reserved', ?)").execute(arguments: [Data(withUnsafeBytes(of: upToMs.bigEndian) { Array($0) })])
         }
     }
 
@@ -176,7 +168,7 @@ public final class DriveCatalog: Sendable {
     }
 
     private static func holdsData(_ dataRef: [UInt8], _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM data WHERE data_ref = ?", arguments: [Data(dataRef)]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM data WHERE data_ref = ?"), arguments: [Data(dataRef)]) ?? false
     }
 
     static func record(_ key: RegisterKey, _ db: Database) throws -> AcceptorRecord? {
@@ -215,12 +207,12 @@ public final class DriveCatalog: Sendable {
     }
 
     private static func ballotMeta(_ name: String, _ db: Database) throws -> Ballot {
-        guard let data = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = ?", arguments: [name]) else { return .zero }
+        guard let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE name = ?"), arguments: [name]) else { return .zero }
         return try ballot(data)
     }
 
     private static func uint64Meta(_ name: String, _ db: Database) throws -> UInt64 {
-        guard let data = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = ?", arguments: [name]) else { return 0 }
+        guard let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE name = ?"), arguments: [name]) else { return 0 }
         return data.reduce(0) { $0 << 8 | UInt64($1) }
     }
 
