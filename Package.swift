@@ -131,7 +131,7 @@ let package = Package(
         ),
         .target(
             name: "StowageCluster",
-            dependencies: ["StowageCore", "StowageErasure", "StowageSQLiteIndex", grdb, logging, nioCore, serviceLifecycle],
+            dependencies: ["StowageCore", "StowageErasure", "StowageSQLiteIndex", grdb, logging, nioCore, serviceLifecycle, httpTypes],
             path: "Sources/Plugins/Cluster",
             swiftSettings: strict
         ),
@@ -307,7 +307,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StowageClusterTests",
-            dependencies: ["StowageCluster", "StowageCore", "StowageErasure", logging, nioCore],
+            dependencies: ["StowageCluster", "StowageCore", "StowageErasure", "StowageInProcessTransport", logging, nioCore],
             path: "Tests/StowageClusterTests",
             swiftSettings: testSettings
         ),
