@@ -307,7 +307,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StowageClusterTests",
-            dependencies: ["StowageCluster", "StowageCore", "StowageErasure", "StowageInProcessTransport", logging, nioCore],
+            dependencies: ["StowageCluster", "StowageCore", "StowageErasure", "StowageInProcessTransport", logging, nioCore, httpTypes],
             path: "Tests/StowageClusterTests",
             swiftSettings: testSettings
         ),

@@ -1,3 +1,8 @@
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+import StowageCore
 import Testing
 @testable import StowageCluster
 
@@ -41,5 +46,47 @@ import Testing
         #expect(AcceptorWire.decodeRequest([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]) == nil)
         // A length prefix larger than the message.
         #expect(AcceptorWire.decodeRequest([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]) == nil)
+    }
+}
+
+/// The drive request handler processes a request ID once: a repeat gets the first copy's reply
+/// (so a duplicate can never turn an applied accept into a "refusal"), the drive sees it once.
+@Suite struct DriveRequestHandlerTests {
+    @Test(.timeLimit(.minutes(1))) func aRepeatedRequestGetsTheFirstReply() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-handler-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let catalog = try DriveCatalog.open(path: root.appendingPathComponent("d.sqlite").path, durable: false, logger: Logger(label: "test"))
+        defer { try? catalog.close() }
+        let handler = DriveRequestHandler(drives: ["d0": (catalog, true)])
+        let key = RegisterKey(scope: [1], key: "k")
+        let ballot = Ballot(ms: WallClock.nowMs(), logical: 0, nodeIndex: 1, incarnation: 1)
+        let value = RegisterValue(writeID: WriteID(high: 1, low: 1))
+
+        func send(_ request: AcceptorRequest, id: String) async throws -> (HTTPResponse.Status, AcceptorReply?) {
+            var fields = HTTPFields()
+            fields[DriveRequestHandler.driveField] = "d0"
+            fields[DriveRequestHandler.requestIDField] = id
+            let response = try await handler.handle(
+                ClusterRequest(verb: DriveRequestHandler.verb, resource: "drive/d0", fields: fields,
+                               body: S3Body(ByteBuffer(bytes: AcceptorWire.encode(request, key: key)))),
+                from: NodeID("n1"))
+            let body = try await response.body.collect(upTo: 1 << 20, orThrow: S3Error(.internalError))
+            return (response.status, AcceptorWire.decodeReply(Array(body.readableBytesView)))
+        }
+
+        let first = try await send(.accept(ballot, value, carriesData: false), id: "r1")
+        #expect(first.0 == .ok && first.1 == .accepted(voter: true, holdsData: false))
+        // A later promise makes the same accept refusable, but the repeat still gets its first answer.
+        let higher = Ballot(ms: ballot.ms, logical: 5, nodeIndex: 2, incarnation: 1)
+        _ = try await send(.prepare(higher), id: "r2")
+        let repeatReply = try await send(.accept(ballot, value, carriesData: false), id: "r1")
+        #expect(repeatReply.0 == .ok && repeatReply.1 == first.1)
+        // Unknown drives are answered without touching anything.
+        var fields = HTTPFields()
+        fields[DriveRequestHandler.driveField] = "nope"
+        fields[DriveRequestHandler.requestIDField] = "r3"
+        let unknown = try await handler.handle(ClusterRequest(verb: DriveRequestHandler.verb, resource: "x", fields: fields), from: NodeID("n1"))
+        #expect(unknown.status == .notFound)
     }
 }

@@ -98,10 +98,13 @@ import Testing
                 return await group.reduce(into: []) { $0.append($1) }
             }
             var winners: [RegisterValue] = []
+            var refusedOn: [RegisterValue] = []
             for outcome in outcomes {
                 switch outcome {
                 case .written(let won): winners.append(won.value)
-                case .preconditionFailed(let current): #expect(current != nil, "a 412 names the value that won")
+                case .preconditionFailed(let current):
+                    #expect(current != nil, "a 412 names the value that won")
+                    if let current { refusedOn.append(current.value) }
                 case .unavailable, .outcomeUnknown: indeterminate += 1
                 case .found: Issue.record("a write answered like a read")
                 }
@@ -112,8 +115,12 @@ import Testing
             for coordinator in cluster.coordinators {
                 if case .found(let found) = await coordinator.read(key: key) { seen.append(found?.value) }
             }
+            #expect(!seen.isEmpty, "round \(round): no coordinator could read")
             #expect(Set(seen.map { $0?.writeID }).count <= 1, "round \(round): coordinators disagree")
-            if let winner = winners.first, let first = seen.first { #expect(first == winner) }
+            if let winner = winners.first {
+                if let first = seen.first { #expect(first == winner) }
+                #expect(refusedOn.allSatisfy { $0 == winner }, "round \(round): a 412 named another value than the winner")
+            }
         }
         print("3×2 racing writers (lossy: \(lossyNetwork)): \(indeterminate) of 60 answered 503")
     }

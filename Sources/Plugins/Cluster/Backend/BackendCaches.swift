@@ -6,30 +6,46 @@ import Synchronization
 /// its own create and delete keep the cache exact; the lease bounds staleness once other nodes
 /// write too.
 final class BucketLeaseCache: Sendable {
-    private let entries = Mutex<[String: (record: BucketRecord, expires: ContinuousClock.Instant)]>([:])
+    private struct State {
+        var entries: [String: (record: BucketRecord, expires: ContinuousClock.Instant)] = [:]
+        /// Bumped by every invalidation: a read that began before one must not store.
+        var generations: [String: UInt64] = [:]
+    }
+
+    private let state = Mutex(State())
     private let lease: Duration
 
     init(lease: Duration = .seconds(5)) { self.lease = lease }
 
     func lookup(_ name: String) -> BucketRecord? {
         let now = ContinuousClock.now
-        return entries.withLock { entries in
-            guard let entry = entries[name] else { return nil }
+        return state.withLock { state in
+            guard let entry = state.entries[name] else { return nil }
             guard entry.expires > now else {
-                entries[name] = nil
+                state.entries[name] = nil
                 return nil
             }
             return entry.record
         }
     }
 
-    func store(_ record: BucketRecord) {
+    /// Read before reading the register; pass to ``store(_:readAt:)``.
+    func generation(_ name: String) -> UInt64 { state.withLock { $0.generations[name] ?? 0 } }
+
+    /// Stores what a read found, unless the name was invalidated since the read began.
+    func store(_ record: BucketRecord, readAt generation: UInt64) {
         let expires = ContinuousClock.now + lease
-        entries.withLock { $0[record.name] = (record, expires) }
+        state.withLock { state in
+            guard (state.generations[record.name] ?? 0) == generation else { return }
+            state.entries[record.name] = (record, expires)
+        }
     }
 
-    func remove(_ name: String) {
-        _ = entries.withLock { $0.removeValue(forKey: name) }
+    func invalidate(_ name: String) {
+        state.withLock { state in
+            state.entries[name] = nil
+            state.generations[name, default: 0] += 1
+        }
     }
 }
 

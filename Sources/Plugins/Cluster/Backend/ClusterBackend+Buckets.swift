@@ -13,12 +13,13 @@ extension ClusterBackend {
     /// could answer NoSuchBucket for a bucket that exists).
     func bucketRecord(_ name: String, state: State) async throws -> BucketRecord {
         if let cached = bucketCache.lookup(name) { return cached }
+        let generation = bucketCache.generation(name)
         let outcome = await state.sets[0].coordinator.read(key: Self.bucketKey(name))
         guard let value = try Self.resolve(outcome), !value.value.tombstone else {
             throw S3Error(.noSuchBucket).with("BucketName", name)
         }
         let record = try Self.decodeOrFail { try BucketRecord.decode(value.value) }
-        bucketCache.store(record)
+        bucketCache.store(record, readAt: generation)
         return record
     }
 
@@ -79,7 +80,7 @@ extension ClusterBackend {
         }
         switch outcome {
         case .written:
-            bucketCache.store(record)
+            bucketCache.invalidate(name)
             return record.info
         case .preconditionFailed(let current):
             let existing = current.flatMap { try? BucketRecord.decode($0.value) }
@@ -111,8 +112,8 @@ extension ClusterBackend {
             }
         }
         let tombstone = RegisterValue(writeID: .random(), tombstone: true)
-        bucketCache.remove(name)
-        defer { bucketCache.remove(name) }
+        bucketCache.invalidate(name)
+        defer { bucketCache.invalidate(name) }
         let outcome = await state.sets[0].coordinator.compareAndSet(key: Self.bucketKey(name)) { current in
             guard let current, !current.value.tombstone,
                   (try? BucketRecord.decode(current.value))?.id == record.id else { return .refuse }

@@ -105,19 +105,18 @@ extension ClusterBackend {
         return try await Offload.run(true) {
             let budget = ByteBudget(capacity: 2 * chunkSize)
             let (stream, feed) = AsyncStream<ByteBuffer>.makeStream()
-            return try await withThrowingTaskGroup(of: [ErasureWriter.Shard].self) { group in
+            return try await withThrowingTaskGroup(of: ([ErasureWriter.Shard], Int64).self) { group in
                 group.addTask {
                     var writer = makeWriter()
-                    do {
-                        for await buffer in stream {
-                            try writer.write(buffer)
-                            budget.release(buffer.readableBytes)
-                        }
-                        return try writer.finish(sync: durable)
-                    } catch {
-                        budget.fail()
-                        throw error
+                    // Whatever ends this task, the producer must not wait for room again.
+                    defer { budget.fail() }
+                    for await buffer in stream {
+                        try writer.write(buffer)
+                        budget.release(buffer.readableBytes)
                     }
+                    try Task.checkCancellation()
+                    let shards = try writer.finish(sync: durable)
+                    return (shards, writer.size)
                 }
                 do {
                     for try await buffer in body {
@@ -127,8 +126,13 @@ extension ClusterBackend {
                         feed.yield(buffer)
                     }
                     feed.finish()
-                    let shards = try await group.next()!
-                    return (try ingest.finish(), shards)
+                    let (shards, written) = try await group.next()!
+                    let checked = try ingest.finish()
+                    // Never a shorter object than the body: the writer must have had every byte.
+                    guard written == checked.size else {
+                        throw S3Error(.internalError, message: "The body was not written whole (\(written) of \(checked.size) bytes).")
+                    }
+                    return (checked, shards)
                 } catch {
                     feed.finish()
                     budget.fail()

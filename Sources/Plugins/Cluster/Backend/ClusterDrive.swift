@@ -121,10 +121,7 @@ struct ClusterDriveReplica: RegisterReplica {
     var isOnline: Bool { drive?.online ?? false }
 
     func answersInPlace(_ request: AcceptorRequest) -> Bool {
-        switch request {
-        case .read, .learn: return true
-        default: return false
-        }
+        if case .learn = request { return true } else { return false }
     }
 
     func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {

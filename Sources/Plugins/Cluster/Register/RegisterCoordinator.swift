@@ -69,7 +69,6 @@ public struct RegisterCoordinator: Sendable {
         var op = operation
         let (events, sink) = AsyncStream<Event>.makeStream()
         var deadline: Task<Void, Never>?
-        var armedRound: Int?
         defer {
             deadline?.cancel()
             sink.finish()
@@ -96,8 +95,11 @@ public struct RegisterCoordinator: Sendable {
                     }
                     if let round {
                         deadline?.cancel()
-                        deadline = nil
-                        armedRound = round
+                        let timeout = timing.roundTimeout
+                        deadline = Task {
+                            try? await Task.sleep(for: timeout)
+                            if !Task.isCancelled { sink.yield(.deadline(round: round)) }
+                        }
                     }
                 case .issueBallot(let above, let backoff):
                     if backoff { try? await Task.sleep(for: timing.maxBackoff * Double.random(in: 0.2...1)) }
@@ -115,15 +117,6 @@ public struct RegisterCoordinator: Sendable {
             if !next.isEmpty {
                 pending = next
                 continue
-            }
-            // The deadline is armed only when the operation has to wait: answers given in
-            // place are already queued, and often finish it.
-            if deadline == nil, let round = armedRound {
-                let timeout = timing.roundTimeout
-                deadline = Task {
-                    try? await Task.sleep(for: timeout)
-                    if !Task.isCancelled { sink.yield(.deadline(round: round)) }
-                }
             }
             guard let event = await iterator.next() else { return .outcomeUnknown("the operation was cancelled") }
             switch event {

@@ -35,11 +35,10 @@ public struct LocalDriveReplica: RegisterReplica {
         self.wallMs = wallMs
     }
 
+    /// Only learns: they queue in memory. A read could block on a hung drive, and must not
+    /// hold up the coordinator or its deadline.
     public func answersInPlace(_ request: AcceptorRequest) -> Bool {
-        switch request {
-        case .read, .learn: return true
-        default: return false
-        }
+        if case .learn = request { return true } else { return false }
     }
 
     public func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {

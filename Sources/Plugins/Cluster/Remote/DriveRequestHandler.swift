@@ -6,8 +6,10 @@ import Synchronization
 /// Serves this node's drives to the other nodes: verb `register`, the drive's UUID and a
 /// request ID in the fields, the acceptor request in the body, the reply in the response.
 /// Each request ID is processed at most once (a transport may deliver a request twice, and
-/// F1's "every drive refused" is sound only if it does not: see RegisterMutationTests). An
-/// unknown drive or a repeated request is answered without touching anything.
+/// F1's "every drive refused" is sound only if it does not: see RegisterMutationTests). A
+/// repeat gets the first copy's reply, or 409 while that copy is still running (which the
+/// sender must read as "outcome unknown": the other copy may be applying it). An unknown
+/// drive or a malformed request is answered without touching anything.
 ///
 /// ```swift
 /// let handler = DriveRequestHandler(drives: ["3f2a…": (catalog, isVoter: true)])
@@ -19,7 +21,8 @@ public final class DriveRequestHandler: ClusterRequestHandler {
     public static let requestIDField = HTTPField.Name("stowage-request-id")!
 
     private let drives: [String: (catalog: DriveCatalog, isVoter: Bool)]
-    private let seen = Mutex<(set: Set<String>, order: [String])>(([], []))
+    private enum Seen { case running, answered([UInt8]) }
+    private let seen = Mutex<(replies: [String: Seen], order: [String])>(([:], []))
     /// Request IDs remembered; a duplicate arrives within moments of its twin, long before
     /// this many other requests.
     private let window = 100_000
@@ -38,21 +41,32 @@ public final class DriveRequestHandler: ClusterRequestHandler {
         guard let (acceptorRequest, key) = AcceptorWire.decodeRequest(Array(body.readableBytesView)) else {
             return ClusterResponse(status: .badRequest)
         }
-        guard firstTime(sender.rawValue + "/" + requestID) else { return ClusterResponse(status: .conflict) }
-        let reply = try await drive.catalog.apply(acceptorRequest, to: key, wallMs: WallClock.nowMs(), isVoter: drive.isVoter)
-        return ClusterResponse(status: .ok, body: S3Body(ByteBuffer(bytes: AcceptorWire.encode(reply))))
+        let id = sender.rawValue + "/" + requestID
+        switch claim(id) {
+        case .answered(let bytes)?: return ClusterResponse(status: .ok, body: S3Body(ByteBuffer(bytes: bytes)))
+        case .running?: return ClusterResponse(status: .conflict)
+        case nil: break
+        }
+        // If this throws (a failed commit may still have applied), the entry stays "running":
+        // a repeat then reads as outcome unknown, never as refused.
+        let reply = AcceptorWire.encode(
+            try await drive.catalog.apply(acceptorRequest, to: key, wallMs: WallClock.nowMs(), isVoter: drive.isVoter))
+        seen.withLock { $0.replies[id] = .answered(reply) }
+        return ClusterResponse(status: .ok, body: S3Body(ByteBuffer(bytes: reply)))
     }
 
-    private func firstTime(_ id: String) -> Bool {
+    /// Nil for the first copy (now marked running); else what the first copy left.
+    private func claim(_ id: String) -> Seen? {
         seen.withLock { seen in
-            guard seen.set.insert(id).inserted else { return false }
+            if let earlier = seen.replies[id] { return earlier }
+            seen.replies[id] = .running
             seen.order.append(id)
             if seen.order.count > window {
                 let drop = seen.order.count - window
-                for old in seen.order.prefix(drop) { seen.set.remove(old) }
+                for old in seen.order.prefix(drop) { seen.replies[old] = nil }
                 seen.order.removeFirst(drop)
             }
-            return true
+            return nil
         }
     }
 }
@@ -82,8 +96,10 @@ public struct RemoteDriveReplica: RegisterReplica {
             body: S3Body(ByteBuffer(bytes: AcceptorWire.encode(request, key: key))))
         do {
             let response = try await transport.send(message, to: node)
-            // The handler answers anything but 200 without touching the drive.
-            guard response.status == .ok else { return .notDelivered }
+            // 400 and 404 are answered before anything is applied. Anything else but 200 (409:
+            // a copy of this request is being applied; a 5xx a transport adds) may hide an effect.
+            if response.status == .badRequest || response.status == .notFound { return .notDelivered }
+            guard response.status == .ok else { return .outcomeUnknown }
             let body = try await response.body.collect(upTo: 64 << 20, orThrow: S3Error(.entityTooLarge))
             return AcceptorWire.decodeReply(Array(body.readableBytesView)).map { .reply($0) } ?? .outcomeUnknown
         } catch ClusterTransportError.notDelivered {
