@@ -27,6 +27,14 @@ struct ObjectManifest: Codable, Sendable, Equatable {
         var websiteRedirectLocation: String?
         var user: [String: String]
         var cannedACL: String?
+
+        var objectMetadata: ObjectMetadata {
+            ObjectMetadata(
+                contentType: contentType, contentEncoding: contentEncoding, contentDisposition: contentDisposition,
+                contentLanguage: contentLanguage, cacheControl: cacheControl, expires: expires,
+                websiteRedirectLocation: websiteRedirectLocation, user: user,
+                cannedACL: cannedACL.flatMap(CannedACL.init(rawValue:)))
+        }
     }
 
     struct Checksum: Codable, Sendable, Equatable {
@@ -48,12 +56,7 @@ struct ObjectManifest: Codable, Sendable, Equatable {
     func info() -> ObjectInfo {
         ObjectInfo(
             key: key, size: size, etag: etag, lastModified: S3Timestamp(millisecondsSinceEpoch: lastModifiedMs),
-            metadata: ObjectMetadata(
-                contentType: metadata.contentType, contentEncoding: metadata.contentEncoding,
-                contentDisposition: metadata.contentDisposition, contentLanguage: metadata.contentLanguage,
-                cacheControl: metadata.cacheControl, expires: metadata.expires,
-                websiteRedirectLocation: metadata.websiteRedirectLocation, user: metadata.user,
-                cannedACL: metadata.cannedACL.flatMap(CannedACL.init(rawValue:))),
+            metadata: metadata.objectMetadata,
             storageClass: "STANDARD", ownerID: ownerID, partCount: 0,
             checksum: checksum.flatMap { checksum in
                 ChecksumAlgorithm(rawValue: checksum.algorithm).map {
