@@ -32,11 +32,24 @@ import Testing
     @Test func refusalWithoutIdentityAccept() { expectCaught("412 without the identity accept", change: { $0.identityAcceptBefore412 = false }) }
     @Test func readServesUnchosenValue() { expectCaught("a read serving a value not known chosen", change: { $0.readServesOnlyChosen = false }) }
     @Test func amnesiacDriveVotes() { expectCaught("a reset drive voting", change: { $0.amnesiacDrivesAbstain = false }) }
+    @Test func collectionByBallot() { expectCaught("collection by ballot instead of by reference", change: { $0.collectByReference = false }) }
     @Test func replyBeforeDurable() { expectCaught("reply before the group commit is durable", change: { $0.replyAfterDurable = false }) }
 
     /// Not a register rule but a transport one the simulator found necessary: with duplicate
     /// deliveries processed twice, "every drive refused" no longer proves nothing was applied.
+    /// The collector's order: reading every drive and then deleting, without condemning
+    /// first, lets a fenced writer's late accept adopt the data in between.
+    @Test func collectorReadsBeforeCondemning() {
+        expectCaught("a collector that does not condemn before reading", tweak: {
+            $0.collectorCondemnsFirst = false
+            $0.collectors = 2...4
+        })
+    }
+
     @Test func duplicateDeliveriesProcessed() {
-        expectCaught("a duplicated request processed twice", tweak: { $0.dropsDuplicateRequests = false })
+        expectCaught("a duplicated request processed twice", tweak: {
+            $0.dropsDuplicateRequests = false
+            $0.duplicateRate = 0.2
+        })
     }
 }

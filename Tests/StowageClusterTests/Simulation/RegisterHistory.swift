@@ -5,6 +5,15 @@ struct HistoryEntry: CustomStringConvertible {
         case write(Int?)                 // PUT (nil: DELETE)
         case compareAndSet(expect: Int?, new: Int)  // If-Match (nil expect: If-None-Match *)
         case read
+
+        /// The value a write would store, which has data (a DELETE's tombstone has none).
+        var newValue: Int? {
+            switch self {
+            case .write(let v): return v
+            case .compareAndSet(_, let new): return new
+            case .read: return nil
+            }
+        }
     }
 
     enum Result: Equatable {

@@ -26,7 +26,9 @@ extension RegisterSimulation {
             drives[slot].losePower()
             events.schedule(.driveRestart(slot: slot), at: now + random.int(20...200))
         case .driveRestart(let slot): restartDrive(slot)
-        case .driveReset(let slot): drives[slot].resetToEmpty(abstains: configuration.rules.amnesiacDrivesAbstain)
+        case .driveReset(let slot):
+            drives[slot].resetToEmpty(abstains: configuration.rules.amnesiacDrivesAbstain)
+            resets += 1
         case .coordinatorCrash(let index):
             guard coordinators[index].alive else { return }
             coordinators[index].alive = false
@@ -36,6 +38,11 @@ extension RegisterSimulation {
         case .clockJump(let node, let ms):
             if node < coordinators.count { coordinators[node].clockOffsetMs += ms }
             else { drives[node - coordinators.count].clockOffsetMs += ms }
+        case .condemn(let run, let slot, let incarnation): condemn(run: run, slot: slot, incarnation: incarnation)
+        case .condemned(let run, let slot): condemned(run: run, slot: slot)
+        case .collectRead(let run, let slot): collectRead(run: run, slot: slot)
+        case .collectAnswer(let run, let slot, let value): collectAnswer(run: run, slot: slot, value)
+        case .collectFinish(let slot, let value, let delete): collectFinish(slot: slot, value: value, delete: delete)
         }
     }
 
@@ -51,7 +58,7 @@ extension RegisterSimulation {
             reservedUpToMs: coordinators[index].reservedUpToMs)
     }
 
-    private func live(_ op: Int) -> RunningOperation? {
+    func live(_ op: Int) -> RunningOperation? {
         guard let running = running[op], coordinators[running.coordinator].epoch == running.epoch,
             coordinators[running.coordinator].alive
         else { return nil }
@@ -77,15 +84,38 @@ extension RegisterSimulation {
         case .read: kind = .read
         }
         history.append(HistoryEntry(id: history.count, coordinator: coordinator, call: call, invokedAt: now))
+        var dataQuorum = 0
+        if let v = call.newValue {
+            // Stage first (durable before any accept); without W_data drives the write is
+            // refused before the register sees it, and its staging is discarded.
+            dataQuorum = configuration.dataQuorum
+            writers[v] = index
+            var staged = 0
+            for slot in drives.indices where drives[slot].up && !(faultsOn && random.chance(0.03)) {
+                drives[slot].data.insert(v)
+                staged += 1
+            }
+            if staged < dataQuorum {
+                discard(v)
+                history[history.count - 1].returnedAt = now
+                history[history.count - 1].result = .unavailable
+                return
+            }
+        }
+        if collectorPlans.contains(index) { startCollector(index) }
         let machine = RegisterOperation(
-            kind, setSize: configuration.setSize, dataQuorum: 0, attempts: 4, rules: configuration.rules)
+            kind, setSize: configuration.setSize, dataQuorum: dataQuorum, attempts: 4, rules: configuration.rules)
         running[index] = RunningOperation(
             machine: machine, entry: history.count - 1, coordinator: coordinator, epoch: coordinators[coordinator].epoch)
         let actions = running[index]!.machine.start()
         perform(actions, op: index)
     }
 
-    static func value(_ v: Int) -> RegisterValue { RegisterValue(writeID: WriteID(high: 0, low: UInt64(v))) }
+    static func value(_ v: Int) -> RegisterValue {
+        RegisterValue(writeID: WriteID(high: 0, low: UInt64(v)), dataRef: dataRef(v))
+    }
+
+    static func dataRef(_ v: Int) -> [UInt8] { withUnsafeBytes(of: UInt64(v).littleEndian) { Array($0) } }
 
     static func number(_ value: AcceptedValue?) -> Int? {
         guard let value, !value.value.tombstone else { return nil }
@@ -127,7 +157,7 @@ extension RegisterSimulation {
         if let round { events.schedule(.expire(op: op, round: round), at: now + pause + Self.timeoutMs) }
     }
 
-    private mutating func networkDelay() -> Int {
+    mutating func networkDelay() -> Int {
         faultsOn && random.chance(0.05) ? random.int(40...150) : random.int(1...10)
     }
 
@@ -153,14 +183,20 @@ extension RegisterSimulation {
         var entry = history[running.entry]
         entry.returnedAt = now
         switch (entry.call, outcome) {
-        case (.read, .found(let value)): entry.result = .value(Self.number(value))
+        case (.read, .found(let value)):
+            entry.result = .value(Self.number(value))
+            checkServed(value, op: op)
         case (.read, _): entry.result = .unknown
         case (_, .written): entry.result = .ok
         case (_, .preconditionFailed): entry.result = .preconditionFailed
-        case (_, .unavailable): entry.result = .unavailable
+        case (_, .unavailable):
+            entry.result = .unavailable
+            // The backend discards the staging of a write nothing applied.
+            if let v = entry.call.newValue { discard(v) }
         case (_, .outcomeUnknown), (_, .found): entry.result = .unknown
         }
         history[running.entry] = entry
+        if case .found(let value) = outcome, collectorRuns[op] != nil { collectorRead(op, found: value) }
     }
 
     // MARK: - Drives
@@ -174,8 +210,13 @@ extension RegisterSimulation {
             }
             return
         }
-        let context = AcceptorRules.Context(
-            wallMs: wallMs(drive: slot), isVoter: drives[slot].voter, dataPresent: true)
+        var context = AcceptorRules.Context(wallMs: wallMs(drive: slot), isVoter: drives[slot].voter)
+        switch request {
+        case .accept(_, let value, _), .commit(_, let value):
+            let v = Int(value.writeID.low)
+            context.dataPresent = drives[slot].data.contains(v) && !drives[slot].condemned.contains(v)
+        default: break
+        }
         if case .read = request, configuration.rules.replyAfterDurable {
             // As the catalog does: a read answers at once from committed, durable state.
             let step = AcceptorRules.handle(request, record: drives[slot].durable, context: context, rules: configuration.rules)
@@ -201,10 +242,13 @@ extension RegisterSimulation {
                 events.schedule(.reply(op: op, round: round, slot: slot, .reply(step.reply)), at: now + networkDelay())
             }
         }
-        if !drives[slot].syncScheduled {
-            drives[slot].syncScheduled = true
-            events.schedule(.sync(slot: slot), at: now + random.int(0...4))
-        }
+        scheduleSync(slot)
+    }
+
+    mutating func scheduleSync(_ slot: Int) {
+        guard !drives[slot].syncScheduled else { return }
+        drives[slot].syncScheduled = true
+        events.schedule(.sync(slot: slot), at: now + random.int(0...4))
     }
 
     /// The group commit: the open transaction becomes durable, then the answers go out.
@@ -212,6 +256,11 @@ extension RegisterSimulation {
         guard drives[slot].up, drives[slot].syncScheduled else { return }
         drives[slot].syncScheduled = false
         drives[slot].durable = drives[slot].volatile
+        drives[slot].condemnedDurable = drives[slot].condemned
+        for run in drives[slot].condemnWaiting where !(faultsOn && random.chance(configuration.dropRate)) {
+            events.schedule(.condemned(run: run, slot: slot), at: now + networkDelay())
+        }
+        drives[slot].condemnWaiting.removeAll()
         for waiting in drives[slot].waiting {
             if faultsOn && random.chance(configuration.dropRate) { continue }
             events.schedule(

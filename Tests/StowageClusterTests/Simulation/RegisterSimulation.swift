@@ -20,6 +20,22 @@ struct RegisterSimulation {
         var rules = RegisterSafetyRules.all
         /// Drives process each request ID at most once per incarnation (a transport rule).
         var dropsDuplicateRequests = true
+        /// Collector runs (CLUSTER.md §3, data lifetime by reference) during the history.
+        var collectors = 0...2
+        /// The collector condemns the data on every drive before it reads them all.
+        var collectorCondemnsFirst = true
+
+        /// k of the set's code (2+1, 3+2, 4+2 for n = 3, 5, 6).
+        var dataShards: Int { setSize - (setSize - 1) / 2 }
+        /// W_data: drives that hold a value's data before it may be acknowledged. A 2+1 set
+        /// uses `writeQuorum: data` (W_data = k = Q), as most 3-drive users would, so that its
+        /// histories are not mostly refusals.
+        var dataQuorum: Int {
+            QuorumArithmetic(
+                dataShards: dataShards, parityShards: setSize - dataShards,
+                dataWriteQuorum: setSize == 3 ? .data : .parity
+            ).dataDrivesNeeded(offline: 0)
+        }
 
         var description: String {
             "n=\(setSize) coordinators=\(coordinators) ops=\(operations) wildClocks=\(wildClocks)"
@@ -41,6 +57,21 @@ struct RegisterSimulation {
         case drivePowerLoss(slot: Int), driveRestart(slot: Int), driveReset(slot: Int)
         case coordinatorCrash(Int), coordinatorRestart(Int)
         case clockJump(node: Int, byMs: Int)
+        case condemn(run: Int, slot: Int, incarnation: Int)
+        case condemned(run: Int, slot: Int)
+        case collectRead(run: Int, slot: Int)
+        case collectAnswer(run: Int, slot: Int, AcceptedValue?)
+        /// `delete`: the verdict was collect; otherwise the condemnation is lifted.
+        case collectFinish(slot: Int, value: Int, delete: Bool)
+    }
+
+    /// A collector working on one value's data: read the key, condemn on every drive, read
+    /// every drive, then delete or release.
+    struct CollectorRun {
+        let target: Int
+        var chosen: AcceptedValue?
+        var condemned: Set<Int> = []
+        var answers: [Int: AcceptedValue?] = [:]
     }
 
     struct RunningOperation {
@@ -67,6 +98,17 @@ struct RegisterSimulation {
     var violations: [String] = []
     var nextValue = 1
     var nextMessage = 0
+    /// Planned indices that are collector runs, and the runs under way.
+    var collectorPlans: Set<Int> = []
+    var collectorRuns: [Int: CollectorRun] = [:]
+    /// The operation that staged each value's data (its writer, for the fence).
+    var writers: [Int: Int] = [:]
+    /// Values whose data was deleted on some drive (by a collector or a discard).
+    var collected: Set<Int> = []
+    /// Deletions by collectors (not discards), to show the collector does collect.
+    var collections = 0
+    /// Drives reset to empty so far (each may take a shard of every value with it).
+    var resets = 0
 
     init(seed: UInt64, configuration: Configuration) {
         self.configuration = configuration
@@ -149,6 +191,11 @@ struct RegisterSimulation {
             }
             planned.append((coordinator, call))
             events.schedule(.invoke(planned.count - 1), at: random.int(0...300))
+        }
+        for _ in 0..<random.int(configuration.collectors) {
+            planned.append((random.int(0..<configuration.coordinators), .read))
+            collectorPlans.insert(planned.count - 1)
+            events.schedule(.invoke(planned.count - 1), at: random.int(40...500))
         }
     }
 

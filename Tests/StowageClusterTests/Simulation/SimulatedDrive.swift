@@ -15,6 +15,14 @@ struct SimulatedDrive {
     var processed: Set<Int> = []
     /// Answers computed but not sent: they go out when the group commit is durable.
     var waiting: [(op: Int, round: Int, reply: AcceptorReply)] = []
+    /// Values whose data (staged or adopted) this drive holds. Staging is durable before an
+    /// accept is sent, and deletion is durable at once, so one set serves both views.
+    var data: Set<Int> = []
+    /// Data a collector condemned: accepts carrying it are refused `noData`.
+    var condemnedDurable: Set<Int> = []
+    var condemned: Set<Int> = []
+    /// Collector runs whose condemnation waits for the group commit.
+    var condemnWaiting: [Int] = []
 
     /// Power loss: whatever was not synced is gone, and so are the answers waiting for it.
     mutating func losePower() {
@@ -22,7 +30,9 @@ struct SimulatedDrive {
         incarnation += 1
         processed.removeAll()
         volatile = durable
+        condemned = condemnedDurable
         waiting.removeAll()
+        condemnWaiting.removeAll()
         syncScheduled = false
     }
 
@@ -31,6 +41,9 @@ struct SimulatedDrive {
     mutating func resetToEmpty(abstains: Bool) {
         durable = nil
         volatile = nil
+        data.removeAll()
+        condemned.removeAll()
+        condemnedDurable.removeAll()
         voter = voter && !abstains
     }
 }

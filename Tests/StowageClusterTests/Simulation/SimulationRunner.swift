@@ -36,6 +36,8 @@ enum SimulationRunner {
     struct Tally: CustomStringConvertible {
         var histories = 0
         var ok = 0, preconditionFailed = 0, values = 0, unavailable = 0, unknown = 0
+        /// Shard deletions by collectors.
+        var collections = 0
 
         mutating func add(_ history: [HistoryEntry]) {
             histories += 1
@@ -52,7 +54,7 @@ enum SimulationRunner {
 
         var description: String {
             "\(histories) histories: \(ok) writes ok, \(preconditionFailed) 412, \(values) reads answered, "
-                + "\(unavailable) unavailable, \(unknown) outcome unknown"
+                + "\(unavailable) unavailable, \(unknown) outcome unknown, \(collections) shards collected"
         }
     }
 
@@ -61,6 +63,7 @@ enum SimulationRunner {
         var simulation = RegisterSimulation(seed: seed, configuration: configuration)
         let history = simulation.run()
         tally.add(history)
+        tally.collections += simulation.collections
         if let violation = simulation.violations.first {
             return Failure(seed: seed, configuration: configuration, reason: "invariant: \(violation)", history: history)
         }

@@ -18,6 +18,9 @@ package struct RegisterSafetyRules: Sendable, Equatable {
     package var amnesiacDrivesAbstain = true
     /// A drive replies only after its change is durable (F3).
     package var replyAfterDurable = true
+    /// Data is collected by reference (F6): only when the chosen value does not reference
+    /// it and no drive holds it accepted at or above the chosen ballot.
+    package var collectByReference = true
 
     package init() {}
 
