@@ -25,12 +25,10 @@ extension RegisterSimulation {
         }
         run.chosen = found
         collectorRuns[op] = run
-        guard configuration.collectorCondemnsFirst else {
-            run.condemned = Set(drives.indices)
-            collectorRuns[op] = run
-            return condemned(run: op, slot: 0)
+        for slot in drives.indices where !configuration.collectorCondemnsFirst {
+            events.schedule(.collectRead(run: op, slot: slot), at: now + networkDelay())
         }
-        for slot in drives.indices where !(faultsOn && random.chance(configuration.dropRate)) {
+        for slot in drives.indices where configuration.collectorCondemnsFirst && !(faultsOn && random.chance(configuration.dropRate)) {
             events.schedule(.condemn(run: op, slot: slot, incarnation: drives[slot].incarnation), at: now + networkDelay())
         }
     }
@@ -42,14 +40,10 @@ extension RegisterSimulation {
         scheduleSync(slot)
     }
 
+    /// As the backend does: each drive is read once its condemnation is durable.
     mutating func condemned(run: Int, slot: Int) {
-        guard var state = collectorRuns[run] else { return }
-        state.condemned.insert(slot)
-        collectorRuns[run] = state
-        guard state.condemned.count == drives.count else { return }
-        for slot in drives.indices where !(faultsOn && random.chance(configuration.dropRate)) {
-            events.schedule(.collectRead(run: run, slot: slot), at: now + networkDelay())
-        }
+        guard collectorRuns[run] != nil, !(faultsOn && random.chance(configuration.dropRate)) else { return }
+        events.schedule(.collectRead(run: run, slot: slot), at: now + networkDelay())
     }
 
     /// Every drive answers, voter or learner: what it has accepted, from durable state.

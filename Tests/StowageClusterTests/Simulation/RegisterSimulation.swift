@@ -65,12 +65,11 @@ struct RegisterSimulation {
         case collectFinish(slot: Int, value: Int, delete: Bool)
     }
 
-    /// A collector working on one value's data: read the key, condemn on every drive, read
-    /// every drive, then delete or release.
+    /// A collector working on one value's data: read the key, condemn on every drive and read
+    /// each after its condemnation, then delete or release.
     struct CollectorRun {
         let target: Int
         var chosen: AcceptedValue?
-        var condemned: Set<Int> = []
         var answers: [Int: AcceptedValue?] = [:]
     }
 

@@ -73,7 +73,8 @@ extension ClusterBackend {
             _ = try Self.resolve(outcome)
             throw S3Error(.internalError)
         default:
-            // Outcome unknown: the data may be referenced; it stays for the reference rule.
+            // Outcome unknown: the data may be referenced; the reference rule decides.
+            collectLater(versionID, located: located, part: staged.part)
             _ = try Self.resolve(outcome)
             throw S3Error(.internalError)
         }

@@ -27,11 +27,14 @@ public final class ClusterBackend: StorageBackend {
         public var inlineLimit: Int
         /// How often each drive is probed through its path.
         public var probeInterval: Duration
+        /// How long the data of a write whose outcome is unknown waits before the collector
+        /// looks at it (CLUSTER.md §3: GETs that resolved it finish first).
+        public var collectionGrace: Duration
 
         public init(
             drives: [String], dataShards: Int = 4, parityShards: Int = 2, chunkSize: Int = 4 << 20,
             dataWriteQuorum: QuorumArithmetic.DataWriteQuorum = .parity, fsync: Bool = false,
-            inlineLimit: Int = 128 << 10, probeInterval: Duration = .seconds(2)
+            inlineLimit: Int = 128 << 10, probeInterval: Duration = .seconds(2), collectionGrace: Duration = .seconds(3600)
         ) {
             self.drives = drives
             self.dataShards = dataShards
@@ -41,6 +44,7 @@ public final class ClusterBackend: StorageBackend {
             self.fsync = fsync
             self.inlineLimit = inlineLimit
             self.probeInterval = probeInterval
+        self.collectionGrace = collectionGrace
         }
     }
 
@@ -66,6 +70,7 @@ public final class ClusterBackend: StorageBackend {
     private let opened = Mutex<State?>(nil)
     let bucketCache = BucketLeaseCache()
     let manifestCache = ManifestCache()
+    let collections = Mutex<[CollectionJob]>([])
 
     public init(options: Options, logger: Logger) {
         self.options = options
@@ -92,7 +97,7 @@ public final class ClusterBackend: StorageBackend {
         for drive in state?.drives ?? [] { drive.close() }
     }
 
-    public var services: [any Service] { [DriveProber(backend: self)] }
+    public var services: [any Service] { [DriveProber(backend: self), DataCollector(backend: self)] }
 
     public func health() async -> BackendHealth {
         guard let state = try? openState() else {

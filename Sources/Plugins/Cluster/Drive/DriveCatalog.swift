@@ -126,6 +126,35 @@ public final class DriveCatalog: Sendable {
         }
     }
 
+    // MARK: - Collection (DataCollectionRule)
+
+    /// Marks staged or adopted data condemned: accepts that carry it are refused `noData`
+    /// from now on. False when this drive holds none of it.
+    public func condemn(dataRef: [UInt8]) async throws -> Bool {
+        try await commits.submit { db in
+            try db.cachedStatement(sql: "UPDATE data SET condemned = 1 WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Lifts a condemnation (the collector's verdict was keep).
+    public func release(dataRef: [UInt8]) async throws {
+        try await commits.submit { db in
+            try db.cachedStatement(sql: "UPDATE data SET condemned = 0 WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
+        }
+    }
+
+    /// Deletes condemned data's rows (inline shards included). True when this drive held
+    /// it condemned, so the caller removes its files; data not condemned is never deleted.
+    public func collect(dataRef: [UInt8]) async throws -> Bool {
+        try await commits.submit { db in
+            try db.cachedStatement(sql: "DELETE FROM data WHERE data_ref = ? AND condemned = 1").execute(arguments: [Data(dataRef)])
+            guard db.changesCount > 0 else { return false }
+            try db.cachedStatement(sql: "DELETE FROM inline WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
+            return true
+        }
+    }
+
     /// Keys under `scope` starting with `prefix` whose accepted value on this drive is not
     /// a tombstone, in key order: candidates that a register read then resolves.
     /// `after`: continue past this key (paging).
@@ -169,7 +198,7 @@ public final class DriveCatalog: Sendable {
     }
 
     private static func holdsData(_ dataRef: [UInt8], _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM data WHERE data_ref = ?"), arguments: [Data(dataRef)]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM data WHERE data_ref = ? AND condemned = 0"), arguments: [Data(dataRef)]) ?? false
     }
 
     static func record(_ key: RegisterKey, _ db: Database) throws -> AcceptorRecord? {

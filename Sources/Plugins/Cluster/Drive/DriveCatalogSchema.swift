@@ -39,6 +39,11 @@ enum DriveCatalogSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("drive-catalog-v2-condemned") { db in
+            // A collector condemns data before it reads every drive (DataCollectionRule):
+            // from then on an accept carrying it is refused noData.
+            try db.execute(sql: "ALTER TABLE data ADD COLUMN condemned INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

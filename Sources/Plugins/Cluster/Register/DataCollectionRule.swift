@@ -10,12 +10,12 @@
 ///   accepted value referencing the data, with every drive answering;
 /// - (d) a grace period has passed (the caller's: files go to `trash/` first).
 ///
-/// Order matters for (c), and the rule relies on it: the collector first **condemns** the
-/// data on every drive (an accept that carries it is refused `noData` from then on), and only
-/// then reads every drive. An accept that adopted the data before the condemnation is in
-/// that read; one that arrives after cannot adopt it. Reading first and condemning later
-/// would let a late accept of a fenced writer, still in the network, be chosen between the
-/// two (the simulator finds that interleaving).
+/// Order matters for (c), and the rule relies on it: the collector reads each drive only
+/// after **condemning** the data there (an accept that carries it is refused `noData` from
+/// then on). An accept that adopted the data before the condemnation is in that read; one
+/// that arrives after cannot adopt it. Without the condemnation, a late accept of a fenced
+/// writer, still in the network, could be adopted after the read and chosen (the simulator
+/// finds that interleaving).
 ///
 /// ```swift
 /// let verdict = DataCollectionRule.verdict(
@@ -34,7 +34,17 @@ public enum DataCollectionRule {
 
     public enum Verdict: Sendable, Hashable {
         case collect
-        case keep(String)
+        case keep(KeepReason)
+    }
+
+    public enum KeepReason: Sendable, Hashable {
+        case writerMayRun
+        /// Try again later: every drive must answer.
+        case driveSilent
+        case chosenValueReferencesIt
+        case acceptedAtOrAboveChosen
+        /// Only under the "collection by ballot" mutation.
+        case noHigherBallotChosen
     }
 
     /// - Parameters:
@@ -51,11 +61,11 @@ public enum DataCollectionRule {
         dataRef: [UInt8], writerFenced: Bool, chosen: AcceptedValue?, drives: [DriveView],
         rules: RegisterSafetyRules
     ) -> Verdict {
-        guard writerFenced else { return .keep("its writer may still be running") }
+        guard writerFenced else { return .keep(.writerMayRun) }
         var referencing: [Ballot] = []
         for view in drives {
             switch view {
-            case .silent: return .keep("a drive of the set did not answer")
+            case .silent: return .keep(.driveSilent)
             case .accepted(let value?) where value.value.dataRef == dataRef: referencing.append(value.ballot)
             case .accepted: break
             }
@@ -65,12 +75,12 @@ public enum DataCollectionRule {
             // The first draft's rule: superseded once a higher ballot is chosen, whatever
             // that value references (F6: it deletes data a write-back or an identity accept
             // made current again).
-            guard let oldest = referencing.min() else { return chosen == nil ? .keep("nothing chosen") : .collect }
-            return chosenBallot > oldest ? .collect : .keep("no higher ballot chosen")
+            guard let oldest = referencing.min() else { return chosen == nil ? .keep(.noHigherBallotChosen) : .collect }
+            return chosenBallot > oldest ? .collect : .keep(.noHigherBallotChosen)
         }
-        if let chosen, chosen.value.dataRef == dataRef { return .keep("the chosen value references it") }
+        if let chosen, chosen.value.dataRef == dataRef { return .keep(.chosenValueReferencesIt) }
         if let highest = referencing.max(), highest >= chosenBallot {
-            return .keep("a drive holds a value referencing it at or above the chosen ballot")
+            return .keep(.acceptedAtOrAboveChosen)
         }
         return .collect
     }

@@ -1,0 +1,100 @@
+import Foundation
+import ServiceLifecycle
+import Synchronization
+
+/// Collecting the data of writes whose outcome is unknown, under ``DataCollectionRule``
+/// (CLUSTER.md §3, F6). Such a write may have been chosen, or may be rolled forward by a
+/// later read, so its data stays until the rule proves nothing can reference it.
+///
+/// Jobs live in memory: a node that stops before their grace period passes leaves that data
+/// on its drives for the scanner (issue 13), which finds staged rows nothing references.
+extension ClusterBackend {
+    struct CollectionJob: Sendable {
+        let versionID: [UInt8]
+        let located: Located
+        let part: ObjectManifest.Part
+        var due: ContinuousClock.Instant
+        var attempts = 0
+    }
+
+    /// Queues a write's data for collection once `options.collectionGrace` has passed (the
+    /// grace lets GETs that resolved the version finish, CLUSTER.md invariant 2 (d)).
+    func collectLater(_ versionID: [UInt8], located: Located, part: ObjectManifest.Part) {
+        let job = CollectionJob(versionID: versionID, located: located, part: part, due: .now + options.collectionGrace)
+        collections.withLock { $0.append(job) }
+    }
+
+    /// Runs the jobs that are due. A job whose set could not answer in full is tried again
+    /// later, a few times; one whose data is referenced is dropped (the data is live).
+    func collectDueData() async {
+        let now = ContinuousClock.now
+        let due = collections.withLock { jobs -> [CollectionJob] in
+            let ready = jobs.filter { $0.due <= now }
+            jobs.removeAll { $0.due <= now }
+            return ready
+        }
+        for var job in due {
+            let verdict = await collect(job)
+            guard verdict == .keep(.driveSilent), job.attempts < 5 else { continue }
+            job.attempts += 1
+            job.due = .now + .seconds(30 * job.attempts)
+            collections.withLock { $0.append(job) }
+        }
+    }
+
+    /// One pass of the rule over one write's data: read the key (with write-back), condemn
+    /// the data on every drive of the set, read every drive, then delete or release.
+    func collect(_ job: CollectionJob) async -> DataCollectionRule.Verdict {
+        let set = job.located.set
+        guard case .found(let chosen) = await set.coordinator.read(key: job.located.key) else {
+            return .keep(.driveSilent)
+        }
+        var condemned: [(slot: Int, drive: ClusterDrive)] = []
+        var views: [DataCollectionRule.DriveView] = []
+        for (slot, drive) in set.drives.enumerated() {
+            guard let drive, drive.online, let catalog = drive.catalog,
+                  (try? await catalog.condemn(dataRef: job.versionID)) != nil
+            else {
+                views.append(.silent)
+                continue
+            }
+            condemned.append((slot, drive))
+            // Read after this drive's condemnation: an accept that adopted the data before
+            // it is in this answer; one after it is refused.
+            do {
+                views.append(.accepted(try catalog.record(job.located.key)?.accepted))
+            } catch {
+                views.append(.silent)
+            }
+        }
+        let verdict = DataCollectionRule.verdict(dataRef: job.versionID, writerFenced: true, chosen: chosen, drives: views)
+        for (slot, drive) in condemned {
+            guard let catalog = drive.catalog else { continue }
+            if verdict == .collect {
+                guard (try? await catalog.collect(dataRef: job.versionID)) == true, !job.part.inline else { continue }
+                unlink(drive.layout.shardPath(dataRef: job.versionID, part: job.part.number, slot: slot))
+            } else {
+                try? await catalog.release(dataRef: job.versionID)
+            }
+        }
+        return verdict
+    }
+}
+
+/// Runs due collection jobs every second.
+struct DataCollector: Service {
+    let backend: ClusterBackend
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while true {
+                do {
+                    try await Task.sleep(for: .seconds(1))
+                } catch {
+                    return
+                }
+                await backend.collectDueData()
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import NIOCore
+import StowageCore
+import Testing
+@testable import StowageCluster
+
+/// The collector on a real 6-drive backend: data a write left behind goes only when the
+/// reference rule allows, and never while a value references it.
+@Suite struct DataCollectionOnDrivesTests {
+    final class Drives: Sendable {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-gc-\(UUID().uuidString)").path
+        var paths: [String] { (1...6).map { "\(root)/d\($0)" } }
+        init() {
+            for path in paths { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        }
+        deinit { try? FileManager.default.removeItem(atPath: root) }
+    }
+
+    private func backend(_ drives: Drives) async throws -> ClusterBackend {
+        let backend = ClusterBackend(
+            options: .init(drives: drives.paths, chunkSize: 64 << 10, inlineLimit: 4 << 10, collectionGrace: .zero),
+            logger: Logger(label: "test"))
+        try await backend.open()
+        _ = try await backend.createBucket("gc-test", owner: .anonymous, region: "us-east-1")
+        return backend
+    }
+
+    private func body(_ count: Int, _ fill: UInt8) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31) ^ fill } }
+
+    /// Stages `bytes` as a write would, without writing the register (a coordinator that
+    /// died after staging).
+    private func stage(_ bytes: [UInt8], on backend: ClusterBackend, _ address: ObjectAddress) async throws
+        -> (versionID: [UInt8], located: ClusterBackend.Located, part: ObjectManifest.Part)
+    {
+        let state = try backend.openState()
+        let located = try await backend.locate(address, state: state)
+        let versionID = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        let staged = try await backend.stage(
+            body: S3Body(ByteBuffer(bytes: bytes)), options: PutObjectOptions(), versionID: versionID, located: located, state: state)
+        return (versionID, located, staged.part)
+    }
+
+    private func read(_ backend: ClusterBackend, _ address: ObjectAddress) async throws -> [UInt8] {
+        let result = try await backend.getObject(address, options: GetObjectOptions())
+        var out = ByteBuffer()
+        switch result.content {
+        case .bytes(let buffer): out = buffer
+        case .stream(let body, _): for try await piece in body { out.writeImmutableBuffer(piece) }
+        default: break
+        }
+        return Array(out.readableBytesView)
+    }
+
+    private func shardFiles(_ staged: (versionID: [UInt8], located: ClusterBackend.Located, part: ObjectManifest.Part)) -> Int {
+        staged.located.set.drives.enumerated().filter { slot, drive in
+            guard let drive else { return false }
+            return FileManager.default.fileExists(atPath: drive.layout.shardPath(dataRef: staged.versionID, part: staged.part.number, slot: slot))
+        }.count
+    }
+
+    @Test(arguments: [100_000, 1_000])
+    func stagingNoAcceptReachedIsCollected(size: Int) async throws {
+        let drives = Drives()
+        let backend = try await backend(drives)
+        let address = ObjectAddress(bucket: "gc-test", key: "k")
+        let current = body(size, 1)
+        _ = try await backend.putObject(address, body: S3Body(ByteBuffer(bytes: current)), options: PutObjectOptions())
+        let orphan = try await stage(body(size, 2), on: backend, address)
+        if !orphan.part.inline { #expect(shardFiles(orphan) == 6) }
+
+        let verdict = await backend.collect(.init(versionID: orphan.versionID, located: orphan.located, part: orphan.part, due: .now))
+        #expect(verdict == .collect)
+        #expect(shardFiles(orphan) == 0)
+        for drive in orphan.located.set.drives.compactMap({ $0 }) {
+            // Rows gone: a late accept carrying this data is refused.
+            #expect(try await drive.catalog!.condemn(dataRef: orphan.versionID) == false)
+        }
+        #expect(try await read(backend, address) == current)
+        try await backend.close()
+    }
+
+    /// A write whose client saw "outcome unknown" but that was chosen: its data is live.
+    @Test func dataOfAChosenWriteIsKept() async throws {
+        let drives = Drives()
+        let backend = try await backend(drives)
+        let address = ObjectAddress(bucket: "gc-test", key: "k")
+        let bytes = body(100_000, 3)
+        _ = try await backend.putObject(address, body: S3Body(ByteBuffer(bytes: bytes)), options: PutObjectOptions())
+        let state = try backend.openState()
+        let located = try await backend.locate(address, state: state)
+        guard case .found(let chosen?) = await located.set.coordinator.read(key: located.key) else {
+            Issue.record("no chosen value")
+            return
+        }
+        let manifest = try ObjectManifest.decode(chosen.value)
+        let job = ClusterBackend.CollectionJob(
+            versionID: Array(manifest.versionID), located: located, part: manifest.parts[0], due: .now)
+        #expect(await backend.collect(job) == .keep(.chosenValueReferencesIt))
+        #expect(shardFiles((job.versionID, located, job.part)) == 6)
+        #expect(try await read(backend, address) == bytes)
+        // Released: an overwrite's accepts adopt data as usual.
+        let next = body(50_000, 4)
+        _ = try await backend.putObject(address, body: S3Body(ByteBuffer(bytes: next)), options: PutObjectOptions())
+        #expect(try await read(backend, address) == next)
+        try await backend.close()
+    }
+
+    /// A partial accept (one drive) superseded by a later write: nothing can roll it forward.
+    @Test func partialAcceptSupersededIsCollected() async throws {
+        let drives = Drives()
+        let backend = try await backend(drives)
+        let address = ObjectAddress(bucket: "gc-test", key: "k")
+        let lost = try await stage(body(100_000, 5), on: backend, address)
+        let set = lost.located.set
+        let ballot = try await set.coordinator.clock.issue(above: nil)
+        let value = RegisterValue(writeID: .random(), payload: [1], dataRef: lost.versionID)
+        let reply = try await set.drives[0]!.catalog!.apply(
+            .accept(ballot, value, carriesData: true), to: lost.located.key, wallMs: WallClock.nowMs(), isVoter: true)
+        #expect(reply == .accepted(voter: true, holdsData: true))
+        let winner = body(70_000, 6)
+        _ = try await backend.putObject(address, body: S3Body(ByteBuffer(bytes: winner)), options: PutObjectOptions())
+
+        let verdict = await backend.collect(.init(versionID: lost.versionID, located: lost.located, part: lost.part, due: .now))
+        #expect(verdict == .collect)
+        #expect(shardFiles(lost) == 0)
+        #expect(try await read(backend, address) == winner)
+        try await backend.close()
+    }
+
+    /// Condemned data cannot be adopted; released data can.
+    @Test func condemnedDataRefusesAccepts() async throws {
+        let drives = Drives()
+        let backend = try await backend(drives)
+        let address = ObjectAddress(bucket: "gc-test", key: "k")
+        let staged = try await stage(body(10_000, 7), on: backend, address)
+        let catalog = staged.located.set.drives[1]!.catalog!
+        let value = RegisterValue(writeID: .random(), payload: [1], dataRef: staged.versionID)
+        #expect(try await catalog.condemn(dataRef: staged.versionID))
+        let ballot = try await staged.located.set.coordinator.clock.issue(above: nil)
+        let refused = try await catalog.apply(.accept(ballot, value, carriesData: true), to: staged.located.key, wallMs: WallClock.nowMs(), isVoter: true)
+        #expect(refused == .noData)
+        try await catalog.release(dataRef: staged.versionID)
+        let accepted = try await catalog.apply(.accept(ballot, value, carriesData: true), to: staged.located.key, wallMs: WallClock.nowMs(), isVoter: true)
+        #expect(accepted == .accepted(voter: true, holdsData: true))
+        try await backend.close()
+    }
+}
