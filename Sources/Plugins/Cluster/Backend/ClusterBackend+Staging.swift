@@ -50,6 +50,11 @@ extension ClusterBackend {
             removeFiles(versionID, slots: slots, set: set)
             throw error
         }
+        for (shard, written) in shards.enumerated() {
+            guard let drive = drives[slots[shard]] else { continue }
+            // A drive already out of rotation was never tried: that is not a new failure.
+            if case .failed(let error) = written, drive.online { drive.record(error: error) }
+        }
         let inline = shards.allSatisfy { if case .inline = $0 { return true } else { return false } }
         let part = ObjectManifest.Part(
             number: 1, size: checked.size, dataShards: stripe.dataShards, parityShards: stripe.parityShards,
@@ -62,6 +67,7 @@ extension ClusterBackend {
                 let slot = slots[shard]
                 group.addTask {
                     do {
+                        try await drive.track {
                         switch written {
                         case .inline(let bytes):
                             try await catalog.stageInline(dataRef: versionID, part: 1, slot: slot, shard: bytes, wallMs: now)
@@ -69,7 +75,8 @@ extension ClusterBackend {
                             if durable { try DurableFiles.syncDirectory(drive.layout.shardDirectory(dataRef: versionID)) }
                             try await catalog.stage(dataRef: versionID, wallMs: now)
                         case .failed:
-                            return false
+                            break
+                        }
                         }
                         return true
                     } catch {

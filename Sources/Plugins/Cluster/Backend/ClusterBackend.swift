@@ -114,7 +114,8 @@ public final class ClusterBackend: StorageBackend {
         // A drive out of rotation degrades the node; whether data is still served is its
         // set's status above.
         for drive in state.drives {
-            components.append(.init(name: "drive \(drive.path)", status: drive.online ? .ok : .degraded, detail: drive.reason))
+            let detail = [drive.reason, drive.activity].compactMap { $0 }.joined(separator: "; ")
+            components.append(.init(name: "drive \(drive.path)", status: drive.online ? .ok : .degraded, detail: detail))
         }
         for excluded in state.excluded {
             components.append(.init(name: "drive \(excluded.path)", status: .degraded, detail: excluded.reason))

@@ -11,6 +11,7 @@ final class ClusterDrive: Sendable {
         var online: Bool
         var reason: String?
         var closed = false
+        var tracker: DriveHealthTracker
     }
 
     /// Which file the catalog is (device, inode): a drive that comes back holding another
@@ -39,20 +40,63 @@ final class ClusterDrive: Sendable {
     /// The catalog file this process opened at start.
     private let catalogIdentity: FileIdentity?
 
-    init(path: String, driveUUID: String, durable: Bool, isVoter: Bool, catalog: DriveCatalog?, reason: String?, logger: Logger) {
+    init(
+        path: String, driveUUID: String, durable: Bool, isVoter: Bool, catalog: DriveCatalog?, reason: String?, logger: Logger,
+        policy: DriveHealthTracker.Policy = .init()
+    ) {
         self.path = path
         self.layout = DriveLayout(drive: path)
         self.driveUUID = driveUUID
         self.durable = durable
         self.isVoter = isVoter
         self.logger = logger
-        state = Mutex(State(catalog: catalog, online: catalog != nil, reason: reason))
+        state = Mutex(State(catalog: catalog, online: catalog != nil, reason: reason, tracker: DriveHealthTracker(policy: policy)))
         catalogIdentity = catalog == nil ? nil : FileIdentity(path: layout.catalogPath)
     }
 
     var catalog: DriveCatalog? { state.withLock { $0.online ? $0.catalog : nil } }
     var online: Bool { state.withLock { $0.online } }
     var reason: String? { state.withLock { $0.reason } }
+    /// Operations, errors and latency, for health and clusterStatus.
+    var activity: String { state.withLock { $0.tracker.summary } }
+
+    /// Runs one operation on the drive, counting its latency and failure (`failed` reads a
+    /// result that is a failure without throwing). Failures in a row take it out of rotation.
+    func track<T>(_ operation: () async throws -> T, failed: (T) -> Bool = { _ in false }) async rethrows -> T {
+        let id = state.withLock { $0.tracker.begin(at: .now) }
+        do {
+            let result = try await operation()
+            finish(id, error: failed(result) ? "the operation's outcome is unknown (an I/O error at commit)" : nil)
+            return result
+        } catch {
+            finish(id, error: "\(error)")
+            throw error
+        }
+    }
+
+    /// An outcome timed elsewhere (a shard file written inside the erasure writer).
+    func record(error: String?) {
+        takeOutIfNeeded(state.withLock { $0.tracker.record(latency: nil, error: error) })
+    }
+
+    private func finish(_ id: UInt64, error: String?) {
+        takeOutIfNeeded(state.withLock { $0.tracker.end(id, at: .now, error: error) })
+    }
+
+    private func takeOutIfNeeded(_ verdict: DriveHealthTracker.Verdict) {
+        guard case .takeOut(let reason) = verdict else { return }
+        takeOut(reason)
+    }
+
+    private func takeOut(_ problem: String) {
+        let wasOnline = state.withLock { state -> Bool in
+            let was = state.online
+            state.online = false
+            state.reason = problem
+            return was
+        }
+        if wasOnline { logger.error("drive out of rotation", metadata: ["drive": "\(path)", "reason": "\(problem)"]) }
+    }
 
     /// Checks the drive through its path, not through descriptors held open: the directory
     /// must exist and hold this drive's own format.
@@ -65,14 +109,10 @@ final class ClusterDrive: Sendable {
         case .unformatted: problem = "its format.json is gone"
         case .unreadable(let reason): problem = reason
         }
+        if problem == nil { problem = state.withLock { $0.tracker.overdue(at: .now) } }
+        if problem == nil && !online { problem = writeProbe() }
         if let problem {
-            let wasOnline = state.withLock { state -> Bool in
-                let was = state.online
-                state.online = false
-                state.reason = problem
-                return was
-            }
-            if wasOnline { logger.error("drive out of rotation", metadata: ["drive": "\(path)", "reason": "\(problem)"]) }
+            takeOut(problem)
             return
         }
         guard !online else { return }
@@ -95,6 +135,7 @@ final class ClusterDrive: Sendable {
                 state.catalog = fresh
                 state.online = true
                 state.reason = nil
+                state.tracker.restored()
                 return (old, nil)
             }
             try? stale?.close()
@@ -102,6 +143,20 @@ final class ClusterDrive: Sendable {
             if stale == nil { logger.notice("drive back in rotation", metadata: ["drive": "\(path)"]) }
         } catch {
             state.withLock { $0.reason = "its catalog cannot be opened: \(error)" }
+        }
+    }
+
+    /// A drive out of rotation comes back only if it takes a synced write and reads it back
+    /// (one that failed operations may have a full or read-only file system).
+    private func writeProbe() -> String? {
+        let path = layout.stowageDirectory + "/probe"
+        let token = Array(UUID().uuidString.utf8)
+        do {
+            try DurableFiles.write(Data(token), to: path, durable: true)
+            guard FileManager.default.contents(atPath: path).map(Array.init) == token else { return "a probe write did not read back" }
+            return nil
+        } catch {
+            return "a probe write failed: \(error)"
         }
     }
 
@@ -126,6 +181,8 @@ struct ClusterDriveReplica: RegisterReplica {
 
     func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {
         guard let drive, let catalog = drive.catalog else { return .notDelivered }
-        return await LocalDriveReplica(catalog: catalog, isVoter: drive.isVoter).handle(request, key: key)
+        let replica = LocalDriveReplica(catalog: catalog, isVoter: drive.isVoter)
+        if case .learn = request { return await replica.handle(request, key: key) }
+        return await drive.track({ await replica.handle(request, key: key) }, failed: { $0 == .outcomeUnknown })
     }
 }
