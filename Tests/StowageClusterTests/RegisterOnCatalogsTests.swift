@@ -8,6 +8,7 @@ import Testing
 @Suite struct RegisterOnCatalogsTests {
     /// A drive taken out of rotation: requests to it are not delivered.
     struct OfflineReplica: RegisterReplica {
+        func listRange(_ request: ListRangeRequest) async -> ListRangeReply? { nil }
         func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery { .notDelivered }
         var isOnline: Bool { false }
     }

@@ -185,4 +185,9 @@ struct ClusterDriveReplica: RegisterReplica {
         if case .learn = request { return await replica.handle(request, key: key) }
         return await drive.track({ await replica.handle(request, key: key) }, failed: { $0 == .outcomeUnknown })
     }
+
+    func listRange(_ request: ListRangeRequest) async -> ListRangeReply? {
+        guard let drive, let catalog = drive.catalog else { return nil }
+        return await drive.track({ try? catalog.listRange(request, isVoter: drive.isVoter) }, failed: { $0 == nil })
+    }
 }

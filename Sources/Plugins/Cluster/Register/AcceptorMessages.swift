@@ -64,3 +64,46 @@ public enum Delivery: Sendable, Hashable {
         }
     }
 }
+
+/// `listRange`: one drive's register rows within a scope, in key (byte) order, for the
+/// listing merge (CLUSTER.md §3, §5). Rows with only a promise are left out; tombstones are
+/// not (a key deleted at a ballot must beat older values on other drives).
+///
+/// ```swift
+/// let request = ListRangeRequest(scope: bucketID, prefix: Array("photos/".utf8), after: nil, limit: 1_000)
+/// ```
+public struct ListRangeRequest: Sendable, Hashable {
+    public var scope: [UInt8]
+    public var prefix: [UInt8]
+    /// Continue past this key (exclusive); nil: from the start of the prefix.
+    public var after: [UInt8]?
+    public var limit: Int
+
+    public init(scope: [UInt8], prefix: [UInt8] = [], after: [UInt8]? = nil, limit: Int = 1_000) {
+        self.scope = scope
+        self.prefix = prefix
+        self.after = after
+        self.limit = limit
+    }
+}
+
+/// One key as a drive holds it.
+public struct ListedRow: Sendable, Hashable {
+    public var key: [UInt8]
+    public var accepted: AcceptedValue
+    public var chosen: Bool
+
+    public init(key: [UInt8], accepted: AcceptedValue, chosen: Bool) {
+        self.key = key
+        self.accepted = accepted
+        self.chosen = chosen
+    }
+}
+
+public enum ListRangeReply: Sendable, Hashable {
+    /// `complete`: the drive has no further rows in the range; otherwise the last row's key
+    /// is how far this drive's answer covers (its horizon).
+    case rows([ListedRow], complete: Bool)
+    /// A learner: it never answers "absent", so it does not list.
+    case notVoter
+}

@@ -11,6 +11,8 @@ public protocol RegisterReplica: Sendable {
     /// This replica answers `request` without waiting on anything slow (a local catalog's
     /// point read): the coordinator calls it in place instead of in a task of its own.
     func answersInPlace(_ request: AcceptorRequest) -> Bool
+    /// The drive's rows in a key range (`listRange`); nil when it did not answer.
+    func listRange(_ request: ListRangeRequest) async -> ListRangeReply?
 }
 
 extension RegisterReplica {
@@ -39,6 +41,10 @@ public struct LocalDriveReplica: RegisterReplica {
     /// hold up the coordinator or its deadline.
     public func answersInPlace(_ request: AcceptorRequest) -> Bool {
         if case .learn = request { return true } else { return false }
+    }
+
+    public func listRange(_ request: ListRangeRequest) async -> ListRangeReply? {
+        try? catalog.listRange(request, isVoter: isVoter)
     }
 
     public func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {

@@ -81,6 +81,58 @@ public enum AcceptorWire {
         return input.atEnd ? reply : nil
     }
 
+    // MARK: - listRange
+
+    public static func encode(_ request: ListRangeRequest) -> [UInt8] {
+        var out = Writer()
+        out.bytes(request.scope)
+        out.bytes(request.prefix)
+        out.byte(request.after == nil ? 0 : 1)
+        if let after = request.after { out.bytes(after) }
+        out.uint64(UInt64(max(0, request.limit)))
+        return out.buffer
+    }
+
+    public static func decodeListRange(_ bytes: [UInt8]) -> ListRangeRequest? {
+        var input = Reader(bytes)
+        guard let scope = input.bytes(), let prefix = input.bytes(), let has = input.byte(), has <= 1 else { return nil }
+        var after: [UInt8]?
+        if has == 1 { guard let a = input.bytes() else { return nil }; after = a }
+        guard let limit = input.uint64(), limit <= 1_000_000, input.atEnd else { return nil }
+        return ListRangeRequest(scope: scope, prefix: prefix, after: after, limit: Int(limit))
+    }
+
+    public static func encode(_ reply: ListRangeReply) -> [UInt8] {
+        var out = Writer()
+        switch reply {
+        case .notVoter: out.byte(0)
+        case .rows(let rows, let complete):
+            out.byte(complete ? 2 : 1)
+            out.uint64(UInt64(rows.count))
+            for row in rows {
+                out.bytes(row.key)
+                out.accepted(row.accepted)
+                out.byte(row.chosen ? 1 : 0)
+            }
+        }
+        return out.buffer
+    }
+
+    public static func decodeListRangeReply(_ bytes: [UInt8]) -> ListRangeReply? {
+        var input = Reader(bytes)
+        guard let tag = input.byte(), tag <= 2 else { return nil }
+        guard tag != 0 else { return input.atEnd ? .notVoter : nil }
+        // Every row takes at least 45 bytes: a count beyond that is a lie, not an allocation.
+        guard let count = input.uint64(), count <= UInt64(bytes.count / 45) else { return nil }
+        var rows: [ListedRow] = []
+        for _ in 0..<count {
+            guard let key = input.bytes(), let accepted = input.accepted(), let value = accepted,
+                  let chosen = input.byte(), chosen <= 1 else { return nil }
+            rows.append(ListedRow(key: key, accepted: value, chosen: chosen == 1))
+        }
+        return input.atEnd ? .rows(rows, complete: tag == 2) : nil
+    }
+
     // MARK: - Fields
 
     private struct Writer {

@@ -17,6 +17,8 @@ import Synchronization
 /// ```
 public final class DriveRequestHandler: ClusterRequestHandler {
     public static let verb = "register"
+    /// `listRange`: a read of committed rows, answered every time (no request ID needed).
+    public static let listVerb = "listRange"
     public static let driveField = HTTPField.Name("stowage-drive")!
     public static let requestIDField = HTTPField.Name("stowage-request-id")!
 
@@ -32,6 +34,7 @@ public final class DriveRequestHandler: ClusterRequestHandler {
     }
 
     public func handle(_ request: ClusterRequest, from sender: NodeID) async throws -> ClusterResponse {
+        if request.verb == Self.listVerb { return try await list(request) }
         guard request.verb == Self.verb, let uuid = request.fields[Self.driveField],
               let requestID = request.fields[Self.requestIDField] else {
             return ClusterResponse(status: .badRequest)
@@ -53,6 +56,17 @@ public final class DriveRequestHandler: ClusterRequestHandler {
             try await drive.catalog.apply(acceptorRequest, to: key, wallMs: WallClock.nowMs(), isVoter: drive.isVoter))
         seen.withLock { $0.replies[id] = .answered(reply) }
         return ClusterResponse(status: .ok, body: S3Body(ByteBuffer(bytes: reply)))
+    }
+
+    private func list(_ request: ClusterRequest) async throws -> ClusterResponse {
+        guard let uuid = request.fields[Self.driveField] else { return ClusterResponse(status: .badRequest) }
+        guard let drive = drives[uuid] else { return ClusterResponse(status: .notFound) }
+        let body = try await request.body.collect(upTo: 1 << 20, orThrow: S3Error(.entityTooLarge))
+        guard let range = AcceptorWire.decodeListRange(Array(body.readableBytesView)) else {
+            return ClusterResponse(status: .badRequest)
+        }
+        let reply = try drive.catalog.listRange(range, isVoter: drive.isVoter)
+        return ClusterResponse(status: .ok, body: S3Body(ByteBuffer(bytes: AcceptorWire.encode(reply))))
     }
 
     /// Nil for the first copy (now marked running); else what the first copy left.
@@ -107,5 +121,17 @@ public struct RemoteDriveReplica: RegisterReplica {
         } catch {
             return .outcomeUnknown
         }
+    }
+
+    public func listRange(_ request: ListRangeRequest) async -> ListRangeReply? {
+        var fields = HTTPFields()
+        fields[DriveRequestHandler.driveField] = driveUUID
+        let message = ClusterRequest(
+            verb: DriveRequestHandler.listVerb, resource: "drive/\(driveUUID)", fields: fields,
+            body: S3Body(ByteBuffer(bytes: AcceptorWire.encode(request))))
+        guard let response = try? await transport.send(message, to: node), response.status == .ok,
+              let body = try? await response.body.collect(upTo: 256 << 20, orThrow: S3Error(.entityTooLarge))
+        else { return nil }
+        return AcceptorWire.decodeListRangeReply(Array(body.readableBytesView))
     }
 }
