@@ -108,7 +108,8 @@ import Testing
                 }
                 // A later write wins, and the dead write never comes back over it.
                 let later = try drives.coordinator(node: 5)
-                guard case .written = await later.write(value(3), key: key) else { Issue.record("write after the crash"); return }
+                let laterOutcome = await later.write(value(3), key: key)
+                guard case .written = laterOutcome else { Issue.record("write after the crash (\(kind), reach \(reach), learn \(learn)): \(laterOutcome)"); return }
                 for (node, reversed) in [(UInt16(3), true), (4, false)] {
                     let outcome = await (try drives.coordinator(node: node, reversed: reversed)).read(key: key)
                     guard case .found(let found) = outcome else { Issue.record("read after the later write: \(outcome)"); return }

@@ -14,12 +14,15 @@ import Synchronization
 /// ```
 public final class DriveCatalog: Sendable {
     let pool: DatabasePool
+    /// Register and inline-shard point reads (a GET makes about ten).
+    let points: SQLitePointReader
     private let commits: GroupCommitQueue
 
     private let learns = PendingLearns()
 
-    private init(pool: DatabasePool, logger: Logger, name: String) {
+    private init(pool: DatabasePool, points: SQLitePointReader, logger: Logger, name: String) {
         self.pool = pool
+        self.points = points
         self.commits = GroupCommitQueue(writer: PoolWriter(pool: pool, learns: learns), logger: logger, name: name)
     }
 
@@ -47,7 +50,12 @@ public final class DriveCatalog: Sendable {
     public static func open(path: String, durable: Bool, logger: Logger, name: String = "stowage-drive") throws -> DriveCatalog {
         let pool = try SQLiteIndexStore.open(
             path: path, durable: durable, migrator: DriveCatalogSchema.migrator, label: name, readers: 4)
-        return DriveCatalog(pool: pool, logger: logger, name: name)
+        do {
+            return DriveCatalog(pool: pool, points: try SQLitePointReader(path: path), logger: logger, name: name)
+        } catch {
+            try? SQLiteIndexStore.close(pool)
+            throw error
+        }
     }
 
     public func close() throws {
@@ -105,11 +113,10 @@ public final class DriveCatalog: Sendable {
 
     /// A shard kept inline, as staged (`[crc32c][block]`).
     public func inlineShard(dataRef: [UInt8], part: Int, slot: Int) throws -> [UInt8]? {
-        try pool.read { db in
-            try Data.fetchOne(
-                db.cachedStatement(sql: "SELECT bytes FROM inline WHERE data_ref = ? AND part = ? AND slot = ?"),
-                arguments: [Data(dataRef), part, slot]).map(Array.init)
-        }
+        try points.row(
+            "SELECT bytes FROM inline WHERE data_ref = ? AND part = ? AND slot = ?",
+            [.blob(dataRef), .int(Int64(part)), .int(Int64(slot))]
+        ) { $0.blob(0) } ?? nil
     }
 
     /// Forgets staged data that no register value references: only for a write whose
@@ -169,10 +176,23 @@ public final class DriveCatalog: Sendable {
 
     /// The key's stored record (nil: none), as the last committed transaction left it.
     public func record(_ key: RegisterKey) throws -> AcceptorRecord? {
-        // In a read transaction of its own: a fresh snapshot every time. (`unsafeRead` was
-        // cheaper, but a test read a value older than one already committed; until that is
-        // understood, reads pay for the transaction.)
-        try pool.read { db in try Self.record(key, db) }
+        // One autocommit SELECT: the newest committed snapshot (see SQLitePointReader on why
+        // each statement is reset at once).
+        let sql = "SELECT promised, ballot, write_id, chosen, tomb, value, data_ref FROM registers WHERE scope = ? AND key = ?"
+        let found = try points.row(sql, [.blob(key.scope), .blob(key.key)]) { row -> AcceptorRecord? in
+            guard let promised = row.blob(0).flatMap({ Ballot(bytes: $0) }) else { return nil }
+            var record = AcceptorRecord(promised: promised, chosen: row.int(3) != 0)
+            if let ballotBytes = row.blob(1) {
+                guard let ballot = Ballot(bytes: ballotBytes), let writeID = WriteID(bytes: row.blob(2) ?? []) else { return nil }
+                let value = RegisterValue(
+                    writeID: writeID, tombstone: row.int(4) != 0, payload: row.blob(5) ?? [], dataRef: row.blob(6) ?? [])
+                record.accepted = AcceptedValue(ballot: ballot, value: value)
+            }
+            return record
+        }
+        guard let found else { return nil }
+        guard let record = found else { throw CorruptRow(key: key) }
+        return record
     }
 
     /// The HLC reservation ("ballots issued up to") persisted on this drive; 0 if none.

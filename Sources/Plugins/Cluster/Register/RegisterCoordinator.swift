@@ -18,6 +18,10 @@ public struct RegisterCoordinator: Sendable {
         public var roundTimeout: Duration = .seconds(2)
         /// The longest pause before retrying after every drive refused.
         public var maxBackoff: Duration = .milliseconds(50)
+        /// A read asks R drives first and the rest only if those do not settle it (a value
+        /// they show chosen needs no more): after this long, or as soon as they have answered
+        /// without settling it.
+        public var readSecondPhase: Duration = .milliseconds(30)
 
         public init() {}
     }
@@ -50,9 +54,48 @@ public struct RegisterCoordinator: Sendable {
         await run(RegisterOperation(.conditionalWrite, setSize: replicas.count, dataQuorum: dataQuorum), key: key, decide: decide)
     }
 
+    /// The drives' bound on how far ahead a ballot may be (AcceptorRules.Context).
+    static let maxClockOffsetMs: UInt64 = 500
+    /// Past this, a clock that far ahead is a fault to report, not a wait.
+    static let longestClockWait: Duration = .seconds(2)
+
     private enum Event: Sendable {
         case delivery(round: Int, slot: Int, Delivery)
+        case secondPhase(round: Int)
         case deadline(round: Int)
+    }
+
+    /// The drives a read has not asked yet, and those it is waiting on.
+    private struct ReadPhase {
+        let round: Int
+        var waiting: Set<Int>
+        var deferred: [Int]
+    }
+
+    /// Which replicas a read round asks first: R in rotation, starting at a different
+    /// online drive each time so reads spread over the set.
+    private func firstReaders(_ count: Int) -> (first: [Int], rest: [Int]) {
+        let online = replicas.indices.filter { replicas[$0].isOnline }
+        guard online.count > count else { return (Array(replicas.indices), []) }
+        let start = Int.random(in: 0..<online.count)
+        let first = (0..<count).map { online[(start + $0) % online.count] }
+        let chosen = Set(first)
+        return (first, replicas.indices.filter { !chosen.contains($0) })
+    }
+
+    private func send(_ request: AcceptorRequest, round: Int?, to slots: [Int], key: RegisterKey, sink: AsyncStream<Event>.Continuation) async {
+        for slot in slots {
+            let replica = replicas[slot]
+            if replica.answersInPlace(request) {
+                let delivery = await replica.handle(request, key: key)
+                if let round { sink.yield(.delivery(round: round, slot: slot, delivery)) }
+                continue
+            }
+            Task {
+                let delivery = await replica.handle(request, key: key)
+                if let round { sink.yield(.delivery(round: round, slot: slot, delivery)) }
+            }
+        }
     }
 
     private func run(
@@ -61,7 +104,7 @@ public struct RegisterCoordinator: Sendable {
     ) async -> RegisterOperation.Outcome {
         // Fail before sending anything when too few drives are in rotation for a quorum:
         // then the 503 leaves nothing behind that a later read could write back.
-        let online = replicas.filter(\.isOnline).count
+        let online = replicas.reduce(0) { $0 + ($1.isOnline ? 1 : 0) }
         let needed = operation.kind == .read ? operation.readQuorum : max(operation.quorum, operation.dataQuorum)
         guard online >= needed else {
             return .unavailable("\(online) of \(replicas.count) drives are online; this operation needs \(needed)")
@@ -69,6 +112,13 @@ public struct RegisterCoordinator: Sendable {
         var op = operation
         let (events, sink) = AsyncStream<Event>.makeStream()
         var deadline: Task<Void, Never>?
+        var readPhase: ReadPhase?
+        /// The last ballot proposed, and how long drives need before they accept it: a node
+        /// that restarted several times within moments resumes ballots above its
+        /// reservations, ahead of the wall clock; drives refuse those (clockAhead) until
+        /// their clocks catch up, so the retry waits that long instead of failing.
+        var proposed: Ballot?
+        var clockWait: Duration = .zero
         defer {
             deadline?.cancel()
             sink.finish()
@@ -82,27 +132,35 @@ public struct RegisterCoordinator: Sendable {
                 case .finish(let outcome):
                     return outcome
                 case .send(let round, let request):
-                    for (slot, replica) in replicas.enumerated() {
-                        if replica.answersInPlace(request) {
-                            let delivery = await replica.handle(request, key: key)
-                            if let round { sink.yield(.delivery(round: round, slot: slot, delivery)) }
-                            continue
-                        }
-                        Task {
-                            let delivery = await replica.handle(request, key: key)
-                            if let round { sink.yield(.delivery(round: round, slot: slot, delivery)) }
-                        }
+                    if let ballot = request.proposedBallot { proposed = ballot }
+                    var slots = Array(replicas.indices)
+                    readPhase = nil
+                    if case .read = request, let round {
+                        let (first, rest) = firstReaders(op.readQuorum)
+                        slots = first
+                        if !rest.isEmpty { readPhase = ReadPhase(round: round, waiting: Set(first), deferred: rest) }
                     }
+                    await send(request, round: round, to: slots, key: key, sink: sink)
                     if let round {
                         deadline?.cancel()
                         let timeout = timing.roundTimeout
+                        let phased = readPhase != nil ? timing.readSecondPhase : nil
                         deadline = Task {
-                            try? await Task.sleep(for: timeout)
+                            if let phased {
+                                try? await Task.sleep(for: phased)
+                                if Task.isCancelled { return }
+                                sink.yield(.secondPhase(round: round))
+                            }
+                            try? await Task.sleep(for: timeout - (phased ?? .zero))
                             if !Task.isCancelled { sink.yield(.deadline(round: round)) }
                         }
                     }
                 case .issueBallot(let above, let backoff):
-                    if backoff { try? await Task.sleep(for: timing.maxBackoff * Double.random(in: 0.2...1)) }
+                    if backoff {
+                        let jitter = timing.maxBackoff * Double.random(in: 0.2...1)
+                        try? await Task.sleep(for: max(jitter, min(clockWait, Self.longestClockWait)))
+                        clockWait = .zero
+                    }
                     do {
                         next += op.proceed(ballot: try await clock.issue(above: above))
                     } catch {
@@ -122,7 +180,27 @@ public struct RegisterCoordinator: Sendable {
             switch event {
             case .delivery(let round, let slot, let delivery):
                 if case .reply(.rejected(let top, _)) = delivery { clock.observe(top) }
+                if case .reply(.clockAhead(let driveMs)) = delivery, let proposed, proposed.ms > driveMs + Self.maxClockOffsetMs {
+                    clockWait = max(clockWait, .milliseconds(Int64(proposed.ms - driveMs - Self.maxClockOffsetMs) + 5))
+                }
                 pending = op.receive(round: round, slot: slot, delivery)
+                if var phase = readPhase, phase.round == round, pending.isEmpty {
+                    // The first readers answered without settling the read (or one could
+                    // not answer): ask the others now rather than at the timer.
+                    phase.waiting.remove(slot)
+                    let settledNothing: Bool
+                    if case .reply(.state) = delivery { settledNothing = phase.waiting.isEmpty } else { settledNothing = true }
+                    readPhase = phase
+                    if settledNothing {
+                        readPhase = nil
+                        await send(.read, round: round, to: phase.deferred, key: key, sink: sink)
+                    }
+                }
+            case .secondPhase(let round):
+                if let phase = readPhase, phase.round == round {
+                    readPhase = nil
+                    await send(.read, round: round, to: phase.deferred, key: key, sink: sink)
+                }
             case .deadline(let round):
                 pending = op.expire(round: round)
             }

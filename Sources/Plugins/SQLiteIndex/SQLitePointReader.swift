@@ -1,0 +1,154 @@
+import Foundation
+import GRDBSQLite
+import Synchronization
+
+/// Point reads on a WAL database without a dispatch queue or a transaction of their own: a
+/// few connections of its own, each with its prepared statements, lent out one reader at a
+/// time. A single statement runs in autocommit mode, so it reads one committed snapshot, the
+/// newest when it starts; every statement is reset as soon as its row is read, so no
+/// connection keeps an old snapshot open (an un-reset statement would pin its read
+/// transaction, and every later statement on that connection would see the past).
+///
+/// GRDB's `DatabasePool.read` costs more than the SELECT itself for a one-row lookup (a
+/// dispatch hop, the pool's bookkeeping, BEGIN and COMMIT); the cluster's GET makes ten of
+/// them, so it reads through this instead.
+///
+/// ```swift
+/// let reader = try SQLitePointReader(path: "/mnt/d1/.stowage/catalog.sqlite")
+/// let bytes: [UInt8]? = try reader.row("SELECT bytes FROM inline WHERE data_ref = ?", [.blob(ref)]) { $0.blob(0) }
+/// ```
+public final class SQLitePointReader: Sendable {
+    public enum Argument: Sendable {
+        case blob([UInt8])
+        case int(Int64)
+    }
+
+    /// The current row of a stepped statement; valid only inside the closure it is given to.
+    public struct Row {
+        fileprivate let statement: OpaquePointer
+
+        fileprivate init(_ statement: OpaquePointer) { self.statement = statement }
+
+        public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+        public func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+        /// Nil for NULL; an empty array for an empty blob.
+        public func blob(_ column: Int32) -> [UInt8]? {
+            guard !isNull(column) else { return nil }
+            let count = Int(sqlite3_column_bytes(statement, column))
+            guard count > 0, let base = sqlite3_column_blob(statement, column) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: base, count: count))
+        }
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let code: Int32
+        public let message: String
+        public var description: String { "SQLite error \(code): \(message)" }
+    }
+
+    private let path: String
+    private let idle = Mutex<[Connection]>([])
+    private let keep: Int
+
+    /// Connections are opened on first use; at most `keep` stay open while idle.
+    public init(path: String, keep: Int = 4) throws {
+        self.path = path
+        self.keep = keep
+        let first = try Connection(path: path)
+        idle.withLock { $0.append(first) }
+    }
+
+    deinit {
+        for connection in idle.withLock({ $0 }) { connection.close() }
+    }
+
+    /// Runs `sql` with `arguments` and maps its first row (nil: no row).
+    public func row<T>(_ sql: String, _ arguments: [Argument], _ map: (Row) throws -> T) throws -> T? {
+        let connection = try idle.withLock { $0.popLast() } ?? Connection(path: path)
+        defer {
+            let surplus = idle.withLock { idle -> Connection? in
+                guard idle.count < keep else { return connection }
+                idle.append(connection)
+                return nil
+            }
+            surplus?.close()
+        }
+        return try connection.row(sql, arguments, map)
+    }
+}
+
+/// One connection and its prepared statements.
+///
+/// `@unchecked Sendable`: the pointers are used by one thread at a time. A connection is
+/// either in the reader's idle list (behind its mutex) or lent to exactly one `row` call,
+/// which returns it when done; nothing else holds it.
+private final class Connection: @unchecked Sendable {
+    private var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+
+    init(path: String) throws {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        let opened = sqlite3_open_v2(path, &db, flags, nil)
+        guard opened == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close_v2(db)
+            throw SQLitePointReader.Failure(code: opened, message: message)
+        }
+        handle = db
+        // Never writes, and waits out a checkpoint's brief locks instead of failing.
+        sqlite3_busy_timeout(db, 5_000)
+        sqlite3_exec(db, "PRAGMA query_only = 1", nil, nil, nil)
+        // Point reads jump around the whole file: map it rather than pread each page that
+        // falls out of a small cache (the default 2 MB cache missed on nearly every GET).
+        sqlite3_exec(db, "PRAGMA mmap_size = 1073741824", nil, nil, nil)
+        sqlite3_exec(db, "PRAGMA cache_size = -8192", nil, nil, nil)
+    }
+
+    func row<T>(_ sql: String, _ arguments: [SQLitePointReader.Argument], _ map: (SQLitePointReader.Row) throws -> T) throws -> T? {
+        let statement = try prepared(sql)
+        // Reset when done, whatever happens: an open statement pins its snapshot.
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        for (index, argument) in arguments.enumerated() {
+            let position = Int32(index + 1)
+            let bound: Int32
+            switch argument {
+            case .int(let value): bound = sqlite3_bind_int64(statement, position, value)
+            case .blob(let bytes):
+                // SQLITE_TRANSIENT: SQLite copies the bytes before this returns.
+                bound = bytes.withUnsafeBytes { raw in
+                    sqlite3_bind_blob(statement, position, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+                }
+            }
+            guard bound == SQLITE_OK else { throw failure(bound) }
+        }
+        switch sqlite3_step(statement) {
+        case SQLITE_ROW: return try map(SQLitePointReader.Row(statement))
+        case SQLITE_DONE: return nil
+        case let code: throw failure(code)
+        }
+    }
+
+    private func prepared(_ sql: String) throws -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        var statement: OpaquePointer?
+        let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard code == SQLITE_OK, let statement else { throw failure(code) }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func failure(_ code: Int32) -> SQLitePointReader.Failure {
+        SQLitePointReader.Failure(code: code, message: handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed")
+    }
+
+    func close() {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+        handle = nil
+    }
+}
