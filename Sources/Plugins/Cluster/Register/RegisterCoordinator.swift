@@ -111,7 +111,8 @@ public struct RegisterCoordinator: Sendable {
         }
         var op = operation
         let (events, sink) = AsyncStream<Event>.makeStream()
-        var deadline: Task<Void, Never>?
+        let wheel = DeadlineWheel.shared
+        var deadlines: [UInt64] = []
         var readPhase: ReadPhase?
         /// The last ballot proposed, and how long drives need before they accept it: a node
         /// that restarted several times within moments resumes ballots above its
@@ -120,7 +121,7 @@ public struct RegisterCoordinator: Sendable {
         var proposed: Ballot?
         var clockWait: Duration = .zero
         defer {
-            deadline?.cancel()
+            for token in deadlines { wheel.cancel(token) }
             sink.finish()
         }
         var pending = op.start()
@@ -142,17 +143,10 @@ public struct RegisterCoordinator: Sendable {
                     }
                     await send(request, round: round, to: slots, key: key, sink: sink)
                     if let round {
-                        deadline?.cancel()
-                        let timeout = timing.roundTimeout
-                        let phased = readPhase != nil ? timing.readSecondPhase : nil
-                        deadline = Task {
-                            if let phased {
-                                try? await Task.sleep(for: phased)
-                                if Task.isCancelled { return }
-                                sink.yield(.secondPhase(round: round))
-                            }
-                            try? await Task.sleep(for: timeout - (phased ?? .zero))
-                            if !Task.isCancelled { sink.yield(.deadline(round: round)) }
+                        for token in deadlines { wheel.cancel(token) }
+                        deadlines = [wheel.schedule(after: timing.roundTimeout) { sink.yield(.deadline(round: round)) }]
+                        if readPhase != nil {
+                            deadlines.append(wheel.schedule(after: timing.readSecondPhase) { sink.yield(.secondPhase(round: round)) })
                         }
                     }
                 case .issueBallot(let above, let backoff):
