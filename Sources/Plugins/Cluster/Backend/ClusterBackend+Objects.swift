@@ -10,18 +10,23 @@ extension ClusterBackend {
     struct Located: Sendable {
         let set: ErasureSet
         let key: RegisterKey
+        /// The slots of the first data shards: a read asks these drives first, since their
+        /// answers bring their inline shards along.
+        var readFirst: [Int] = []
     }
 
     func locate(_ address: ObjectAddress, state: State) async throws -> Located {
         let bucket = try await bucketRecord(address.bucket, state: state)
         let scope = Array(bucket.id)
         let set = state.sets[state.placement.set(bucketID: scope, key: address.key)]
-        return Located(set: set, key: RegisterKey(scope: scope, key: address.key))
+        let order = state.placement.shardOrder(key: address.key)
+        return Located(set: set, key: RegisterKey(scope: scope, key: address.key), readFirst: Array(order.prefix(state.quorum.readQuorum)))
     }
 
     /// The chosen manifest of a key (nil: no live version).
     func currentManifest(_ located: Located) async throws -> ObjectManifest? {
-        guard let value = try Self.resolve(await located.set.coordinator.read(key: located.key)), !value.value.tombstone else {
+        guard let value = try Self.resolve(await located.set.coordinator.read(key: located.key, prefer: located.readFirst)),
+              !value.value.tombstone else {
             return nil
         }
         if let cached = manifestCache.lookup(value.value.writeID) { return cached }
@@ -132,7 +137,11 @@ extension ClusterBackend {
         part.slots.map { slot in
             guard let drive = set.drives[slot], drive.online, let catalog = drive.catalog else { return nil }
             if part.inline {
-                return .fetch { (try? catalog.inlineShard(dataRef: versionID, part: part.number, slot: slot)) ?? nil }
+                let prefetch = self.prefetch
+                return .fetch {
+                    prefetch.take(.init(dataRef: versionID, part: part.number, slot: slot))
+                        ?? (try? catalog.inlineShard(dataRef: versionID, part: part.number, slot: slot)) ?? nil
+                }
             }
             return ShardFile.openForReading(drive.layout.shardPath(dataRef: versionID, part: part.number, slot: slot)).map { .file($0) }
         }

@@ -71,6 +71,7 @@ public final class ClusterBackend: StorageBackend {
     let bucketCache = BucketLeaseCache()
     let manifestCache = ManifestCache()
     let collections = Mutex<[CollectionJob]>([])
+    let prefetch = InlinePrefetch()
 
     public init(options: Options, logger: Logger) {
         self.options = options
@@ -85,7 +86,7 @@ public final class ClusterBackend: StorageBackend {
     }
 
     public func open() async throws {
-        let state = try await ClusterStartup(options: options, logger: logger).run()
+        let state = try await ClusterStartup(options: options, logger: logger, prefetch: prefetch).run()
         opened.withLock { $0 = state }
     }
 

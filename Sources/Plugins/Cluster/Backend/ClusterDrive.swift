@@ -172,6 +172,8 @@ final class ClusterDrive: Sendable {
 /// A drive of this node as the register coordinator sees it.
 struct ClusterDriveReplica: RegisterReplica {
     let drive: ClusterDrive?
+    /// Where a read leaves the inline shard it found beside the register row.
+    var prefetch: InlinePrefetch?
 
     var isOnline: Bool { drive?.online ?? false }
 
@@ -181,6 +183,20 @@ struct ClusterDriveReplica: RegisterReplica {
 
     func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {
         guard let drive, let catalog = drive.catalog else { return .notDelivered }
+        if case .read = request, let prefetch {
+            guard drive.isVoter else { return .reply(.notVoter) }
+            return await drive.track({
+                do {
+                    let (record, inline) = try catalog.recordWithInline(key)
+                    if let inline, let dataRef = record?.accepted?.value.dataRef, !dataRef.isEmpty {
+                        prefetch.put(.init(dataRef: dataRef, part: 1, slot: inline.slot), inline.bytes)
+                    }
+                    return .reply(.state(accepted: record?.accepted, chosen: record?.chosen ?? false))
+                } catch {
+                    return .outcomeUnknown
+                }
+            }, failed: { $0 == .outcomeUnknown })
+        }
         let replica = LocalDriveReplica(catalog: catalog, isVoter: drive.isVoter)
         if case .learn = request { return await replica.handle(request, key: key) }
         return await drive.track({ await replica.handle(request, key: key) }, failed: { $0 == .outcomeUnknown })

@@ -9,6 +9,7 @@ import StowageErasure
 struct ClusterStartup {
     let options: ClusterBackend.Options
     let logger: Logger
+    let prefetch: InlinePrefetch
 
     struct Refused: Error, CustomStringConvertible {
         let description: String
@@ -58,7 +59,7 @@ struct ClusterStartup {
             let members = uuids.map { byUUID[$0] }
             return ClusterBackend.ErasureSet(
                 index: index, drives: members,
-                coordinator: RegisterCoordinator(replicas: members.map { ClusterDriveReplica(drive: $0) }, clock: clock))
+                coordinator: RegisterCoordinator(replicas: members.map { ClusterDriveReplica(drive: $0, prefetch: prefetch) }, clock: clock))
         }
         return ClusterBackend.State(
             format: format, drives: drives, excluded: agreement.excluded, sets: sets,

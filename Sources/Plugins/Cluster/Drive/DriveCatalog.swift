@@ -179,19 +179,40 @@ public final class DriveCatalog: Sendable {
         // One autocommit SELECT: the newest committed snapshot (see SQLitePointReader on why
         // each statement is reset at once).
         let sql = "SELECT promised, ballot, write_id, chosen, tomb, value, data_ref FROM registers WHERE scope = ? AND key = ?"
-        let found = try points.row(sql, [.blob(key.scope), .blob(key.key)]) { row -> AcceptorRecord? in
-            guard let promised = row.blob(0).flatMap({ Ballot(bytes: $0) }) else { return nil }
-            var record = AcceptorRecord(promised: promised, chosen: row.int(3) != 0)
-            if let ballotBytes = row.blob(1) {
-                guard let ballot = Ballot(bytes: ballotBytes), let writeID = WriteID(bytes: row.blob(2) ?? []) else { return nil }
-                let value = RegisterValue(
-                    writeID: writeID, tombstone: row.int(4) != 0, payload: row.blob(5) ?? [], dataRef: row.blob(6) ?? [])
-                record.accepted = AcceptedValue(ballot: ballot, value: value)
-            }
-            return record
-        }
+        let found = try points.row(sql, [.blob(key.scope), .blob(key.key)]) { Self.record($0) }
         guard let found else { return nil }
         guard let record = found else { throw CorruptRow(key: key) }
+        return record
+    }
+
+    /// The key's record, and this drive's inline shard of the accepted value's data (part
+    /// 1) if it holds one: a GET's register read and most of its shard reads in one statement.
+    public func recordWithInline(_ key: RegisterKey) throws -> (record: AcceptorRecord?, inline: (slot: Int, bytes: [UInt8])?) {
+        let sql = """
+            SELECT r.promised, r.ballot, r.write_id, r.chosen, r.tomb, r.value, r.data_ref, i.slot, i.bytes
+            FROM registers r LEFT JOIN inline i ON i.data_ref = r.data_ref AND i.part = 1
+            WHERE r.scope = ? AND r.key = ? LIMIT 1
+            """
+        let found = try points.row(sql, [.blob(key.scope), .blob(key.key)]) { row -> (AcceptorRecord, (slot: Int, bytes: [UInt8])?)? in
+            guard let record = Self.record(row) else { return nil }
+            let inline = row.isNull(8) ? nil : row.blob(8).map { (slot: Int(row.int(7)), bytes: $0) }
+            return (record, inline)
+        }
+        guard let found else { return (nil, nil) }
+        guard let (record, inline) = found else { throw CorruptRow(key: key) }
+        return (record, inline)
+    }
+
+    /// A register row read by a point reader: columns promised, ballot, write_id, chosen,
+    /// tomb, value, data_ref (nil: it does not decode).
+    private static func record(_ row: SQLitePointReader.Row) -> AcceptorRecord? {
+        guard let promised = row.blob(0).flatMap({ Ballot(bytes: $0) }) else { return nil }
+        var record = AcceptorRecord(promised: promised, chosen: row.int(3) != 0)
+        if let ballotBytes = row.blob(1) {
+            guard let ballot = Ballot(bytes: ballotBytes), let writeID = WriteID(bytes: row.blob(2) ?? []) else { return nil }
+            let value = RegisterValue(writeID: writeID, tombstone: row.int(4) != 0, payload: row.blob(5) ?? [], dataRef: row.blob(6) ?? [])
+            record.accepted = AcceptedValue(ballot: ballot, value: value)
+        }
         return record
     }
 

@@ -36,8 +36,10 @@ public struct RegisterCoordinator: Sendable {
         self.timing = timing
     }
 
-    public func read(key: RegisterKey) async -> RegisterOperation.Outcome {
-        await run(RegisterOperation(.read, setSize: replicas.count), key: key) { _ in .refuse }
+    /// `prefer`: replicas to ask first (those holding the data a GET reads next), as far as
+    /// they are online; any R answers settle a read the same way.
+    public func read(key: RegisterKey, prefer: [Int] = []) async -> RegisterOperation.Outcome {
+        await run(RegisterOperation(.read, setSize: replicas.count), key: key, prefer: prefer) { _ in .refuse }
     }
 
     /// A blind write (PUT, DELETE, part upload). `dataQuorum`: W_data, 0 for metadata only.
@@ -74,11 +76,17 @@ public struct RegisterCoordinator: Sendable {
 
     /// Which replicas a read round asks first: R in rotation, starting at a different
     /// online drive each time so reads spread over the set.
-    private func firstReaders(_ count: Int) -> (first: [Int], rest: [Int]) {
+    private func firstReaders(_ count: Int, prefer: [Int]) -> (first: [Int], rest: [Int]) {
         let online = replicas.indices.filter { replicas[$0].isOnline }
         guard online.count > count else { return (Array(replicas.indices), []) }
-        let start = Int.random(in: 0..<online.count)
-        let first = (0..<count).map { online[(start + $0) % online.count] }
+        var first = prefer.filter { replicas.indices.contains($0) && replicas[$0].isOnline }.prefix(count).map { $0 }
+        guard first.count < count else { return (first, replicas.indices.filter { !first.contains($0) }) }
+        // Rotation without a system random call (getrandom is a syscall on every read).
+        let start = Int(truncatingIfNeeded: ContinuousClock.now.hashValue & 0x7FFF_FFFF) % online.count
+        for offset in 0..<online.count where first.count < count {
+            let slot = online[(start + offset) % online.count]
+            if !first.contains(slot) { first.append(slot) }
+        }
         let chosen = Set(first)
         return (first, replicas.indices.filter { !chosen.contains($0) })
     }
@@ -99,7 +107,7 @@ public struct RegisterCoordinator: Sendable {
     }
 
     private func run(
-        _ operation: RegisterOperation, key: RegisterKey,
+        _ operation: RegisterOperation, key: RegisterKey, prefer: [Int] = [],
         decide: @escaping @Sendable (AcceptedValue?) -> RegisterOperation.Decision
     ) async -> RegisterOperation.Outcome {
         // Fail before sending anything when too few drives are in rotation for a quorum:
@@ -137,7 +145,7 @@ public struct RegisterCoordinator: Sendable {
                     var slots = Array(replicas.indices)
                     readPhase = nil
                     if case .read = request, let round {
-                        let (first, rest) = firstReaders(op.readQuorum)
+                        let (first, rest) = firstReaders(op.readQuorum, prefer: prefer)
                         slots = first
                         if !rest.isEmpty { readPhase = ReadPhase(round: round, waiting: Set(first), deferred: rest) }
                     }
