@@ -43,7 +43,8 @@ extension ClusterBackend {
             // Fail fast before reading the body; checked again in the register write.
             try options.conditions.check(current: try await currentManifest(located)?.info())
         }
-        let versionID = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        // Two 8-byte draws, not sixteen: each draw is a getrandom system call.
+        let versionID = WriteID.random().bytes
         let staged = try await stage(body: body, options: options, versionID: versionID, located: located, state: state)
         let manifest = ObjectManifest(
             versionID: Data(versionID), key: address.key, size: staged.checked.size, etag: Hex.string(staged.checked.md5),
