@@ -128,6 +128,48 @@ import Testing
         try await backend.close()
     }
 
+    /// Review finding, scripted: a reader prepared at β1 has found the in-doubt value v and is
+    /// about to write it back; meanwhile a partial write z covers v on the only drive that held
+    /// it, so every drive shows x or z and a plain read returns x chosen. Collecting v then and
+    /// letting the reader's accepts land chose v with its data gone. The collector's settling
+    /// read promises a higher ballot on a quorum first, so the reader's write-back cannot win.
+    @Test func aWriteBackPreparedBeforeCollectionCannotChooseCollectedData() async throws {
+        let drives = Drives()
+        let backend = try await backend(drives)
+        let address = ObjectAddress(bucket: "gc-test", key: "k")
+        _ = try await backend.putObject(address, body: S3Body(ByteBuffer(bytes: body(70_000, 8))), options: PutObjectOptions())
+        let v = try await stage(body(100_000, 9), on: backend, address)
+        let catalogs = v.located.set.drives.map { $0!.catalog! }
+        let key = v.located.key
+        let other = NodeClock(nodeIndex: 9, reservedUpToMs: 0) { _ in }
+        func apply(_ slot: Int, _ request: AcceptorRequest) async throws -> AcceptorReply {
+            try await catalogs[slot].apply(request, to: key, wallMs: WallClock.nowMs(), isVoter: true)
+        }
+        // The fenced writer's v, accepted on drive 0 only.
+        let vValue = RegisterValue(writeID: .random(), payload: [1], dataRef: v.versionID)
+        let bw = try await other.issue(above: nil)
+        #expect(try await apply(0, .accept(bw, vValue, carriesData: true)) == .accepted(voter: true, holdsData: true))
+        // A reader prepares β1 on drives 0–3 and finds v as the newest value.
+        let beta1 = try await other.issue(above: bw)
+        for slot in 0..<4 { _ = try await apply(slot, .prepare(beta1)) }
+        // A partial write z covers v on drive 0.
+        let betaZ = try await other.issue(above: beta1)
+        let z = RegisterValue(writeID: .random(), payload: [2])
+        #expect(try await apply(0, .accept(betaZ, z, carriesData: false)) == .accepted(voter: true, holdsData: false))
+
+        let verdict = await backend.collect(.init(versionID: v.versionID, located: v.located, part: v.part, due: .now))
+        // The reader's write-back of v lands now, everywhere but drive 0.
+        var accepted = 0
+        for slot in 1..<6 {
+            if case .accepted = try await apply(slot, .accept(beta1, vValue, carriesData: false)) { accepted += 1 }
+        }
+        if verdict == .collect {
+            #expect(accepted < 4, "v was collected, then chosen by a write-back prepared before the collection")
+        }
+        #expect(verdict == .collect, "nothing chosen references v: it should go")
+        try await backend.close()
+    }
+
     /// Condemned data cannot be adopted; released data can.
     @Test func condemnedDataRefusesAccepts() async throws {
         let drives = Drives()

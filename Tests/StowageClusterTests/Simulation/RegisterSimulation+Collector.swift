@@ -25,6 +25,7 @@ extension RegisterSimulation {
         }
         run.chosen = found
         collectorRuns[op] = run
+        events.schedule(.collectTimeout(run: op), at: now + 250)
         for slot in drives.indices where !configuration.collectorCondemnsFirst {
             events.schedule(.collectRead(run: op, slot: slot), at: now + networkDelay())
         }
@@ -58,8 +59,19 @@ extension RegisterSimulation {
         state.answers[slot] = value
         collectorRuns[run] = state
         guard state.answers.count == drives.count else { return }
-        collectorRuns[run] = nil
-        let views = drives.indices.map { DataCollectionRule.DriveView.accepted(state.answers[$0]!) }
+        decide(run)
+    }
+
+    mutating func collectTimeout(run: Int) {
+        guard collectorRuns[run] != nil else { return }
+        decide(run)
+    }
+
+    private mutating func decide(_ run: Int) {
+        guard let state = collectorRuns.removeValue(forKey: run) else { return }
+        let views = drives.indices.map { slot in
+            state.answers[slot].map { DataCollectionRule.DriveView.accepted($0) } ?? .silent
+        }
         let verdict = DataCollectionRule.verdict(
             dataRef: Self.dataRef(state.target), writerFenced: true, chosen: state.chosen, drives: views,
             rules: configuration.rules)

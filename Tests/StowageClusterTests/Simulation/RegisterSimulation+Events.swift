@@ -43,6 +43,7 @@ extension RegisterSimulation {
         case .collectRead(let run, let slot): collectRead(run: run, slot: slot)
         case .collectAnswer(let run, let slot, let value): collectAnswer(run: run, slot: slot, value)
         case .collectFinish(let slot, let value, let delete): collectFinish(slot: slot, value: value, delete: delete)
+        case .collectTimeout(let run): collectTimeout(run: run)
         }
     }
 
@@ -74,7 +75,7 @@ extension RegisterSimulation {
             guard let other = coordinators.indices.first(where: { coordinators[$0].alive }) else { return }
             coordinator = other
         }
-        let kind: RegisterOperation.Kind
+        var kind: RegisterOperation.Kind
         switch call {
         case .write(let v?): kind = .blindWrite(Self.value(v))
         case .write(nil):
@@ -103,6 +104,8 @@ extension RegisterSimulation {
             }
         }
         if collectorPlans.contains(index) { startCollector(index) }
+        // The collector's settling read: a conditional write of whatever is current.
+        if collectorRuns[index] != nil { kind = .conditionalWrite }
         let machine = RegisterOperation(
             kind, setSize: configuration.setSize, dataQuorum: dataQuorum, attempts: 4, rules: configuration.rules)
         running[index] = RunningOperation(
@@ -128,6 +131,11 @@ extension RegisterSimulation {
             case .send(let round, let request): send(request, op: op, round: round)
             case .issueBallot(let above, let backoff):
                 events.schedule(.ballot(op: op, above: above), at: now + (backoff ? random.int(2...25) : 0))
+            case .evaluate(let current) where collectorRuns[op] != nil:
+                let tombstone = RegisterValue(writeID: WriteID(high: 1, low: UInt64(nextValue)), tombstone: true)
+                nextValue += 1
+                let next = running[op]!.machine.decide(.write(current?.value ?? tombstone))
+                perform(next, op: op)
             case .evaluate(let current):
                 guard case .compareAndSet(let expect, let new) = history[running[op]!.entry].call else { return }
                 let decision: RegisterOperation.Decision = Self.number(current) == expect ? .write(Self.value(new)) : .refuse
@@ -186,6 +194,10 @@ extension RegisterSimulation {
         case (.read, .found(let value)):
             entry.result = .value(Self.number(value))
             checkServed(value, op: op)
+        case (.read, .written(let value)):
+            // A settling read: the value it made chosen, which a read may return.
+            entry.result = .value(Self.number(value))
+            checkServed(value, op: op)
         case (.read, _): entry.result = .unknown
         case (_, .written): entry.result = .ok
         case (_, .preconditionFailed): entry.result = .preconditionFailed
@@ -196,7 +208,12 @@ extension RegisterSimulation {
         case (_, .outcomeUnknown), (_, .found): entry.result = .unknown
         }
         history[running.entry] = entry
-        if case .found(let value) = outcome, collectorRuns[op] != nil { collectorRead(op, found: value) }
+        guard collectorRuns[op] != nil else { return }
+        switch outcome {
+        case .found(let value): collectorRead(op, found: value)
+        case .written(let value): collectorRead(op, found: value)
+        default: collectorRuns[op] = nil
+        }
     }
 
     // MARK: - Drives

@@ -63,6 +63,8 @@ struct RegisterSimulation {
         case collectAnswer(run: Int, slot: Int, AcceptedValue?)
         /// `delete`: the verdict was collect; otherwise the condemnation is lifted.
         case collectFinish(slot: Int, value: Int, delete: Bool)
+        /// A collector run still missing answers gives up: silent drives mean keep.
+        case collectTimeout(run: Int)
     }
 
     /// A collector working on one value's data: read the key, condemn on every drive and read

@@ -42,13 +42,21 @@ extension ClusterBackend {
         }
     }
 
-    /// One pass of the rule over one write's data: read the key (with write-back), condemn
-    /// the data on every drive of the set, read every drive, then delete or release.
+    /// One pass of the rule over one write's data: settle the key, condemn the data on every
+    /// drive of the set, read every drive, then delete or release.
+    ///
+    /// Settling is a read that always writes back, at a fresh ballot C of its own, the newest
+    /// value a quorum holds (a tombstone when there is none): a plain read could return a
+    /// value chosen at ballot c while another reader, prepared at a ballot between c and now,
+    /// is about to choose the very data being collected (found in review). Once C is chosen,
+    /// nothing prepared below C can be, and the data can come back above C only through
+    /// accepts that carry it, which the condemnation refuses.
     func collect(_ job: CollectionJob) async -> DataCollectionRule.Verdict {
         let set = job.located.set
-        guard case .found(let chosen) = await set.coordinator.read(key: job.located.key) else {
-            return .keep(.driveSilent)
+        let settled = await set.coordinator.compareAndSet(key: job.located.key) { current in
+            .write(current?.value ?? RegisterValue(writeID: .random(), tombstone: true))
         }
+        guard case .written(let chosen) = settled else { return .keep(.driveSilent) }
         var condemned: [(slot: Int, drive: ClusterDrive)] = []
         var views: [DataCollectionRule.DriveView] = []
         for (slot, drive) in set.drives.enumerated() {
@@ -69,7 +77,7 @@ extension ClusterBackend {
         }
         let verdict = DataCollectionRule.verdict(dataRef: job.versionID, writerFenced: true, chosen: chosen, drives: views)
         for (slot, drive) in condemned {
-            guard let catalog = drive.catalog else { continue }
+            guard let catalog = drive.catalogInOrOut else { continue }
             if verdict == .collect {
                 guard (try? await catalog.collect(dataRef: job.versionID)) == true, !job.part.inline else { continue }
                 unlink(drive.layout.shardPath(dataRef: job.versionID, part: job.part.number, slot: slot))

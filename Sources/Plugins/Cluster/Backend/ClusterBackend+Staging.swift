@@ -26,6 +26,9 @@ extension ClusterBackend {
         let code = try ReedSolomon(dataShards: stripe.dataShards, parityShards: stripe.parityShards)
         let slots = state.placement.shardOrder(key: String(decoding: located.key.key, as: UTF8.self))
         let drives = set.drives
+        // Only a drive in rotation when the write starts is tried; a shard "failed" on one
+        // that was out is not that drive's failure, even if it is back by the end.
+        let tried = slots.map { drives[$0]?.online ?? false }
         let chunkSize = state.format.chunkSize, inlineLimit = self.options.inlineLimit
         let makeWriter: @Sendable () -> ErasureWriter = {
             ErasureWriter(code: code, chunkSize: chunkSize, inlineLimit: inlineLimit, needed: needed) { shard in
@@ -53,7 +56,7 @@ extension ClusterBackend {
         for (shard, written) in shards.enumerated() {
             guard let drive = drives[slots[shard]] else { continue }
             // A drive already out of rotation was never tried: that is not a new failure.
-            if case .failed(let error) = written, drive.online { drive.record(error: error) }
+            if case .failed(let error) = written, tried[shard], drive.online { drive.record(error: error) }
         }
         let inline = shards.allSatisfy { if case .inline = $0 { return true } else { return false } }
         let part = ObjectManifest.Part(

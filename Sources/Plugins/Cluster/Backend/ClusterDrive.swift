@@ -55,6 +55,9 @@ final class ClusterDrive: Sendable {
     }
 
     var catalog: DriveCatalog? { state.withLock { $0.online ? $0.catalog : nil } }
+    /// The catalog even while the drive is out of rotation: to lift a condemnation it
+    /// placed, which must not outlive the collector run.
+    var catalogInOrOut: DriveCatalog? { state.withLock { $0.catalog } }
     var online: Bool { state.withLock { $0.online } }
     var reason: String? { state.withLock { $0.reason } }
     /// Operations, errors and latency, for health and clusterStatus.

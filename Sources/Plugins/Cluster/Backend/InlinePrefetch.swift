@@ -24,29 +24,37 @@ final class InlinePrefetch: Sendable {
 
     init(capacity: Int = 4 << 20) { self.capacity = capacity }
 
+    /// What an entry costs beyond its bytes (key, dictionary and order slots): empty shards
+    /// of empty objects, which no GET takes, must still count.
+    static let overhead = 96
+
     func put(_ key: Key, _ shard: [UInt8]) {
-        guard shard.count <= capacity / 16 else { return }
+        guard !shard.isEmpty, shard.count <= capacity / 16 else { return }
         state.withLock { state in
             guard state.entries.updateValue(shard, forKey: key) == nil else { return }
             state.order.append(key)
-            state.bytes += shard.count
+            state.bytes += shard.count + Self.overhead
             while state.bytes > capacity, state.head < state.order.count {
                 let old = state.order[state.head]
                 state.head += 1
-                if let dropped = state.entries.removeValue(forKey: old) { state.bytes -= dropped.count }
+                if let dropped = state.entries.removeValue(forKey: old) { state.bytes -= dropped.count + Self.overhead }
             }
-            if state.head > 4_096 {
-                state.order.removeFirst(state.head)
+            // Taken entries leave their keys in `order`: drop those (and the evicted prefix)
+            // once they outnumber the live entries, so the list stays proportional to them.
+            if state.order.count - state.head > 2 * state.entries.count + 64 {
+                state.order = state.order[state.head...].filter { state.entries[$0] != nil }
                 state.head = 0
             }
         }
     }
 
+    var count: (entries: Int, order: Int) { state.withLock { ($0.entries.count, $0.order.count - $0.head) } }
+
     /// The shard, removed (each read is used once).
     func take(_ key: Key) -> [UInt8]? {
         state.withLock { state in
             guard let shard = state.entries.removeValue(forKey: key) else { return nil }
-            state.bytes -= shard.count
+            state.bytes -= shard.count + Self.overhead
             return shard
         }
     }

@@ -144,6 +144,13 @@ public final class DriveCatalog: Sendable {
         }
     }
 
+    /// Lifts every condemnation: at process start, when no collector run of this process can
+    /// still be between condemning and deciding (their jobs live in memory), so whatever a
+    /// crash left condemned would otherwise refuse its own data forever.
+    public func liftCondemnations() throws {
+        try pool.write { db in try db.execute(sql: "UPDATE data SET condemned = 0 WHERE condemned = 1") }
+    }
+
     /// Lifts a condemnation (the collector's verdict was keep).
     public func release(dataRef: [UInt8]) async throws {
         try await commits.submit { db in
