@@ -19,11 +19,11 @@ struct SQLitePointReaderTests {
         return (try SQLiteIndexStore.open(path: directory + "/db.sqlite", durable: false, migrator: migrator), directory)
     }
 
-    @Test("reads the newest commit after alternating statements on a single connection")
+    @Test("reads the newest commit after alternating statements on its connection")
     func seesEveryCommit() throws {
         let (pool, directory) = try database()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let reader = try SQLitePointReader(path: directory + "/db.sqlite", keep: 1)
+        let reader = try SQLitePointReader(path: directory + "/db.sqlite")
         for version in 1...50 {
             try pool.write { db in
                 try db.execute(sql: "INSERT OR REPLACE INTO t (key, value, n) VALUES (?, ?, ?)", arguments: [Data([1]), Data([UInt8(version)]), version])
@@ -38,7 +38,7 @@ struct SQLitePointReaderTests {
         try SQLiteIndexStore.close(pool)
     }
 
-    @Test("concurrent readers each get a connection and the right row")
+    @Test("concurrent readers share the connection and each get the right row")
     func concurrentReads() async throws {
         let (pool, directory) = try database()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -47,7 +47,7 @@ struct SQLitePointReaderTests {
                 try db.execute(sql: "INSERT INTO t (key, value, n) VALUES (?, ?, ?)", arguments: [Data([UInt8(i)]), Data(), i])
             }
         }
-        let reader = try SQLitePointReader(path: directory + "/db.sqlite", keep: 2)
+        let reader = try SQLitePointReader(path: directory + "/db.sqlite", cacheKiB: 512)
         try await withThrowingTaskGroup(of: Bool.self) { group in
             for i in 0..<400 {
                 group.addTask {

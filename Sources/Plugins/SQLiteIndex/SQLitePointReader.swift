@@ -2,9 +2,10 @@ import Foundation
 import GRDBSQLite
 import Synchronization
 
-/// Point reads on a WAL database without a dispatch queue or a transaction of their own: a
-/// few connections of its own, each with its prepared statements, lent out one reader at a
-/// time. A single statement runs in autocommit mode, so it reads one committed snapshot, the
+/// Point reads on a WAL database without a dispatch queue or a transaction of their own: one
+/// connection of its own with its prepared statements, used by one reader at a time (a point
+/// read takes microseconds; one connection per drive keeps one page cache per drive, where a
+/// pool of them kept several copies of the same pages). A single statement runs in autocommit mode, so it reads one committed snapshot, the
 /// newest when it starts; every statement is reset as soon as its row is read, so no
 /// connection keeps an old snapshot open (an un-reset statement would pin its read
 /// transaction, and every later statement on that connection would see the past).
@@ -46,47 +47,32 @@ public final class SQLitePointReader: Sendable {
         public var description: String { "SQLite error \(code): \(message)" }
     }
 
-    private let path: String
-    private let idle = Mutex<[Connection]>([])
-    private let keep: Int
+    private let connection: Mutex<Connection>
 
-    /// Connections are opened on first use; at most `keep` stay open while idle.
-    public init(path: String, keep: Int = 4) throws {
-        self.path = path
-        self.keep = keep
-        let first = try Connection(path: path)
-        idle.withLock { $0.append(first) }
+    /// `cacheKiB`: the connection's page cache.
+    public init(path: String, cacheKiB: Int = 8_192) throws {
+        connection = Mutex(try Connection(path: path, cacheKiB: cacheKiB))
     }
 
     deinit {
-        for connection in idle.withLock({ $0 }) { connection.close() }
+        connection.withLock { $0.close() }
     }
 
     /// Runs `sql` with `arguments` and maps its first row (nil: no row).
-    public func row<T>(_ sql: String, _ arguments: [Argument], _ map: (Row) throws -> T) throws -> T? {
-        let connection = try idle.withLock { $0.popLast() } ?? Connection(path: path)
-        defer {
-            let surplus = idle.withLock { idle -> Connection? in
-                guard idle.count < keep else { return connection }
-                idle.append(connection)
-                return nil
-            }
-            surplus?.close()
-        }
-        return try connection.row(sql, arguments, map)
+    public func row<T: Sendable>(_ sql: String, _ arguments: [Argument], _ map: (Row) throws -> T) throws -> T? {
+        try connection.withLock { try $0.row(sql, arguments, map) }
     }
 }
 
 /// One connection and its prepared statements.
 ///
-/// `@unchecked Sendable`: the pointers are used by one thread at a time. A connection is
-/// either in the reader's idle list (behind its mutex) or lent to exactly one `row` call,
-/// which returns it when done; nothing else holds it.
+/// `@unchecked Sendable`: the pointers are used by one thread at a time. The only reference
+/// is inside the reader's mutex, and every use (`row`, `close`) runs within `withLock`.
 private final class Connection: @unchecked Sendable {
     private var handle: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
 
-    init(path: String) throws {
+    init(path: String, cacheKiB: Int) throws {
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
         let opened = sqlite3_open_v2(path, &db, flags, nil)
@@ -102,7 +88,7 @@ private final class Connection: @unchecked Sendable {
         // Point reads jump around the whole file: a larger cache than the default 2 MB, which
         // missed on nearly every GET of a 12 MB catalog. Not mmap: SQLite documents that an
         // I/O error on a mapped file is a SIGBUS, and one failing drive must not kill the node.
-        sqlite3_exec(db, "PRAGMA cache_size = -4096", nil, nil, nil)
+        sqlite3_exec(db, "PRAGMA cache_size = -\(max(256, cacheKiB))", nil, nil, nil)
     }
 
     func row<T>(_ sql: String, _ arguments: [SQLitePointReader.Argument], _ map: (SQLitePointReader.Row) throws -> T) throws -> T? {
