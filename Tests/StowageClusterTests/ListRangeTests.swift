@@ -67,13 +67,6 @@ import Testing
         #expect(try drive.catalog.listRange(ListRangeRequest(scope: scope), isVoter: false) == .notVoter)
     }
 
-    @Test func successorBoundsEveryKeyWithThePrefix() {
-        #expect(DriveCatalog.successor(of: Array("a/".utf8)) == Array("a0".utf8))
-        #expect(DriveCatalog.successor(of: [0x61, 0xFF]) == [0x62])
-        #expect(DriveCatalog.successor(of: [0xFF, 0xFF]) == nil)
-        #expect(DriveCatalog.successor(of: []) == nil)
-    }
-
     @Test(.timeLimit(.minutes(1))) func wireRoundTripsAndRefusesDamage() async throws {
         let drive = try Catalog()
         try await fill(drive.catalog, ["x/1", "x/2!", "y"])

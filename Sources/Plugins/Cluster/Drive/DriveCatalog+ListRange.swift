@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import StowageCore
 
 extension DriveCatalog {
     /// The acceptor's `listRange` verb: rows under `request.scope` whose key starts with
@@ -14,7 +15,7 @@ extension DriveCatalog {
             lower = after
             inclusive = false
         }
-        let upper = Self.successor(of: request.prefix)
+        let upper = KeyBytes.successor(of: request.prefix)
         var sql = "SELECT key, ballot, write_id, chosen, tomb, value, data_ref FROM registers WHERE scope = ? AND key \(inclusive ? ">=" : ">") ? "
         var arguments: [any DatabaseValueConvertible] = [Data(request.scope), Data(lower)]
         if let upper {
@@ -36,19 +37,5 @@ extension DriveCatalog {
             }
         }
         return .rows(rows, complete: rows.count < limit)
-    }
-
-    /// The smallest byte string above every string starting with `prefix` (nil: none, the
-    /// prefix is empty or all 0xFF).
-    static func successor(of prefix: [UInt8]) -> [UInt8]? {
-        var bytes = prefix
-        while let last = bytes.last {
-            if last < 0xFF {
-                bytes[bytes.count - 1] = last + 1
-                return bytes
-            }
-            bytes.removeLast()
-        }
-        return nil
     }
 }
