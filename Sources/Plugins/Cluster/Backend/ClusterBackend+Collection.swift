@@ -1,5 +1,4 @@
 import Foundation
-import ServiceLifecycle
 import Synchronization
 
 /// Collecting the data of writes whose outcome is unknown, under ``DataCollectionRule``
@@ -86,23 +85,5 @@ extension ClusterBackend {
             }
         }
         return verdict
-    }
-}
-
-/// Runs due collection jobs every second.
-struct DataCollector: Service {
-    let backend: ClusterBackend
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while true {
-                do {
-                    try await Task.sleep(for: .seconds(1))
-                } catch {
-                    return
-                }
-                await backend.collectDueData()
-            }
-        }
     }
 }

@@ -39,9 +39,6 @@ extension ClusterBackend {
         throw S3Error.notImplemented("Multipart upload on the cluster backend")
     }
 
-    /// There are no uploads to expire: this backend cannot start one yet.
-    public func expireMultipartUploads(initiatedBefore cutoff: S3Timestamp) async throws -> Int { 0 }
-
     public func setObjectACL(_ address: ObjectAddress, acl: CannedACL?) async throws {
         throw S3Error.notImplemented("PutObjectAcl on the cluster backend")
     }

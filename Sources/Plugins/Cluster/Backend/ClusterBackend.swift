@@ -98,7 +98,12 @@ public final class ClusterBackend: StorageBackend {
         for drive in state?.drives ?? [] { drive.close() }
     }
 
-    public var services: [any Service] { [DriveProber(backend: self), DataCollector(backend: self)] }
+    public var services: [any Service] {
+        [
+            PeriodicWork(interval: options.probeInterval) { [self] in probeDrives() },
+            PeriodicWork(interval: .seconds(1)) { [self] in await collectDueData() },
+        ]
+    }
 
     public func health() async -> BackendHealth {
         guard let state = try? openState() else {
@@ -128,23 +133,23 @@ public final class ClusterBackend: StorageBackend {
         guard let state = try? openState() else { return }
         for drive in state.drives { drive.probe() }
     }
-
-    public func statistics() async throws -> StorageStatistics? { nil }
 }
 
-/// Probes every drive through its path on an interval (CLUSTER.md §10, issue 12 §2).
-struct DriveProber: Service {
-    let backend: ClusterBackend
+/// Runs `work` every `interval` until graceful shutdown: the drive prober (CLUSTER.md §10,
+/// issue 12 §2) and the collector of failed writes' data.
+struct PeriodicWork: Service {
+    let interval: Duration
+    let work: @Sendable () async -> Void
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while true {
                 do {
-                    try await Task.sleep(for: backend.options.probeInterval)
+                    try await Task.sleep(for: interval)
                 } catch {
                     return
                 }
-                backend.probeDrives()
+                await work()
             }
         }
     }
