@@ -53,7 +53,7 @@ import Testing
     }
 
     private func shardFiles(_ staged: (versionID: [UInt8], located: ClusterBackend.Located, part: ObjectManifest.Part)) -> Int {
-        staged.located.set.drives.enumerated().filter { slot, drive in
+        staged.located.set.localDrives.enumerated().filter { slot, drive in
             guard let drive else { return false }
             return FileManager.default.fileExists(atPath: drive.layout.shardPath(dataRef: staged.versionID, part: staged.part.number, slot: slot))
         }.count
@@ -72,7 +72,7 @@ import Testing
         let verdict = await backend.collect(.init(versionID: orphan.versionID, located: orphan.located, part: orphan.part, due: .now))
         #expect(verdict == .collect)
         #expect(shardFiles(orphan) == 0)
-        for drive in orphan.located.set.drives.compactMap({ $0 }) {
+        for drive in orphan.located.set.localDrives.compactMap({ $0 }) {
             // Rows gone: a late accept carrying this data is refused.
             #expect(try await drive.catalog!.condemn(dataRef: orphan.versionID) == false)
         }
@@ -115,7 +115,7 @@ import Testing
         let set = lost.located.set
         let ballot = try await set.coordinator.clock.issue(above: nil)
         let value = RegisterValue(writeID: .random(), payload: [1], dataRef: lost.versionID)
-        let reply = try await set.drives[0]!.catalog!.apply(
+        let reply = try await set.localDrives[0]!.catalog!.apply(
             .accept(ballot, value, carriesData: true), to: lost.located.key, wallMs: WallClock.nowMs(), isVoter: true)
         #expect(reply == .accepted(voter: true, holdsData: true))
         let winner = body(70_000, 6)
@@ -139,7 +139,7 @@ import Testing
         let address = ObjectAddress(bucket: "gc-test", key: "k")
         _ = try await backend.putObject(address, body: S3Body(ByteBuffer(bytes: body(70_000, 8))), options: PutObjectOptions())
         let v = try await stage(body(100_000, 9), on: backend, address)
-        let catalogs = v.located.set.drives.map { $0!.catalog! }
+        let catalogs = v.located.set.localDrives.map { $0!.catalog! }
         let key = v.located.key
         let other = NodeClock(nodeIndex: 9, reservedUpToMs: 0) { _ in }
         func apply(_ slot: Int, _ request: AcceptorRequest) async throws -> AcceptorReply {
@@ -176,7 +176,7 @@ import Testing
         let backend = try await backend(drives)
         let address = ObjectAddress(bucket: "gc-test", key: "k")
         let staged = try await stage(body(10_000, 7), on: backend, address)
-        let catalog = staged.located.set.drives[1]!.catalog!
+        let catalog = staged.located.set.localDrives[1]!.catalog!
         let value = RegisterValue(writeID: .random(), payload: [1], dataRef: staged.versionID)
         #expect(try await catalog.condemn(dataRef: staged.versionID))
         let ballot = try await staged.located.set.coordinator.clock.issue(above: nil)
@@ -187,4 +187,9 @@ import Testing
         #expect(accepted == .accepted(voter: true, holdsData: true))
         try await backend.close()
     }
+}
+
+extension ClusterBackend.ErasureSet {
+    /// The set's drives on this node (all of them, for a single node).
+    var localDrives: [ClusterDrive?] { drives.map { $0 as? ClusterDrive } }
 }

@@ -29,19 +29,19 @@ import StowageErasure
     }
 
     /// Writes `data` in uneven buffers; returns the shards and the geometry to read them with.
-    private func store(_ data: [UInt8], scratch: Scratch, code: ReedSolomon) throws -> ([ErasureWriter.Shard], StripeGeometry) {
+    private func store(_ data: [UInt8], scratch: Scratch, code: ReedSolomon) async throws -> ([ErasureWriter.Shard], StripeGeometry) {
         var writer = ErasureWriter(code: code, chunkSize: Self.chunkSize, inlineLimit: Self.inlineLimit, needed: code.dataShards + 1) {
-            try ShardFile.create(scratch.path($0))
+            .file(try ShardFile.create(scratch.path($0)))
         }
         var offset = 0
         var step = 1
         while offset < data.count {
             let end = min(data.count, offset + step)
-            try writer.write(ByteBuffer(bytes: data[offset..<end]))
+            try await writer.write(ByteBuffer(bytes: data[offset..<end]))
             offset = end
             step = step * 3 + 7
         }
-        let shards = try writer.finish(sync: false)
+        let shards = try await writer.finish(sync: false)
         let geometry = try StripeGeometry(
             dataShards: code.dataShards, parityShards: code.parityShards, chunkSize: Self.chunkSize, objectSize: Int64(data.count))
         return (shards, geometry)
@@ -70,7 +70,7 @@ import StowageErasure
         let scratch = Scratch()
         let code = try ReedSolomon(dataShards: 4, parityShards: 2)
         let data = bytes(size, seed: UInt64(size))
-        let (shards, geometry) = try store(data, scratch: scratch, code: code)
+        let (shards, geometry) = try await store(data, scratch: scratch, code: code)
         let inline = shards.allSatisfy { if case .inline = $0 { return true } else { return false } }
         #expect(inline == (size <= Self.inlineLimit))
         let sources = sources(shards, scratch: scratch)
@@ -87,7 +87,7 @@ import StowageErasure
         let scratch = Scratch()
         let code = try ReedSolomon(dataShards: 4, parityShards: 2)
         let data = bytes(200_000, seed: 42)
-        let (shards, geometry) = try store(data, scratch: scratch, code: code)
+        let (shards, geometry) = try await store(data, scratch: scratch, code: code)
         var sources = sources(shards, scratch: scratch)
         // Two shards gone (a data and a parity one): still readable.
         sources[1] = nil
@@ -118,7 +118,7 @@ import StowageErasure
         let scratch = Scratch()
         let code = try ReedSolomon(dataShards: 4, parityShards: 2)
         let data = bytes(3 * Self.chunkSize + 12_345, seed: 7)
-        let (shards, geometry) = try store(data, scratch: scratch, code: code)
+        let (shards, geometry) = try await store(data, scratch: scratch, code: code)
         let all = sources(shards, scratch: scratch)
         var patterns: [[Int]] = (0..<6).map { [$0] }
         for a in 0..<6 { for b in (a + 1)..<6 { patterns.append([a, b]) } }
@@ -131,22 +131,22 @@ import StowageErasure
         }
     }
 
-    @Test func aDriveThatCannotBeWrittenIsDroppedWhileEnoughRemain() throws {
+    @Test func aDriveThatCannotBeWrittenIsDroppedWhileEnoughRemain() async throws {
         let scratch = Scratch()
         let code = try ReedSolomon(dataShards: 4, parityShards: 2)
         var writer = ErasureWriter(code: code, chunkSize: Self.chunkSize, inlineLimit: Self.inlineLimit, needed: 5) { shard in
             if shard == 3 { throw ShardFile.Failure(operation: "create", path: "offline", code: EIO) }
-            return try ShardFile.create(scratch.path(shard))
+            return .file(try ShardFile.create(scratch.path(shard)))
         }
-        try writer.write(ByteBuffer(bytes: bytes(100_000, seed: 1)))
-        let shards = try writer.finish(sync: true)
+        try await writer.write(ByteBuffer(bytes: bytes(100_000, seed: 1)))
+        let shards = try await writer.finish(sync: true)
         #expect(shards.map(\.isWritten) == [true, true, true, false, true, true])
 
         var failing = ErasureWriter(code: code, chunkSize: Self.chunkSize, inlineLimit: Self.inlineLimit, needed: 5) { shard in
             if shard >= 4 { throw ShardFile.Failure(operation: "create", path: "offline", code: EIO) }
-            return try ShardFile.create(scratch.path(shard + 10))
+            return .file(try ShardFile.create(scratch.path(shard + 10)))
         }
-        #expect(throws: ErasureWriter.TooFewDrives.self) { try failing.write(ByteBuffer(bytes: self.bytes(100_000, seed: 2))) }
+        await #expect(throws: ErasureWriter.TooFewDrives.self) { try await failing.write(ByteBuffer(bytes: self.bytes(100_000, seed: 2))) }
     }
 }
 

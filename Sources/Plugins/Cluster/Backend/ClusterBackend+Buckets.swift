@@ -44,20 +44,21 @@ extension ClusterBackend {
     func candidateKeys(in set: ErasureSet, scope: [UInt8], prefix: [UInt8] = []) async throws -> [[UInt8]] {
         var keys = Set<[UInt8]>()
         var answered = 0
-        for drive in set.drives.compactMap({ $0 }) {
-            guard let catalog = drive.catalog else { continue }
-            do {
-                var after: [UInt8]?
-                while true {
-                    let page = try await catalog.liveKeys(scope: scope, prefix: prefix, after: after)
-                    keys.formUnion(page)
-                    guard let last = page.last, page.count == 1_000 else { break }
-                    after = last
+        // Every drive of the set, wherever it lives, through its replica's listRange verb.
+        for replica in set.coordinator.replicas where replica.isOnline {
+            var after: [UInt8]?
+            var listed = false
+            while true {
+                guard case .rows(let rows, let complete)? = await replica.listRange(
+                    ListRangeRequest(scope: scope, prefix: prefix, after: after)) else { break }
+                keys.formUnion(rows.filter { !$0.accepted.value.tombstone }.map(\.key))
+                guard !complete, let last = rows.last else {
+                    listed = true
+                    break
                 }
-                answered += 1
-            } catch {
-                continue
+                after = last.key
             }
+            if listed { answered += 1 }
         }
         let n = set.drives.count
         let readQuorum = n - (n / 2 + 1) + 1

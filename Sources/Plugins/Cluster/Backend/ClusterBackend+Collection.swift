@@ -56,12 +56,10 @@ extension ClusterBackend {
             .write(current?.value ?? RegisterValue(writeID: .random(), tombstone: true))
         }
         guard case .written(let chosen) = settled else { return .keep(.driveSilent) }
-        var condemned: [(slot: Int, drive: ClusterDrive)] = []
+        var condemned: [(slot: Int, drive: any SetDrive)] = []
         var views: [DataCollectionRule.DriveView] = []
         for (slot, drive) in set.drives.enumerated() {
-            guard let drive, drive.online, let catalog = drive.catalog,
-                  (try? await catalog.condemn(dataRef: job.versionID)) != nil
-            else {
+            guard let drive, drive.online, (try? await drive.condemn(dataRef: job.versionID)) != nil else {
                 views.append(.silent)
                 continue
             }
@@ -69,19 +67,17 @@ extension ClusterBackend {
             // Read after this drive's condemnation: an accept that adopted the data before
             // it is in this answer; one after it is refused.
             do {
-                views.append(.accepted(try catalog.record(job.located.key)?.accepted))
+                views.append(.accepted(try await drive.accepted(job.located.key)))
             } catch {
                 views.append(.silent)
             }
         }
         let verdict = DataCollectionRule.verdict(dataRef: job.versionID, writerFenced: true, chosen: chosen, drives: views)
         for (slot, drive) in condemned {
-            guard let catalog = drive.catalogInOrOut else { continue }
             if verdict == .collect {
-                guard (try? await catalog.collect(dataRef: job.versionID)) == true, !job.part.inline else { continue }
-                unlink(drive.layout.shardPath(dataRef: job.versionID, part: job.part.number, slot: slot))
+                await drive.collect(dataRef: job.versionID, part: job.part.number, slot: slot, file: !job.part.inline)
             } else {
-                try? await catalog.release(dataRef: job.versionID)
+                await drive.release(dataRef: job.versionID)
             }
         }
         return verdict

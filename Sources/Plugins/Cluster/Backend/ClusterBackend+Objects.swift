@@ -136,15 +136,7 @@ extension ClusterBackend {
 
     func shardSources(_ part: ObjectManifest.Part, versionID: [UInt8], set: ErasureSet) -> [ShardSource?] {
         part.slots.map { slot in
-            guard let drive = set.drives[slot], drive.online, let catalog = drive.catalog else { return nil }
-            if part.inline {
-                let prefetch = self.prefetch
-                return .fetch {
-                    prefetch.take(.init(dataRef: versionID, part: part.number, slot: slot))
-                        ?? (try? catalog.inlineShard(dataRef: versionID, part: part.number, slot: slot)) ?? nil
-                }
-            }
-            return ShardFile.openForReading(drive.layout.shardPath(dataRef: versionID, part: part.number, slot: slot)).map { .file($0) }
+            set.drives[slot]?.shardSource(dataRef: versionID, part: part.number, slot: slot, inline: part.inline, prefetch: prefetch)
         }
     }
 

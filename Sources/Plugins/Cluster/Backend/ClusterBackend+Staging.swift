@@ -36,7 +36,7 @@ extension ClusterBackend {
                 guard let drive = drives[slot], drive.online else {
                     throw ShardFile.Failure(operation: "create", path: "slot \(slot)", code: EIO)
                 }
-                return try ShardFile.create(drive.layout.shardPath(dataRef: versionID, part: 1, slot: slot))
+                return try drive.createShard(dataRef: versionID, part: 1, slot: slot)
             }
         }
         let ingest = BodyIngest(maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5)
@@ -47,10 +47,10 @@ extension ClusterBackend {
                 body, ingest: ingest, makeWriter: makeWriter, durable: self.options.fsync, chunkSize: chunkSize,
                 heavy: Offload.isHeavy(declaredSize: options.expectedSize))
         } catch let error as ErasureWriter.TooFewDrives {
-            removeFiles(versionID, slots: slots, set: set)
+            await removeFiles(versionID, slots: slots, set: set)
             throw S3Error(.serviceUnavailable, message: "The write could not reach enough drives: \(error).")
         } catch {
-            removeFiles(versionID, slots: slots, set: set)
+            await removeFiles(versionID, slots: slots, set: set)
             throw error
         }
         for (shard, written) in shards.enumerated() {
@@ -62,30 +62,13 @@ extension ClusterBackend {
         let part = ObjectManifest.Part(
             number: 1, size: checked.size, dataShards: stripe.dataShards, parityShards: stripe.parityShards,
             chunkSize: state.format.chunkSize, slots: slots, inline: inline)
-        let durable = self.options.fsync
         let now = WallClock.nowMs()
         let recorded = await withTaskGroup(of: Bool.self) { group in
             for (shard, written) in shards.enumerated() {
-                guard written.isWritten, let drive = drives[slots[shard]], let catalog = drive.catalog else { continue }
-                let slot = slots[shard]
-                group.addTask {
-                    do {
-                        try await drive.track {
-                        switch written {
-                        case .inline(let bytes):
-                            try await catalog.stageInline(dataRef: versionID, part: 1, slot: slot, shard: bytes, wallMs: now)
-                        case .file:
-                            if durable { try DurableFiles.syncDirectory(drive.layout.shardDirectory(dataRef: versionID)) }
-                            try await catalog.stage(dataRef: versionID, wallMs: now)
-                        case .failed:
-                            break
-                        }
-                        }
-                        return true
-                    } catch {
-                        return false
-                    }
-                }
+                guard written.isWritten, let drive = drives[slots[shard]] else { continue }
+                var inline: InlineShard?
+                if case .inline(let bytes) = written { inline = InlineShard(part: 1, slot: slots[shard], bytes: bytes) }
+                group.addTask { [inline] in (try? await drive.stage(dataRef: versionID, inline: inline, wallMs: now)) != nil }
             }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
@@ -106,11 +89,16 @@ extension ClusterBackend {
         var ingest = start
         guard heavy else {
             var writer = makeWriter()
-            for try await buffer in body {
-                try ingest.take(buffer)
-                try writer.write(buffer)
+            do {
+                for try await buffer in body {
+                    try ingest.take(buffer)
+                    try await writer.write(buffer)
+                }
+                return (try ingest.finish(), try await writer.finish(sync: durable))
+            } catch {
+                writer.abandon()
+                throw error
             }
-            return (try ingest.finish(), try writer.finish(sync: durable))
         }
         return try await Offload.run(true) {
             let budget = ByteBudget(capacity: 2 * chunkSize)
@@ -120,13 +108,18 @@ extension ClusterBackend {
                     var writer = makeWriter()
                     // Whatever ends this task, the producer must not wait for room again.
                     defer { budget.fail() }
-                    for await buffer in stream {
-                        try writer.write(buffer)
-                        budget.release(buffer.readableBytes)
+                    do {
+                        for await buffer in stream {
+                            try await writer.write(buffer)
+                            budget.release(buffer.readableBytes)
+                        }
+                        try Task.checkCancellation()
+                        let shards = try await writer.finish(sync: durable)
+                        return (shards, writer.size)
+                    } catch {
+                        writer.abandon()
+                        throw error
                     }
-                    try Task.checkCancellation()
-                    let shards = try writer.finish(sync: durable)
-                    return (shards, writer.size)
                 }
                 do {
                     for try await buffer in body {
@@ -160,17 +153,14 @@ extension ClusterBackend {
     /// cannot say keeps them for the collector.
     func discard(_ versionID: [UInt8], located: Located, part: ObjectManifest.Part) async {
         for slot in part.slots {
-            guard let drive = located.set.drives[slot], let catalog = drive.catalog,
-                  (try? await catalog.discardStaged(dataRef: versionID)) == true
-            else { continue }
-            if !part.inline { unlink(drive.layout.shardPath(dataRef: versionID, part: part.number, slot: slot)) }
+            await located.set.drives[slot]?.discard(dataRef: versionID, part: part.number, slot: slot, file: !part.inline)
         }
     }
 
-    private func removeFiles(_ versionID: [UInt8], slots: [Int], set: ErasureSet) {
+    /// A write that failed while coding: no drive staged anything, so every shard file goes.
+    private func removeFiles(_ versionID: [UInt8], slots: [Int], set: ErasureSet) async {
         for slot in slots {
-            guard let drive = set.drives[slot] else { continue }
-            unlink(drive.layout.shardPath(dataRef: versionID, part: 1, slot: slot))
+            await set.drives[slot]?.discard(dataRef: versionID, part: 1, slot: slot, file: true)
         }
     }
 }

@@ -7,8 +7,9 @@ import Synchronization
 
 /// The erasure-coded backend (CLUSTER.md): objects cut into chunks, Reed-Solomon coded into
 /// k+m shards over the drives of an erasure set, every object head, bucket and upload a
-/// per-key quorum register on the set's drive catalogs. This build runs one node with many
-/// drives; the multi-node transport arrives with the QUIC issue.
+/// per-key quorum register on the set's drive catalogs. One node with many drives, or several
+/// nodes whose drives are reached through a ``ClusterTransport`` (in this build, the
+/// in-process one; QUIC between processes arrives with issue 14).
 ///
 /// ```swift
 /// let backend = ClusterBackend(options: .init(drives: ["/mnt/d1", ..., "/mnt/d6"]), logger: logger)
@@ -30,11 +31,14 @@ public final class ClusterBackend: StorageBackend {
         /// How long the data of a write whose outcome is unknown waits before the collector
         /// looks at it (CLUSTER.md §3: GETs that resolved it finish first).
         public var collectionGrace: Duration
+        /// This node, as the drives' formats name it; "local" for a single node's drives.
+        public var nodeID: String
 
         public init(
             drives: [String], dataShards: Int = 4, parityShards: Int = 2, chunkSize: Int = 4 << 20,
             dataWriteQuorum: QuorumArithmetic.DataWriteQuorum = .parity, fsync: Bool = false,
-            inlineLimit: Int = 128 << 10, probeInterval: Duration = .seconds(2), collectionGrace: Duration = .seconds(3600)
+            inlineLimit: Int = 128 << 10, probeInterval: Duration = .seconds(2), collectionGrace: Duration = .seconds(3600),
+            nodeID: String = "local"
         ) {
             self.drives = drives
             self.dataShards = dataShards
@@ -44,14 +48,15 @@ public final class ClusterBackend: StorageBackend {
             self.fsync = fsync
             self.inlineLimit = inlineLimit
             self.probeInterval = probeInterval
-        self.collectionGrace = collectionGrace
+            self.collectionGrace = collectionGrace
+            self.nodeID = nodeID
         }
     }
 
     struct ErasureSet: Sendable {
         let index: Int
-        /// By slot; nil where the set map names a drive this node does not have.
-        let drives: [ClusterDrive?]
+        /// By slot; nil where the set map names a drive this node cannot reach.
+        let drives: [(any SetDrive)?]
         let coordinator: RegisterCoordinator
         var offline: Int { drives.filter { !($0?.online ?? false) }.count }
     }
@@ -59,6 +64,8 @@ public final class ClusterBackend: StorageBackend {
     struct State: Sendable {
         let format: DriveFormat
         let drives: [ClusterDrive]
+        /// The other nodes' drives in this node's sets.
+        let remote: [RemoteDrive]
         let excluded: [(path: String, reason: String)]
         let sets: [ErasureSet]
         let placement: Placement
@@ -72,10 +79,27 @@ public final class ClusterBackend: StorageBackend {
     let manifestCache = ManifestCache()
     let collections = Mutex<[CollectionJob]>([])
     let prefetch = InlinePrefetch()
+    /// This node's end of the cluster transport; nil for a single node.
+    let transport: (any ClusterTransport)?
+    /// This node's drives, as the other nodes' requests find them.
+    private let served = ServedDrives()
 
-    public init(options: Options, logger: Logger) {
+    /// `attach` connects the node to its cluster: it is given the handler that serves this
+    /// node's drives and returns the transport this node sends with (in tests,
+    /// `InProcessNetwork.attach`).
+    ///
+    /// ```swift
+    /// let node = ClusterBackend(options: .init(drives: paths, nodeID: "n1"), logger: logger) {
+    ///     network.attach(NodeID("n1"), handler: $0)
+    /// }
+    /// ```
+    public init(
+        options: Options, logger: Logger, attach: ((any ClusterRequestHandler) -> any ClusterTransport)? = nil
+    ) {
         self.options = options
         self.logger = logger
+        let served = self.served
+        transport = attach?(DriveRequestHandler { uuid in served.drive(uuid).map { .drive($0) } })
     }
 
     func openState() throws -> State {
@@ -86,8 +110,9 @@ public final class ClusterBackend: StorageBackend {
     }
 
     public func open() async throws {
-        let state = try await ClusterStartup(options: options, logger: logger, prefetch: prefetch).run()
+        let state = try await ClusterStartup(options: options, logger: logger, prefetch: prefetch, transport: transport).run()
         opened.withLock { $0 = state }
+        served.install(state.drives)
     }
 
     public func close() async throws {
@@ -95,12 +120,13 @@ public final class ClusterBackend: StorageBackend {
             defer { state = nil }
             return state
         }
+        served.install([])
         for drive in state?.drives ?? [] { drive.close() }
     }
 
     public var services: [any Service] {
         [
-            PeriodicWork(interval: options.probeInterval) { [self] in probeDrives() },
+            PeriodicWork(interval: options.probeInterval) { [self] in await probeDrives() },
             PeriodicWork(interval: .seconds(1)) { [self] in await collectDueData() },
         ]
     }
@@ -123,15 +149,21 @@ public final class ClusterBackend: StorageBackend {
             let detail = [drive.reason, drive.activity].compactMap { $0 }.joined(separator: "; ")
             components.append(.init(name: "drive \(drive.path)", status: drive.online ? .ok : .degraded, detail: detail))
         }
+        for drive in state.remote {
+            components.append(.init(name: "drive \(drive.name)", status: drive.online ? .ok : .degraded, detail: drive.reason))
+        }
         for excluded in state.excluded {
             components.append(.init(name: "drive \(excluded.path)", status: .degraded, detail: excluded.reason))
         }
         return BackendHealth(components: components)
     }
 
-    func probeDrives() {
+    func probeDrives() async {
         guard let state = try? openState() else { return }
         for drive in state.drives { drive.probe() }
+        await withTaskGroup(of: Void.self) { group in
+            for drive in state.remote { group.addTask { await drive.probe() } }
+        }
     }
 }
 
@@ -153,4 +185,16 @@ struct PeriodicWork: Service {
             }
         }
     }
+}
+
+/// This node's drives by UUID, as requests from other nodes find them: empty until the
+/// backend opens and after it closes.
+final class ServedDrives: Sendable {
+    private let drives = Mutex<[String: ClusterDrive]>([:])
+
+    func install(_ list: [ClusterDrive]) {
+        drives.withLock { drives in drives = Dictionary(list.map { ($0.driveUUID, $0) }, uniquingKeysWith: { first, _ in first }) }
+    }
+
+    func drive(_ uuid: String) -> ClusterDrive? { drives.withLock { $0[uuid] } }
 }

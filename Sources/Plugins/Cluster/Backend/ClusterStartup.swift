@@ -10,6 +10,7 @@ struct ClusterStartup {
     let options: ClusterBackend.Options
     let logger: Logger
     let prefetch: InlinePrefetch
+    let transport: (any ClusterTransport)?
 
     struct Refused: Error, CustomStringConvertible {
         let description: String
@@ -20,6 +21,9 @@ struct ClusterStartup {
         var found = options.drives.map { ($0, DriveFormatFile.read(drive: $0)) }
         var formedNow = false
         if case .form = FormatAgreement.resolve(found) {
+            guard options.nodeID == "local" else {
+                throw Refused(description: "node \(options.nodeID)'s drives are not formatted; a multi-node deployment is formed once, for every node (DriveFormat.form(nodes:))")
+            }
             let formats: [DriveFormat]
             do {
                 formats = try DriveFormat.form(
@@ -49,20 +53,35 @@ struct ClusterStartup {
         for excluded in agreement.excluded {
             logger.error("drive left out of rotation", metadata: ["drive": "\(excluded.path)", "reason": "\(excluded.reason)"])
         }
+        let owners = format.nodes ?? [:]
+        for (uuid, path) in agreement.drives where (owners[uuid] ?? "local") != options.nodeID {
+            throw Refused(description: "drive \(path) belongs to node \(owners[uuid] ?? "local"); this node is \(options.nodeID)")
+        }
+        let nodeIDs = Set(owners.values).union([options.nodeID]).sorted()
+        if nodeIDs.count > 1 && transport == nil {
+            throw Refused(description: "the drives belong to \(nodeIDs.count) nodes; a node of a cluster needs a cluster transport")
+        }
         var byUUID: [String: ClusterDrive] = [:]
         for (uuid, path) in agreement.drives {
             byUUID[uuid] = openDrive(path: path, uuid: uuid, formedNow: formedNow)
         }
+        var remote: [String: RemoteDrive] = [:]
+        if let transport {
+            for (uuid, node) in owners where node != options.nodeID {
+                remote[uuid] = RemoteDrive(transport: transport, node: NodeID(node), driveUUID: uuid, durable: options.fsync)
+            }
+        }
         let drives = options.drives.compactMap { path in byUUID.values.first { $0.path == path } }
-        let clock = try await makeClock(drives)
+        let clock = try await makeClock(drives, nodeIndex: UInt16(nodeIDs.firstIndex(of: options.nodeID) ?? 0))
         let sets = format.sets.enumerated().map { index, uuids in
-            let members = uuids.map { byUUID[$0] }
+            let members: [(any SetDrive)?] = uuids.map { byUUID[$0] ?? remote[$0] }
             return ClusterBackend.ErasureSet(
                 index: index, drives: members,
-                coordinator: RegisterCoordinator(replicas: members.map { ClusterDriveReplica(drive: $0, prefetch: prefetch) }, clock: clock))
+                coordinator: RegisterCoordinator(
+                    replicas: members.map { $0?.replica(prefetch: prefetch) ?? ClusterDriveReplica(drive: nil) }, clock: clock))
         }
         return ClusterBackend.State(
-            format: format, drives: drives, excluded: agreement.excluded, sets: sets,
+            format: format, drives: drives, remote: remote.values.sorted { $0.name < $1.name }, excluded: agreement.excluded, sets: sets,
             placement: Placement(deploymentID: format.deploymentKey, sets: format.sets.count, setSize: format.dataShards + format.parityShards),
             quorum: QuorumArithmetic(dataShards: format.dataShards, parityShards: format.parityShards, dataWriteQuorum: options.dataWriteQuorum))
     }
@@ -104,11 +123,11 @@ struct ClusterStartup {
     /// The node's clock starts above the highest reservation any drive holds; a reservation
     /// counts once a majority of the node's drives hold it (so any majority at the next start
     /// sees it).
-    private func makeClock(_ drives: [ClusterDrive]) async throws -> NodeClock {
+    private func makeClock(_ drives: [ClusterDrive], nodeIndex: UInt16) async throws -> NodeClock {
         let catalogs = drives.compactMap(\.catalog)
         let reserved = catalogs.compactMap { try? $0.clockReservation() }.max() ?? 0
         let total = options.drives.count
-        return NodeClock(nodeIndex: 0, reservedUpToMs: reserved) { upTo in
+        return NodeClock(nodeIndex: nodeIndex, reservedUpToMs: reserved) { upTo in
             let held = await withTaskGroup(of: Bool.self) { group in
                 for drive in drives {
                     guard let catalog = drive.catalog else { continue }

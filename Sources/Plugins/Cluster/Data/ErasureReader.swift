@@ -8,14 +8,43 @@ public enum ShardSource: Sendable {
     case inline([UInt8])
     /// An inline shard fetched only if the read needs it (parity, for a degraded read).
     case fetch(@Sendable () -> [UInt8]?)
+    /// A shard on another node: the reader fetches the records a chunk needs before it
+    /// decodes the chunk (as `window`s).
+    case remote(any RemoteShardReader)
+    /// The bytes of a shard from `offset` on, fetched from another node for one chunk.
+    case window(offset: Int64, bytes: ByteBuffer)
 
     func read(at offset: Int64, length: Int) -> [UInt8]? {
         switch self {
         case .file(let file): return file.read(at: offset, length: length)
         case .inline(let bytes): return Self.slice(bytes, offset, length)
         case .fetch(let fetch): return fetch().flatMap { Self.slice($0, offset, length) }
+        case .remote: return nil
+        case .window(let start, let bytes):
+            guard offset >= start, let slice = bytes.getBytes(at: bytes.readerIndex + Int(offset - start), length: length) else { return nil }
+            return slice
         }
     }
+
+    /// One `[crc32c][block]` record, the block appended to `buffer`; returns the stored
+    /// CRC32C, or nil (buffer unchanged) when this source cannot give it without a copy.
+    func readRecord(at offset: Int64, blockLength: Int, into buffer: inout ByteBuffer) -> UInt32? {
+        switch self {
+        case .file(let file):
+            return file.readRecord(at: offset, blockLength: blockLength, into: &buffer)
+        case .window(let start, let bytes):
+            guard offset >= start else { return nil }
+            let at = bytes.readerIndex + Int(offset - start)
+            guard let crc = bytes.getInteger(at: at, as: UInt32.self),
+                  let block = bytes.getSlice(at: at + StripeGeometry.checksumLength, length: blockLength) else { return nil }
+            buffer.writeImmutableBuffer(block)
+            return crc
+        default:
+            return nil
+        }
+    }
+
+    var isRemote: Bool { if case .remote = self { return true } else { return false } }
 
     private static func slice(_ bytes: [UInt8], _ offset: Int64, _ length: Int) -> [UInt8]? {
         guard offset >= 0, Int(offset) + length <= bytes.count else { return nil }
@@ -70,10 +99,39 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
             defer { chunk += 1 }
             let sequence = self.sequence, chunk = self.chunk
             // Reading and decoding a chunk takes milliseconds: off the event loop (Offload).
-            return try await Offload.run(sequence.geometry.range(ofChunk: chunk).count >= 1 << 20) {
-                try sequence.bytes(ofChunk: chunk)
+            let heavy = sequence.geometry.range(ofChunk: chunk).count >= 1 << 20
+            guard sequence.sources.contains(where: { $0?.isRemote ?? false }) else {
+                return try await Offload.run(heavy) { try sequence.bytes(ofChunk: chunk) }
+            }
+            // Shards on other nodes: the data shards' records first, parity only when a data
+            // shard is missing or fails its check.
+            let first = await sequence.fetchingRemote(chunk: chunk, parity: false)
+            do {
+                return try await Offload.run(heavy) { try first.bytes(ofChunk: chunk) }
+            } catch is Unreadable {
+                let all = await sequence.fetchingRemote(chunk: chunk, parity: true)
+                return try await Offload.run(heavy) { try all.bytes(ofChunk: chunk) }
             }
         }
+    }
+
+    /// This sequence with the remote shards' records of `chunk` fetched (concurrently) into
+    /// windows: the data shards', and the parity shards' when `parity` or a data shard is
+    /// missing. A record that cannot be fetched leaves its shard missing.
+    func fetchingRemote(chunk: Int, parity: Bool) async -> ErasureReadSequence {
+        let k = geometry.code.dataShards
+        let offset = geometry.shardFileOffset(ofChunk: chunk)
+        let length = StripeGeometry.checksumLength + geometry.blockSize(chunk: chunk)
+        let dataMissing = sources.prefix(k).contains { $0 == nil }
+        var resolved = sources
+        await withTaskGroup(of: (Int, ShardSource?).self) { group in
+            for (index, source) in sources.enumerated() {
+                guard case .remote(let reader)? = source, index < k || parity || dataMissing else { continue }
+                group.addTask { (index, await reader.read(at: offset, length: length).map { .window(offset: offset, bytes: $0) }) }
+            }
+            for await (index, source) in group { resolved[index] = source }
+        }
+        return ErasureReadSequence(geometry: geometry, sources: resolved, range: range, onDegraded: onDegraded)
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
@@ -110,8 +168,7 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
         let needed = (end + size - 1) / size
         var buffer = ByteBufferAllocator().buffer(capacity: needed * size)
         for index in 0..<needed {
-            guard case .file(let file)? = sources[index],
-                  let stored = file.readRecord(at: geometry.shardFileOffset(ofChunk: chunk), blockLength: size, into: &buffer)
+            guard let stored = sources[index]?.readRecord(at: geometry.shardFileOffset(ofChunk: chunk), blockLength: size, into: &buffer)
             else { return nil }
             let start = buffer.writerIndex - size
             let actual = buffer.withUnsafeReadableBytes { Checksums.crc32c(UnsafeRawBufferPointer(rebasing: $0[start..<(start + size)])) }
@@ -129,7 +186,12 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
         let k = code.dataShards
         let size = geometry.blockSize(chunk: chunk)
         let offset = geometry.shardFileOffset(ofChunk: chunk)
-        guard sources.allSatisfy({ source in if case .inline? = source { return false } else { if case .fetch? = source { return false }; return true } }) else { return nil }
+        guard sources.allSatisfy({ source in
+            switch source {
+            case .inline?, .fetch?: return false
+            default: return true
+            }
+        }) else { return nil }
         var buffer = ByteBufferAllocator().buffer(capacity: (k + code.parityShards) * size)
         var intact: [Int] = []
         var missing: [Int] = []
@@ -138,7 +200,7 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
             if index >= k && intact.count == k { break }
             let start = buffer.writerIndex
             var good = false
-            if case .file(let file)? = sources[index], let stored = file.readRecord(at: offset, blockLength: size, into: &buffer) {
+            if let stored = sources[index]?.readRecord(at: offset, blockLength: size, into: &buffer) {
                 good = buffer.withUnsafeReadableBytes { Checksums.crc32c(UnsafeRawBufferPointer(rebasing: $0[start..<(start + size)])) } == stored
             }
             if !good {

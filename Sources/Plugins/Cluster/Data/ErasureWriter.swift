@@ -11,14 +11,14 @@ import StowageCore
 ///
 /// ```swift
 /// var writer = ErasureWriter(code: rs, chunkSize: 4 << 20, inlineLimit: 128 << 10, needed: 5) { shard in
-///     try ShardFile.create(layouts[order[shard]].shardPath(dataRef: ref, part: 1, slot: order[shard]))
+///     .file(try ShardFile.create(layouts[order[shard]].shardPath(dataRef: ref, part: 1, slot: order[shard])))
 /// }
-/// for try await buffer in body { try writer.write(buffer) }
-/// let shards = try writer.finish(sync: durable)
+/// for try await buffer in body { try await writer.write(buffer) }
+/// let shards = try await writer.finish(sync: durable)
 /// ```
 public struct ErasureWriter {
     public enum Shard: Sendable {
-        case file(ShardFile)
+        case file(ShardSink)
         /// The whole shard (`[crc32c][block]`), for a drive's inline table.
         case inline([UInt8])
         case failed(String)
@@ -40,15 +40,15 @@ public struct ErasureWriter {
     public let inlineLimit: Int
     /// Shards that must be written for the write to go on (W_data).
     public let needed: Int
-    private let openFile: (Int) throws -> ShardFile
+    private let openFile: (Int) throws -> ShardSink
     private var pending: [UInt8] = []
     private var parity: [UInt8] = []
     private var chunk = 0
-    private var files: [ShardFile?]?
+    private var files: [ShardSink?]?
     private var failures: [Int: String] = [:]
     public private(set) var size: Int64 = 0
 
-    public init(code: ReedSolomon, chunkSize: Int, inlineLimit: Int, needed: Int, openFile: @escaping (Int) throws -> ShardFile) {
+    public init(code: ReedSolomon, chunkSize: Int, inlineLimit: Int, needed: Int, openFile: @escaping (Int) throws -> ShardSink) {
         precondition(inlineLimit <= chunkSize)
         self.code = code
         self.chunkSize = chunkSize
@@ -61,20 +61,26 @@ public struct ErasureWriter {
     /// The block size of a full chunk: shard files place chunk c at c·(4 + this).
     public var fullBlockSize: Int { StripeGeometry.blockSize(forChunkLength: chunkSize, dataShards: code.dataShards) }
 
-    public mutating func write(_ buffer: ByteBuffer) throws {
+    public mutating func write(_ buffer: ByteBuffer) async throws {
         size += Int64(buffer.readableBytes)
         var rest = buffer
         while rest.readableBytes > 0 {
             let take = min(rest.readableBytes, chunkSize - pending.count)
             rest.withUnsafeReadableBytes { pending.append(contentsOf: $0.prefix(take)) }
             rest.moveReaderIndex(forwardBy: take)
-            if pending.count == chunkSize { try flush() }
+            if pending.count == chunkSize { try await flush() }
         }
+    }
+
+    /// Gives every shard up (the write failed): streams to other nodes are reset, so no peer
+    /// keeps a partial shard as if it were whole.
+    public func abandon() {
+        for case .stream(let stream)? in files ?? [] { stream.abandon() }
     }
 
     /// Ends the body: the last (short) chunk is written and, with `sync`, every file synced.
     /// Returns each shard by shard index.
-    public mutating func finish(sync: Bool) throws -> [Shard] {
+    public mutating func finish(sync: Bool) async throws -> [Shard] {
         if files == nil && size <= Int64(inlineLimit) {
             let geometry = try StripeGeometry(dataShards: code.dataShards, parityShards: code.parityShards, chunkSize: chunkSize, objectSize: size)
             guard size > 0 else { return Array(repeating: .inline([]), count: code.totalShards) }
@@ -85,7 +91,7 @@ public struct ErasureWriter {
                 return .inline(record)
             }
         }
-        if !pending.isEmpty { try flush() }
+        if !pending.isEmpty { try await flush() }
         var shards: [Shard] = []
         for (index, file) in (files ?? []).enumerated() {
             guard let file else {
@@ -93,7 +99,7 @@ public struct ErasureWriter {
                 continue
             }
             do {
-                if sync { try file.sync() }
+                try await file.finish(sync: sync)
                 shards.append(.file(file))
             } catch {
                 failures[index] = "\(error)"
@@ -106,7 +112,7 @@ public struct ErasureWriter {
 
     /// Codes the gathered chunk in place: `pending`, padded, is the k data blocks end to end;
     /// parity goes to a buffer kept across chunks; no block is copied or allocated.
-    private mutating func flush() throws {
+    private mutating func flush() async throws {
         if files == nil {
             openFiles()
             pending.reserveCapacity(code.dataShards * fullBlockSize)
@@ -117,6 +123,8 @@ public struct ErasureWriter {
         if parity.count < code.parityShards * size { parity = [UInt8](repeating: 0, count: code.parityShards * size) }
         let offset = Int64(chunk) * Int64(StripeGeometry.checksumLength + fullBlockSize)
         var failed: [(Int, String)] = []
+        // Files are written in place; streams get a copy, sent once the buffers are let go.
+        var copies: [(Int, ByteBuffer)] = []
         pending.withUnsafeBytes { data in
             parity.withUnsafeMutableBytes { parityBytes in
                 let blocks = (0..<k).map { UnsafeRawBufferPointer(rebasing: data[($0 * size)..<(($0 + 1) * size)]) }
@@ -125,13 +133,31 @@ public struct ErasureWriter {
                     data: blocks.prefix(k).map { $0.baseAddress! },
                     parity: (0..<code.parityShards).map { parityBytes.baseAddress! + $0 * size }, length: size)
                 for (index, block) in blocks.enumerated() {
-                    guard let file = files?[index] else { continue }
-                    do {
-                        try file.writeRecord(crc32c: Checksums.crc32c(block), block: block, at: offset)
-                    } catch {
-                        failed.append((index, "\(error)"))
+                    switch files?[index] {
+                    case .file(let file)?:
+                        do {
+                            try file.writeRecord(crc32c: Checksums.crc32c(block), block: block, at: offset)
+                        } catch {
+                            failed.append((index, "\(error)"))
+                        }
+                    case .stream?:
+                        var record = ByteBufferAllocator().buffer(capacity: StripeGeometry.checksumLength + block.count)
+                        record.writeInteger(Checksums.crc32c(block))
+                        record.writeBytes(block)
+                        copies.append((index, record))
+                    case nil:
+                        break
                     }
                 }
+            }
+        }
+        for (index, record) in copies {
+            guard case .stream(let stream)? = files?[index] else { continue }
+            do {
+                try await stream.append(record)
+            } catch {
+                stream.abandon()
+                failed.append((index, "\(error)"))
             }
         }
         for (index, reason) in failed {
@@ -144,7 +170,7 @@ public struct ErasureWriter {
     }
 
     private mutating func openFiles() {
-        var opened: [ShardFile?] = []
+        var opened: [ShardSink?] = []
         for index in 0..<code.totalShards {
             do {
                 opened.append(try openFile(index))

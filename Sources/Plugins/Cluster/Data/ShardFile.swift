@@ -59,16 +59,18 @@ public final class ShardFile: Sendable {
         public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
     }
 
-    /// Creates (truncating) a shard file, making its directory if needed.
-    public static func create(_ path: String) throws -> ShardFile {
-        var fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    /// Creates (truncating) a shard file, making its directory if needed. `exclusive`: fails
+    /// when the file exists (a shard written for another node, whose request may arrive twice).
+    public static func create(_ path: String, exclusive: Bool = false) throws -> ShardFile {
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC)
+        var fd = open(path, flags, 0o644)
         if fd < 0 && errno == ENOENT {
             // Start-up makes every shard directory; one that went missing is made again, and
             // its own entry synced so the shard's entry has a durable directory to live in.
             let directory = (path as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try DurableFiles.syncDirectory((directory as NSString).deletingLastPathComponent)
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            fd = open(path, flags, 0o644)
         }
         guard fd >= 0 else { throw Failure(operation: "create", path: path, code: errno) }
         return ShardFile(fd: fd, path: path)

@@ -27,6 +27,9 @@ public struct DriveFormat: Codable, Sendable, Equatable {
     public var parityShards: Int
     public var chunkSize: Int
     public var distribution: String
+    /// Which node holds each drive (UUID → node ID) in a multi-node deployment; absent for
+    /// one node's drives.
+    public var nodes: [String: String]?
 
     /// The deployment ID as the 16 bytes placement hashes with.
     public var deploymentKey: [UInt8] {
@@ -62,11 +65,36 @@ public struct DriveFormat: Codable, Sendable, Equatable {
         return formats
     }
 
+    /// Formats for every drive of several nodes, formed in sets interleaved across them
+    /// (``ErasureSetFormation``); each node writes its own drives' formats. Until the cluster
+    /// map forms a deployment at first start (issue 14), this is how an in-process cluster
+    /// is formed.
+    public static func form(
+        nodes: [ErasureSetFormation.Node], dataShards: Int, parityShards: Int, chunkSize: Int
+    ) throws(ErasureSetFormationError) -> [(node: String, drive: String, format: DriveFormat)] {
+        let layout = try ErasureSetFormation.form(nodes: nodes, dataShards: dataShards, parityShards: parityShards)
+        var uuids: [ErasureSetFormation.Slot: String] = [:]
+        for slot in layout.sets.joined() { uuids[slot] = UUID().uuidString.lowercased() }
+        let map = layout.sets.map { $0.map { uuids[$0]! } }
+        var owners: [String: String] = [:]
+        for (slot, uuid) in uuids { owners[uuid] = slot.node }
+        let clusterID = UUID().uuidString.lowercased()
+        let deploymentID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        return layout.sets.enumerated().flatMap { set, slots in
+            slots.enumerated().map { index, slot in
+                (slot.node, slot.drive, DriveFormat(
+                    formatVersion: currentVersion, clusterID: clusterID, deploymentID: deploymentID, pool: 0, set: set,
+                    slot: index, driveUUID: uuids[slot]!, sets: map, dataShards: dataShards, parityShards: parityShards,
+                    chunkSize: chunkSize, distribution: distributionAlgorithm, nodes: owners))
+            }
+        }
+    }
+
     /// Two drives belong to the same deployment with the same layout.
     func agrees(with other: DriveFormat) -> Bool {
         clusterID == other.clusterID && deploymentID == other.deploymentID && sets == other.sets
             && dataShards == other.dataShards && parityShards == other.parityShards && chunkSize == other.chunkSize
-            && distribution == other.distribution
+            && distribution == other.distribution && nodes == other.nodes
     }
 }
 

@@ -22,7 +22,22 @@ public final class DriveRequestHandler: ClusterRequestHandler {
     public static let driveField = HTTPField.Name("stowage-drive")!
     public static let requestIDField = HTTPField.Name("stowage-request-id")!
 
-    private let drives: [String: (catalog: DriveCatalog, isVoter: Bool)]
+    /// A drive as this handler serves it: a bare catalog (register tests), or a drive of a
+    /// running backend, which also serves its shard files and its collection verbs.
+    enum Served: Sendable {
+        case catalog(DriveCatalog, isVoter: Bool)
+        case drive(ClusterDrive)
+
+        /// The catalog while the drive is in rotation.
+        var register: (catalog: DriveCatalog, isVoter: Bool)? {
+            switch self {
+            case .catalog(let catalog, let isVoter): return (catalog, isVoter)
+            case .drive(let drive): return drive.catalog.map { ($0, drive.isVoter) }
+            }
+        }
+    }
+
+    let lookup: @Sendable (String) -> Served?
     private enum Seen { case running, answered([UInt8]) }
     private let seen = Mutex<(replies: [String: Seen], order: [String])>(([:], []))
     /// Request IDs remembered; a duplicate arrives within moments of its twin, long before
@@ -30,16 +45,25 @@ public final class DriveRequestHandler: ClusterRequestHandler {
     private let window = 100_000
 
     public init(drives: [String: (catalog: DriveCatalog, isVoter: Bool)]) {
-        self.drives = drives
+        let served = drives.mapValues { Served.catalog($0.catalog, isVoter: $0.isVoter) }
+        lookup = { served[$0] }
+    }
+
+    /// Serves whatever drives `lookup` finds at the time of each request (a backend installs
+    /// its drives when it opens).
+    init(lookup: @escaping @Sendable (String) -> Served?) {
+        self.lookup = lookup
     }
 
     public func handle(_ request: ClusterRequest, from sender: NodeID) async throws -> ClusterResponse {
         if request.verb == Self.listVerb { return try await list(request) }
+        if let verb = DataVerb(rawValue: request.verb) { return try await handleData(verb, request) }
         guard request.verb == Self.verb, let uuid = request.fields[Self.driveField],
               let requestID = request.fields[Self.requestIDField] else {
             return ClusterResponse(status: .badRequest)
         }
-        guard let drive = drives[uuid] else { return ClusterResponse(status: .notFound) }
+        // 404 also for a drive out of rotation: nothing is applied, the sender may go on.
+        guard let drive = lookup(uuid)?.register else { return ClusterResponse(status: .notFound) }
         let body = try await request.body.collect(upTo: 64 << 20, orThrow: S3Error(.entityTooLarge))
         guard let (acceptorRequest, key) = AcceptorWire.decodeRequest(Array(body.readableBytesView)) else {
             return ClusterResponse(status: .badRequest)
@@ -60,7 +84,7 @@ public final class DriveRequestHandler: ClusterRequestHandler {
 
     private func list(_ request: ClusterRequest) async throws -> ClusterResponse {
         guard let uuid = request.fields[Self.driveField] else { return ClusterResponse(status: .badRequest) }
-        guard let drive = drives[uuid] else { return ClusterResponse(status: .notFound) }
+        guard let drive = lookup(uuid)?.register else { return ClusterResponse(status: .notFound) }
         let body = try await request.body.collect(upTo: 1 << 20, orThrow: S3Error(.entityTooLarge))
         guard let range = AcceptorWire.decodeListRange(Array(body.readableBytesView)) else {
             return ClusterResponse(status: .badRequest)
@@ -94,12 +118,21 @@ public struct RemoteDriveReplica: RegisterReplica {
     public let transport: any ClusterTransport
     public let node: NodeID
     public let driveUUID: String
+    /// Whether the drive answered its last probe (advisory, see ``RegisterReplica/isOnline``).
+    let probed: (@Sendable () -> Bool)?
 
     public init(transport: any ClusterTransport, node: NodeID, driveUUID: String) {
+        self.init(transport: transport, node: node, driveUUID: driveUUID, probed: nil)
+    }
+
+    init(transport: any ClusterTransport, node: NodeID, driveUUID: String, probed: (@Sendable () -> Bool)?) {
         self.transport = transport
         self.node = node
         self.driveUUID = driveUUID
+        self.probed = probed
     }
+
+    public var isOnline: Bool { probed?() ?? true }
 
     public func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {
         var fields = HTTPFields()

@@ -1,0 +1,63 @@
+import Foundation
+import StowageCore
+
+/// A drive of this node in its erasure set: its catalog and shard files, reached directly.
+extension ClusterDrive: SetDrive {
+    var name: String { path }
+
+    func replica(prefetch: InlinePrefetch) -> any RegisterReplica {
+        ClusterDriveReplica(drive: self, prefetch: prefetch)
+    }
+
+    func createShard(dataRef: [UInt8], part: Int, slot: Int) throws -> ShardSink {
+        guard online else { throw ShardFile.Failure(operation: "create", path: "drive \(path)", code: EIO) }
+        return .file(try ShardFile.create(layout.shardPath(dataRef: dataRef, part: part, slot: slot)))
+    }
+
+    func stage(dataRef: [UInt8], inline: InlineShard?, wallMs: UInt64) async throws {
+        guard let catalog else { throw DriveUnavailable(drive: path) }
+        try await track {
+            if let inline {
+                try await catalog.stageInline(dataRef: dataRef, part: inline.part, slot: inline.slot, shard: inline.bytes, wallMs: wallMs)
+            } else {
+                if durable { try DurableFiles.syncDirectory(layout.shardDirectory(dataRef: dataRef)) }
+                try await catalog.stage(dataRef: dataRef, wallMs: wallMs)
+            }
+        }
+    }
+
+    func discard(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async {
+        guard let catalog, (try? await catalog.discardStaged(dataRef: dataRef)) == true else { return }
+        if file { unlink(layout.shardPath(dataRef: dataRef, part: part, slot: slot)) }
+    }
+
+    func shardSource(dataRef: [UInt8], part: Int, slot: Int, inline: Bool, prefetch: InlinePrefetch) -> ShardSource? {
+        guard online, let catalog else { return nil }
+        if inline {
+            return .fetch {
+                prefetch.take(.init(dataRef: dataRef, part: part, slot: slot))
+                    ?? (try? catalog.inlineShard(dataRef: dataRef, part: part, slot: slot)) ?? nil
+            }
+        }
+        return ShardFile.openForReading(layout.shardPath(dataRef: dataRef, part: part, slot: slot)).map { .file($0) }
+    }
+
+    func condemn(dataRef: [UInt8]) async throws {
+        guard online, let catalog else { throw DriveUnavailable(drive: path) }
+        _ = try await catalog.condemn(dataRef: dataRef)
+    }
+
+    func accepted(_ key: RegisterKey) async throws -> AcceptedValue? {
+        guard let catalog = catalogInOrOut else { throw DriveUnavailable(drive: path) }
+        return try catalog.record(key)?.accepted
+    }
+
+    func collect(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async {
+        guard let catalog = catalogInOrOut, (try? await catalog.collect(dataRef: dataRef)) == true, file else { return }
+        unlink(layout.shardPath(dataRef: dataRef, part: part, slot: slot))
+    }
+
+    func release(dataRef: [UInt8]) async {
+        try? await catalogInOrOut?.release(dataRef: dataRef)
+    }
+}

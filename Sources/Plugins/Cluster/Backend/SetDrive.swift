@@ -1,0 +1,48 @@
+import StowageCore
+
+/// One slot of an erasure set as the backend's data operations reach it: a drive of this
+/// node (``ClusterDrive``) or a drive of another node (``RemoteDrive``, through the cluster
+/// transport). The register goes through ``replica(prefetch:)``; everything else a write, a
+/// read or the collector does to the drive's data goes through here, so a set's operations
+/// do not care where each of its drives lives.
+protocol SetDrive: Sendable {
+    /// For messages and health: the path, or `node:uuid`.
+    var name: String { get }
+    /// Advisory, as ``RegisterReplica/isOnline``: a write raises parity for drives that are
+    /// offline as it starts, and tries only the others.
+    var online: Bool { get }
+    /// This drive as the register coordinator reaches it.
+    func replica(prefetch: InlinePrefetch) -> any RegisterReplica
+    /// A new shard of `dataRef` in `slot`, for the erasure writer.
+    func createShard(dataRef: [UInt8], part: Int, slot: Int) throws -> ShardSink
+    /// Records that the drive holds the data: the shard file written (and with fsync on,
+    /// synced into its directory), or `inline` kept in the catalog. Durable when it returns.
+    func stage(dataRef: [UInt8], inline: InlineShard?, wallMs: UInt64) async throws
+    /// Removes staged data no accept adopted (the catalog confirms first); a drive that
+    /// cannot confirm keeps it for the collector.
+    func discard(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async
+    /// Where a read finds the shard; nil when it cannot be read (offline, no file).
+    func shardSource(dataRef: [UInt8], part: Int, slot: Int, inline: Bool, prefetch: InlinePrefetch) -> ShardSource?
+    /// A shard write that failed on this drive (its health tracker counts it).
+    func record(error: String?)
+
+    // The collector (DataCollectionRule): condemn, read, then collect or release.
+    func condemn(dataRef: [UInt8]) async throws
+    func accepted(_ key: RegisterKey) async throws -> AcceptedValue?
+    func collect(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async
+    /// Lifts this collector's condemnation, also on a drive now out of rotation.
+    func release(dataRef: [UInt8]) async
+}
+
+/// An inline shard to stage: the whole `[crc32c][block]` record, kept in the catalog.
+struct InlineShard: Sendable {
+    let part: Int
+    let slot: Int
+    let bytes: [UInt8]
+}
+
+/// A drive that is not there (the set map names a drive this node cannot reach).
+struct DriveUnavailable: Error, CustomStringConvertible {
+    let drive: String
+    var description: String { "drive \(drive) is out of rotation" }
+}

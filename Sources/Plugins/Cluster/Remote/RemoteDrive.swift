@@ -1,0 +1,145 @@
+import HTTPTypes
+import NIOCore
+import StowageCore
+import Synchronization
+
+/// A drive of another node in one of this node's erasure sets: every data operation goes
+/// through the cluster transport as a ``DataVerb`` to the node that has the drive, and the
+/// register through a ``RemoteDriveReplica``. Whether it is online is what its last probe
+/// found (the prober asks each probe interval); node membership and heartbeats come with the
+/// QUIC transport (issue 14).
+///
+/// ```swift
+/// let drive = RemoteDrive(transport: transport, node: NodeID("n2"), driveUUID: "3f2a…", durable: true)
+/// let sink = try drive.createShard(dataRef: ref, part: 1, slot: 4)   // .stream, for the erasure writer
+/// ```
+final class RemoteDrive: SetDrive {
+    let transport: any ClusterTransport
+    let node: NodeID
+    let driveUUID: String
+    let durable: Bool
+    private let state = Mutex<(online: Bool, reason: String?)>((true, nil))
+
+    init(transport: any ClusterTransport, node: NodeID, driveUUID: String, durable: Bool) {
+        self.transport = transport
+        self.node = node
+        self.driveUUID = driveUUID
+        self.durable = durable
+    }
+
+    var name: String { "\(node):\(driveUUID)" }
+    var online: Bool { state.withLock { $0.online } }
+    var reason: String? { state.withLock { $0.reason } }
+
+    func replica(prefetch: InlinePrefetch) -> any RegisterReplica {
+        RemoteDriveReplica(transport: transport, node: node, driveUUID: driveUUID) { [weak self] in self?.online ?? false }
+    }
+
+    /// Asks the node whether the drive is in rotation there.
+    func probe() async {
+        var problem: String?
+        do {
+            let response = try await transport.send(request(.probe), to: node)
+            await Self.drain(response.body)
+            if response.status != .ok { problem = "node \(node) reports the drive out of rotation" }
+        } catch {
+            problem = "node \(node) did not answer: \(error)"
+        }
+        state.withLock { $0 = (problem == nil, problem) }
+    }
+
+    func createShard(dataRef: [UInt8], part: Int, slot: Int) throws -> ShardSink {
+        var fields = DataFieldsBuilder(dataRef: dataRef, part: part, slot: slot, inline: false)
+        fields.set(DataVerb.sync, durable ? "1" : "0")
+        return .stream(RemoteShardWriter(transport: transport, node: node, request: request(.shardWrite, fields)))
+    }
+
+    func stage(dataRef: [UInt8], inline: InlineShard?, wallMs: UInt64) async throws {
+        var fields = DataFieldsBuilder(dataRef: dataRef, part: inline?.part ?? 1, slot: inline?.slot ?? 0, inline: inline != nil)
+        fields.set(DataVerb.wallMs, String(wallMs))
+        let body = inline.map { S3Body(ByteBuffer(bytes: $0.bytes)) } ?? .empty
+        try await call(.stage, fields, body: body)
+    }
+
+    func discard(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async {
+        _ = try? await call(.discard, DataFieldsBuilder(dataRef: dataRef, part: part, slot: slot, inline: !file))
+    }
+
+    func shardSource(dataRef: [UInt8], part: Int, slot: Int, inline: Bool, prefetch: InlinePrefetch) -> ShardSource? {
+        guard online else { return nil }
+        return .remote(RemoteShardBytes(drive: self, fields: DataFieldsBuilder(dataRef: dataRef, part: part, slot: slot, inline: inline)))
+    }
+
+    func record(error: String?) {}
+
+    func condemn(dataRef: [UInt8]) async throws {
+        try await call(.condemn, DataFieldsBuilder(dataRef: dataRef))
+    }
+
+    func accepted(_ key: RegisterKey) async throws -> AcceptedValue? {
+        let bytes = try await call(.accepted, DataFieldsBuilder(), body: S3Body(ByteBuffer(bytes: AcceptorWire.encode(.read, key: key))))
+        guard case .state(let accepted, _)? = AcceptorWire.decodeReply(Array(bytes.readableBytesView)) else {
+            throw ClusterTransportError.outcomeUnknown(node, reason: "an unreadable answer to accepted")
+        }
+        return accepted
+    }
+
+    func collect(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async {
+        _ = try? await call(.collect, DataFieldsBuilder(dataRef: dataRef, part: part, slot: slot, inline: !file))
+    }
+
+    func release(dataRef: [UInt8]) async {
+        _ = try? await call(.release, DataFieldsBuilder(dataRef: dataRef))
+    }
+
+    func request(_ verb: DataVerb, _ fields: DataFieldsBuilder = DataFieldsBuilder(), body: S3Body = .empty) -> ClusterRequest {
+        var all = fields.fields
+        all[DriveRequestHandler.driveField] = driveUUID
+        return ClusterRequest(verb: verb.rawValue, resource: "drive/\(driveUUID)", fields: all, body: body)
+    }
+
+    /// Sends one data verb; its answer's body on 200, else throws.
+    @discardableResult
+    func call(_ verb: DataVerb, _ fields: DataFieldsBuilder, body: S3Body = .empty) async throws -> ByteBuffer {
+        let response = try await transport.send(request(verb, fields, body: body), to: node)
+        guard response.status == .ok else {
+            await Self.drain(response.body)
+            throw ClusterTransportError.outcomeUnknown(node, reason: "\(verb.rawValue) answered \(response.status.code)")
+        }
+        return try await response.body.collect(upTo: 80 << 20, orThrow: S3Error(.entityTooLarge))
+    }
+
+    static func drain(_ body: S3Body) async {
+        do { for try await _ in body {} } catch {}
+    }
+}
+
+/// The fields of a data verb, as the sender builds them.
+struct DataFieldsBuilder {
+    var fields = HTTPFields()
+
+    init() {}
+
+    init(dataRef: [UInt8], part: Int = 1, slot: Int = 0, inline: Bool = false) {
+        fields[DataVerb.dataRef] = Hex.string(dataRef)
+        fields[DataVerb.part] = String(part)
+        fields[DataVerb.slot] = String(slot)
+        fields[DataVerb.inline] = inline ? "1" : "0"
+    }
+
+    mutating func set(_ name: HTTPField.Name, _ value: String) { fields[name] = value }
+}
+
+/// Reads a shard on another node, one chunk's record per request.
+struct RemoteShardBytes: RemoteShardReader {
+    let drive: RemoteDrive
+    let fields: DataFieldsBuilder
+
+    func read(at offset: Int64, length: Int) async -> ByteBuffer? {
+        var fields = self.fields
+        fields.set(DataVerb.offset, String(offset))
+        fields.set(DataVerb.length, String(length))
+        guard let bytes = try? await drive.call(.shardRead, fields), bytes.readableBytes == length else { return nil }
+        return bytes
+    }
+}
