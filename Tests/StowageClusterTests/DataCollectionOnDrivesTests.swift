@@ -187,6 +187,31 @@ import Testing
         #expect(accepted == .accepted(voter: true, holdsData: true))
         try await backend.close()
     }
+
+    /// A condemnation is a lease of the drive's clock: once it expires (its collector died,
+    /// perhaps on another node) the data can be adopted again, and an adopted row is never
+    /// collected, however the clock moves after.
+    @Test func anExpiredCondemnationNeitherRefusesNorCollects() async throws {
+        let drives = Drives()
+        let backend = try await backend(drives)
+        let staged = try await stage(body(10_000, 8), on: backend, ObjectAddress(bucket: "gc-test", key: "k"))
+        let catalog = staged.located.set.localDrives[2]!.catalog!
+        let value = RegisterValue(writeID: .random(), payload: [1], dataRef: staged.versionID)
+        #expect(try await catalog.condemn(dataRef: staged.versionID, leaseMs: 1))
+        try await Task.sleep(for: .milliseconds(20))
+        let ballot = try await staged.located.set.coordinator.clock.issue(above: nil)
+        let accepted = try await catalog.apply(.accept(ballot, value, carriesData: true), to: staged.located.key, wallMs: WallClock.nowMs(), isVoter: true)
+        #expect(accepted == .accepted(voter: true, holdsData: true))
+        #expect(try await catalog.collect(dataRef: staged.versionID) == false)
+        // Condemned again with a live lease: the adopted row is condemned, and collect (the
+        // rule said so, in this scripted case) deletes it; an expired lease never does.
+        #expect(try await catalog.condemn(dataRef: staged.versionID, leaseMs: 1))
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(try await catalog.collect(dataRef: staged.versionID) == false)
+        #expect(try await catalog.condemn(dataRef: staged.versionID))
+        #expect(try await catalog.collect(dataRef: staged.versionID))
+        try await backend.close()
+    }
 }
 
 extension ClusterBackend.ErasureSet {

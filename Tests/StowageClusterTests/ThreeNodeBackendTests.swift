@@ -210,4 +210,41 @@ import Testing
         #expect(await code { _ = try await self.get(nodes.backends[2], "cut") } == .noSuchKey)
         await nodes.shutdown()
     }
+
+    /// The collector of one node reaches the other nodes' drives: data staged by a write that
+    /// died before the register goes from every node; a chosen write's data stays.
+    @Test(.timeLimit(.minutes(1))) func theCollectorWorksAcrossNodes() async throws {
+        let nodes = try await Nodes()
+        let backend = nodes.backends[0]
+        _ = try await backend.createBucket("three", owner: .anonymous, region: "us-east-1")
+        let current = bytes(100_000, seed: 1)
+        _ = try await put(backend, "k", current)
+        let live = nodes.shardFiles()
+        let state = try backend.openState()
+        let located = try await backend.locate(ObjectAddress(bucket: "three", key: "k"), state: state)
+        let orphanID = WriteID.random().bytes
+        let staged = try await backend.stage(
+            body: S3Body(ByteBuffer(bytes: bytes(100_000, seed: 2))), options: PutObjectOptions(), versionID: orphanID,
+            located: located, state: state)
+        #expect(nodes.shardFiles() == live.map { $0 + 2 })
+
+        let job = ClusterBackend.CollectionJob(versionID: orphanID, located: located, part: staged.part, due: .now)
+        #expect(await backend.collect(job) == .collect)
+        #expect(nodes.shardFiles() == live)
+
+        guard case .found(let chosen?) = await located.set.coordinator.read(key: located.key) else {
+            Issue.record("no chosen value")
+            return
+        }
+        let manifest = try ObjectManifest.decode(chosen.value)
+        let liveJob = ClusterBackend.CollectionJob(versionID: Array(manifest.versionID), located: located, part: manifest.parts[0], due: .now)
+        #expect(await nodes.backends[2].collect(liveJob) == .keep(.chosenValueReferencesIt))
+        #expect(nodes.shardFiles() == live)
+        for reader in nodes.backends { #expect(try await get(reader, "k") == current) }
+        // Released on every node: an overwrite adopts data as usual.
+        let next = bytes(50_000, seed: 3)
+        _ = try await put(nodes.backends[1], "k", next)
+        #expect(try await get(nodes.backends[2], "k") == next)
+        await nodes.shutdown()
+    }
 }

@@ -6,7 +6,9 @@ import Synchronization
 /// later read, so its data stays until the rule proves nothing can reference it.
 ///
 /// Jobs live in memory: a node that stops before their grace period passes leaves that data
-/// on its drives for the scanner (issue 13), which finds staged rows nothing references.
+/// on its drives for the scanner (issue 13), which finds staged rows nothing references. A
+/// run that dies between condemning and deciding leaves condemnations that expire on their
+/// own (``DriveCatalog/condemnationLeaseMs``).
 extension ClusterBackend {
     struct CollectionJob: Sendable {
         let versionID: [UInt8]

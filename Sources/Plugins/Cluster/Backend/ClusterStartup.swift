@@ -97,7 +97,6 @@ struct ClusterStartup {
         do {
             try makeDataDirectories(layout)
             let catalog = try DriveCatalog.open(path: layout.catalogPath, durable: options.fsync, logger: logger)
-            try catalog.liftCondemnations()
             return ClusterDrive(path: path, driveUUID: uuid, durable: options.fsync, isVoter: isVoter, catalog: catalog, reason: nil, logger: logger)
         } catch {
             logger.error("drive catalog cannot be opened", metadata: ["drive": "\(path)", "error": "\(error)"])

@@ -89,7 +89,7 @@ public final class DriveCatalog: Sendable {
             if let record = step.record {
                 try Self.write(record, key, db)
                 if let dataRef, context.dataPresent {
-                    try db.cachedStatement(sql: "UPDATE data SET adopted = 1 WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
+                    try db.cachedStatement(sql: "UPDATE data SET adopted = 1, condemned = 0 WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
                 }
             }
             return step.reply
@@ -135,20 +135,24 @@ public final class DriveCatalog: Sendable {
 
     // MARK: - Collection (DataCollectionRule)
 
-    /// Marks staged or adopted data condemned: accepts that carry it are refused `noData`
-    /// from now on. False when this drive holds none of it.
-    public func condemn(dataRef: [UInt8]) async throws -> Bool {
+    /// How long a condemnation holds unless released or collected: a collector run takes
+    /// seconds; one that takes longer finds its `collect` refused and keeps the data.
+    public static let condemnationLeaseMs: UInt64 = 120_000
+
+    /// Marks staged or adopted data condemned for `leaseMs` of this drive's clock: accepts
+    /// that carry it are refused `noData` until then. False when this drive holds none of it.
+    ///
+    /// A lease, not a flag: the collector that condemned may be on another node and die
+    /// before it releases, and the drive's node cannot tell when no run is left in flight.
+    /// The drive alone decides expiry, with its own clock, in the same serialized
+    /// transactions as accepts and `collect`; an accept that adopts the data after expiry
+    /// clears the condemnation, so a clock that steps back cannot revive it.
+    public func condemn(dataRef: [UInt8], leaseMs: UInt64 = DriveCatalog.condemnationLeaseMs) async throws -> Bool {
         try await commits.submit { db in
-            try db.cachedStatement(sql: "UPDATE data SET condemned = 1 WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
+            try db.cachedStatement(sql: "UPDATE data SET condemned = ? WHERE data_ref = ?")
+                .execute(arguments: [Int64(WallClock.nowMs() + leaseMs), Data(dataRef)])
             return db.changesCount > 0
         }
-    }
-
-    /// Lifts every condemnation: at process start, when no collector run of this process can
-    /// still be between condemning and deciding (their jobs live in memory), so whatever a
-    /// crash left condemned would otherwise refuse its own data forever.
-    public func liftCondemnations() throws {
-        try pool.write { db in try db.execute(sql: "UPDATE data SET condemned = 0 WHERE condemned = 1") }
     }
 
     /// Lifts a condemnation (the collector's verdict was keep).
@@ -159,10 +163,12 @@ public final class DriveCatalog: Sendable {
     }
 
     /// Deletes condemned data's rows (inline shards included). True when this drive held
-    /// it condemned, so the caller removes its files; data not condemned is never deleted.
+    /// it under a live condemnation, so the caller removes its files; data not condemned, or
+    /// whose condemnation expired, is never deleted.
     public func collect(dataRef: [UInt8]) async throws -> Bool {
         try await commits.submit { db in
-            try db.cachedStatement(sql: "DELETE FROM data WHERE data_ref = ? AND condemned = 1").execute(arguments: [Data(dataRef)])
+            try db.cachedStatement(sql: "DELETE FROM data WHERE data_ref = ? AND condemned > ?")
+                .execute(arguments: [Data(dataRef), Int64(WallClock.nowMs())])
             guard db.changesCount > 0 else { return false }
             try db.cachedStatement(sql: "DELETE FROM inline WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
             return true
@@ -246,7 +252,9 @@ public final class DriveCatalog: Sendable {
     }
 
     private static func holdsData(_ dataRef: [UInt8], _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM data WHERE data_ref = ? AND condemned = 0"), arguments: [Data(dataRef)]) ?? false
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM data WHERE data_ref = ? AND condemned <= ?"),
+            arguments: [Data(dataRef), Int64(WallClock.nowMs())]) ?? false
     }
 
     static func record(_ key: RegisterKey, _ db: Database) throws -> AcceptorRecord? {

@@ -41,7 +41,8 @@ enum DriveCatalogSchema {
         }
         migrator.registerMigration("drive-catalog-v2-condemned") { db in
             // A collector condemns data before it reads every drive (DataCollectionRule):
-            // from then on an accept carrying it is refused noData.
+            // from then on an accept carrying it is refused noData. The column holds the
+            // condemnation's expiry (this drive's wall ms); 0, or any time past, is none.
             try db.execute(sql: "ALTER TABLE data ADD COLUMN condemned INTEGER NOT NULL DEFAULT 0")
         }
         return migrator
