@@ -3,6 +3,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import StowageCore
+import Synchronization
 import Testing
 @testable import StowageCluster
 
@@ -86,7 +87,41 @@ import Testing
         var fields = HTTPFields()
         fields[DriveRequestHandler.driveField] = "nope"
         fields[DriveRequestHandler.requestIDField] = "r3"
-        let unknown = try await handler.handle(ClusterRequest(verb: DriveRequestHandler.verb, resource: "x", fields: fields), from: NodeID("n1"))
+        let unknown = try await handler.handle(
+            ClusterRequest(verb: DriveRequestHandler.verb, resource: "x", fields: fields,
+                           body: S3Body(ByteBuffer(bytes: AcceptorWire.encode(.read, key: key)))),
+            from: NodeID("n1"))
         #expect(unknown.status == .notFound)
+    }
+
+    /// A drive that leaves rotation after applying a request: a repeat of that request still
+    /// gets the first reply, never 404 (which the sender reads as "not delivered", and F1's
+    /// "every drive refused" would then lie about an accept that was applied).
+    @Test func aRepeatAfterTheDriveLeftRotationStillGetsTheFirstReply() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-dedupe-\(UUID().uuidString).sqlite").path
+        let catalog = try DriveCatalog.open(path: path, durable: false, logger: Logger(label: "test"))
+        defer { try? catalog.close(); try? FileManager.default.removeItem(atPath: path) }
+        let served = Mutex(true)
+        let handler = DriveRequestHandler { uuid in
+            uuid == "d0" && served.withLock({ $0 }) ? .catalog(catalog, isVoter: true) : nil
+        }
+        let key = RegisterKey(scope: [1], key: "k")
+        let ballot = Ballot(ms: WallClock.nowMs(), logical: 0, nodeIndex: 1, incarnation: 1)
+        func send(id: String) async throws -> HTTPResponse.Status {
+            var fields = HTTPFields()
+            fields[DriveRequestHandler.driveField] = "d0"
+            fields[DriveRequestHandler.requestIDField] = id
+            let accept = AcceptorWire.encode(.accept(ballot, RegisterValue(writeID: WriteID(high: 1, low: 2)), carriesData: false), key: key)
+            let response = try await handler.handle(
+                ClusterRequest(verb: DriveRequestHandler.verb, resource: "drive/d0", fields: fields, body: S3Body(ByteBuffer(bytes: accept))),
+                from: NodeID("n1"))
+            return response.status
+        }
+        #expect(try await send(id: "a1") == .ok)
+        served.withLock { $0 = false }
+        #expect(try await send(id: "a1") == .ok, "the repeat of an applied request")
+        #expect(try await send(id: "a2") == .notFound, "a new request while the drive is out")
+        served.withLock { $0 = true }
+        #expect(try await send(id: "a2") == .notFound, "every copy of a refused request gets the same answer")
     }
 }

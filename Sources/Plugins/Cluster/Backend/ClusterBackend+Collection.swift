@@ -44,38 +44,56 @@ extension ClusterBackend {
     }
 
     /// One pass of the rule over one write's data: settle the key, condemn the data on every
-    /// drive of the set, read every drive, then delete or release.
+    /// drive of the set and read each after its condemnation, decide, confirm every
+    /// condemnation still holds, then delete or release.
     ///
     /// Settling is a read that always writes back, at a fresh ballot C of its own, the newest
     /// value a quorum holds (a tombstone when there is none): a plain read could return a
     /// value chosen at ballot c while another reader, prepared at a ballot between c and now,
     /// is about to choose the very data being collected (found in review). Once C is chosen,
     /// nothing prepared below C can be, and the data can come back above C only through
-    /// accepts that carry it, which the condemnation refuses.
+    /// accepts that carry it (a writer whose accept at a ballot above C is still in flight),
+    /// which the condemnation refuses. A condemnation is a lease of each drive's clock, so
+    /// the run must finish while every lease holds: it gives up past half the lease, and
+    /// confirms every lease just before the first delete (one drive whose lease lapsed could
+    /// adopt a late accept while the others delete their shards).
     func collect(_ job: CollectionJob) async -> DataCollectionRule.Verdict {
         let set = job.located.set
         let settled = await set.coordinator.compareAndSet(key: job.located.key) { current in
             .write(current?.value ?? RegisterValue(writeID: .random(), tombstone: true))
         }
         guard case .written(let chosen) = settled else { return .keep(.driveSilent) }
-        var condemned: [(slot: Int, drive: any SetDrive)] = []
-        var views: [DataCollectionRule.DriveView] = []
-        for (slot, drive) in set.drives.enumerated() {
-            guard let drive, drive.online, (try? await drive.condemn(dataRef: job.versionID)) != nil else {
-                views.append(.silent)
-                continue
+        let started = ContinuousClock.now
+        // By slot: the drive's view, and whether a condemn was sent to it (whatever came back:
+        // an unknown outcome may have condemned it, and it must be released).
+        let answers = await withTaskGroup(of: (Int, DataCollectionRule.DriveView, Bool).self) { group in
+            for (slot, drive) in set.drives.enumerated() {
+                group.addTask {
+                    guard let drive, drive.online else { return (slot, .silent, false) }
+                    guard (try? await drive.condemn(dataRef: job.versionID)) != nil else { return (slot, .silent, true) }
+                    // Read after this drive's condemnation: an accept that adopted the data
+                    // before it is in this answer; one after it is refused.
+                    guard let accepted = try? await drive.accepted(job.located.key) else { return (slot, .silent, true) }
+                    return (slot, .accepted(accepted), true)
+                }
             }
-            condemned.append((slot, drive))
-            // Read after this drive's condemnation: an accept that adopted the data before
-            // it is in this answer; one after it is refused.
-            do {
-                views.append(.accepted(try await drive.accepted(job.located.key)))
-            } catch {
-                views.append(.silent)
-            }
+            return await group.reduce(into: [Int: (DataCollectionRule.DriveView, Bool)]()) { $0[$1.0] = ($1.1, $1.2) }
         }
-        let verdict = DataCollectionRule.verdict(dataRef: job.versionID, writerFenced: true, chosen: chosen, drives: views)
-        for (slot, drive) in condemned {
+        let views = set.drives.indices.map { answers[$0]?.0 ?? .silent }
+        let tried = set.drives.indices.filter { answers[$0]?.1 ?? false }
+        var verdict = DataCollectionRule.verdict(dataRef: job.versionID, writerFenced: true, chosen: chosen, drives: views)
+        if verdict == .collect {
+            let leaseLeft = ContinuousClock.now - started < .milliseconds(Int64(DriveCatalog.condemnationLeaseMs / 2))
+            let confirmed = await withTaskGroup(of: Bool.self) { group in
+                for slot in tried {
+                    group.addTask { (try? await set.drives[slot]?.stillCondemned(dataRef: job.versionID)) == true }
+                }
+                return await group.allSatisfy { $0 }
+            }
+            if !leaseLeft || !confirmed { verdict = .keep(.driveSilent) }
+        }
+        for slot in tried {
+            guard let drive = set.drives[slot] else { continue }
             if verdict == .collect {
                 await drive.collect(dataRef: job.versionID, part: job.part.number, slot: slot, file: !job.part.inline)
             } else {

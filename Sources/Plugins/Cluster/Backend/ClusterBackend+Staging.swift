@@ -63,12 +63,19 @@ extension ClusterBackend {
             number: 1, size: checked.size, dataShards: stripe.dataShards, parityShards: stripe.parityShards,
             chunkSize: state.format.chunkSize, slots: slots, inline: inline)
         let now = WallClock.nowMs()
+        let fileLength = try StripeGeometry(
+            dataShards: stripe.dataShards, parityShards: stripe.parityShards, chunkSize: chunkSize, objectSize: checked.size
+        ).shardFileLength
         let recorded = await withTaskGroup(of: Bool.self) { group in
             for (shard, written) in shards.enumerated() {
                 guard written.isWritten, let drive = drives[slots[shard]] else { continue }
-                var inline: InlineShard?
-                if case .inline(let bytes) = written { inline = InlineShard(part: 1, slot: slots[shard], bytes: bytes) }
-                group.addTask { [inline] in (try? await drive.stage(dataRef: versionID, inline: inline, wallMs: now)) != nil }
+                let staged: StagedShard
+                if case .inline(let bytes) = written {
+                    staged = .inline(part: 1, slot: slots[shard], bytes: bytes)
+                } else {
+                    staged = .file(part: 1, slot: slots[shard], length: fileLength)
+                }
+                group.addTask { (try? await drive.stage(dataRef: versionID, shard: staged, wallMs: now)) != nil }
             }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }

@@ -14,12 +14,16 @@ extension ClusterDrive: SetDrive {
         return .file(try ShardFile.create(layout.shardPath(dataRef: dataRef, part: part, slot: slot)))
     }
 
-    func stage(dataRef: [UInt8], inline: InlineShard?, wallMs: UInt64) async throws {
+    func stage(dataRef: [UInt8], shard: StagedShard, wallMs: UInt64) async throws {
         guard let catalog else { throw DriveUnavailable(drive: path) }
         try await track {
-            if let inline {
-                try await catalog.stageInline(dataRef: dataRef, part: inline.part, slot: inline.slot, shard: inline.bytes, wallMs: wallMs)
-            } else {
+            switch shard {
+            case .inline(let part, let slot, let bytes):
+                try await catalog.stageInline(dataRef: dataRef, part: part, slot: slot, shard: bytes, wallMs: wallMs)
+            case .file(let part, let slot, let length):
+                let file = layout.shardPath(dataRef: dataRef, part: part, slot: slot)
+                let found = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
+                guard found == length else { throw ShortShardFile(path: file, length: found, expected: length) }
                 if durable { try DurableFiles.syncDirectory(layout.shardDirectory(dataRef: dataRef)) }
                 try await catalog.stage(dataRef: dataRef, wallMs: wallMs)
             }
@@ -50,6 +54,11 @@ extension ClusterDrive: SetDrive {
     func accepted(_ key: RegisterKey) async throws -> AcceptedValue? {
         guard let catalog = catalogInOrOut else { throw DriveUnavailable(drive: path) }
         return try catalog.record(key)?.accepted
+    }
+
+    func stillCondemned(dataRef: [UInt8]) async throws -> Bool {
+        guard let catalog = catalogInOrOut else { throw DriveUnavailable(drive: path) }
+        return try await catalog.isCondemned(dataRef: dataRef)
     }
 
     func collect(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async {

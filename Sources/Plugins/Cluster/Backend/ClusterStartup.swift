@@ -61,6 +61,11 @@ struct ClusterStartup {
         if nodeIDs.count > 1 && transport == nil {
             throw Refused(description: "the drives belong to \(nodeIDs.count) nodes; a node of a cluster needs a cluster transport")
         }
+        // F3: with several nodes, a power loss on one takes back what it acknowledged unsynced
+        // while the others keep theirs, and quorums no longer intersect in what they hold.
+        if nodeIDs.count > 1 && !options.fsync {
+            throw Refused(description: "a cluster of \(nodeIDs.count) nodes needs storage.fsync: true (CLUSTER.md §2: an unsynced acknowledgement on one node can be taken back by its power loss)")
+        }
         var byUUID: [String: ClusterDrive] = [:]
         for (uuid, path) in agreement.drives {
             byUUID[uuid] = openDrive(path: path, uuid: uuid, formedNow: formedNow)
@@ -68,10 +73,12 @@ struct ClusterStartup {
         var remote: [String: RemoteDrive] = [:]
         if let transport {
             for (uuid, node) in owners where node != options.nodeID {
-                remote[uuid] = RemoteDrive(transport: transport, node: NodeID(node), driveUUID: uuid, durable: options.fsync)
+                remote[uuid] = RemoteDrive(transport: transport, node: NodeID(node), driveUUID: uuid)
             }
         }
         let drives = options.drives.compactMap { path in byUUID.values.first { $0.path == path } }
+        // The node's index in its ballots: from the sorted node IDs until the cluster map
+        // allocates indexes append-only (CLUSTER.md §1, issue 14).
         let clock = try await makeClock(drives, nodeIndex: UInt16(nodeIDs.firstIndex(of: options.nodeID) ?? 0))
         let sets = format.sets.enumerated().map { index, uuids in
             let members: [(any SetDrive)?] = uuids.map { byUUID[$0] ?? remote[$0] }

@@ -15,9 +15,10 @@ protocol SetDrive: Sendable {
     func replica(prefetch: InlinePrefetch) -> any RegisterReplica
     /// A new shard of `dataRef` in `slot`, for the erasure writer.
     func createShard(dataRef: [UInt8], part: Int, slot: Int) throws -> ShardSink
-    /// Records that the drive holds the data: the shard file written (and with fsync on,
-    /// synced into its directory), or `inline` kept in the catalog. Durable when it returns.
-    func stage(dataRef: [UInt8], inline: InlineShard?, wallMs: UInt64) async throws
+    /// Records that the drive holds the data: the shard file written whole (its length
+    /// checked: a file cut short must never count as held) and, with fsync on, synced into
+    /// its directory; or an inline shard kept in the catalog. Durable when it returns.
+    func stage(dataRef: [UInt8], shard: StagedShard, wallMs: UInt64) async throws
     /// Removes staged data no accept adopted (the catalog confirms first); a drive that
     /// cannot confirm keeps it for the collector.
     func discard(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async
@@ -29,16 +30,26 @@ protocol SetDrive: Sendable {
     // The collector (DataCollectionRule): condemn, read, then collect or release.
     func condemn(dataRef: [UInt8]) async throws
     func accepted(_ key: RegisterKey) async throws -> AcceptedValue?
+    /// True while this drive's condemnation of the data holds (its lease, never adopted since).
+    func stillCondemned(dataRef: [UInt8]) async throws -> Bool
     func collect(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async
     /// Lifts this collector's condemnation, also on a drive now out of rotation.
     func release(dataRef: [UInt8]) async
 }
 
-/// An inline shard to stage: the whole `[crc32c][block]` record, kept in the catalog.
-struct InlineShard: Sendable {
-    let part: Int
-    let slot: Int
-    let bytes: [UInt8]
+/// What a drive stages: a shard file of a known length, or an inline shard (the whole
+/// `[crc32c][block]` record, kept in the catalog).
+enum StagedShard: Sendable {
+    case file(part: Int, slot: Int, length: Int64)
+    case inline(part: Int, slot: Int, bytes: [UInt8])
+}
+
+/// A shard file whose length is not what its geometry says (a write cut short).
+struct ShortShardFile: Error, CustomStringConvertible {
+    let path: String
+    let length: Int64?
+    let expected: Int64
+    var description: String { "shard file \(path) holds \(length.map(String.init) ?? "nothing"), not \(expected) bytes" }
 }
 
 /// A drive that is not there (the set map names a drive this node cannot reach).

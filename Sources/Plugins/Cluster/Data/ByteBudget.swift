@@ -12,7 +12,8 @@ final class ByteBudget: Sendable {
     private struct State {
         var available: Int
         var failed = false
-        var waiters: [(bytes: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+        var waiters: [(id: UInt64, bytes: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+        var nextID: UInt64 = 0
     }
 
     private let capacity: Int
@@ -23,20 +24,34 @@ final class ByteBudget: Sendable {
         state = Mutex(State(available: capacity))
     }
 
-    /// True when granted; false once the budget failed. A request larger than the capacity
-    /// is granted when nothing else is out.
+    /// True when granted; false once the budget failed or the waiting task is cancelled. A
+    /// request larger than the capacity is granted when nothing else is out.
     func acquire(_ bytes: Int) async -> Bool {
-        await withCheckedContinuation { continuation in
-            let granted: Bool? = state.withLock { state in
-                if state.failed { return false }
-                guard state.waiters.isEmpty, grants(bytes, state.available) else {
-                    state.waiters.append((bytes, continuation))
-                    return nil
+        let id = state.withLock { state -> UInt64 in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let granted: Bool? = state.withLock { state in
+                    if state.failed || Task.isCancelled { return false }
+                    guard state.waiters.isEmpty, grants(bytes, state.available) else {
+                        state.waiters.append((id, bytes, continuation))
+                        return nil
+                    }
+                    state.available -= bytes
+                    return true
                 }
-                state.available -= bytes
-                return true
+                if let granted { continuation.resume(returning: granted) }
             }
-            if let granted { continuation.resume(returning: granted) }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index).continuation
+            }
+            waiter?.resume(returning: false)
+            // The next waiters may fit now that this one is gone.
+            release(0)
         }
     }
 

@@ -155,6 +155,16 @@ public final class DriveCatalog: Sendable {
         }
     }
 
+    /// Whether the data is condemned under a lease that still holds (never adopted since:
+    /// an adopting accept clears it).
+    public func isCondemned(dataRef: [UInt8]) async throws -> Bool {
+        try await commits.submit { db in
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT 1 FROM data WHERE data_ref = ? AND condemned > ?"),
+                arguments: [Data(dataRef), Int64(WallClock.nowMs())]) ?? false
+        }
+    }
+
     /// Lifts a condemnation (the collector's verdict was keep).
     public func release(dataRef: [UInt8]) async throws {
         try await commits.submit { db in

@@ -4,12 +4,16 @@ import NIOCore
 import StowageCore
 
 /// The data verbs a node answers for its drives (CLUSTER.md §2, §3): everything a write, a
-/// read or the collector on another node does to a drive's shards and data rows. Each is
-/// safe to apply twice (a shard file is created exclusively, the rest are idempotent), and
-/// each answers 404 without touching anything when the drive is not served or out of
-/// rotation.
+/// read or the collector on another node does to a drive's shards and data rows. A copy
+/// delivered twice in a row does no harm (a shard file is created exclusively, the rest are
+/// idempotent); a `stage` delivered after the write's `discard` would leave a data row with
+/// no file, which only leaks. Every verb but `release`, `condemned` and `accepted` answers 404 without
+/// touching anything when the drive is not served or out of rotation (a condemnation must
+/// be lifted, and read, on a drive out of rotation too). The drive's own settings decide its
+/// durability (a shard file is synced when the drive runs with fsync on).
 enum DataVerb: String, Sendable {
-    /// Body: the shard's records, streamed; the file is removed if the body fails.
+    /// Body: the shard's records, streamed; the file is removed if the body fails, and
+    /// synced before the answer when the drive runs with fsync on.
     case shardWrite
     /// Answers `length` bytes at `offset` of a shard file or inline shard.
     case shardRead
@@ -19,6 +23,8 @@ enum DataVerb: String, Sendable {
     case condemn
     /// Body: the register key; answers the drive's accepted value as a `read` reply.
     case accepted
+    /// Answers one byte: 1 while the drive's condemnation of the data holds.
+    case condemned
     case collect
     case release
     /// Answers 200 while the drive is in rotation.
@@ -28,7 +34,6 @@ enum DataVerb: String, Sendable {
     static let part = HTTPField.Name("stowage-part")!
     static let slot = HTTPField.Name("stowage-slot")!
     static let inline = HTTPField.Name("stowage-inline")!
-    static let sync = HTTPField.Name("stowage-sync")!
     static let offset = HTTPField.Name("stowage-offset")!
     static let length = HTTPField.Name("stowage-length")!
     static let wallMs = HTTPField.Name("stowage-wall-ms")!
@@ -42,7 +47,7 @@ struct DataFields {
     let inline: Bool
 
     init?(_ fields: HTTPFields) {
-        guard let hex = fields[DataVerb.dataRef], let dataRef = Hex.bytes(hex) else { return nil }
+        guard let hex = fields[DataVerb.dataRef], let dataRef = StowageCore.Hex.decode(hex) else { return nil }
         self.dataRef = dataRef
         part = fields[DataVerb.part].flatMap { Int($0) } ?? 1
         slot = fields[DataVerb.slot].flatMap { Int($0) } ?? 0
@@ -64,7 +69,7 @@ extension DriveRequestHandler {
         guard let fields = DataFields(request.fields) else { return ClusterResponse(status: .badRequest) }
         // Release works on a drive out of rotation too (a condemnation must not outlive its
         // collector run); everything else needs the drive in rotation.
-        guard drive.online || verb == .release else { return ClusterResponse(status: .notFound) }
+        guard drive.online || verb == .release || verb == .condemned else { return ClusterResponse(status: .notFound) }
         switch verb {
         case .shardWrite:
             return try await writeShard(request, fields, drive: drive)
@@ -76,17 +81,23 @@ extension DriveRequestHandler {
             else { return ClusterResponse(status: .notFound) }
             return ClusterResponse(body: S3Body(ByteBuffer(bytes: bytes)))
         case .stage:
-            var inline: InlineShard?
+            let shard: StagedShard
             if fields.inline {
                 let body = try await request.body.collect(upTo: 64 << 20, orThrow: S3Error(.entityTooLarge))
-                inline = InlineShard(part: fields.part, slot: fields.slot, bytes: Array(body.readableBytesView))
+                shard = .inline(part: fields.part, slot: fields.slot, bytes: Array(body.readableBytesView))
+            } else {
+                guard let length = request.fields[DataVerb.length].flatMap({ Int64($0) }) else { return ClusterResponse(status: .badRequest) }
+                shard = .file(part: fields.part, slot: fields.slot, length: length)
             }
             let wallMs = request.fields[DataVerb.wallMs].flatMap { UInt64($0) } ?? WallClock.nowMs()
-            try await drive.stage(dataRef: fields.dataRef, inline: inline, wallMs: wallMs)
+            try await drive.stage(dataRef: fields.dataRef, shard: shard, wallMs: wallMs)
         case .discard:
             await drive.discard(dataRef: fields.dataRef, part: fields.part, slot: fields.slot, file: !fields.inline)
         case .condemn:
             try await drive.condemn(dataRef: fields.dataRef)
+        case .condemned:
+            let held = try await drive.stillCondemned(dataRef: fields.dataRef)
+            return ClusterResponse(body: S3Body(ByteBuffer(bytes: [held ? 1 : 0])))
         case .collect:
             await drive.collect(dataRef: fields.dataRef, part: fields.part, slot: fields.slot, file: !fields.inline)
         case .release:
@@ -108,7 +119,11 @@ extension DriveRequestHandler {
                 try buffer.withUnsafeReadableBytes { try file.write($0, at: offset) }
                 offset += Int64(buffer.readableBytes)
             }
-            if request.fields[DataVerb.sync] == "1" { try file.sync() }
+            // A cancelled handler sees its body end early without an error: never answer
+            // 200 for that. (`stage` checks the length as well.)
+            try Task.checkCancellation()
+            // The drive's own durability setting decides, not the sender's.
+            if drive.durable { try file.sync() }
         } catch let failure as ShardFile.Failure {
             unlink(path)
             drive.record(error: "\(failure)")
@@ -118,31 +133,5 @@ extension DriveRequestHandler {
             throw error
         }
         return ClusterResponse(status: .ok)
-    }
-}
-
-extension Hex {
-    /// The bytes of an even-length lowercase or uppercase hex string; nil if it is not one.
-    static func bytes(_ hex: String) -> [UInt8]? {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }

@@ -38,7 +38,7 @@ public final class DriveRequestHandler: ClusterRequestHandler {
     }
 
     let lookup: @Sendable (String) -> Served?
-    private enum Seen { case running, answered([UInt8]) }
+    private enum Seen { case running, answered([UInt8]), notServed }
     private let seen = Mutex<(replies: [String: Seen], order: [String])>(([:], []))
     /// Request IDs remembered; a duplicate arrives within moments of its twin, long before
     /// this many other requests.
@@ -62,17 +62,25 @@ public final class DriveRequestHandler: ClusterRequestHandler {
               let requestID = request.fields[Self.requestIDField] else {
             return ClusterResponse(status: .badRequest)
         }
-        // 404 also for a drive out of rotation: nothing is applied, the sender may go on.
-        guard let drive = lookup(uuid)?.register else { return ClusterResponse(status: .notFound) }
         let body = try await request.body.collect(upTo: 64 << 20, orThrow: S3Error(.entityTooLarge))
         guard let (acceptorRequest, key) = AcceptorWire.decodeRequest(Array(body.readableBytesView)) else {
             return ClusterResponse(status: .badRequest)
         }
+        // The duplicate check comes before the drive's rotation state: a copy applied while
+        // the drive was in rotation must never be answered "not served" afterwards (the sender
+        // would read 404 as not delivered, and F1's "every drive refused" would lie).
         let id = sender.rawValue + "/" + requestID
         switch claim(id) {
         case .answered(let bytes)?: return ClusterResponse(status: .ok, body: S3Body(ByteBuffer(bytes: bytes)))
         case .running?: return ClusterResponse(status: .conflict)
+        case .notServed?: return ClusterResponse(status: .notFound)
         case nil: break
+        }
+        // 404 for a drive not served here or out of rotation: nothing is applied, and every
+        // copy of this request now gets the same answer.
+        guard let drive = lookup(uuid)?.register else {
+            seen.withLock { $0.replies[id] = .notServed }
+            return ClusterResponse(status: .notFound)
         }
         // If this throws (a failed commit may still have applied), the entry stays "running":
         // a repeat then reads as outcome unknown, never as refused.

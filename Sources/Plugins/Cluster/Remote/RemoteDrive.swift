@@ -10,21 +10,19 @@ import Synchronization
 /// QUIC transport (issue 14).
 ///
 /// ```swift
-/// let drive = RemoteDrive(transport: transport, node: NodeID("n2"), driveUUID: "3f2a…", durable: true)
+/// let drive = RemoteDrive(transport: transport, node: NodeID("n2"), driveUUID: "3f2a…")
 /// let sink = try drive.createShard(dataRef: ref, part: 1, slot: 4)   // .stream, for the erasure writer
 /// ```
 final class RemoteDrive: SetDrive {
     let transport: any ClusterTransport
     let node: NodeID
     let driveUUID: String
-    let durable: Bool
     private let state = Mutex<(online: Bool, reason: String?)>((true, nil))
 
-    init(transport: any ClusterTransport, node: NodeID, driveUUID: String, durable: Bool) {
+    init(transport: any ClusterTransport, node: NodeID, driveUUID: String) {
         self.transport = transport
         self.node = node
         self.driveUUID = driveUUID
-        self.durable = durable
     }
 
     var name: String { "\(node):\(driveUUID)" }
@@ -36,28 +34,48 @@ final class RemoteDrive: SetDrive {
     }
 
     /// Asks the node whether the drive is in rotation there.
-    func probe() async {
-        var problem: String?
-        do {
-            let response = try await transport.send(request(.probe), to: node)
-            await Self.drain(response.body)
-            if response.status != .ok { problem = "node \(node) reports the drive out of rotation" }
-        } catch {
-            problem = "node \(node) did not answer: \(error)"
+    /// Asks the node whether the drive is in rotation there; no answer within `deadline`
+    /// takes the drive out (a stalled peer must not hold up the other drives' probes).
+    func probe(deadline: Duration = .seconds(2)) async {
+        let transport = self.transport, node = self.node, request = self.request(.probe)
+        let problem: String? = await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                do {
+                    let response = try await transport.send(request, to: node)
+                    await Self.drain(response.body)
+                    return response.status == .ok ? nil : "node \(node) reports the drive out of rotation"
+                } catch {
+                    return "node \(node) did not answer: \(error)"
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return "node \(node) did not answer within \(deadline)"
+            }
+            let first = await group.next() ?? "no answer"
+            group.cancelAll()
+            return first
         }
         state.withLock { $0 = (problem == nil, problem) }
     }
 
     func createShard(dataRef: [UInt8], part: Int, slot: Int) throws -> ShardSink {
-        var fields = DataFieldsBuilder(dataRef: dataRef, part: part, slot: slot, inline: false)
-        fields.set(DataVerb.sync, durable ? "1" : "0")
+        let fields = DataFieldsBuilder(dataRef: dataRef, part: part, slot: slot, inline: false)
         return .stream(RemoteShardWriter(transport: transport, node: node, request: request(.shardWrite, fields)))
     }
 
-    func stage(dataRef: [UInt8], inline: InlineShard?, wallMs: UInt64) async throws {
-        var fields = DataFieldsBuilder(dataRef: dataRef, part: inline?.part ?? 1, slot: inline?.slot ?? 0, inline: inline != nil)
+    func stage(dataRef: [UInt8], shard: StagedShard, wallMs: UInt64) async throws {
+        var fields: DataFieldsBuilder
+        var body = S3Body.empty
+        switch shard {
+        case .inline(let part, let slot, let bytes):
+            fields = DataFieldsBuilder(dataRef: dataRef, part: part, slot: slot, inline: true)
+            body = S3Body(ByteBuffer(bytes: bytes))
+        case .file(let part, let slot, let length):
+            fields = DataFieldsBuilder(dataRef: dataRef, part: part, slot: slot, inline: false)
+            fields.set(DataVerb.length, String(length))
+        }
         fields.set(DataVerb.wallMs, String(wallMs))
-        let body = inline.map { S3Body(ByteBuffer(bytes: $0.bytes)) } ?? .empty
         try await call(.stage, fields, body: body)
     }
 
@@ -82,6 +100,11 @@ final class RemoteDrive: SetDrive {
             throw ClusterTransportError.outcomeUnknown(node, reason: "an unreadable answer to accepted")
         }
         return accepted
+    }
+
+    func stillCondemned(dataRef: [UInt8]) async throws -> Bool {
+        let bytes = try await call(.condemned, DataFieldsBuilder(dataRef: dataRef))
+        return bytes.readableBytesView.first == 1
     }
 
     func collect(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async {

@@ -54,7 +54,10 @@ final class RemoteShardWriter: ShardStream {
 
     func append(_ record: ByteBuffer) async throws {
         guard await budget.acquire(record.readableBytes) else {
-            // The exchange ended before the shard did: its error says why.
+            // The exchange ended before the shard did (its error says why), or this task was
+            // cancelled: either way the shard is given up first, so the peer stops waiting
+            // for more of the body and the exchange can end.
+            abandon()
             try await reply.value
             throw ClusterTransportError.outcomeUnknown(node, reason: "the peer stopped reading the shard")
         }
