@@ -307,7 +307,10 @@ let package = Package(
         ),
         .testTarget(
             name: "StowageClusterTests",
-            dependencies: ["StowageCluster", "StowageCore", "StowageErasure", "StowageInProcessTransport", logging, nioCore, httpTypes],
+            dependencies: [
+                "StowageCluster", "StowageCore", "StowageErasure", "StowageInProcessTransport", "StowageBackendConformance",
+                logging, nioCore, httpTypes, serviceLifecycle,
+            ],
             path: "Tests/StowageClusterTests",
             swiftSettings: testSettings
         ),

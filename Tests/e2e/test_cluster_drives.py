@@ -116,10 +116,54 @@ def test_objects_round_trip_with_ranges_etags_and_conditions(drives_server):
     with pytest.raises(ClientError) as not_empty:
         s3.delete_bucket(Bucket=bucket)
     assert error_code(not_empty) == "BucketNotEmpty"
-    with pytest.raises(ClientError) as listing:
-        s3.list_objects_v2(Bucket=bucket)
-    assert error_code(listing) == "NotImplemented"
-    assert listing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    listed = s3.list_objects_v2(Bucket=bucket)["Contents"]
+    remaining = {key: body for key, body in stored.items() if key != "obj/1"}
+    remaining["fresh"] = b"new"
+    assert [o["Key"] for o in listed] == sorted(remaining, key=lambda k: k.encode())
+    assert [o["Size"] for o in listed] == [len(remaining[o["Key"]]) for o in listed]
+
+
+def test_listing_pages_prefixes_and_markers_also_with_two_drives_out(drives_server):
+    s3 = drives_server.client()
+    bucket = unique_bucket("ls")
+    s3.create_bucket(Bucket=bucket)
+    keys = [f"photos/{year}/{i:03d}.jpg" for year in (2023, 2024) for i in range(12)]
+    keys += ["photos/readme", "a", "z/é", "z/e", "Z", "docs/x y", "docs/%2F"]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
+    s3.put_object(Bucket=bucket, Key="gone", Body=b"x")
+    s3.delete_object(Bucket=bucket, Key="gone")
+    expected = sorted(keys, key=lambda k: k.encode())
+
+    def check_listings():
+        paged = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, PaginationConfig={"PageSize": 5}):
+            paged += [o["Key"] for o in page.get("Contents", [])]
+        assert paged == expected
+        top = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
+        assert [p["Prefix"] for p in top["CommonPrefixes"]] == ["docs/", "photos/", "z/"]
+        assert [o["Key"] for o in top["Contents"]] == ["Z", "a"]
+        years = s3.list_objects_v2(Bucket=bucket, Prefix="photos/", Delimiter="/")
+        assert [p["Prefix"] for p in years["CommonPrefixes"]] == ["photos/2023/", "photos/2024/"]
+        assert [o["Key"] for o in years["Contents"]] == ["photos/readme"]
+        after = s3.list_objects_v2(Bucket=bucket, StartAfter="photos/2024/010.jpg")
+        assert [o["Key"] for o in after["Contents"]] == [k for k in expected if k.encode() > b"photos/2024/010.jpg"]
+        v1 = s3.list_objects(Bucket=bucket, Marker="photos/2023/005.jpg", MaxKeys=3)
+        assert [o["Key"] for o in v1["Contents"]] == ["photos/2023/006.jpg", "photos/2023/007.jpg", "photos/2023/008.jpg"]
+        assert v1["IsTruncated"]
+        encoded = s3.list_objects_v2(Bucket=bucket, Prefix="z/", EncodingType="url")
+        assert [o["Key"] for o in encoded["Contents"]] == ["z/e", "z/%C3%A9"]
+        item = s3.list_objects_v2(Bucket=bucket, Prefix="a", FetchOwner=True)["Contents"][0]
+        assert item["Size"] == 1 and item["ETag"] == s3.head_object(Bucket=bucket, Key="a")["ETag"]
+        assert "Owner" in item
+
+    check_listings()
+    away = [remove_drive(drives_server.drives[0]), remove_drive(drives_server.drives[3])]
+    wait_for_health(drives_server, lambda t: t.count("does not exist") == 2)
+    check_listings()
+    for moved, drive in zip(away, [drives_server.drives[0], drives_server.drives[3]]):
+        moved.rename(drive)
+    wait_for_health(drives_server, lambda t: t.strip() == "ready")
 
 
 def test_buckets_are_registers(drives_server):

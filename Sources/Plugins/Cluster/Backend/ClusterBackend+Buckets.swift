@@ -10,9 +10,12 @@ extension ClusterBackend {
     static func bucketKey(_ name: String) -> RegisterKey { RegisterKey(scope: systemScope, key: "bucket/" + name) }
 
     /// The bucket's record, read with the register's read rule (never from a cache that
-    /// could answer NoSuchBucket for a bucket that exists).
-    func bucketRecord(_ name: String, state: State) async throws -> BucketRecord {
-        if let cached = bucketCache.lookup(name) { return cached }
+    /// could answer NoSuchBucket for a bucket that exists). Object requests take a cached
+    /// record (a lease of 5 s, CLUSTER.md §6); `fresh` reads the register regardless, for
+    /// the bucket requests themselves (HeadBucket right after a DeleteBucket through another
+    /// node answers NoSuchBucket).
+    func bucketRecord(_ name: String, state: State, fresh: Bool = false) async throws -> BucketRecord {
+        if !fresh, let cached = bucketCache.lookup(name) { return cached }
         let generation = bucketCache.generation(name)
         let outcome = await state.sets[0].coordinator.read(key: Self.bucketKey(name))
         guard let value = try Self.resolve(outcome), !value.value.tombstone else {
@@ -95,22 +98,19 @@ extension ClusterBackend {
     }
 
     public func bucket(_ name: String) async throws -> BucketInfo {
-        try await bucketRecord(name, state: try openState()).info
+        try await bucketRecord(name, state: try openState(), fresh: true).info
     }
 
     /// Refuses a bucket that still holds objects. (Fencing concurrent PUTs during the delete,
     /// CLUSTER.md §6 F11, arrives with listing in the next part.)
     public func deleteBucket(_ name: String) async throws {
         let state = try openState()
-        let record = try await bucketRecord(name, state: state)
+        let record = try await bucketRecord(name, state: state, fresh: true)
         let scope = Array(record.id)
         for set in state.sets {
-            for key in try await candidateKeys(in: set, scope: scope) {
-                let current = try Self.resolve(await set.coordinator.read(key: RegisterKey(scope: scope, key: key)))
-                if let current, !current.value.tombstone {
-                    throw S3Error(.bucketNotEmpty).with("BucketName", name)
-                }
-            }
+            // The first live key of the set, resolved with the read rule, is enough.
+            var keys = SetKeySource(set: set, scope: scope, prefix: [], readQuorum: state.quorum.readQuorum)
+            if try await keys.next() != nil { throw S3Error(.bucketNotEmpty).with("BucketName", name) }
         }
         let tombstone = RegisterValue(writeID: .random(), tombstone: true)
         bucketCache.invalidate(name)

@@ -13,7 +13,7 @@ extension DriveCatalog {
         var inclusive = true
         if let after = request.after, after.lexicographicallyPrecedes(lower) == false {
             lower = after
-            inclusive = false
+            inclusive = request.inclusive
         }
         let upper = KeyBytes.successor(of: request.prefix)
         var sql = "SELECT key, ballot, write_id, chosen, tomb, value, data_ref FROM registers WHERE scope = ? AND key \(inclusive ? ">=" : ">") ? "

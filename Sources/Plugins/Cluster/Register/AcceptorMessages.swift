@@ -77,12 +77,16 @@ public struct ListRangeRequest: Sendable, Hashable {
     public var prefix: [UInt8]
     /// Continue past this key (exclusive); nil: from the start of the prefix.
     public var after: [UInt8]?
+    /// `after` itself is included: a listing that seeks to a key (a marker's successor, the
+    /// key after a common prefix) starts there.
+    public var inclusive: Bool
     public var limit: Int
 
-    public init(scope: [UInt8], prefix: [UInt8] = [], after: [UInt8]? = nil, limit: Int = 1_000) {
+    public init(scope: [UInt8], prefix: [UInt8] = [], after: [UInt8]? = nil, inclusive: Bool = false, limit: Int = 1_000) {
         self.scope = scope
         self.prefix = prefix
         self.after = after
+        self.inclusive = inclusive
         self.limit = limit
     }
 }

@@ -87,7 +87,8 @@ public enum AcceptorWire {
         var out = Writer()
         out.bytes(request.scope)
         out.bytes(request.prefix)
-        out.byte(request.after == nil ? 0 : 1)
+        // 0: from the start of the prefix; 1: after `after`; 2: at or after it.
+        out.byte(request.after == nil ? 0 : request.inclusive ? 2 : 1)
         if let after = request.after { out.bytes(after) }
         out.uint64(UInt64(max(0, request.limit)))
         return out.buffer
@@ -95,11 +96,11 @@ public enum AcceptorWire {
 
     public static func decodeListRange(_ bytes: [UInt8]) -> ListRangeRequest? {
         var input = Reader(bytes)
-        guard let scope = input.bytes(), let prefix = input.bytes(), let has = input.byte(), has <= 1 else { return nil }
+        guard let scope = input.bytes(), let prefix = input.bytes(), let has = input.byte(), has <= 2 else { return nil }
         var after: [UInt8]?
-        if has == 1 { guard let a = input.bytes() else { return nil }; after = a }
+        if has >= 1 { guard let a = input.bytes() else { return nil }; after = a }
         guard let limit = input.uint64(), limit <= 1_000_000, input.atEnd else { return nil }
-        return ListRangeRequest(scope: scope, prefix: prefix, after: after, limit: Int(limit))
+        return ListRangeRequest(scope: scope, prefix: prefix, after: after, inclusive: has == 2, limit: Int(limit))
     }
 
     public static func encode(_ reply: ListRangeReply) -> [UInt8] {

@@ -1,0 +1,127 @@
+import StowageCore
+
+/// The live keys of one erasure set under a scope and prefix, in key order, each resolved
+/// with the read rule (CLUSTER.md §5): the set's drive streams are merged, a key is decided
+/// once at least R drives cover it (a drive covers a key it returned, and every key before
+/// where its stream has reached), and tombstones are dropped. When the newest value among
+/// those answers is marked chosen on a drive, it is the key's value (any newer chosen value
+/// sits on Q drives, and every R meets every Q); otherwise the key is in doubt and a full
+/// register read (with its write-back) decides. Fewer than R drives answering is a 503,
+/// never a silently short listing.
+///
+/// ```swift
+/// var keys = SetKeySource(set: set, scope: bucketID, prefix: [], readQuorum: 3)
+/// while let (key, value) = try await keys.next() { ... }   // live values only
+/// ```
+struct SetKeySource: OrderedKeySource {
+    typealias Value = AcceptedValue
+
+    private let index: Int
+    private let coordinator: RegisterCoordinator
+    private let scope: [UInt8]
+    private let readQuorum: Int
+    private var streams: [DriveKeyStream]
+    private var heads: [ListedRow?]
+    private var exhausted: [Bool]
+    private var silent: [Bool]
+
+    init(set: ClusterBackend.ErasureSet, scope: [UInt8], prefix: [UInt8], readQuorum: Int) {
+        index = set.index
+        coordinator = set.coordinator
+        self.scope = scope
+        self.readQuorum = readQuorum
+        // A drive known to be out of rotation is silent from the start: no request to it.
+        streams = set.coordinator.replicas.map { DriveKeyStream(replica: $0, scope: scope, prefix: prefix) }
+        heads = Array(repeating: nil, count: streams.count)
+        exhausted = Array(repeating: false, count: streams.count)
+        silent = set.coordinator.replicas.map { !$0.isOnline }
+    }
+
+    mutating func next() async throws -> (key: [UInt8], value: AcceptedValue)? {
+        while true {
+            await fillHeads()
+            let answering = silent.filter { !$0 }.count
+            guard answering >= readQuorum else {
+                throw S3Error(.serviceUnavailable, message: "Only \(answering) of the \(streams.count) drives of erasure set \(index) answered the listing; \(readQuorum) are needed.")
+            }
+            var smallest: [UInt8]?
+            for head in heads {
+                guard let head else { continue }
+                if smallest.map({ head.key.lexicographicallyPrecedes($0) }) ?? true { smallest = head.key }
+            }
+            guard let key = smallest else { return nil }
+            var copies: [ListedRow] = []
+            for slot in heads.indices where heads[slot]?.key == key {
+                copies.append(heads[slot]!)
+                heads[slot] = nil
+            }
+            if let value = try await resolve(key, copies), !value.value.tombstone { return (key, value) }
+        }
+    }
+
+    mutating func seek(_ position: ListingPosition) async throws {
+        for slot in streams.indices {
+            if let head = heads[slot], position.admits(head.key) { continue }
+            heads[slot] = nil
+            if !exhausted[slot] && !silent[slot] { streams[slot].seek(position) }
+        }
+    }
+
+    private mutating func fillHeads() async {
+        var fetching: [Int] = []
+        for slot in streams.indices where heads[slot] == nil && !exhausted[slot] && !silent[slot] {
+            guard !streams[slot].needsFetch else {
+                fetching.append(slot)
+                continue
+            }
+            // Rows already fetched, or a drive that said it has no more: no request.
+            do {
+                take(.success(try await streams[slot].next()), slot)
+            } catch {
+                take(.failure(error), slot)
+            }
+        }
+        guard !fetching.isEmpty else { return }
+        // Drives whose next row needs a request are asked all at once.
+        let streams = self.streams
+        let fetched = await withTaskGroup(of: (Int, DriveKeyStream, Result<ListedRow?, any Error>).self) { group in
+            for slot in fetching {
+                let stream = streams[slot]
+                group.addTask {
+                    var stream = stream
+                    do {
+                        let row = try await stream.next()
+                        return (slot, stream, .success(row))
+                    } catch {
+                        return (slot, stream, .failure(error))
+                    }
+                }
+            }
+            return await group.reduce(into: [(Int, DriveKeyStream, Result<ListedRow?, any Error>)]()) { $0.append($1) }
+        }
+        for (slot, stream, result) in fetched {
+            self.streams[slot] = stream
+            take(result, slot)
+        }
+    }
+
+    private mutating func take(_ result: Result<ListedRow?, any Error>, _ slot: Int) {
+        switch result {
+        case .success(let row?): heads[slot] = row
+        case .success(nil): exhausted[slot] = true
+        case .failure: silent[slot] = true
+        }
+    }
+
+    private func resolve(_ key: [UInt8], _ copies: [ListedRow]) async throws -> AcceptedValue? {
+        let newest = copies.max { $0.accepted.ballot < $1.accepted.ballot }!
+        if copies.contains(where: { $0.chosen && $0.accepted.ballot == newest.accepted.ballot }) {
+            return newest.accepted
+        }
+        switch await coordinator.read(key: RegisterKey(scope: scope, key: key)) {
+        case .found(let value): return value
+        default:
+            throw S3Error(.serviceUnavailable, message: "A key of erasure set \(index) could not be resolved for the listing; retry.")
+        }
+    }
+}
