@@ -6,9 +6,11 @@ Starts a release `stowage` on a free 127.0.0.1 port in a temp directory, stores 
 ListObjectsV2 (1,000 keys a page, plain HTTP keep-alive, no client-side XML parsing in the
 timed section) and prints per-page latency: min / p50 / p90 / p99 / max, plus a delimiter
 listing and boto3's paginator for scale. With --reference moto, moto's server is seeded and
-paged the same way in the same run (slow: moto stores about 500 objects/s).
+paged the same way in the same run (slow: moto stores about 500 objects/s). With --cluster,
+the erasure-coded backend (6 drive directories, 4+2) is seeded and paged the same way in the
+same run, and the ratios to FileStore are printed (issue 13's targets: ≤ 3× FileStore's time).
 
-    Benchmarks/list_objects.py [--keys 100000] [--rounds 3] [--reference moto --reference-keys 10000]
+    Benchmarks/list_objects.py [--keys 100000] [--rounds 3] [--reference moto --reference-keys 10000] [--cluster]
 """
 import argparse
 import concurrent.futures
@@ -36,9 +38,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_stowage(binary, directory):
+def start_stowage(binary, directory, drives=None):
+    storage = ["--drives", ",".join(drives)] if drives else ["--directory", directory]
     process = subprocess.Popen(
-        [binary, "serve", "--port", "0", "--address", "127.0.0.1", "--directory", directory, "--silent"],
+        [binary, "serve", "--port", "0", "--address", "127.0.0.1", *storage, "--silent"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline()
     match = re.search(r":(\d+)\s*$", line)
@@ -150,12 +153,15 @@ def run_server(label, port, keys, rounds, bucket="bench"):
         all_pages += latencies
         print(describe(f"{label} ListObjectsV2 1,000/page, round {round_number + 1}", latencies))
     print(describe(f"{label} all rounds", all_pages))
-    latencies, count = page_through(port, bucket, "&delimiter=/&prefix=logs/2026/")
-    print(describe(f"{label} delimiter '/' under logs/2026/ ({count} prefixes)", latencies))
+    delimited = []
+    for _ in range(rounds):
+        latencies, count = page_through(port, bucket, "&delimiter=/&prefix=logs/2026/")
+        delimited += latencies
+    print(describe(f"{label} delimiter '/' under logs/2026/ ({count} prefixes), {rounds} rounds", delimited))
     paged = boto3_paginate(port, bucket)
     if paged:
         print(f"\nboto3 paginator over all {paged[1]:,} keys: {paged[0]:.2f} s (includes botocore's XML parsing)")
-    return statistics.median(all_pages)
+    return statistics.median(all_pages), statistics.median(delimited)
 
 
 def main():
@@ -165,6 +171,7 @@ def main():
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/stowage"))
     parser.add_argument("--reference", choices=["moto"], help="also measure this server in the same run")
     parser.add_argument("--reference-keys", type=int, default=10_000)
+    parser.add_argument("--cluster", action="store_true", help="also measure the erasure-coded backend (6 drives, 4+2)")
     args = parser.parse_args()
     if not os.path.exists(args.binary):
         raise SystemExit(f"{args.binary} missing: run scripts/build-release first")
@@ -174,17 +181,34 @@ def main():
     directory = tempfile.mkdtemp(prefix="stowage-list-bench-")
     process, port = start_stowage(args.binary, directory)
     try:
-        median = run_server("stowage", port, keys, args.rounds)
+        median, delimiter_median = run_server("stowage", port, keys, args.rounds)
     finally:
         process.terminate()
         process.wait(timeout=10)
         shutil.rmtree(directory, ignore_errors=True)
 
+    if args.cluster:
+        directory = tempfile.mkdtemp(prefix="stowage-list-bench-drives-")
+        drives = [os.path.join(directory, f"d{i}") for i in range(1, 7)]
+        for drive in drives:
+            os.mkdir(drive)
+        process, port = start_stowage(args.binary, directory, drives)
+        try:
+            cluster, cluster_delimiter = run_server("cluster 6 drives 4+2", port, keys, args.rounds)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            shutil.rmtree(directory, ignore_errors=True)
+        print(f"\nmedian 1,000-key page: FileStore {median * 1000:.2f} ms, cluster {cluster * 1000:.2f} ms "
+              f"({cluster / median:.2f}x; target <= 3x)")
+        print(f"median delimiter page: FileStore {delimiter_median * 1000:.2f} ms, cluster {cluster_delimiter * 1000:.2f} ms "
+              f"({cluster_delimiter / delimiter_median:.2f}x; target <= 3x)")
+
     if args.reference == "moto":
         reference_keys = keys[: args.reference_keys]
         process, port = start_moto()
         try:
-            reference = run_server(f"moto ({len(reference_keys):,} keys)", port, reference_keys, 1)
+            reference, _ = run_server(f"moto ({len(reference_keys):,} keys)", port, reference_keys, 1)
             print(f"\nmedian page: stowage {median * 1000:.2f} ms over {len(keys):,} keys; moto {reference * 1000:.2f} ms over "
                   f"{len(reference_keys):,} keys ({reference / median:.0f}x slower)")
         finally:

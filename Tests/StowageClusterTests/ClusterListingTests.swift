@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import StowageCore
+import Synchronization
 import Testing
 @testable import StowageCluster
 
@@ -101,5 +102,52 @@ struct ClusterListingTests {
         let page = try await backend.listObjects(bucket: "listing", query: ListObjectsQuery(prefix: "f3/", maxKeys: 1000))
         #expect(page.objects.count == 60)
         try await backend.close()
+    }
+}
+
+/// A drive that answers `listRange` a few times, then stops answering (a drive failing mid
+/// listing); the register verbs go to the real catalog.
+struct ListingStopsAfter: RegisterReplica {
+    let base: LocalDriveReplica
+    let answers: Int
+    let calls = Counter()
+
+    final class Counter: Sendable {
+        private let value = Mutex(0)
+        func next() -> Int { value.withLock { $0 += 1; return $0 } }
+        var count: Int { value.withLock { $0 } }
+    }
+
+    func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery { await base.handle(request, key: key) }
+    func listRange(_ request: ListRangeRequest) async -> ListRangeReply? {
+        calls.next() <= answers ? await base.listRange(request) : nil
+    }
+}
+
+@Suite struct SetKeySourceTests {
+    @Test func aDriveFallingSilentMidListingIsReplacedFromWhereTheListingGotTo() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-sks-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let catalogs = try (0..<6).map { try DriveCatalog.open(path: "\(root)/c\($0).sqlite", durable: false, logger: Logger(label: "test")) }
+        defer { for catalog in catalogs { try? catalog.close() } }
+        let failing = ListingStopsAfter(base: LocalDriveReplica(catalog: catalogs[0], isVoter: true), answers: 2)
+        let replicas: [any RegisterReplica] = [failing] + catalogs.dropFirst().map { LocalDriveReplica(catalog: $0, isVoter: true) }
+        let clock = NodeClock(nodeIndex: 0, reservedUpToMs: 0) { upTo in for catalog in catalogs { try await catalog.reserveClock(upToMs: upTo) } }
+        let coordinator = RegisterCoordinator(replicas: replicas, clock: clock)
+        let scope: [UInt8] = [4]
+        let keys = (0..<50).map { String(format: "k%03d", $0) }
+        for key in keys {
+            guard case .written = await coordinator.write(RegisterValue(writeID: .random(), payload: [1]), key: RegisterKey(scope: scope, key: key)) else {
+                Issue.record("write \(key)")
+                return
+            }
+        }
+        let set = ClusterBackend.ErasureSet(index: 0, drives: Array(repeating: nil, count: 6), coordinator: coordinator)
+        var source = SetKeySource(set: set, scope: scope, prefix: [], readQuorum: 3, pageSize: 10)
+        var listed: [String] = []
+        while let (key, _) = try await source.next() { listed.append(String(decoding: key, as: UTF8.self)) }
+        #expect(listed == keys)
+        #expect(failing.calls.count == 3, "the drive answered twice, then fell silent once and was not asked again")
     }
 }

@@ -60,7 +60,13 @@ public final class SQLitePointReader: Sendable {
 
     /// Runs `sql` with `arguments` and maps its first row (nil: no row).
     public func row<T: Sendable>(_ sql: String, _ arguments: [Argument], _ map: (Row) throws -> T) throws -> T? {
-        try connection.withLock { try $0.row(sql, arguments, map) }
+        try connection.withLock { try $0.rows(sql, arguments, limit: 1, map).first }
+    }
+
+    /// Runs `sql` with `arguments` and maps every row (a bounded range scan: the statement
+    /// should carry its own LIMIT, since the connection is held for the whole scan).
+    public func rows<T: Sendable>(_ sql: String, _ arguments: [Argument], _ map: (Row) throws -> T) throws -> [T] {
+        try connection.withLock { try $0.rows(sql, arguments, limit: .max, map) }
     }
 }
 
@@ -91,7 +97,9 @@ private final class Connection: @unchecked Sendable {
         sqlite3_exec(db, "PRAGMA cache_size = -\(max(256, cacheKiB))", nil, nil, nil)
     }
 
-    func row<T>(_ sql: String, _ arguments: [SQLitePointReader.Argument], _ map: (SQLitePointReader.Row) throws -> T) throws -> T? {
+    func rows<T>(
+        _ sql: String, _ arguments: [SQLitePointReader.Argument], limit: Int, _ map: (SQLitePointReader.Row) throws -> T
+    ) throws -> [T] {
         let statement = try prepared(sql)
         // Reset when done, whatever happens: an open statement pins its snapshot.
         defer {
@@ -111,11 +119,15 @@ private final class Connection: @unchecked Sendable {
             }
             guard bound == SQLITE_OK else { throw failure(bound) }
         }
-        switch sqlite3_step(statement) {
-        case SQLITE_ROW: return try map(SQLitePointReader.Row(statement))
-        case SQLITE_DONE: return nil
-        case let code: throw failure(code)
+        var mapped: [T] = []
+        while mapped.count < limit {
+            switch sqlite3_step(statement) {
+            case SQLITE_ROW: mapped.append(try map(SQLitePointReader.Row(statement)))
+            case SQLITE_DONE: return mapped
+            case let code: throw failure(code)
+            }
         }
+        return mapped
     }
 
     private func prepared(_ sql: String) throws -> OpaquePointer {

@@ -17,9 +17,8 @@ extension ClusterBackend {
         return ListObjectsPage(try await pager.fill(from: &keys) { key, copies in
             let value = copies[0].value.value
             if let cached = manifestCache.lookup(value.writeID) { return cached.info() }
-            let manifest = try Self.decodeOrFail { try ObjectManifest.decode(value) }
-            manifestCache.store(manifest, for: value.writeID)
-            return manifest.info()
+            // Not stored in the cache: a listing of many keys would push out what GETs use.
+            return try Self.decodeOrFail { try ObjectManifest.decode(value) }.info()
         })
     }
 }

@@ -5,6 +5,11 @@ import StowageCore
 /// read needs, including the erasure geometry each part was written with, so reads and
 /// heals never take k′ or the chunk size from configuration.
 struct ObjectManifest: Codable, Sendable, Equatable {
+    /// Stored bytes that are not a manifest.
+    struct CorruptManifest: Error, CustomStringConvertible {
+        var description: String { "an object manifest cannot be decoded" }
+    }
+
     struct Part: Codable, Sendable, Equatable {
         var number: Int
         var size: Int64
@@ -74,10 +79,14 @@ struct ObjectManifest: Codable, Sendable, Equatable {
             cannedACL: metadata.cannedACL?.rawValue)
     }
 
-    func encoded() throws -> [UInt8] { Array(try JSONEncoder().encode(self)) }
+    func encoded() throws -> [UInt8] { binary() }
 
     static func decode(_ value: RegisterValue) throws -> ObjectManifest {
-        try JSONDecoder().decode(ObjectManifest.self, from: Data(value.payload))
+        if value.payload.first == binaryVersion {
+            guard let manifest = decodeBinary(value.payload) else { throw CorruptManifest() }
+            return manifest
+        }
+        return try JSONDecoder().decode(ObjectManifest.self, from: Data(value.payload))
     }
 }
 

@@ -55,7 +55,7 @@ struct DriveKeyStream: Sendable {
         // Past everything fetched: the next fetch starts at the position (unless the drive
         // already said it has nothing more).
         from = position
-        limit = min(pageSize, 16)
+        limit = min(pageSize, 4)
     }
 
     private mutating func fetch() async throws {

@@ -6,8 +6,9 @@ import StowageCore
 /// where its stream has reached), and tombstones are dropped. When the newest value among
 /// those answers is marked chosen on a drive, it is the key's value (any newer chosen value
 /// sits on Q drives, and every R meets every Q); otherwise the key is in doubt and a full
-/// register read (with its write-back) decides. Fewer than R drives answering is a 503,
-/// never a silently short listing.
+/// register read (with its write-back) decides. Only R drives are read while they answer
+/// (that is all the rule needs); another joins, from where the listing has got to, when one
+/// goes silent. Fewer than R drives answering is a 503, never a silently short listing.
 ///
 /// ```swift
 /// var keys = SetKeySource(set: set, scope: bucketID, prefix: [], readQuorum: 3)
@@ -24,23 +25,44 @@ struct SetKeySource: OrderedKeySource {
     private var heads: [ListedRow?]
     private var exhausted: [Bool]
     private var silent: [Bool]
+    /// Drives whose streams the listing reads; the others stand by.
+    private var active: [Bool]
+    /// How far the listing has got: where a drive that joins late starts.
+    private var frontier: ListingPosition?
 
-    init(set: ClusterBackend.ErasureSet, scope: [UInt8], prefix: [UInt8], readQuorum: Int) {
+    init(set: ClusterBackend.ErasureSet, scope: [UInt8], prefix: [UInt8], readQuorum: Int, pageSize: Int = 1_000) {
         index = set.index
         coordinator = set.coordinator
         self.scope = scope
         self.readQuorum = readQuorum
         // A drive known to be out of rotation is silent from the start: no request to it.
-        streams = set.coordinator.replicas.map { DriveKeyStream(replica: $0, scope: scope, prefix: prefix) }
+        streams = set.coordinator.replicas.map { DriveKeyStream(replica: $0, scope: scope, prefix: prefix, pageSize: pageSize) }
         heads = Array(repeating: nil, count: streams.count)
         exhausted = Array(repeating: false, count: streams.count)
         silent = set.coordinator.replicas.map { !$0.isOnline }
+        active = Array(repeating: false, count: streams.count)
+        for slot in streams.indices where !silent[slot] && active.filter({ $0 }).count < readQuorum { active[slot] = true }
+    }
+
+    private func reading(_ slot: Int) -> Bool { active[slot] && !silent[slot] }
+
+    /// Brings standby drives in while fewer than R active drives answer; true if any joined.
+    private mutating func activateStandbys() -> Bool {
+        var joined = false
+        while streams.indices.filter(reading).count < readQuorum,
+              let standby = streams.indices.first(where: { !active[$0] && !silent[$0] }) {
+            active[standby] = true
+            if let frontier { streams[standby].seek(frontier) }
+            joined = true
+        }
+        return joined
     }
 
     mutating func next() async throws -> (key: [UInt8], value: AcceptedValue)? {
         while true {
             await fillHeads()
-            let answering = silent.filter { !$0 }.count
+            if activateStandbys() { continue }
+            let answering = streams.indices.filter(reading).count
             guard answering >= readQuorum else {
                 throw S3Error(.serviceUnavailable, message: "Only \(answering) of the \(streams.count) drives of erasure set \(index) answered the listing; \(readQuorum) are needed.")
             }
@@ -50,6 +72,7 @@ struct SetKeySource: OrderedKeySource {
                 if smallest.map({ head.key.lexicographicallyPrecedes($0) }) ?? true { smallest = head.key }
             }
             guard let key = smallest else { return nil }
+            frontier = .after(key)
             var copies: [ListedRow] = []
             for slot in heads.indices where heads[slot]?.key == key {
                 copies.append(heads[slot]!)
@@ -60,16 +83,17 @@ struct SetKeySource: OrderedKeySource {
     }
 
     mutating func seek(_ position: ListingPosition) async throws {
-        for slot in streams.indices {
+        frontier = position
+        for slot in streams.indices where reading(slot) {
             if let head = heads[slot], position.admits(head.key) { continue }
             heads[slot] = nil
-            if !exhausted[slot] && !silent[slot] { streams[slot].seek(position) }
+            if !exhausted[slot] { streams[slot].seek(position) }
         }
     }
 
     private mutating func fillHeads() async {
         var fetching: [Int] = []
-        for slot in streams.indices where heads[slot] == nil && !exhausted[slot] && !silent[slot] {
+        for slot in streams.indices where heads[slot] == nil && !exhausted[slot] && reading(slot) {
             guard !streams[slot].needsFetch else {
                 fetching.append(slot)
                 continue

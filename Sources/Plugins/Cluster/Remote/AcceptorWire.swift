@@ -136,7 +136,7 @@ public enum AcceptorWire {
 
     // MARK: - Fields
 
-    private struct Writer {
+    struct Writer {
         var buffer: [UInt8] = []
         mutating func byte(_ b: UInt8) { buffer.append(b) }
         mutating func uint64(_ v: UInt64) { for shift in stride(from: 56, through: 0, by: -8) { buffer.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) } }
@@ -150,7 +150,7 @@ public enum AcceptorWire {
         }
     }
 
-    private struct Reader {
+    struct Reader {
         let data: [UInt8]
         var position = 0
         init(_ data: [UInt8]) { self.data = data }
