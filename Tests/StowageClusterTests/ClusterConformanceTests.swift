@@ -9,8 +9,9 @@ import Testing
 /// The backend conformance suite FileStore passes, run on the cluster backend in the shapes
 /// issue 13 names. Every case passes, or is blocked on an operation the cluster does not
 /// have yet (it answers 501 NotImplemented, and the case fails on exactly that); any other
-/// failure fails the test. The listing cases must pass.
-@Suite(.timeLimit(.minutes(3)))
+/// failure fails the test. The listing cases must pass. Serialized: 123 fresh clusters at
+/// once would starve the rest of the suite of CPU (their time limits are real).
+@Suite(.serialized, .timeLimit(.minutes(3)))
 struct ClusterConformanceTests {
     enum Shape: String, CaseIterable, Sendable, CustomStringConvertible {
         case oneNodeSixDrives = "1 node × 6 drives, 4+2"
