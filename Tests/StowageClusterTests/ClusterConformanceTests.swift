@@ -25,6 +25,8 @@ struct ClusterConformanceTests {
         "bucket lifecycle", "listing is in UTF-8 byte order with exact pagination",
         "delimiter listing rolls up common prefixes across pages",
         "listing after a marker inside a common prefix skips that prefix", "listing 2,500 keys pages exactly",
+        "copy keeps or replaces metadata", "copy onto itself with REPLACE changes only metadata",
+        "copy source preconditions and missing sources",
     ]
 
     static let arguments: [(Shape, ConformanceCase)] = Shape.allCases.flatMap { shape in

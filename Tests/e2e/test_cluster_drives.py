@@ -166,6 +166,36 @@ def test_listing_pages_prefixes_and_markers_also_with_two_drives_out(drives_serv
     wait_for_health(drives_server, lambda t: t.strip() == "ready")
 
 
+def test_copy_between_keys_and_onto_itself(drives_server):
+    s3 = drives_server.client()
+    bucket = unique_bucket("cp")
+    s3.create_bucket(Bucket=bucket)
+    body = os.urandom(5 * 1024 * 1024 + 7)
+    s3.put_object(Bucket=bucket, Key="src", Body=body, ContentType="image/png", Metadata={"color": "blue"},
+                  ChecksumAlgorithm="SHA256")
+    source_etag = s3.head_object(Bucket=bucket, Key="src")["ETag"]
+    copied = s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"})
+    assert copied["CopyObjectResult"]["ETag"] == source_etag
+    got = s3.get_object(Bucket=bucket, Key="dst", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body
+    assert got["ContentType"] == "image/png" and got["Metadata"] == {"color": "blue"}
+    assert got["ChecksumSHA256"] == s3.head_object(Bucket=bucket, Key="src", ChecksumMode="ENABLED")["ChecksumSHA256"]
+    s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "dst"}, MetadataDirective="REPLACE",
+                   ContentType="text/plain", Metadata={"color": "red"})
+    head = s3.head_object(Bucket=bucket, Key="dst")
+    assert head["ContentType"] == "text/plain" and head["Metadata"] == {"color": "red"} and head["ETag"] == source_etag
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == body
+    with pytest.raises(ClientError) as refused:
+        s3.copy_object(Bucket=bucket, Key="x", CopySource={"Bucket": bucket, "Key": "src"}, CopySourceIfMatch='"0000"')
+    assert error_code(refused) == "PreconditionFailed"
+    with pytest.raises(ClientError) as missing:
+        s3.copy_object(Bucket=bucket, Key="x", CopySource={"Bucket": bucket, "Key": "nope"})
+    assert error_code(missing) == "NoSuchKey"
+    with pytest.raises(ClientError) as self_copy:
+        s3.copy_object(Bucket=bucket, Key="src", CopySource={"Bucket": bucket, "Key": "src"})
+    assert error_code(self_copy) == "InvalidRequest"
+
+
 def test_buckets_are_registers(drives_server):
     s3 = drives_server.client()
     name = unique_bucket("cl")

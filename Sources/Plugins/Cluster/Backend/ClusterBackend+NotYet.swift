@@ -1,12 +1,8 @@
 public import StowageCore
 
-/// Operations the cluster backend does not have yet (multipart, copy, ACL and
+/// Operations the cluster backend does not have yet (multipart, ACL and
 /// bucket configuration arrive with the next part): each answers 501 NotImplemented.
 extension ClusterBackend {
-    public func copyObject(from source: ObjectAddress, to destination: ObjectAddress, options: CopyObjectOptions) async throws -> ObjectInfo {
-        throw S3Error.notImplemented("CopyObject on the cluster backend")
-    }
-
     public func createMultipartUpload(_ address: ObjectAddress, options: MultipartUploadOptions) async throws -> MultipartUploadInfo {
         throw S3Error.notImplemented("Multipart upload on the cluster backend")
     }

@@ -109,18 +109,10 @@ extension ClusterBackend {
         guard manifest.size > 0, let part = manifest.parts.first else {
             return ObjectReadResult(info: info, range: range, content: content ? .bytes(ByteBuffer()) : .none)
         }
-        // Open every shard now: a concurrent overwrite cannot take the bytes from under the
-        // read. HEAD checks the same, so it never answers 200 for an object GET cannot serve.
-        let sources = shardSources(part, versionID: Array(manifest.versionID), set: located.set)
-        let available = sources.compactMap { $0 }.count
-        guard available >= part.dataShards else {
-            throw S3Error(.serviceUnavailable, message: "Only \(available) of the object's \(part.dataShards + part.parityShards) shards can be read; \(part.dataShards) are needed.")
-        }
-        guard content else { return ObjectReadResult(info: info, range: range, content: .none) }
-        let geometry = try StripeGeometry(
-            dataShards: part.dataShards, parityShards: part.parityShards, chunkSize: part.chunkSize, objectSize: part.size)
         let bytes = range.map { $0.first..<($0.last + 1) } ?? 0..<manifest.size
-        let sequence = ErasureReadSequence(geometry: geometry, sources: sources, range: bytes)
+        // HEAD checks the shards as GET does, so it never answers 200 for an object GET cannot serve.
+        let sequence = try objectBytes(part, versionID: Array(manifest.versionID), set: located.set, range: bytes)
+        guard content else { return ObjectReadResult(info: info, range: range, content: .none) }
         if bytes.count <= self.options.inlineLimit {
             // Small: decode now, so a shard that fails its checksums becomes a clean 503.
             var buffer = ByteBuffer()
@@ -132,6 +124,20 @@ extension ClusterBackend {
             return ObjectReadResult(info: info, range: range, content: .bytes(buffer))
         }
         return ObjectReadResult(info: info, range: range, content: .stream(S3Body(stream: sequence, length: Int64(bytes.count)), length: Int64(bytes.count)))
+    }
+
+    /// The bytes `range` of a stored part, streamed. Every shard is opened now, so a
+    /// concurrent overwrite cannot take the bytes from under the read; fewer than k shards
+    /// that can be read is a 503.
+    func objectBytes(_ part: ObjectManifest.Part, versionID: [UInt8], set: ErasureSet, range: Range<Int64>) throws -> ErasureReadSequence {
+        let sources = shardSources(part, versionID: versionID, set: set)
+        let available = sources.compactMap { $0 }.count
+        guard available >= part.dataShards else {
+            throw S3Error(.serviceUnavailable, message: "Only \(available) of the object's \(part.dataShards + part.parityShards) shards can be read; \(part.dataShards) are needed.")
+        }
+        let geometry = try StripeGeometry(
+            dataShards: part.dataShards, parityShards: part.parityShards, chunkSize: part.chunkSize, objectSize: part.size)
+        return ErasureReadSequence(geometry: geometry, sources: sources, range: range)
     }
 
     func shardSources(_ part: ObjectManifest.Part, versionID: [UInt8], set: ErasureSet) -> [ShardSource?] {

@@ -205,6 +205,8 @@ struct ClusterDriveReplica: RegisterReplica {
         return await drive.track({ await replica.handle(request, key: key) }, failed: { $0 == .outcomeUnknown })
     }
 
+    var listsInPlace: Bool { true }
+
     func listRange(_ request: ListRangeRequest) async -> ListRangeReply? {
         guard let drive, let catalog = drive.catalog else { return nil }
         return await drive.track({ try? catalog.listRange(request, isVoter: drive.isVoter) }, failed: { $0 == nil })

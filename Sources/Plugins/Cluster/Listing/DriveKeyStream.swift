@@ -36,8 +36,9 @@ struct DriveKeyStream: Sendable {
         limit = pageSize
     }
 
-    /// Whether `next` must ask the drive (nothing fetched is left, and the drive has more).
-    var needsFetch: Bool { index == rows.count && !complete }
+    /// Whether `next` must wait on another node (nothing fetched is left, the drive has
+    /// more, and it is not a catalog of this process, which answers in microseconds).
+    var needsFetch: Bool { index == rows.count && !complete && !replica.listsInPlace }
 
     /// The next row; nil once the drive has no more under the prefix.
     mutating func next() async throws -> ListedRow? {

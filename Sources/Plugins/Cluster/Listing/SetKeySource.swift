@@ -98,7 +98,8 @@ struct SetKeySource: OrderedKeySource {
                 fetching.append(slot)
                 continue
             }
-            // Rows already fetched, or a drive that said it has no more: no request.
+            // Rows already fetched, a drive that said it has no more, or a catalog of this
+            // process: no task of its own.
             do {
                 take(.success(try await streams[slot].next()), slot)
             } catch {

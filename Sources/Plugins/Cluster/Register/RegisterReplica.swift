@@ -13,11 +13,15 @@ public protocol RegisterReplica: Sendable {
     func answersInPlace(_ request: AcceptorRequest) -> Bool
     /// The drive's rows in a key range (`listRange`); nil when it did not answer.
     func listRange(_ request: ListRangeRequest) async -> ListRangeReply?
+    /// `listRange` reads a catalog of this process (microseconds): a listing calls it in
+    /// place rather than in a task of its own.
+    var listsInPlace: Bool { get }
 }
 
 extension RegisterReplica {
     public var isOnline: Bool { true }
     public func answersInPlace(_ request: AcceptorRequest) -> Bool { false }
+    public var listsInPlace: Bool { false }
 }
 
 /// A drive of this node: its catalog, reached without a network.
@@ -46,6 +50,8 @@ public struct LocalDriveReplica: RegisterReplica {
     public func listRange(_ request: ListRangeRequest) async -> ListRangeReply? {
         try? catalog.listRange(request, isVoter: isVoter)
     }
+
+    public var listsInPlace: Bool { true }
 
     public func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {
         if case .learn(let ballot, let writeID) = request {
