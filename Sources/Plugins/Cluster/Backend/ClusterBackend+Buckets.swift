@@ -11,9 +11,8 @@ extension ClusterBackend {
 
     /// The bucket's record, read with the register's read rule (never from a cache that
     /// could answer NoSuchBucket for a bucket that exists). Object requests take a cached
-    /// record (a lease of 5 s, CLUSTER.md §6); `fresh` reads the register regardless, for
-    /// the bucket requests themselves (HeadBucket right after a DeleteBucket through another
-    /// node answers NoSuchBucket).
+    /// record (a lease of 5 s, CLUSTER.md §6, which a DeleteBucket through any node ends at
+    /// once on every node it reaches); `fresh` reads the register regardless.
     func bucketRecord(_ name: String, state: State, fresh: Bool = false) async throws -> BucketRecord {
         if !fresh, let cached = bucketCache.lookup(name) { return cached }
         let generation = bucketCache.generation(name)
@@ -98,7 +97,7 @@ extension ClusterBackend {
     }
 
     public func bucket(_ name: String) async throws -> BucketInfo {
-        try await bucketRecord(name, state: try openState(), fresh: true).info
+        try await bucketRecord(name, state: try openState()).info
     }
 
     /// Refuses a bucket that still holds objects. (Fencing concurrent PUTs during the delete,
@@ -122,6 +121,7 @@ extension ClusterBackend {
         }
         if case .preconditionFailed = outcome { throw S3Error(.noSuchBucket).with("BucketName", name) }
         _ = try Self.resolve(outcome)
+        await announceBucketChange(name, state: state)
     }
 
     /// The value of a finished register operation, or the S3 error it earns: 503 with the

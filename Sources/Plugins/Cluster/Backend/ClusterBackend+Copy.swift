@@ -16,6 +16,9 @@ extension ClusterBackend {
         guard let manifest = try await currentManifest(sourceLocated) else { throw S3Error(.noSuchKey).with("Key", source.key) }
         let info = manifest.info()
         try options.sourceConditions.enforceForCopySource(on: info)
+        // Every object is one part until multipart arrives; a copy of a multipart object will
+        // have to stream each part and recompute the ETag and checksum, as FileStore does.
+        guard manifest.parts.count <= 1 else { throw S3Error.notImplemented("CopyObject of a multipart object on the cluster backend") }
         guard manifest.size <= options.maxSize else {
             throw S3Error(.invalidRequest, message: "The specified copy source is larger than the maximum allowable size for a copy source: \(options.maxSize)")
         }

@@ -75,7 +75,7 @@ public final class ClusterBackend: StorageBackend {
     public let options: Options
     let logger: Logger
     private let opened = Mutex<State?>(nil)
-    let bucketCache = BucketLeaseCache()
+    let bucketCache: BucketLeaseCache
     let manifestCache = ManifestCache()
     let collections = Mutex<[CollectionJob]>([])
     let prefetch = InlinePrefetch()
@@ -99,7 +99,11 @@ public final class ClusterBackend: StorageBackend {
         self.options = options
         self.logger = logger
         let served = self.served
-        transport = attach?(DriveRequestHandler { uuid in served.drive(uuid).map { .drive($0) } })
+        let bucketCache = BucketLeaseCache()
+        self.bucketCache = bucketCache
+        transport = attach?(DriveRequestHandler(
+            lookup: { uuid in served.drive(uuid).map { .drive($0) } },
+            onBucketChanged: { bucketCache.invalidate($0) }))
     }
 
     func openState() throws -> State {

@@ -86,6 +86,8 @@ struct ObjectManifest: Codable, Sendable, Equatable {
             guard let manifest = decodeBinary(value.payload) else { throw CorruptManifest() }
             return manifest
         }
+        // Anything but JSON from an earlier build is a version this build does not know.
+        guard value.payload.first == UInt8(ascii: "{") else { throw CorruptManifest() }
         return try JSONDecoder().decode(ObjectManifest.self, from: Data(value.payload))
     }
 }

@@ -55,8 +55,9 @@ struct DriveKeyStream: Sendable {
         guard index == rows.count else { return }
         // Past everything fetched: the next fetch starts at the position (unless the drive
         // already said it has nothing more).
+        // The first seek (where the listing opens) keeps full pages.
+        if from != nil { limit = min(pageSize, 4) }
         from = position
-        limit = min(pageSize, 4)
     }
 
     private mutating func fetch() async throws {

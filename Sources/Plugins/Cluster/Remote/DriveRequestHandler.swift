@@ -38,6 +38,11 @@ public final class DriveRequestHandler: ClusterRequestHandler {
     }
 
     let lookup: @Sendable (String) -> Served?
+    /// `bucketChanged`: another node deleted or changed a bucket; this node's cached record
+    /// of it must go (CLUSTER.md §6, "broadcast invalidate").
+    public static let bucketVerb = "bucketChanged"
+    public static let bucketField = HTTPField.Name("stowage-bucket")!
+    let onBucketChanged: (@Sendable (String) -> Void)?
     private enum Seen { case running, answered([UInt8]), notServed }
     private let seen = Mutex<(replies: [String: Seen], order: [String])>(([:], []))
     /// Request IDs remembered; a duplicate arrives within moments of its twin, long before
@@ -47,16 +52,23 @@ public final class DriveRequestHandler: ClusterRequestHandler {
     public init(drives: [String: (catalog: DriveCatalog, isVoter: Bool)]) {
         let served = drives.mapValues { Served.catalog($0.catalog, isVoter: $0.isVoter) }
         lookup = { served[$0] }
+        onBucketChanged = nil
     }
 
     /// Serves whatever drives `lookup` finds at the time of each request (a backend installs
     /// its drives when it opens).
-    init(lookup: @escaping @Sendable (String) -> Served?) {
+    init(lookup: @escaping @Sendable (String) -> Served?, onBucketChanged: (@Sendable (String) -> Void)? = nil) {
         self.lookup = lookup
+        self.onBucketChanged = onBucketChanged
     }
 
     public func handle(_ request: ClusterRequest, from sender: NodeID) async throws -> ClusterResponse {
         if request.verb == Self.listVerb { return try await list(request) }
+        if request.verb == Self.bucketVerb {
+            guard let name = request.fields[Self.bucketField] else { return ClusterResponse(status: .badRequest) }
+            onBucketChanged?(name)
+            return ClusterResponse(status: .ok)
+        }
         if let verb = DataVerb(rawValue: request.verb) { return try await handleData(verb, request) }
         guard request.verb == Self.verb, let uuid = request.fields[Self.driveField],
               let requestID = request.fields[Self.requestIDField] else {
