@@ -69,7 +69,7 @@ import Testing
         let orphan = try await stage(body(size, 2), on: backend, address)
         if !orphan.part.inline { #expect(shardFiles(orphan) == 6) }
 
-        let verdict = await backend.collect(.init(versionID: orphan.versionID, located: orphan.located, part: orphan.part, due: .now))
+        let verdict = await backend.collect(.init(versionID: orphan.versionID, located: orphan.located, parts: [orphan.part], due: .now))
         #expect(verdict == .collect)
         #expect(shardFiles(orphan) == 0)
         for drive in orphan.located.set.localDrives.compactMap({ $0 }) {
@@ -95,9 +95,9 @@ import Testing
         }
         let manifest = try ObjectManifest.decode(chosen.value)
         let job = ClusterBackend.CollectionJob(
-            versionID: Array(manifest.versionID), located: located, part: manifest.parts[0], due: .now)
+            versionID: Array(manifest.versionID), located: located, parts: manifest.parts, due: .now)
         #expect(await backend.collect(job) == .keep(.chosenValueReferencesIt))
-        #expect(shardFiles((job.versionID, located, job.part)) == 6)
+        #expect(shardFiles((job.versionID, located, job.parts[0])) == 6)
         #expect(try await read(backend, address) == bytes)
         // Released: an overwrite's accepts adopt data as usual.
         let next = body(50_000, 4)
@@ -121,7 +121,7 @@ import Testing
         let winner = body(70_000, 6)
         _ = try await backend.putObject(address, body: S3Body(ByteBuffer(bytes: winner)), options: PutObjectOptions())
 
-        let verdict = await backend.collect(.init(versionID: lost.versionID, located: lost.located, part: lost.part, due: .now))
+        let verdict = await backend.collect(.init(versionID: lost.versionID, located: lost.located, parts: [lost.part], due: .now))
         #expect(verdict == .collect)
         #expect(shardFiles(lost) == 0)
         #expect(try await read(backend, address) == winner)
@@ -157,7 +157,7 @@ import Testing
         let z = RegisterValue(writeID: .random(), payload: [2])
         #expect(try await apply(0, .accept(betaZ, z, carriesData: false)) == .accepted(voter: true, holdsData: false))
 
-        let verdict = await backend.collect(.init(versionID: v.versionID, located: v.located, part: v.part, due: .now))
+        let verdict = await backend.collect(.init(versionID: v.versionID, located: v.located, parts: [v.part], due: .now))
         // The reader's write-back of v lands now, everywhere but drive 0.
         var accepted = 0
         for slot in 1..<6 {

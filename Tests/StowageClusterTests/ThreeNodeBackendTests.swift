@@ -275,7 +275,7 @@ import Testing
             located: located, state: state)
         #expect(nodes.shardFiles() == live.map { $0 + 2 })
 
-        let job = ClusterBackend.CollectionJob(versionID: orphanID, located: located, part: staged.part, due: .now)
+        let job = ClusterBackend.CollectionJob(versionID: orphanID, located: located, parts: [staged.part], due: .now)
         #expect(await backend.collect(job) == .collect)
         #expect(nodes.shardFiles() == live)
 
@@ -284,7 +284,7 @@ import Testing
             return
         }
         let manifest = try ObjectManifest.decode(chosen.value)
-        let liveJob = ClusterBackend.CollectionJob(versionID: Array(manifest.versionID), located: located, part: manifest.parts[0], due: .now)
+        let liveJob = ClusterBackend.CollectionJob(versionID: Array(manifest.versionID), located: located, parts: manifest.parts, due: .now)
         #expect(await nodes.backends[2].collect(liveJob) == .keep(.chosenValueReferencesIt))
         #expect(nodes.shardFiles() == live)
         for reader in nodes.backends { #expect(try await get(reader, "k") == current) }

@@ -13,15 +13,15 @@ extension ClusterBackend {
     struct CollectionJob: Sendable {
         let versionID: [UInt8]
         let located: Located
-        let part: ObjectManifest.Part
+        let parts: [ObjectManifest.Part]
         var due: ContinuousClock.Instant
         var attempts = 0
     }
 
     /// Queues a write's data for collection once `options.collectionGrace` has passed (the
     /// grace lets GETs that resolved the version finish, CLUSTER.md invariant 2 (d)).
-    func collectLater(_ versionID: [UInt8], located: Located, part: ObjectManifest.Part) {
-        let job = CollectionJob(versionID: versionID, located: located, part: part, due: .now + options.collectionGrace)
+    func collectLater(_ versionID: [UInt8], located: Located, parts: [ObjectManifest.Part]) {
+        let job = CollectionJob(versionID: versionID, located: located, parts: parts, due: .now + options.collectionGrace)
         collections.withLock { $0.append(job) }
     }
 
@@ -95,7 +95,7 @@ extension ClusterBackend {
         for slot in tried {
             guard let drive = set.drives[slot] else { continue }
             if verdict == .collect {
-                await drive.collect(dataRef: job.versionID, part: job.part.number, slot: slot, file: !job.part.inline)
+                await drive.collect(dataRef: job.versionID, slot: slot, fileParts: Self.fileParts(job.parts, slot: slot))
             } else {
                 await drive.release(dataRef: job.versionID)
             }

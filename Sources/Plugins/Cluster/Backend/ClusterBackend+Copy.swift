@@ -16,24 +16,23 @@ extension ClusterBackend {
         guard let manifest = try await currentManifest(sourceLocated) else { throw S3Error(.noSuchKey).with("Key", source.key) }
         let info = manifest.info()
         try options.sourceConditions.enforceForCopySource(on: info)
-        // Every object is one part until multipart arrives; a copy of a multipart object will
-        // have to stream each part and recompute the ETag and checksum, as FileStore does.
-        guard manifest.parts.count <= 1 else { throw S3Error.notImplemented("CopyObject of a multipart object on the cluster backend") }
         guard manifest.size <= options.maxSize else {
             throw S3Error(.invalidRequest, message: "The specified copy source is larger than the maximum allowable size for a copy source: \(options.maxSize)")
         }
         var body = S3Body.empty
-        if let part = manifest.parts.first, manifest.size > 0 {
-            let bytes = try objectBytes(part, versionID: Array(manifest.versionID), set: sourceLocated.set, range: 0..<manifest.size)
-            body = S3Body(stream: bytes, length: manifest.size)
+        if manifest.size > 0 {
+            body = S3Body(stream: try manifestBytes(manifest, set: sourceLocated.set, range: 0..<manifest.size), length: manifest.size)
         }
         let metadata = options.metadataDirective == .copy ? info.metadata.replacingACL(options.metadata.cannedACL) : options.metadata
         // The source's checksum was verified when it was stored and its bytes are checked
         // block by block as they are read: it carries over.
-        let checksum = info.checksum.map { PayloadChecksum(algorithm: $0.algorithm, value: $0.value) }
-        return try await putObject(destination, body: body, options: PutObjectOptions(
+        // A copy is a single-part object, as on S3: a multipart source's composite checksum
+        // describes its parts, so it is computed afresh over the bytes.
+        let multipart = manifest.uploadID != nil
+        let checksum = multipart ? nil : info.checksum.map { PayloadChecksum(algorithm: $0.algorithm, value: $0.value) }
+        return try await put(destination, body: body, options: PutObjectOptions(
             metadata: metadata, owner: options.owner, expectedSize: manifest.size, conditions: options.destinationConditions,
-            checksum: checksum))
+            checksum: checksum), computing: multipart ? info.checksum?.algorithm : nil)
     }
 
     /// A new manifest for the same data: the register's compare-and-set, so the conditions
@@ -66,6 +65,27 @@ extension ClusterBackend {
         default:
             _ = try Self.resolve(outcome)
             throw S3Error(.internalError)
+        }
+    }
+
+    /// PutObjectAcl: the current version's manifest with the new canned ACL, over the same
+    /// data, as a compare-and-set (a concurrent overwrite is not undone).
+    public func setObjectACL(_ address: ObjectAddress, acl: CannedACL?) async throws {
+        let state = try openState()
+        let located = try await locate(address, state: state)
+        let outcome = await located.set.coordinator.compareAndSet(key: located.key) { current in
+            guard let current, !current.value.tombstone, var manifest = try? ObjectManifest.decode(current.value) else { return .refuse }
+            manifest.metadata.cannedACL = acl?.rawValue
+            guard let payload = try? manifest.encoded() else { return .refuse }
+            return .write(RegisterValue(writeID: .random(), payload: payload, dataRef: current.value.dataRef))
+        }
+        switch outcome {
+        case .written(let value):
+            manifestCache.store(try Self.decodeOrFail { try ObjectManifest.decode(value.value) }, for: value.value.writeID)
+        case .preconditionFailed:
+            throw S3Error(.noSuchKey).with("Key", address.key)
+        default:
+            _ = try Self.resolve(outcome)
         }
     }
 }

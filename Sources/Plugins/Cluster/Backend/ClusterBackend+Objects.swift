@@ -36,6 +36,12 @@ extension ClusterBackend {
     }
 
     public func putObject(_ address: ObjectAddress, body: S3Body, options: PutObjectOptions) async throws -> ObjectInfo {
+        try await put(address, body: body, options: options)
+    }
+
+    /// `computing`: a checksum of this algorithm is computed over the body and stored (a copy
+    /// of a multipart object, whose composite checksum describes parts the copy does not have).
+    func put(_ address: ObjectAddress, body: S3Body, options: PutObjectOptions, computing: ChecksumAlgorithm? = nil) async throws -> ObjectInfo {
         let state = try openState()
         try ObjectKeys.validate(address.key)
         let located = try await locate(address, state: state)
@@ -45,22 +51,33 @@ extension ClusterBackend {
         }
         // Two 8-byte draws, not sixteen: each draw is a getrandom system call.
         let versionID = WriteID.random().bytes
-        let staged = try await stage(body: body, options: options, versionID: versionID, located: located, state: state)
+        let ingest = BodyIngest(maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5, computing: computing)
+        let staged = try await stage(body: body, ingest: ingest, expectedSize: options.expectedSize, versionID: versionID, located: located, state: state)
         let manifest = ObjectManifest(
             versionID: Data(versionID), key: address.key, size: staged.checked.size, etag: Hex.string(staged.checked.md5),
             lastModifiedMs: S3Timestamp.now.millisecondsSinceEpoch, ownerID: options.owner.canonicalUserID,
             metadata: ObjectManifest.metadata(options.metadata),
-            checksum: options.checksum.flatMap { checksum in
+            checksum: computing.flatMap { algorithm in
+                staged.checked.checksum.map { ObjectManifest.Checksum(algorithm: algorithm.rawValue, value: Data($0), type: ChecksumType.fullObject.rawValue) }
+            } ?? options.checksum.flatMap { checksum in
                 checksum.value.map { ObjectManifest.Checksum(algorithm: checksum.algorithm.rawValue, value: Data($0), type: ChecksumType.fullObject.rawValue) }
             },
             parts: [staged.part])
+        return try await commitManifest(manifest, dataRef: versionID, located: located, needed: staged.needed, conditions: options.conditions)
+    }
+
+    /// Writes an object version's manifest once its data is staged (blind, or a
+    /// compare-and-set under `conditions`), then settles the staged data: discarded when no
+    /// value can reference it, left to the collector when the outcome is unknown.
+    func commitManifest(
+        _ manifest: ObjectManifest, dataRef versionID: [UInt8], located: Located, needed: Int, conditions: WriteConditions
+    ) async throws -> ObjectInfo {
         let value = RegisterValue(writeID: .random(), payload: try manifest.encoded(), dataRef: versionID)
-        let conditions = options.conditions
         let outcome: RegisterOperation.Outcome
         if conditions.isEmpty {
-            outcome = await located.set.coordinator.write(value, key: located.key, dataQuorum: staged.needed)
+            outcome = await located.set.coordinator.write(value, key: located.key, dataQuorum: needed)
         } else {
-            outcome = await located.set.coordinator.compareAndSet(key: located.key, dataQuorum: staged.needed) { current in
+            outcome = await located.set.coordinator.compareAndSet(key: located.key, dataQuorum: needed) { current in
                 let info = Self.liveInfo(current)
                 return (try? conditions.check(current: info)) != nil ? .write(value) : .refuse
             }
@@ -70,17 +87,17 @@ extension ClusterBackend {
             manifestCache.store(manifest, for: value.writeID)
             return manifest.info()
         case .preconditionFailed(let current):
-            await discard(versionID, located: located, part: staged.part)
+            await discard(versionID, located: located, parts: manifest.parts)
             try conditions.check(current: Self.liveInfo(current))
             throw S3Error(.preconditionFailed)
         case .unavailable:
             // Every drive refused: nothing references the staged data.
-            await discard(versionID, located: located, part: staged.part)
+            await discard(versionID, located: located, parts: manifest.parts)
             _ = try Self.resolve(outcome)
             throw S3Error(.internalError)
         default:
             // Outcome unknown: the data may be referenced; the reference rule decides.
-            collectLater(versionID, located: located, part: staged.part)
+            collectLater(versionID, located: located, parts: manifest.parts)
             _ = try Self.resolve(outcome)
             throw S3Error(.internalError)
         }
@@ -105,14 +122,17 @@ extension ClusterBackend {
         guard let manifest = try await currentManifest(located) else { throw S3Error(.noSuchKey).with("Key", address.key) }
         let info = manifest.info()
         try options.conditions.enforce(on: info)
-        let range = try options.servedRange(size: manifest.size, parts: [])
-        guard manifest.size > 0, let part = manifest.parts.first else {
-            return ObjectReadResult(info: info, range: range, content: content ? .bytes(ByteBuffer()) : .none)
+        let parts = manifest.objectParts
+        let range = try options.servedRange(size: manifest.size, parts: parts)
+        let partChecksum = options.partChecksum(parts: parts, objectChecksum: info.checksum)
+        func result(_ content: ObjectContent) -> ObjectReadResult {
+            ObjectReadResult(info: info, range: range, content: content, partChecksum: partChecksum, parts: parts)
         }
+        guard manifest.size > 0, !manifest.parts.isEmpty else { return result(content ? .bytes(ByteBuffer()) : .none) }
         let bytes = range.map { $0.first..<($0.last + 1) } ?? 0..<manifest.size
         // HEAD checks the shards as GET does, so it never answers 200 for an object GET cannot serve.
-        let sequence = try objectBytes(part, versionID: Array(manifest.versionID), set: located.set, range: bytes)
-        guard content else { return ObjectReadResult(info: info, range: range, content: .none) }
+        let sequence = try manifestBytes(manifest, set: located.set, range: bytes)
+        guard content else { return result(.none) }
         if bytes.count <= self.options.inlineLimit {
             // Small: decode now, so a shard that fails its checksums becomes a clean 503.
             var buffer = ByteBuffer()
@@ -121,9 +141,17 @@ extension ClusterBackend {
             } catch {
                 throw S3Error(.serviceUnavailable, message: "\(error)")
             }
-            return ObjectReadResult(info: info, range: range, content: .bytes(buffer))
+            return result(.bytes(buffer))
         }
-        return ObjectReadResult(info: info, range: range, content: .stream(S3Body(stream: sequence, length: Int64(bytes.count)), length: Int64(bytes.count)))
+        return result(.stream(S3Body(stream: sequence, length: Int64(bytes.count)), length: Int64(bytes.count)))
+    }
+
+    /// The bytes `range` of an object version, part after part.
+    func manifestBytes(_ manifest: ObjectManifest, set: ErasureSet, range: Range<Int64>) throws -> PartChainSequence {
+        let parts = manifest.parts, versionID = Array(manifest.versionID)
+        return try PartChainSequence(pieces: PartChainSequence.pieces(sizes: parts.map(\.size), range: range)) { index, range in
+            try self.objectBytes(parts[index], versionID: versionID, set: set, range: range)
+        }
     }
 
     /// The bytes `range` of a stored part, streamed. Every shard is opened now, so a

@@ -16,6 +16,13 @@ extension ClusterBackend {
     }
 
     func stage(body: S3Body, options: PutObjectOptions, versionID: [UInt8], located: Located, state: State) async throws -> Staged {
+        let ingest = BodyIngest(maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5)
+        return try await stage(body: body, ingest: ingest, expectedSize: options.expectedSize, versionID: versionID, located: located, state: state)
+    }
+
+    /// `ingest` checks the body (and computes a checksum when asked); `expectedSize` is its
+    /// declared length, if any.
+    func stage(body: S3Body, ingest: BodyIngest, expectedSize: Int64?, versionID: [UInt8], located: Located, state: State) async throws -> Staged {
         let set = located.set
         let offline = set.offline
         guard state.quorum.canWriteData(offline: offline) else {
@@ -39,13 +46,12 @@ extension ClusterBackend {
                 return try drive.createShard(dataRef: versionID, part: 1, slot: slot)
             }
         }
-        let ingest = BodyIngest(maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5)
         let shards: [ErasureWriter.Shard]
         let checked: BodyIngest.Checked
         do {
             (checked, shards) = try await Self.codeAndWrite(
                 body, ingest: ingest, makeWriter: makeWriter, durable: self.options.fsync, chunkSize: chunkSize,
-                heavy: Offload.isHeavy(declaredSize: options.expectedSize))
+                heavy: Offload.isHeavy(declaredSize: expectedSize))
         } catch let error as ErasureWriter.TooFewDrives {
             await removeFiles(versionID, slots: slots, set: set)
             throw S3Error(.serviceUnavailable, message: "The write could not reach enough drives: \(error).")
@@ -80,7 +86,7 @@ extension ClusterBackend {
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         guard recorded >= needed else {
-            await discard(versionID, located: located, part: part)
+            await discard(versionID, located: located, parts: [part])
             throw S3Error(.serviceUnavailable, message: "Only \(recorded) drives stored the data; \(needed) are needed.")
         }
         return Staged(checked: checked, part: part, needed: needed)
@@ -158,16 +164,21 @@ extension ClusterBackend {
     /// refused by every drive, or never proposed).
     /// A drive's files go only once its catalog confirms no accept adopted them; a drive that
     /// cannot say keeps them for the collector.
-    func discard(_ versionID: [UInt8], located: Located, part: ObjectManifest.Part) async {
-        for slot in part.slots {
-            await located.set.drives[slot]?.discard(dataRef: versionID, part: part.number, slot: slot, file: !part.inline)
+    func discard(_ versionID: [UInt8], located: Located, parts: [ObjectManifest.Part]) async {
+        for slot in Set(parts.flatMap(\.slots)) {
+            await located.set.drives[slot]?.discard(dataRef: versionID, slot: slot, fileParts: Self.fileParts(parts, slot: slot))
         }
+    }
+
+    /// The parts whose shard in `slot` is a file.
+    static func fileParts(_ parts: [ObjectManifest.Part], slot: Int) -> [Int] {
+        parts.filter { !$0.inline && $0.slots.contains(slot) }.map(\.number)
     }
 
     /// A write that failed while coding: no drive staged anything, so every shard file goes.
     private func removeFiles(_ versionID: [UInt8], slots: [Int], set: ErasureSet) async {
         for slot in slots {
-            await set.drives[slot]?.discard(dataRef: versionID, part: 1, slot: slot, file: true)
+            await set.drives[slot]?.discard(dataRef: versionID, slot: slot, fileParts: [1])
         }
     }
 }

@@ -1,6 +1,12 @@
 import Foundation
 import StowageCore
 
+/// A part attempt this drive no longer holds (collected, or never staged here).
+struct PartAttemptGone: Error, CustomStringConvertible {
+    let drive: String
+    var description: String { "drive \(drive) no longer holds a part of the upload" }
+}
+
 /// A drive of this node in its erasure set: its catalog and shard files, reached directly.
 extension ClusterDrive: SetDrive {
     var name: String { path }
@@ -30,9 +36,35 @@ extension ClusterDrive: SetDrive {
         }
     }
 
-    func discard(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async {
+    func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws {
+        guard let catalog else { throw DriveUnavailable(drive: path) }
+        try await track {
+            var made: [String] = []
+            do {
+                for shard in shards where !shard.inline {
+                    let source = layout.shardPath(dataRef: shard.attempt, part: 1, slot: shard.slot)
+                    let destination = layout.shardPath(dataRef: target, part: shard.number, slot: shard.slot)
+                    if try ShardFile.link(source, destination) { made.append(destination) }
+                    let found = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? NSNumber)?.int64Value
+                    guard found == shard.length else { throw ShortShardFile(path: destination, length: found, expected: shard.length) }
+                }
+                if durable && !made.isEmpty { try DurableFiles.syncDirectory(layout.shardDirectory(dataRef: target)) }
+                let attempts = shards.map { (attempt: $0.attempt, number: $0.number, slot: $0.slot, inline: $0.inline) }
+                guard try await catalog.stageLinked(target: target, attempts: attempts, wallMs: wallMs) else {
+                    throw PartAttemptGone(drive: path)
+                }
+            } catch {
+                // Only names this call made: a repeat of a delivered request finds its links
+                // already there, and they are staged.
+                for name in made { unlink(name) }
+                throw error
+            }
+        }
+    }
+
+    func discard(dataRef: [UInt8], slot: Int, fileParts: [Int]) async {
         guard let catalog, (try? await catalog.discardStaged(dataRef: dataRef)) == true else { return }
-        if file { unlink(layout.shardPath(dataRef: dataRef, part: part, slot: slot)) }
+        for part in fileParts { unlink(layout.shardPath(dataRef: dataRef, part: part, slot: slot)) }
     }
 
     func shardSource(dataRef: [UInt8], part: Int, slot: Int, inline: Bool, prefetch: InlinePrefetch) -> ShardSource? {
@@ -61,9 +93,9 @@ extension ClusterDrive: SetDrive {
         return try await catalog.isCondemned(dataRef: dataRef)
     }
 
-    func collect(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async {
-        guard let catalog = catalogInOrOut, (try? await catalog.collect(dataRef: dataRef)) == true, file else { return }
-        unlink(layout.shardPath(dataRef: dataRef, part: part, slot: slot))
+    func collect(dataRef: [UInt8], slot: Int, fileParts: [Int]) async {
+        guard let catalog = catalogInOrOut, (try? await catalog.collect(dataRef: dataRef)) == true else { return }
+        for part in fileParts { unlink(layout.shardPath(dataRef: dataRef, part: part, slot: slot)) }
     }
 
     func release(dataRef: [UInt8]) async {

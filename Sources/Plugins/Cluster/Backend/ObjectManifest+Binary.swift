@@ -6,7 +6,10 @@ import StowageCore
 /// listing together (a thousand decodes a page); manifests written as JSON by earlier
 /// builds (first byte `{`) still decode.
 extension ObjectManifest {
-    static let binaryVersion: UInt8 = 1
+    /// 2 adds, after the parts, the upload ID, the storage class and each part's checksum;
+    /// version 1 (no such fields) still decodes.
+    static let binaryVersion: UInt8 = 2
+    static let binaryVersions: ClosedRange<UInt8> = 1...2
 
     func binary() -> [UInt8] {
         var out = AcceptorWire.Writer()
@@ -45,13 +48,23 @@ extension ObjectManifest {
             for slot in part.slots { out.uint64(UInt64(slot)) }
             out.byte(part.inline ? 1 : 0)
         }
+        out.optional(uploadID)
+        out.optional(storageClass)
+        for part in parts {
+            if let checksum = part.checksum {
+                out.byte(1)
+                out.bytes(Array(checksum))
+            } else {
+                out.byte(0)
+            }
+        }
         return out.buffer
     }
 
     /// Nil when the bytes are not a whole binary manifest.
     static func decodeBinary(_ bytes: [UInt8]) -> ObjectManifest? {
         var input = AcceptorWire.Reader(bytes)
-        guard input.byte() == binaryVersion, let versionID = input.bytes(), let key = input.string(),
+        guard let version = input.byte(), binaryVersions.contains(version), let versionID = input.bytes(), let key = input.string(),
               let size = input.uint64(), let etag = input.string(), let modified = input.uint64(), let ownerID = input.string()
         else { return nil }
         var fields: [String?] = []
@@ -92,13 +105,28 @@ extension ObjectManifest {
                 number: Int(numbers[0]), size: numbers[1], dataShards: Int(numbers[2]), parityShards: Int(numbers[3]),
                 chunkSize: Int(numbers[4]), slots: slots, inline: inline == 1))
         }
+        var uploadID: String?, storageClass: String?
+        if version >= 2 {
+            guard let upload = input.optional(), let storage = input.optional() else { return nil }
+            (uploadID, storageClass) = (upload, storage)
+            for index in parts.indices {
+                switch input.byte() {
+                case 0?: break
+                case 1?:
+                    guard let value = input.bytes() else { return nil }
+                    parts[index].checksum = Data(value)
+                default: return nil
+                }
+            }
+        }
         guard input.atEnd else { return nil }
         let metadata = Metadata(
             contentType: fields[0], contentEncoding: fields[1], contentDisposition: fields[2], contentLanguage: fields[3],
             cacheControl: fields[4], expires: fields[5], websiteRedirectLocation: fields[6], user: user, cannedACL: fields[7])
         return ObjectManifest(
             versionID: Data(versionID), key: key, size: Int64(bitPattern: size), etag: etag,
-            lastModifiedMs: Int64(bitPattern: modified), ownerID: ownerID, metadata: metadata, checksum: checksum, parts: parts)
+            lastModifiedMs: Int64(bitPattern: modified), ownerID: ownerID, metadata: metadata, checksum: checksum, parts: parts,
+            uploadID: uploadID, storageClass: storageClass)
     }
 }
 

@@ -20,6 +20,9 @@ struct ObjectManifest: Codable, Sendable, Equatable {
         var slots: [Int]
         /// The shards are in the drives' inline tables, not in files.
         var inline: Bool
+        /// A multipart object's part checksum (the upload's algorithm), for GetObjectAttributes
+        /// and part reads.
+        var checksum: Data? = nil
     }
 
     struct Metadata: Codable, Sendable, Equatable {
@@ -57,15 +60,27 @@ struct ObjectManifest: Codable, Sendable, Equatable {
     var metadata: Metadata
     var checksum: Checksum?
     var parts: [Part]
+    /// The multipart upload that made this version (nil: a PUT or a copy): a retried Complete
+    /// of the same upload is answered from it.
+    var uploadID: String? = nil
+    var storageClass: String? = nil
+
+    /// A multipart object's parts as S3 numbers them (empty for a PUT: one unnumbered part).
+    var objectParts: [ObjectPart] {
+        guard uploadID != nil else { return [] }
+        return parts.map { ObjectPart(partNumber: $0.number, size: $0.size, checksum: $0.checksum.map(Array.init)) }
+    }
 
     func info() -> ObjectInfo {
         ObjectInfo(
             key: key, size: size, etag: etag, lastModified: S3Timestamp(millisecondsSinceEpoch: lastModifiedMs),
             metadata: metadata.objectMetadata,
-            storageClass: "STANDARD", ownerID: ownerID, partCount: 0,
+            storageClass: storageClass ?? "STANDARD", ownerID: ownerID, partCount: uploadID == nil ? 0 : parts.count,
             checksum: checksum.flatMap { checksum in
                 ChecksumAlgorithm(rawValue: checksum.algorithm).map {
-                    ObjectChecksum(algorithm: $0, value: Array(checksum.value), type: ChecksumType(rawValue: checksum.type) ?? .fullObject)
+                    let type = ChecksumType(rawValue: checksum.type) ?? .fullObject
+                    // A composite checksum reads "<value>-<parts>".
+                    return ObjectChecksum(algorithm: $0, value: Array(checksum.value), type: type, partCount: type == .composite ? parts.count : nil)
                 }
             })
     }
@@ -82,7 +97,7 @@ struct ObjectManifest: Codable, Sendable, Equatable {
     func encoded() throws -> [UInt8] { binary() }
 
     static func decode(_ value: RegisterValue) throws -> ObjectManifest {
-        if value.payload.first == binaryVersion {
+        if let first = value.payload.first, binaryVersions.contains(first) {
             guard let manifest = decodeBinary(value.payload) else { throw CorruptManifest() }
             return manifest
         }

@@ -19,9 +19,16 @@ protocol SetDrive: Sendable {
     /// checked: a file cut short must never count as held) and, with fsync on, synced into
     /// its directory; or an inline shard kept in the catalog. Durable when it returns.
     func stage(dataRef: [UInt8], shard: StagedShard, wallMs: UInt64) async throws
+    /// A multipart Complete (CLUSTER.md §7): hard-links this drive's shard of each part,
+    /// staged under the part attempt's own data ref, to `target` under the part's number, then
+    /// stages `target`, so completing moves no bytes. Every attempt must still be held here
+    /// (not condemned); the links are made before, and checked in, the staging transaction,
+    /// so a collector that takes an attempt afterwards removes only the attempt's own name.
+    func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws
     /// Removes staged data no accept adopted (the catalog confirms first); a drive that
-    /// cannot confirm keeps it for the collector.
-    func discard(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async
+    /// cannot confirm keeps it for the collector. `fileParts`: the parts whose shard is a
+    /// file in this slot (none for inline data).
+    func discard(dataRef: [UInt8], slot: Int, fileParts: [Int]) async
     /// Where a read finds the shard; nil when it cannot be read (offline, no file).
     func shardSource(dataRef: [UInt8], part: Int, slot: Int, inline: Bool, prefetch: InlinePrefetch) -> ShardSource?
     /// A shard write that failed on this drive (its health tracker counts it).
@@ -32,7 +39,7 @@ protocol SetDrive: Sendable {
     func accepted(_ key: RegisterKey) async throws -> AcceptedValue?
     /// True while this drive's condemnation of the data holds (its lease, never adopted since).
     func stillCondemned(dataRef: [UInt8]) async throws -> Bool
-    func collect(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async
+    func collect(dataRef: [UInt8], slot: Int, fileParts: [Int]) async
     /// Lifts this collector's condemnation, also on a drive now out of rotation.
     func release(dataRef: [UInt8]) async
 }
@@ -42,6 +49,17 @@ protocol SetDrive: Sendable {
 enum StagedShard: Sendable {
     case file(part: Int, slot: Int, length: Int64)
     case inline(part: Int, slot: Int, bytes: [UInt8])
+}
+
+/// One part's shard in a ``SetDrive/stageLinked(target:shards:wallMs:)``: the attempt's
+/// shard (part 1 of its data) becomes part `number` of the target.
+struct LinkedShard: Codable, Sendable, Equatable {
+    var attempt: [UInt8]
+    var number: Int
+    var slot: Int
+    var inline: Bool
+    /// The shard file's length, checked at the target.
+    var length: Int64
 }
 
 /// A shard file whose length is not what its geometry says (a write cut short).

@@ -76,6 +76,26 @@ public final class ShardFile: Sendable {
         return ShardFile(fd: fd, path: path)
     }
 
+    /// Hard-links `source` as `destination` (a multipart part becoming part of its object).
+    /// True when it made the link; false when `destination` already is that very file (a
+    /// repeated request); throws otherwise, also when `source` is gone.
+    public static func link(_ source: String, _ destination: String) throws -> Bool {
+        if Glibc.link(source, destination) == 0 { return true }
+        var code = errno
+        if code == ENOENT, FileManager.default.fileExists(atPath: source) {
+            let directory = (destination as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try DurableFiles.syncDirectory((directory as NSString).deletingLastPathComponent)
+            if Glibc.link(source, destination) == 0 { return true }
+            code = errno
+        }
+        if code == EEXIST {
+            var a = stat(), b = stat()
+            if stat(source, &a) == 0, stat(destination, &b) == 0, a.st_dev == b.st_dev, a.st_ino == b.st_ino { return false }
+        }
+        throw Failure(operation: "link", path: destination, code: code)
+    }
+
     /// Opens an existing shard file for reading; nil if it is not there.
     public static func openForReading(_ path: String) -> ShardFile? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -111,6 +111,25 @@ public final class DriveCatalog: Sendable {
         }
     }
 
+    /// A multipart Complete's staging of `target` (``SetDrive/stageLinked``), in one commit:
+    /// every part attempt must still be held here and not condemned; inline shards are copied
+    /// under the target (file shards were linked before). False when an attempt is gone.
+    public func stageLinked(target: [UInt8], attempts: [(attempt: [UInt8], number: Int, slot: Int, inline: Bool)], wallMs: UInt64) async throws -> Bool {
+        try await commits.submit { db in
+            for shard in attempts {
+                guard try Self.holdsData(shard.attempt, db) else { return false }
+                guard shard.inline else { continue }
+                try db.cachedStatement(sql: """
+                    INSERT OR REPLACE INTO inline (data_ref, part, slot, bytes)
+                    SELECT ?, ?, slot, bytes FROM inline WHERE data_ref = ? AND part = 1 AND slot = ?
+                    """).execute(arguments: [Data(target), shard.number, Data(shard.attempt), shard.slot])
+                guard db.changesCount == 1 else { return false }
+            }
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)").execute(arguments: [Data(target), Int64(wallMs)])
+            return true
+        }
+    }
+
     /// A shard kept inline, as staged (`[crc32c][block]`).
     public func inlineShard(dataRef: [UInt8], part: Int, slot: Int) throws -> [UInt8]? {
         try points.row(

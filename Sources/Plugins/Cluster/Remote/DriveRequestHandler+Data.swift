@@ -19,6 +19,8 @@ enum DataVerb: String, Sendable {
     case shardRead
     /// Records that the drive holds the data (body: the inline shard, when inline).
     case stage
+    /// Body: the JSON list of ``LinkedShard``s; links them under the data ref and stages it.
+    case stageLinked
     case discard
     case condemn
     /// Body: the register key; answers the drive's accepted value as a `read` reply.
@@ -37,6 +39,8 @@ enum DataVerb: String, Sendable {
     static let offset = HTTPField.Name("stowage-offset")!
     static let length = HTTPField.Name("stowage-length")!
     static let wallMs = HTTPField.Name("stowage-wall-ms")!
+    /// `discard` and `collect`: the comma-separated parts whose shard files go.
+    static let parts = HTTPField.Name("stowage-parts")!
 }
 
 /// The fields of one data request, parsed.
@@ -45,6 +49,7 @@ struct DataFields {
     let part: Int
     let slot: Int
     let inline: Bool
+    let fileParts: [Int]
 
     init?(_ fields: HTTPFields) {
         guard let hex = fields[DataVerb.dataRef], let dataRef = StowageCore.Hex.decode(hex) else { return nil }
@@ -52,6 +57,11 @@ struct DataFields {
         part = fields[DataVerb.part].flatMap { Int($0) } ?? 1
         slot = fields[DataVerb.slot].flatMap { Int($0) } ?? 0
         inline = fields[DataVerb.inline] == "1"
+        if let list = fields[DataVerb.parts] {
+            fileParts = list.split(separator: ",").compactMap { Int($0) }
+        } else {
+            fileParts = inline ? [] : [part]
+        }
     }
 }
 
@@ -92,14 +102,21 @@ extension DriveRequestHandler {
             let wallMs = request.fields[DataVerb.wallMs].flatMap { UInt64($0) } ?? WallClock.nowMs()
             try await drive.stage(dataRef: fields.dataRef, shard: shard, wallMs: wallMs)
         case .discard:
-            await drive.discard(dataRef: fields.dataRef, part: fields.part, slot: fields.slot, file: !fields.inline)
+            await drive.discard(dataRef: fields.dataRef, slot: fields.slot, fileParts: fields.fileParts)
+        case .stageLinked:
+            let body = try await request.body.collect(upTo: 16 << 20, orThrow: S3Error(.entityTooLarge))
+            guard let shards = try? JSONDecoder().decode([LinkedShard].self, from: Data(body.readableBytesView)) else {
+                return ClusterResponse(status: .badRequest)
+            }
+            let wallMs = request.fields[DataVerb.wallMs].flatMap { UInt64($0) } ?? WallClock.nowMs()
+            try await drive.stageLinked(target: fields.dataRef, shards: shards, wallMs: wallMs)
         case .condemn:
             try await drive.condemn(dataRef: fields.dataRef)
         case .condemned:
             let held = try await drive.stillCondemned(dataRef: fields.dataRef)
             return ClusterResponse(body: S3Body(ByteBuffer(bytes: [held ? 1 : 0])))
         case .collect:
-            await drive.collect(dataRef: fields.dataRef, part: fields.part, slot: fields.slot, file: !fields.inline)
+            await drive.collect(dataRef: fields.dataRef, slot: fields.slot, fileParts: fields.fileParts)
         case .release:
             await drive.release(dataRef: fields.dataRef)
         case .accepted, .probe:

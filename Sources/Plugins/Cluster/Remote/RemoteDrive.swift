@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import NIOCore
 import StowageCore
@@ -79,8 +80,15 @@ final class RemoteDrive: SetDrive {
         try await call(.stage, fields, body: body)
     }
 
-    func discard(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async {
-        _ = try? await call(.discard, DataFieldsBuilder(dataRef: dataRef, part: part, slot: slot, inline: !file))
+    func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws {
+        var fields = DataFieldsBuilder(dataRef: target)
+        fields.set(DataVerb.wallMs, String(wallMs))
+        let body = try JSONEncoder().encode(shards)
+        try await call(.stageLinked, fields, body: S3Body(ByteBuffer(bytes: body)))
+    }
+
+    func discard(dataRef: [UInt8], slot: Int, fileParts: [Int]) async {
+        _ = try? await call(.discard, DataFieldsBuilder(dataRef: dataRef, slot: slot, fileParts: fileParts))
     }
 
     func shardSource(dataRef: [UInt8], part: Int, slot: Int, inline: Bool, prefetch: InlinePrefetch) -> ShardSource? {
@@ -107,8 +115,8 @@ final class RemoteDrive: SetDrive {
         return bytes.readableBytesView.first == 1
     }
 
-    func collect(dataRef: [UInt8], part: Int, slot: Int, file: Bool) async {
-        _ = try? await call(.collect, DataFieldsBuilder(dataRef: dataRef, part: part, slot: slot, inline: !file))
+    func collect(dataRef: [UInt8], slot: Int, fileParts: [Int]) async {
+        _ = try? await call(.collect, DataFieldsBuilder(dataRef: dataRef, slot: slot, fileParts: fileParts))
     }
 
     func release(dataRef: [UInt8]) async {
@@ -148,6 +156,11 @@ struct DataFieldsBuilder {
         fields[DataVerb.part] = String(part)
         fields[DataVerb.slot] = String(slot)
         fields[DataVerb.inline] = inline ? "1" : "0"
+    }
+
+    init(dataRef: [UInt8], slot: Int, fileParts: [Int]) {
+        self.init(dataRef: dataRef, part: fileParts.first ?? 1, slot: slot, inline: fileParts.isEmpty)
+        fields[DataVerb.parts] = fileParts.map(String.init).joined(separator: ",")
     }
 
     mutating func set(_ name: HTTPField.Name, _ value: String) { fields[name] = value }
