@@ -309,7 +309,7 @@ let package = Package(
             name: "StowageClusterTests",
             dependencies: [
                 "StowageCluster", "StowageCore", "StowageErasure", "StowageInProcessTransport", "StowageBackendConformance",
-                logging, nioCore, httpTypes, serviceLifecycle,
+                logging, nioCore, httpTypes, serviceLifecycle, grdb,
             ],
             path: "Tests/StowageClusterTests",
             swiftSettings: testSettings

@@ -4,11 +4,22 @@ import Synchronization
 
 /// Sends each request to the next of several nodes' backends in turn: a client spreading its
 /// requests over a cluster's coordinators, as the conformance suite runs on three nodes.
+/// `afterWrite` runs after every write that stores object bytes (a degraded shape damages
+/// what was just written there).
 final class RoundRobinBackend: StorageBackend {
     private let nodes: [any StorageBackend]
     private let turn = Atomic<Int>(0)
+    private let afterWrite: @Sendable (ObjectAddress) async -> Void
 
-    init(_ nodes: [any StorageBackend]) { self.nodes = nodes }
+    init(_ nodes: [any StorageBackend], afterWrite: @escaping @Sendable (ObjectAddress) async -> Void = { _ in }) {
+        self.nodes = nodes
+        self.afterWrite = afterWrite
+    }
+
+    private func written(_ address: ObjectAddress, _ info: ObjectInfo) async -> ObjectInfo {
+        await afterWrite(address)
+        return info
+    }
 
     private var next: any StorageBackend {
         nodes[turn.wrappingAdd(1, ordering: .relaxed).oldValue % nodes.count]
@@ -23,7 +34,7 @@ final class RoundRobinBackend: StorageBackend {
     func deleteBucket(_ name: String) async throws { try await next.deleteBucket(name) }
     func bucket(_ name: String) async throws -> BucketInfo { try await next.bucket(name) }
     func putObject(_ address: ObjectAddress, body: S3Body, options: PutObjectOptions) async throws -> ObjectInfo {
-        try await next.putObject(address, body: body, options: options)
+        await written(address, try await next.putObject(address, body: body, options: options))
     }
     func getObject(_ address: ObjectAddress, options: GetObjectOptions) async throws -> ObjectReadResult {
         try await next.getObject(address, options: options)
@@ -38,7 +49,7 @@ final class RoundRobinBackend: StorageBackend {
         try await next.deleteObjects(bucket: bucket, keys: keys)
     }
     func copyObject(from source: ObjectAddress, to destination: ObjectAddress, options: CopyObjectOptions) async throws -> ObjectInfo {
-        try await next.copyObject(from: source, to: destination, options: options)
+        await written(destination, try await next.copyObject(from: source, to: destination, options: options))
     }
     func listObjects(bucket: String, query: ListObjectsQuery) async throws -> ListObjectsPage {
         try await next.listObjects(bucket: bucket, query: query)
@@ -53,7 +64,7 @@ final class RoundRobinBackend: StorageBackend {
         try await next.uploadPartCopy(address, uploadID: uploadID, partNumber: partNumber, source: source, options: options)
     }
     func completeMultipartUpload(_ address: ObjectAddress, uploadID: String, parts: [CompletedPart], options: CompleteMultipartOptions) async throws -> ObjectInfo {
-        try await next.completeMultipartUpload(address, uploadID: uploadID, parts: parts, options: options)
+        await written(address, try await next.completeMultipartUpload(address, uploadID: uploadID, parts: parts, options: options))
     }
     func abortMultipartUpload(_ address: ObjectAddress, uploadID: String) async throws {
         try await next.abortMultipartUpload(address, uploadID: uploadID)

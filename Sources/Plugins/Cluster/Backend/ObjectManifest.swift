@@ -114,14 +114,18 @@ struct BucketRecord: Codable, Sendable, Equatable {
     var ownerID: String
     var region: String
     var createdMs: Int64
+    /// Configuration documents (policy, CORS, ...) by `BucketSubresource` name.
+    var configuration: [String: Data]? = nil
+    /// Drawn afresh at random by every configuration write (nil until the first).
+    var configurationVersion: UInt64? = nil
 
     var info: BucketInfo {
-        // Unique per incarnation of the name (stages key their caches on it); configuration
-        // documents do not change it yet because this backend does not store them yet.
+        // Unique per incarnation of the name and per configuration write: stages key their
+        // caches on it. Before any configuration write it derives from the creation.
         let idBits = id.prefix(2).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         return BucketInfo(
             name: name, creationDate: S3Timestamp(millisecondsSinceEpoch: createdMs), ownerID: ownerID, region: region,
-            configurationVersion: UInt64(createdMs) << 16 | idBits)
+            configurationVersion: configurationVersion ?? (UInt64(createdMs) << 16 | idBits))
     }
 
     static func decode(_ value: RegisterValue) throws -> BucketRecord {
