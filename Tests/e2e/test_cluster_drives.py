@@ -247,15 +247,36 @@ def test_flipped_byte_in_a_shard_reads_correctly(drives_server):
     s3.put_object(Bucket=bucket, Key="big", Body=body)
     shards = sorted(p for d in drives_server.drives for p in (d / ".stowage" / "data").rglob("*.p1.s*"))
     assert len(shards) == 6
-    for victim in shards[:2]:
+    def flip(victim):
         with open(victim, "r+b") as f:
             f.seek(1000)
             byte = f.read(1)
             f.seek(1000)
             f.write(bytes([byte[0] ^ 0xFF]))
+
+    for victim in shards[:2]:
+        flip(victim)
     assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == body
     part = s3.get_object(Bucket=bucket, Key="big", Range="bytes=100-2000")["Body"].read()
     assert part == body[100:2001]
+    for victim in shards[:2]:
+        flip(victim)  # back as it was
+    # One shard at a time: the four data shards each make a read reconstruct (parity shards
+    # are read only when a data shard fails), and the metrics count it.
+    before = metric(drives_server, "stowage_cluster_degraded_reads_total")
+    for victim in shards:
+        flip(victim)
+        assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == body
+        flip(victim)
+    assert metric(drives_server, "stowage_cluster_degraded_reads_total") == before + 4
+    assert metric(drives_server, "stowage_cluster_reconstructed_chunks_total") >= 4
+
+
+def metric(server, name: str) -> float:
+    text = server.http("GET", "/_stowage/metrics").body.decode()
+    values = [float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ") or line.startswith(name + "{")]
+    assert values, f"{name} is not in the metrics"
+    return sum(values)
 
 
 def test_three_drives_gone_is_a_clean_503_and_restore_brings_everything_back(drives_server):
@@ -370,3 +391,42 @@ def test_kill_9_during_writes_loses_no_acknowledged_write(drives_server):
             assert key not in acked_index, f"{key} was acknowledged but is gone"
             continue
         assert any(got == body for body in allowed), f"{key} holds an older value or bytes no writer sent"
+
+
+def test_multipart_upload_complete_abort_and_part_reads(drives_server):
+    s3 = drives_server.client()
+    bucket = unique_bucket("cl")
+    s3.create_bucket(Bucket=bucket)
+    parts = [os.urandom(5 * 1024 * 1024), os.urandom(5 * 1024 * 1024), os.urandom(123_457)]
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp/object", ChecksumAlgorithm="SHA256")["UploadId"]
+    done = []
+    for number, data in enumerate(parts, start=1):
+        answer = s3.upload_part(Bucket=bucket, Key="mp/object", UploadId=upload, PartNumber=number, Body=data, ChecksumAlgorithm="SHA256")
+        done.append({"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": answer["ChecksumSHA256"]})
+    listed = s3.list_parts(Bucket=bucket, Key="mp/object", UploadId=upload, MaxParts=2)
+    assert [p["PartNumber"] for p in listed["Parts"]] == [1, 2] and listed["IsTruncated"]
+    assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]] == [upload]
+    completed = s3.complete_multipart_upload(Bucket=bucket, Key="mp/object", UploadId=upload, MultipartUpload={"Parts": done})
+    assert completed["ETag"].endswith('-3"')
+    whole = b"".join(parts)
+    assert s3.get_object(Bucket=bucket, Key="mp/object")["Body"].read() == whole
+    second = s3.get_object(Bucket=bucket, Key="mp/object", PartNumber=2)
+    assert second["Body"].read() == parts[1] and second["PartsCount"] == 3
+    crossing = s3.get_object(Bucket=bucket, Key="mp/object", Range=f"bytes={5 * 1024 * 1024 - 5}-{5 * 1024 * 1024 + 4}")
+    assert crossing["Body"].read() == whole[5 * 1024 * 1024 - 5:5 * 1024 * 1024 + 5]
+    # The retried Complete SDKs send after a lost answer gets the same answer.
+    again = s3.complete_multipart_upload(Bucket=bucket, Key="mp/object", UploadId=upload, MultipartUpload={"Parts": done})
+    assert again["ETag"] == completed["ETag"]
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    # An aborted upload is gone; the completed object is untouched.
+    other = s3.create_multipart_upload(Bucket=bucket, Key="mp/aborted")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="mp/aborted", UploadId=other, PartNumber=1, Body=b"x" * 1000)
+    s3.abort_multipart_upload(Bucket=bucket, Key="mp/aborted", UploadId=other)
+    with pytest.raises(ClientError) as excinfo:
+        s3.list_parts(Bucket=bucket, Key="mp/aborted", UploadId=other)
+    assert error_code(excinfo) == "NoSuchUpload"
+    # Two drives gone: the multipart object still reads whole.
+    for drive in drives_server.drives[:2]:
+        remove_drive(drive)
+    wait_for_health(drives_server, lambda text: "degraded" in text)
+    assert s3.get_object(Bucket=bucket, Key="mp/object")["Body"].read() == whole

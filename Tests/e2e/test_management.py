@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,38 @@ def test_stdout_carries_only_protocol_lines(mgmt, data_dir):
         if line is None:
             break
         json.loads(line)
+
+
+def test_cluster_status_names_nodes_drives_and_sets(mgmt, tmp_path):
+    drives = [tmp_path / f"d{i}" for i in range(6)]
+    for drive in drives:
+        drive.mkdir()
+    params = {
+        "server": {"port": 0, "address": "127.0.0.1"},
+        "cluster": {"enabled": True, "drives": {"paths": [str(d) for d in drives]}},
+    }
+    started = mgmt.call("start", params)
+    assert started["success"], started
+    status = mgmt.call("clusterStatus")["result"]
+    assert status["mode"] == "cluster" and status["running"] is True
+    assert status["nodes"] == [{"id": "local", "isLocal": True, "state": "online", "drives": 6}]
+    assert [s["status"] for s in status["sets"]] == ["ok"]
+    assert status["sets"][0]["dataShards"] == 4 and status["sets"][0]["parityShards"] == 2
+    listed = sorted(status["drives"], key=lambda d: d["slot"])
+    assert sorted(d["path"] for d in listed) == sorted(str(d) for d in drives)
+    for drive in listed:
+        assert drive["state"] == "online" and drive["set"] == 0
+        assert drive["freeBytes"] > 0 and drive["totalBytes"] >= drive["freeBytes"]
+        assert drive["errors"] == 0 and drive["operations"] >= 0
+    # A drive taken away shows as offline with its reason, the set as degraded.
+    drives[5].rename(tmp_path / "gone")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        status = mgmt.call("clusterStatus")["result"]
+        gone = [d for d in status["drives"] if d["path"] == str(drives[5])]
+        if gone and gone[0]["state"] == "offline":
+            break
+        time.sleep(0.3)
+    assert gone[0]["state"] == "offline" and "does not exist" in gone[0]["reason"]
+    assert status["sets"][0]["status"] == "degraded" and status["sets"][0]["drivesOnline"] == 5
+    assert mgmt.call("stop")["success"]

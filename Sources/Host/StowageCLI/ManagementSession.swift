@@ -135,8 +135,9 @@ final class ManagementSession: Sendable {
         return ["name": info.name, "region": info.region]
     }
 
-    /// The server's mode and its backend's health: the overall status and a line per component
-    /// (for a cluster later: drives and nodes).
+    /// The server's mode and its backend's health: the overall status and a line per
+    /// component; for a cluster also its nodes, drives (state, free space, errors, latency)
+    /// and erasure sets.
     private func clusterStatus() async -> Any {
         let running = server.withLock { $0 }
         var status: [String: Any] = [
@@ -152,6 +153,16 @@ final class ManagementSession: Sendable {
                     ["name": component.name, "status": component.status.rawValue, "detail": component.detail ?? NSNull()]
                 },
             ] as [String: Any]
+            if let cluster = running.backend as? any ClusterStatusSource {
+                let report = await cluster.clusterStatus()
+                status["mode"] = "cluster"
+                if let data = try? JSONEncoder().encode(report),
+                   let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+                    status["nodes"] = object["nodes"] ?? []
+                    status["drives"] = object["drives"] ?? []
+                    status["sets"] = object["sets"] ?? []
+                }
+            }
         }
         return status
     }

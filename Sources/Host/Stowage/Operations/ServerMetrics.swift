@@ -20,6 +20,8 @@ final class ServerMetrics: Sendable {
     private let storedBytes: CoreMetrics.Gauge
     /// swift-metrics handles by (operation, status): creating one costs a registry lookup
     /// under a lock and an allocation, so each is made once.
+    /// The backend's counter totals at the last scrape.
+    private let backendTotals = Mutex<[String: Int64]>([:])
     private let handles = Mutex<[HandleKey: (requests: CoreMetrics.Counter, latency: CoreMetrics.Timer)]>([:])
     private struct HandleKey: Hashable {
         let operation: String
@@ -88,7 +90,31 @@ final class ServerMetrics: Sendable {
             CoreMetrics.Gauge(label: "stowage_backend_health", dimensions: [("component", component.name)], factory: factory)
                 .record(levels.firstIndex(of: component.status)!)
         }
+        if let source = backend as? any BackendMetricsSource {
+            record(await source.metrics())
+        }
         return registry.emitToBuffer()
+    }
+
+    /// Totals the backend keeps become counters advanced by what they grew since the last
+    /// scrape; gauges are set.
+    private func record(_ metrics: [BackendMetric]) {
+        for metric in metrics {
+            let dimensions = metric.labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            switch metric.kind {
+            case .gauge:
+                CoreMetrics.Gauge(label: metric.name, dimensions: dimensions, factory: factory).record(metric.value)
+            case .counter:
+                let key = metric.name + "|" + dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+                let grown = backendTotals.withLock { totals -> Int64 in
+                    defer { totals[key] = metric.value }
+                    return metric.value - (totals[key] ?? 0)
+                }
+                let counter = CoreMetrics.Counter(label: metric.name, dimensions: dimensions, factory: factory)
+                // Made even when it did not grow: a counter at 0 is exposed as 0, not missing.
+                if grown > 0 { counter.increment(by: grown) }
+            }
+        }
     }
 
     /// Storage totals can be a scan (FileStore aggregates its index): computed off the event

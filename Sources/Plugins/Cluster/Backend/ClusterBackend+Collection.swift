@@ -92,6 +92,7 @@ extension ClusterBackend {
             }
             if !leaseLeft || !confirmed { verdict = .keep(.driveSilent) }
         }
+        if verdict == .collect { counters.collected.add(1, ordering: .relaxed) }
         for slot in tried {
             guard let drive = set.drives[slot] else { continue }
             if verdict == .collect {

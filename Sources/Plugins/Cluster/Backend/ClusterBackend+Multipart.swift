@@ -68,11 +68,10 @@ extension ClusterBackend {
         }
         let computed = options.checksum == nil ? upload.checksumAlgorithm : nil
         let ingest = BodyIngest(maxSize: options.maxSize, expectedSize: options.expectedSize, contentMD5: options.contentMD5, computing: computed)
-        var checksum: (algorithm: ChecksumAlgorithm, value: [UInt8])?
-        if let sent = options.checksum, let value = sent.value { checksum = (sent.algorithm, value) }
         return try await storePart(body, ingest: ingest, expectedSize: options.expectedSize, number: partNumber, uploadID: uploadID, place: place, state: state) { checked in
             if let computed, let value = checked.checksum { return (computed, value) }
-            return checksum
+            // The client's checksum has its value once the body was read to the end (a trailer).
+            return options.checksum.flatMap { sent in sent.value.map { (sent.algorithm, $0) } }
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 public import StowageCore
 import StowageErasure
+import Synchronization
 
 /// Objects (CLUSTER.md §2–4): PUT streams the body into shards on the key's set as it
 /// arrives, stages them on the drives, then writes the manifest register; GET resolves the
@@ -165,7 +166,11 @@ extension ClusterBackend {
         }
         let geometry = try StripeGeometry(
             dataShards: part.dataShards, parityShards: part.parityShards, chunkSize: part.chunkSize, objectSize: part.size)
-        return ErasureReadSequence(geometry: geometry, sources: sources, range: range)
+        let counters = self.counters, degraded = OnceFlag()
+        return ErasureReadSequence(geometry: geometry, sources: sources, range: range) { _ in
+            counters.reconstructedChunks.add(1, ordering: .relaxed)
+            if degraded.first() { counters.degradedReads.add(1, ordering: .relaxed) }
+        }
     }
 
     func shardSources(_ part: ObjectManifest.Part, versionID: [UInt8], set: ErasureSet) -> [ShardSource?] {

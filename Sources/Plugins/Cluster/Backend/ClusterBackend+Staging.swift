@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import NIOCore
 import StowageCore
 import StowageErasure
@@ -26,6 +27,7 @@ extension ClusterBackend {
         let set = located.set
         let offline = set.offline
         guard state.quorum.canWriteData(offline: offline) else {
+            counters.quorumFailures.add(1, ordering: .relaxed)
             throw S3Error(.serviceUnavailable, message: "\(offline) of the \(set.drives.count) drives of erasure set \(set.index) are offline; a write needs \(state.quorum.dataDrivesNeeded(offline: offline)) with the data and \(state.quorum.writeQuorum) in the quorum.")
         }
         let stripe = state.quorum.stripe(offline: offline)
@@ -53,6 +55,7 @@ extension ClusterBackend {
                 body, ingest: ingest, makeWriter: makeWriter, durable: self.options.fsync, chunkSize: chunkSize,
                 heavy: Offload.isHeavy(declaredSize: expectedSize))
         } catch let error as ErasureWriter.TooFewDrives {
+            counters.quorumFailures.add(1, ordering: .relaxed)
             await removeFiles(versionID, slots: slots, set: set)
             throw S3Error(.serviceUnavailable, message: "The write could not reach enough drives: \(error).")
         } catch {
@@ -86,6 +89,7 @@ extension ClusterBackend {
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         guard recorded >= needed else {
+            counters.quorumFailures.add(1, ordering: .relaxed)
             await discard(versionID, located: located, parts: [part])
             throw S3Error(.serviceUnavailable, message: "Only \(recorded) drives stored the data; \(needed) are needed.")
         }

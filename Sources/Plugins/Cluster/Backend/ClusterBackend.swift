@@ -79,6 +79,7 @@ public final class ClusterBackend: StorageBackend {
     let manifestCache = ManifestCache()
     let collections = Mutex<[CollectionJob]>([])
     let prefetch = InlinePrefetch()
+    let counters = ClusterCounters()
     /// This node's end of the cluster transport; nil for a single node.
     let transport: (any ClusterTransport)?
     /// This node's drives, as the other nodes' requests find them.
@@ -114,7 +115,7 @@ public final class ClusterBackend: StorageBackend {
     }
 
     public func open() async throws {
-        let state = try await ClusterStartup(options: options, logger: logger, prefetch: prefetch, transport: transport).run()
+        let state = try await ClusterStartup(options: options, logger: logger, prefetch: prefetch, transport: transport, counters: counters).run()
         opened.withLock { $0 = state }
         served.install(state.drives)
     }
@@ -133,33 +134,6 @@ public final class ClusterBackend: StorageBackend {
             PeriodicWork(interval: options.probeInterval) { [self] in await probeDrives() },
             PeriodicWork(interval: .seconds(1)) { [self] in await collectDueData() },
         ]
-    }
-
-    public func health() async -> BackendHealth {
-        guard let state = try? openState() else {
-            return BackendHealth(components: [.init(name: "cluster", status: .unavailable, detail: "not open")])
-        }
-        var components: [BackendHealth.Component] = []
-        for set in state.sets {
-            let offline = set.offline
-            let status: BackendHealth.Status = offline == 0 ? .ok
-                : state.quorum.canWriteData(offline: offline) ? .degraded : .unavailable
-            let detail = offline == 0 ? nil : "\(offline) of \(set.drives.count) drives offline"
-            components.append(.init(name: "set \(set.index)", status: status, detail: detail))
-        }
-        // A drive out of rotation degrades the node; whether data is still served is its
-        // set's status above.
-        for drive in state.drives {
-            let detail = [drive.reason, drive.activity].compactMap { $0 }.joined(separator: "; ")
-            components.append(.init(name: "drive \(drive.path)", status: drive.online ? .ok : .degraded, detail: detail))
-        }
-        for drive in state.remote {
-            components.append(.init(name: "drive \(drive.name)", status: drive.online ? .ok : .degraded, detail: drive.reason))
-        }
-        for excluded in state.excluded {
-            components.append(.init(name: "drive \(excluded.path)", status: .degraded, detail: excluded.reason))
-        }
-        return BackendHealth(components: components)
     }
 
     func probeDrives() async {

@@ -62,6 +62,9 @@ final class ClusterDrive: Sendable {
     var reason: String? { state.withLock { $0.reason } }
     /// Operations, errors and latency, for health and clusterStatus.
     var activity: String { state.withLock { $0.tracker.summary } }
+    var activityFigures: (operations: Int, errors: Int, meanLatencyMs: Double) {
+        state.withLock { ($0.tracker.operations, $0.tracker.errors, $0.tracker.meanLatencyMs) }
+    }
 
     /// Runs one operation on the drive, counting its latency and failure (`failed` reads a
     /// result that is a failure without throwing). Failures in a row take it out of rotation.

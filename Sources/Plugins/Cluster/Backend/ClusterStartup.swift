@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import StowageCore
 import StowageErasure
@@ -11,6 +12,7 @@ struct ClusterStartup {
     let logger: Logger
     let prefetch: InlinePrefetch
     let transport: (any ClusterTransport)?
+    let counters: ClusterCounters
 
     struct Refused: Error, CustomStringConvertible {
         let description: String
@@ -85,7 +87,8 @@ struct ClusterStartup {
             return ClusterBackend.ErasureSet(
                 index: index, drives: members,
                 coordinator: RegisterCoordinator(
-                    replicas: members.map { $0?.replica(prefetch: prefetch) ?? ClusterDriveReplica(drive: nil) }, clock: clock))
+                    replicas: members.map { $0?.replica(prefetch: prefetch) ?? ClusterDriveReplica(drive: nil) }, clock: clock,
+                    onQuorumFailure: { [counters] in counters.quorumFailures.add(1, ordering: .relaxed) }))
         }
         return ClusterBackend.State(
             format: format, drives: drives, remote: remote.values.sorted { $0.name < $1.name }, excluded: agreement.excluded, sets: sets,

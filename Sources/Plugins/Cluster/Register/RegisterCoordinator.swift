@@ -29,22 +29,33 @@ public struct RegisterCoordinator: Sendable {
     public let replicas: [any RegisterReplica]
     public let clock: NodeClock
     public var timing: Timing
+    /// Called with every operation that ended without a quorum (for metrics).
+    public var onQuorumFailure: @Sendable () -> Void
 
-    public init(replicas: [any RegisterReplica], clock: NodeClock, timing: Timing = Timing()) {
+    public init(replicas: [any RegisterReplica], clock: NodeClock, timing: Timing = Timing(), onQuorumFailure: @escaping @Sendable () -> Void = {}) {
         self.replicas = replicas
         self.clock = clock
         self.timing = timing
+        self.onQuorumFailure = onQuorumFailure
+    }
+
+    private func counted(_ outcome: RegisterOperation.Outcome) -> RegisterOperation.Outcome {
+        switch outcome {
+        case .unavailable, .outcomeUnknown: onQuorumFailure()
+        default: break
+        }
+        return outcome
     }
 
     /// `prefer`: replicas to ask first (those holding the data a GET reads next), as far as
     /// they are online; any R answers settle a read the same way.
     public func read(key: RegisterKey, prefer: [Int] = []) async -> RegisterOperation.Outcome {
-        await run(RegisterOperation(.read, setSize: replicas.count), key: key, prefer: prefer) { _ in .refuse }
+        counted(await run(RegisterOperation(.read, setSize: replicas.count), key: key, prefer: prefer) { _ in .refuse })
     }
 
     /// A blind write (PUT, DELETE, part upload). `dataQuorum`: W_data, 0 for metadata only.
     public func write(_ value: RegisterValue, key: RegisterKey, dataQuorum: Int = 0) async -> RegisterOperation.Outcome {
-        await run(RegisterOperation(.blindWrite(value), setSize: replicas.count, dataQuorum: dataQuorum), key: key) { _ in .refuse }
+        counted(await run(RegisterOperation(.blindWrite(value), setSize: replicas.count, dataQuorum: dataQuorum), key: key) { _ in .refuse })
     }
 
     /// A conditional write: `decide` sees the current value (nil: never written) and returns
@@ -53,7 +64,7 @@ public struct RegisterCoordinator: Sendable {
         key: RegisterKey, dataQuorum: Int = 0,
         decide: @escaping @Sendable (AcceptedValue?) -> RegisterOperation.Decision
     ) async -> RegisterOperation.Outcome {
-        await run(RegisterOperation(.conditionalWrite, setSize: replicas.count, dataQuorum: dataQuorum), key: key, decide: decide)
+        counted(await run(RegisterOperation(.conditionalWrite, setSize: replicas.count, dataQuorum: dataQuorum), key: key, decide: decide))
     }
 
     /// The drives' bound on how far ahead a ballot may be (AcceptorRules.Context).
