@@ -145,9 +145,11 @@ struct ClusterMultipartTests {
         try await backend.close()
     }
 
-    /// Parity within reach: parts uploaded and completed with two of six drives gone read back
-    /// whole, also once those drives return.
-    @Test func twoDrivesGoneStillUploadAndComplete() async throws {
+    /// A completed object is as durable as its parts were written: with two of six drives
+    /// gone, a part written while all six were there (4+2) sits on only four, with no parity
+    /// left, so Complete answers 503 and nothing is visible. Once the drives return it
+    /// completes, also with a part written during the outage (3+3 on the four drives there).
+    @Test func completeNeedsEachPartAsDurableAsItWasWritten() async throws {
         let drives = TempDrives(count: 6)
         let backend = try await backend(drives)
         let upload = try await backend.createMultipartUpload(address, options: MultipartUploadOptions())
@@ -155,14 +157,88 @@ struct ClusterMultipartTests {
         for path in drives.paths.prefix(2) { try FileManager.default.moveItem(atPath: path, toPath: path + "-away") }
         await backend.probeDrives()
         let second = try await part(backend, upload.uploadID, 2, bytes(777_777, 9))
-        _ = try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: [
-            CompletedPart(partNumber: 1, etag: first.etag), CompletedPart(partNumber: 2, etag: second.etag),
-        ], options: CompleteMultipartOptions())
-        let whole = bytes(5 * Self.mib, 8) + bytes(777_777, 9)
-        #expect(try await read(backend) == whole)
+        let parts = [CompletedPart(partNumber: 1, etag: first.etag), CompletedPart(partNumber: 2, etag: second.etag)]
+        do {
+            _ = try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: parts, options: CompleteMultipartOptions())
+            Issue.record("a Complete that would leave part 1 without parity was acknowledged")
+        } catch let error as S3Error {
+            #expect(error.code == .serviceUnavailable)
+        }
+        await #expect(throws: S3Error.self) { _ = try await backend.headObject(self.address, options: GetObjectOptions()) }
         for path in drives.paths.prefix(2) { try FileManager.default.moveItem(atPath: path + "-away", toPath: path) }
         await backend.probeDrives()
+        _ = try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: parts, options: CompleteMultipartOptions())
+        let whole = bytes(5 * Self.mib, 8) + bytes(777_777, 9)
         #expect(try await read(backend) == whole)
+        // The version's files are its own: the attempts' collection leaves them.
+        try await retiredAndCollected(backend, upload.uploadID)
+        for path in drives.paths.prefix(2) { try FileManager.default.moveItem(atPath: path, toPath: path + "-away") }
+        await backend.probeDrives()
+        #expect(try await read(backend) == whole)
+        try await backend.close()
+    }
+
+    /// A Complete that marked the upload and stopped (or stalled) before writing the object:
+    /// an Abort settles the object key above the Complete's ballot and aborts; the Complete's
+    /// write, arriving late at its ballot, can no longer take effect.
+    @Test func anAbortSettlesACompleteThatStoppedMidway() async throws {
+        let drives = TempDrives(count: 6)
+        let backend = try await backend(drives)
+        let upload = try await backend.createMultipartUpload(address, options: MultipartUploadOptions())
+        _ = try await part(backend, upload.uploadID, 1, bytes(300_000, 10))
+        let place = try await place(backend, upload.uploadID)
+        let (record, write) = try await backend.readUpload(place, uploadID: upload.uploadID)
+        let stored = try await backend.storedParts(place, state: backend.openState())
+        var marked = record
+        let versionID = WriteID.random().bytes
+        let coordinator = place.object.set.coordinator
+        let ballot = try await coordinator.clock.issue(above: nil)
+        marked.completing = UploadRecord.Completing(versionID: Data(versionID), parts: stored.map(\.layout), ballot: Data(ballot.bytes))
+        #expect(try await backend.replaceUpload(place, write: write, with: marked).done)
+        try await backend.abortMultipartUpload(address, uploadID: upload.uploadID)
+        await #expect(throws: S3Error.self) { _ = try await backend.headObject(self.address, options: GetObjectOptions()) }
+        // The stopped Complete's write, arriving now at its ballot, can no longer take effect.
+        let late = await coordinator.write(
+            RegisterValue(writeID: .random(), payload: [1]), key: place.object.key, firstBallot: ballot, attempts: 1)
+        if case .written = late { Issue.record("the fenced Complete's write was chosen after the Abort") }
+        await #expect(throws: S3Error.self) { _ = try await backend.headObject(self.address, options: GetObjectOptions()) }
+        do {
+            _ = try await backend.completeMultipartUpload(
+                address, uploadID: upload.uploadID, parts: [CompletedPart(partNumber: 1, etag: stored[0].etag)], options: CompleteMultipartOptions())
+            Issue.record("an aborted upload completed")
+        } catch let error as S3Error {
+            #expect(error.code == .noSuchUpload)
+        }
+        try await backend.close()
+    }
+
+    /// Complete and Abort racing: never both succeed; the object exists exactly when the
+    /// Complete succeeded.
+    @Test func completeAndAbortRacingNeverBothSucceed() async throws {
+        let drives = TempDrives(count: 6)
+        let backend = try await backend(drives)
+        for round in 0..<12 {
+            let key = ObjectAddress(bucket: "mpu", key: "race/\(round)")
+            let upload = try await backend.createMultipartUpload(key, options: MultipartUploadOptions())
+            let info = try await backend.uploadPart(key, uploadID: upload.uploadID, partNumber: 1, body: S3Body(ByteBuffer(bytes: bytes(50_000, UInt8(round)))), options: PartOptions())
+            async let completed: Bool = {
+                do {
+                    _ = try await backend.completeMultipartUpload(
+                        key, uploadID: upload.uploadID, parts: [CompletedPart(partNumber: 1, etag: info.etag)], options: CompleteMultipartOptions())
+                    return true
+                } catch { return false }
+            }()
+            async let aborted: Bool = {
+                do {
+                    try await backend.abortMultipartUpload(key, uploadID: upload.uploadID)
+                    return true
+                } catch { return false }
+            }()
+            let (didComplete, didAbort) = await (completed, aborted)
+            #expect(!(didComplete && didAbort), "round \(round): both the Complete and the Abort succeeded")
+            let exists = (try? await backend.headObject(key, options: GetObjectOptions())) != nil
+            #expect(exists == didComplete, "round \(round): the object exists: \(exists), the Complete succeeded: \(didComplete)")
+        }
         try await backend.close()
     }
 }

@@ -15,7 +15,9 @@ extension ClusterBackend {
     public func setBucketConfiguration(_ bucket: String, kind: BucketSubresource, document: [UInt8]?) async throws {
         let state = try openState()
         let known = try await bucketRecord(bucket, state: state)
-        let version = UInt64.random(in: 1...UInt64.max)
+        // Above the current one (stages keep the numerically newest parsed document), and
+        // from the clock with random low bits, so a re-created bucket does not repeat one.
+        let fresh = UInt64(S3Timestamp.now.millisecondsSinceEpoch) << 16 | UInt64.random(in: 0...0xFFFF)
         let outcome = await state.sets[0].coordinator.compareAndSet(key: Self.bucketKey(bucket)) { current in
             // The same incarnation of the bucket only: one deleted and re-created meanwhile is another bucket.
             guard let current, !current.value.tombstone, var record = try? BucketRecord.decode(current.value), record.id == known.id
@@ -23,7 +25,7 @@ extension ClusterBackend {
             var documents = record.configuration ?? [:]
             documents[kind.rawValue] = document.map { Data($0) }
             record.configuration = documents
-            record.configurationVersion = version
+            record.configurationVersion = max(fresh, record.info.configurationVersion + 1)
             guard let payload = try? JSONEncoder().encode(record) else { return .refuse }
             return .write(RegisterValue(writeID: .random(), payload: Array(payload)))
         }

@@ -100,8 +100,9 @@ extension ClusterBackend {
         try await bucketRecord(name, state: try openState()).info
     }
 
-    /// Refuses a bucket that still holds objects. (Fencing concurrent PUTs during the delete,
-    /// CLUSTER.md §6 F11, arrives with listing in the next part.)
+    /// Refuses a bucket that still holds objects; its unfinished multipart uploads go with it,
+    /// as on FileStore. (Fencing concurrent PUTs during the delete, CLUSTER.md §6 F11, is
+    /// still to come.)
     public func deleteBucket(_ name: String) async throws {
         let state = try openState()
         let record = try await bucketRecord(name, state: state, fresh: true)
@@ -111,6 +112,7 @@ extension ClusterBackend {
             var keys = SetKeySource(set: set, scope: scope, prefix: [], readQuorum: state.quorum.readQuorum)
             if try await keys.next() != nil { throw S3Error(.bucketNotEmpty).with("BucketName", name) }
         }
+        _ = try await abortUploads(bucket: name)
         let tombstone = RegisterValue(writeID: .random(), tombstone: true)
         bucketCache.invalidate(name)
         defer { bucketCache.invalidate(name) }

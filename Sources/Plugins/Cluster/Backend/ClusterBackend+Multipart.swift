@@ -31,12 +31,58 @@ extension ClusterBackend {
 
     /// The upload, live, or NoSuchUpload.
     func openUpload(_ place: UploadPlace, uploadID: String) async throws -> UploadRecord {
+        try await readUpload(place, uploadID: uploadID).record
+    }
+
+    /// The upload and the write that stored it (for a compare-and-set on exactly that state).
+    func readUpload(_ place: UploadPlace, uploadID: String) async throws -> (record: UploadRecord, write: WriteID) {
         guard UploadRecord.isWellFormed(uploadID: uploadID),
               let value = try Self.resolve(await place.object.set.coordinator.read(key: place.upload)), !value.value.tombstone
         else {
             throw S3Error(.noSuchUpload).with("UploadId", uploadID)
         }
-        return try Self.decodeOrFail { try UploadRecord.decode(value.value) }
+        return (try Self.decodeOrFail { try UploadRecord.decode(value.value) }, value.value.writeID)
+    }
+
+    /// Replaces the upload's value if it is still `write`: with `next`, or with its tombstone.
+    /// False when it changed (or is gone) meanwhile.
+    func replaceUpload(_ place: UploadPlace, write: WriteID, with next: UploadRecord?) async throws -> (done: Bool, value: RegisterValue) {
+        let value = try next.map { RegisterValue(writeID: .random(), payload: try $0.encoded()) } ?? RegisterValue(writeID: .random(), tombstone: true)
+        let outcome = await place.object.set.coordinator.compareAndSet(key: place.upload) { current in
+            current?.value.writeID == write && current?.value.tombstone == false ? .write(value) : .refuse
+        }
+        if case .preconditionFailed = outcome { return (false, value) }
+        _ = try Self.resolve(outcome)
+        return (true, value)
+    }
+
+    enum CompletionFence {
+        /// The completing version was chosen: that Complete took effect.
+        case completed
+        /// It can never be chosen now.
+        case fenced
+        /// No quorum answered: retry later.
+        case undecided
+    }
+
+    /// Settles a `completing` upload's version (CLUSTER.md §7; F12 "Abort vs Complete"). The
+    /// Complete proposes its object write at one ballot b, recorded in the upload, and never
+    /// starts it again under another. A read that writes back at a ballot above b (this
+    /// node's clock first observes b) then decides it: if the version was chosen, or could
+    /// still be, the write-back finds it and makes it chosen (Paxos: a prepare above b sees
+    /// any value chosen at b); otherwise it chooses another value above b, and the Complete's
+    /// accepts at b can never form a quorum. Its data then goes to the collector.
+    func fence(_ completing: UploadRecord.Completing, place: UploadPlace) async -> CompletionFence {
+        guard let ballot = Ballot(bytes: Array(completing.ballot)) else { return .undecided }
+        let coordinator = place.object.set.coordinator
+        coordinator.clock.observe(ballot)
+        let settled = await coordinator.compareAndSet(key: place.object.key) { current in
+            .write(current?.value ?? RegisterValue(writeID: .random(), tombstone: true))
+        }
+        guard case .written(let chosen) = settled else { return .undecided }
+        if chosen.value.dataRef == Array(completing.versionID) { return .completed }
+        collectLater(Array(completing.versionID), located: place.object, parts: completing.parts)
+        return .fenced
     }
 
     public func createMultipartUpload(_ address: ObjectAddress, options: MultipartUploadOptions) async throws -> MultipartUploadInfo {
@@ -158,23 +204,37 @@ extension ClusterBackend {
         return staged
     }
 
+    /// Abort is a compare-and-set from `open` (CLUSTER.md §7). An upload a Complete marked
+    /// `completing` is settled first: if that Complete's version was chosen, the upload is
+    /// gone (NoSuchUpload); otherwise its version is fenced and the upload aborted.
     public func abortMultipartUpload(_ address: ObjectAddress, uploadID: String) async throws {
         let state = try openState()
-        guard UploadRecord.isWellFormed(uploadID: uploadID) else { throw S3Error(.noSuchUpload).with("UploadId", uploadID) }
         let place = try await place(address, uploadID: uploadID, state: state)
-        let outcome = await place.object.set.coordinator.compareAndSet(key: place.upload) { current in
-            guard let current, !current.value.tombstone else { return .refuse }
-            return .write(RegisterValue(writeID: .random(), tombstone: true))
+        for _ in 0..<3 {
+            let (upload, write) = try await readUpload(place, uploadID: uploadID)
+            if let completing = upload.completing {
+                switch await fence(completing, place: place) {
+                case .completed:
+                    if try await replaceUpload(place, write: write, with: nil).done { retireParts(place) }
+                    throw S3Error(.noSuchUpload).with("UploadId", uploadID)
+                case .undecided:
+                    throw S3Error(.serviceUnavailable, message: "The upload is being completed and no quorum of its set's drives answered; retry the abort.")
+                case .fenced:
+                    break
+                }
+            }
+            if try await replaceUpload(place, write: write, with: nil).done {
+                retireParts(place)
+                return
+            }
         }
-        if case .preconditionFailed = outcome { throw S3Error(.noSuchUpload).with("UploadId", uploadID) }
-        _ = try Self.resolve(outcome)
-        retireParts(place)
+        throw S3Error(.conditionalRequestConflict, message: "The upload kept changing while it was being aborted; retry.")
     }
 
     /// After a Complete or an Abort: every part register gets a tombstone and each attempt
     /// goes to the collector (a completed object holds its own links to what it uses). In the
     /// background; what a stop interrupts is left for the scanner.
-    func retireParts(_ place: UploadPlace, keeping: Set<Int> = []) {
+    func retireParts(_ place: UploadPlace) {
         let readQuorum = (try? openState())?.quorum.readQuorum ?? 1
         Task {
             var parts = SetKeySource(set: place.object.set, scope: place.parts, prefix: [], readQuorum: readQuorum)

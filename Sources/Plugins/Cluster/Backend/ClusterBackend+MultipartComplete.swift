@@ -1,13 +1,17 @@
 import Foundation
 public import StowageCore
 import StowageErasure
+import Synchronization
 
 /// CompleteMultipartUpload (CLUSTER.md §7, with the F12 review's fixes, by other means):
 /// 1. the parts are chosen from the part registers with S3's rules (MultipartCompletion);
-/// 2. every drive of the set hard-links its shard of each chosen attempt under a fresh data
-///    ref of this completion and stages it; no byte is rewritten;
-/// 3. the object's manifest is written like a PUT's, needing W_data drives that hold every part;
-/// 4. the upload gets its tombstone and the part attempts go to the collector.
+/// 2. the upload is marked `completing` with a fresh version ID (compare-and-set), so an
+///    Abort from then on settles that version before it answers;
+/// 3. every drive of the set hard-links its shard of each chosen attempt under the version
+///    and stages it; no byte is rewritten; each part must end up on as many drives as its
+///    own write needed;
+/// 4. the object's manifest is written like a PUT's;
+/// 5. the upload gets its tombstone and the part attempts go to the collector.
 ///
 /// Why links and a fresh data ref: the object's files are names of its own, so collecting an
 /// attempt (replaced by a re-upload, or after an Abort that raced this Complete) removes only
@@ -25,16 +29,24 @@ extension ClusterBackend {
             throw S3Error(.malformedXML, message: "The XML you provided was not well-formed or did not validate against our published schema")
         }
         let place = try await place(address, uploadID: uploadID, state: state)
-        let upload: UploadRecord
+        var upload: UploadRecord, write: WriteID
         do {
-            upload = try await openUpload(place, uploadID: uploadID)
+            (upload, write) = try await readUpload(place, uploadID: uploadID)
         } catch let error as S3Error where error.code == .noSuchUpload {
             // SDKs retry a Complete whose answer was lost: the same answer, if the object is still that upload's.
-            if let manifest = try await currentManifest(place.object),
-               MultipartCompletion.isRepeat(of: uploadID, requested: requested, completedUpload: manifest.uploadID, etag: manifest.etag) {
-                return manifest.info()
+            return try await repeatedCompletion(place, uploadID: uploadID, requested: requested, error: error)
+        }
+        if let previous = upload.completing {
+            // An earlier Complete stopped (or is still running) after marking the upload.
+            switch await fence(previous, place: place) {
+            case .completed:
+                if try await replaceUpload(place, write: write, with: nil).done { retireParts(place) }
+                return try await repeatedCompletion(place, uploadID: uploadID, requested: requested, error: S3Error(.noSuchUpload).with("UploadId", uploadID))
+            case .undecided:
+                throw S3Error(.serviceUnavailable, message: "An earlier Complete of this upload is unresolved and no quorum of its set's drives answered; retry.")
+            case .fenced:
+                upload.completing = nil
             }
-            throw error
         }
         let stored = try await storedParts(place, state: state)
         let chosen = try MultipartCompletion.select(requested: requested, stored: stored, partInfo: \.info, upload: upload.info)
@@ -49,19 +61,49 @@ extension ClusterBackend {
             layout.checksum = part.checksumValue
             return layout
         }
-        let needed = try await linkParts(chosen, into: versionID, place: place, state: state, parts: parts)
-        let manifest = ObjectManifest(
-            versionID: Data(versionID), key: address.key, size: chosen.reduce(Int64(0)) { $0 + $1.layout.size },
-            etag: MultipartCompletion.etag(chosen.map(\.info)), lastModifiedMs: S3Timestamp.now.millisecondsSinceEpoch,
-            ownerID: upload.ownerID, metadata: upload.metadata,
-            checksum: checksum.map { ObjectManifest.Checksum(algorithm: $0.algorithm.rawValue, value: Data($0.value), type: $0.type.rawValue) },
-            parts: parts, uploadID: uploadID, storageClass: upload.storageClass)
-        let info = try await commitManifest(manifest, dataRef: versionID, located: place.object, needed: needed, conditions: options.conditions)
-        // The object is written: the upload is over. If this tombstone is lost the upload stays
-        // listed, and a retried Complete answers from the object.
-        _ = await place.object.set.coordinator.write(RegisterValue(writeID: .random(), tombstone: true), key: place.upload)
-        retireParts(place)
+        // Marked before anything is linked: an Abort from now on settles this version first.
+        let ballot = try await place.object.set.coordinator.clock.issue(above: nil)
+        var marked = upload
+        marked.completing = UploadRecord.Completing(versionID: Data(versionID), parts: parts, ballot: Data(ballot.bytes))
+        let (markedDone, markedValue) = try await replaceUpload(place, write: write, with: marked)
+        guard markedDone else {
+            throw S3Error(.conditionalRequestConflict, message: "The upload was aborted or completed while this Complete started; if it was completed, retry to get its answer.")
+        }
+        let info: ObjectInfo
+        do {
+            let needed = try await linkParts(chosen, into: versionID, place: place, state: state, parts: parts)
+            let manifest = ObjectManifest(
+                versionID: Data(versionID), key: address.key, size: chosen.reduce(Int64(0)) { $0 + $1.layout.size },
+                etag: MultipartCompletion.etag(chosen.map(\.info)), lastModifiedMs: S3Timestamp.now.millisecondsSinceEpoch,
+                ownerID: upload.ownerID, metadata: upload.metadata,
+                checksum: checksum.map { ObjectManifest.Checksum(algorithm: $0.algorithm.rawValue, value: Data($0.value), type: $0.type.rawValue) },
+                parts: parts, uploadID: uploadID, storageClass: upload.storageClass)
+            // At the marked ballot only: an Abort that settles the object key above it fences this write.
+            info = try await commitManifest(
+                manifest, dataRef: versionID, located: place.object, needed: needed, conditions: options.conditions,
+                firstBallot: ballot, attempts: 1)
+        } catch {
+            // A write that surely did not happen (refused, 412, too few drives) opens the upload
+            // again; one whose outcome is unknown (SlowDown) stays marked for the fence.
+            if (error as? S3Error)?.code != .slowDown {
+                _ = try? await replaceUpload(place, write: markedValue.writeID, with: upload)
+            }
+            throw error
+        }
+        // The object is written: the upload is over. Its parts are retired only with it: if
+        // this tombstone is lost, the upload stays, and a retry settles it as completed.
+        if try await replaceUpload(place, write: markedValue.writeID, with: nil).done { retireParts(place) }
         return info
+    }
+
+    /// The answer to a Complete of an upload that is gone: the object's, when the object is
+    /// still what this upload made with these parts; NoSuchUpload otherwise.
+    private func repeatedCompletion(_ place: UploadPlace, uploadID: String, requested: [CompletedPart], error: S3Error) async throws -> ObjectInfo {
+        if let manifest = try await currentManifest(place.object),
+           MultipartCompletion.isRepeat(of: uploadID, requested: requested, completedUpload: manifest.uploadID, etag: manifest.etag) {
+            return manifest.info()
+        }
+        throw error
     }
 
     /// Every live part of the upload, in part order.
@@ -74,38 +116,44 @@ extension ClusterBackend {
         return parts
     }
 
-    /// Links the chosen attempts' shards under `versionID` on every drive in rotation; W_data
-    /// for the write, once at least that many drives hold every part; otherwise 503, nothing kept.
+    /// Links the chosen attempts' shards under `versionID` on every drive in rotation, and
+    /// counts, per part, the drives that now hold its shard under the version. Each part needs
+    /// as many as its own write needed (W_data for the geometry it was written with: k′+1 with
+    /// parity): the object is then exactly as durable as its parts were, whatever is offline
+    /// now. Returns W_data for the manifest's write (every drive that counts any part holds
+    /// the version); otherwise 503, and the links go.
     private func linkParts(_ chosen: [PartRecord], into versionID: [UInt8], place: UploadPlace, state: State, parts: [ObjectManifest.Part]) async throws -> Int {
         let set = place.object.set
-        let offline = set.offline
-        guard state.quorum.canWriteData(offline: offline) else {
-            throw S3Error(.serviceUnavailable, message: "\(offline) of the \(set.drives.count) drives of erasure set \(set.index) are offline; completing needs \(state.quorum.dataDrivesNeeded(offline: offline)).")
-        }
-        let needed = state.quorum.dataDrivesNeeded(offline: offline)
         var shardsBySlot: [Int: [LinkedShard]] = [:]
+        var needs: [Int: Int] = [:]
         for part in chosen {
+            let layout = part.layout
             let length = try StripeGeometry(
-                dataShards: part.layout.dataShards, parityShards: part.layout.parityShards, chunkSize: part.layout.chunkSize,
-                objectSize: part.layout.size
+                dataShards: layout.dataShards, parityShards: layout.parityShards, chunkSize: layout.chunkSize, objectSize: layout.size
             ).shardFileLength
-            for slot in part.layout.slots {
+            needs[layout.number] = layout.parityShards == 0 || state.quorum.dataWriteQuorum == .data ? layout.dataShards : layout.dataShards + 1
+            for slot in layout.slots {
                 shardsBySlot[slot, default: []].append(LinkedShard(
-                    attempt: Array(part.attempt), number: part.layout.number, slot: slot, inline: part.layout.inline, length: length))
+                    attempt: Array(part.attempt), number: layout.number, slot: slot, inline: layout.inline, length: length))
             }
         }
         let now = WallClock.nowMs()
-        let linked = await withTaskGroup(of: Bool.self) { group in
+        let counted = await withTaskGroup(of: [Int].self) { group in
             for (slot, shards) in shardsBySlot {
                 guard let drive = set.drives[slot], drive.online else { continue }
-                group.addTask { (try? await drive.stageLinked(target: versionID, shards: shards, wallMs: now)) != nil }
+                group.addTask { (try? await drive.stageLinked(target: versionID, shards: shards, wallMs: now)) ?? [] }
             }
-            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            return await group.reduce(into: [Int: Int]()) { counts, parts in
+                for part in parts { counts[part, default: 0] += 1 }
+            }
         }
-        guard linked >= needed else {
+        let short = needs.filter { counted[$0.key, default: 0] < $0.value }.keys.sorted()
+        guard short.isEmpty else {
             await discard(versionID, located: place.object, parts: parts)
-            throw S3Error(.serviceUnavailable, message: "Only \(linked) drives hold every part of the upload; \(needed) are needed. Retry, or upload the missing parts again.")
+            counters.quorumFailures.add(1, ordering: .relaxed)
+            let first = short[0]
+            throw S3Error(.serviceUnavailable, message: "Part \(first) is held by \(counted[first, default: 0]) drives in rotation; it was written to need \(needs[first]!). Retry once the set's drives are back, or upload the part again.")
         }
-        return needed
+        return needs.values.max() ?? 1
     }
 }

@@ -29,7 +29,6 @@ extension ClusterBackend {
         var pager = ListingPager<MultipartUploadInfo>(
             prefix: query.prefix, delimiter: query.delimiter, marker: query.keyMarker, maxKeys: query.maxUploads,
             markerInclusive: query.uploadIDMarker != nil)
-        guard let start = pager.start else { return ListUploadsPage(pager.page) }
         var uploads = UploadKeySource(
             MergedKeyCursor(state.sets.map {
                 SetKeySource(set: $0, scope: MultipartScopes.uploads(bucketID: Array(record.id)), prefix: pager.prefix, readQuorum: state.quorum.readQuorum)
@@ -37,7 +36,10 @@ extension ClusterBackend {
             keyMarker: query.keyMarker.map { Array($0.utf8) }, uploadIDMarker: query.uploadIDMarker)
         // max-uploads=0 answers no uploads, truncated when some exist (as FileStore answers).
         if query.maxUploads == 0 {
-            try await uploads.seek(start)
+            if let marker = query.keyMarker.map({ Array($0.utf8) }) {
+                // With an upload-ID marker the marker key's later uploads count (the source filters them).
+                try await uploads.seek(query.uploadIDMarker == nil ? .after(marker) : .atOrAfter(marker))
+            }
             return ListUploadsPage(uploads: [], commonPrefixes: [], isTruncated: try await uploads.next() != nil, nextKeyMarker: nil, nextUploadIDMarker: nil)
         }
         return ListUploadsPage(try await pager.fill(from: &uploads) { _, upload in upload.info })
@@ -46,24 +48,31 @@ extension ClusterBackend {
     public func expireMultipartUploads(initiatedBefore cutoff: S3Timestamp) async throws -> Int {
         var expired = 0
         for bucket in try await listBuckets() {
-            var marker: (key: String, uploadID: String)?
-            while true {
-                let page = try await listMultipartUploads(bucket: bucket.name, query: ListUploadsQuery(
-                    keyMarker: marker?.key, uploadIDMarker: marker?.uploadID, maxUploads: 1_000))
-                for upload in page.uploads where upload.initiated.millisecondsSinceEpoch < cutoff.millisecondsSinceEpoch {
-                    do {
-                        try await abortMultipartUpload(ObjectAddress(bucket: bucket.name, key: upload.key), uploadID: upload.uploadID)
-                        expired += 1
-                    } catch let error as S3Error where error.code == .noSuchUpload {
-                        continue
-                    }
-                }
-                guard page.isTruncated, let last = page.uploads.last else { break }
-                marker = (last.key, last.uploadID)
-            }
+            expired += try await abortUploads(bucket: bucket.name, initiatedBefore: cutoff)
         }
         if expired > 0 { logger.info("expired stale multipart uploads", metadata: ["count": "\(expired)"]) }
         return expired
+    }
+
+    /// Aborts the bucket's uploads (those initiated before `cutoff`, or all); how many.
+    func abortUploads(bucket: String, initiatedBefore cutoff: S3Timestamp? = nil) async throws -> Int {
+        var aborted = 0
+        var marker: (key: String, uploadID: String)?
+        while true {
+            let page = try await listMultipartUploads(bucket: bucket, query: ListUploadsQuery(
+                keyMarker: marker?.key, uploadIDMarker: marker?.uploadID, maxUploads: 1_000))
+            for upload in page.uploads where cutoff.map({ upload.initiated.millisecondsSinceEpoch < $0.millisecondsSinceEpoch }) ?? true {
+                do {
+                    try await abortMultipartUpload(ObjectAddress(bucket: bucket, key: upload.key), uploadID: upload.uploadID)
+                    aborted += 1
+                } catch let error as S3Error where error.code == .noSuchUpload {
+                    continue
+                }
+            }
+            guard page.isTruncated, let last = page.uploads.last else { break }
+            marker = (last.key, last.uploadID)
+        }
+        return aborted
     }
 }
 

@@ -70,15 +70,17 @@ extension ClusterBackend {
     /// Writes an object version's manifest once its data is staged (blind, or a
     /// compare-and-set under `conditions`), then settles the staged data: discarded when no
     /// value can reference it, left to the collector when the outcome is unknown.
+    /// `firstBallot`, `attempts`: see ``RegisterCoordinator/write(_:key:dataQuorum:firstBallot:attempts:)``.
     func commitManifest(
-        _ manifest: ObjectManifest, dataRef versionID: [UInt8], located: Located, needed: Int, conditions: WriteConditions
+        _ manifest: ObjectManifest, dataRef versionID: [UInt8], located: Located, needed: Int, conditions: WriteConditions,
+        firstBallot: Ballot? = nil, attempts: Int = 4
     ) async throws -> ObjectInfo {
         let value = RegisterValue(writeID: .random(), payload: try manifest.encoded(), dataRef: versionID)
         let outcome: RegisterOperation.Outcome
         if conditions.isEmpty {
-            outcome = await located.set.coordinator.write(value, key: located.key, dataQuorum: needed)
+            outcome = await located.set.coordinator.write(value, key: located.key, dataQuorum: needed, firstBallot: firstBallot, attempts: attempts)
         } else {
-            outcome = await located.set.coordinator.compareAndSet(key: located.key, dataQuorum: needed) { current in
+            outcome = await located.set.coordinator.compareAndSet(key: located.key, dataQuorum: needed, firstBallot: firstBallot, attempts: attempts) { current in
                 let info = Self.liveInfo(current)
                 return (try? conditions.check(current: info)) != nil ? .write(value) : .refuse
             }

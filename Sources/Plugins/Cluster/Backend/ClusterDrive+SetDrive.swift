@@ -1,12 +1,6 @@
 import Foundation
 import StowageCore
 
-/// A part attempt this drive no longer holds (collected, or never staged here).
-struct PartAttemptGone: Error, CustomStringConvertible {
-    let drive: String
-    var description: String { "drive \(drive) no longer holds a part of the upload" }
-}
-
 /// A drive of this node in its erasure set: its catalog and shard files, reached directly.
 extension ClusterDrive: SetDrive {
     var name: String { path }
@@ -36,29 +30,30 @@ extension ClusterDrive: SetDrive {
         }
     }
 
-    func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws {
+    func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws -> [Int] {
         guard let catalog else { throw DriveUnavailable(drive: path) }
-        try await track {
-            var made: [String] = []
-            do {
-                for shard in shards where !shard.inline {
+        return try await track {
+            // Only the shard of an attempt this drive staged (written whole and checked) is
+            // linked; the transaction checks again that it is still held. A name linked for a
+            // part that then does not count stays: it is the attempt's very file, and a
+            // repeated request may be counting on it (removing it could leave a staged part
+            // without its file); discard or collection of the target removes it.
+            var linked = false
+            var eligible: [LinkedShard] = []
+            for shard in shards where (try? catalog.holds(dataRef: shard.attempt)) == true {
+                if !shard.inline {
                     let source = layout.shardPath(dataRef: shard.attempt, part: 1, slot: shard.slot)
                     let destination = layout.shardPath(dataRef: target, part: shard.number, slot: shard.slot)
-                    if try ShardFile.link(source, destination) { made.append(destination) }
+                    guard (try? ShardFile.link(source, destination)) != nil else { continue }
+                    linked = true
                     let found = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? NSNumber)?.int64Value
-                    guard found == shard.length else { throw ShortShardFile(path: destination, length: found, expected: shard.length) }
+                    guard found == shard.length else { continue }
                 }
-                if durable && !made.isEmpty { try DurableFiles.syncDirectory(layout.shardDirectory(dataRef: target)) }
-                let attempts = shards.map { (attempt: $0.attempt, number: $0.number, slot: $0.slot, inline: $0.inline) }
-                guard try await catalog.stageLinked(target: target, attempts: attempts, wallMs: wallMs) else {
-                    throw PartAttemptGone(drive: path)
-                }
-            } catch {
-                // Only names this call made: a repeat of a delivered request finds its links
-                // already there, and they are staged.
-                for name in made { unlink(name) }
-                throw error
+                eligible.append(shard)
             }
+            if durable && linked { try DurableFiles.syncDirectory(layout.shardDirectory(dataRef: target)) }
+            let attempts = eligible.map { (attempt: $0.attempt, number: $0.number, slot: $0.slot, inline: $0.inline) }
+            return try await catalog.stageLinked(target: target, attempts: attempts, wallMs: wallMs)
         }
     }
 

@@ -21,10 +21,11 @@ protocol SetDrive: Sendable {
     func stage(dataRef: [UInt8], shard: StagedShard, wallMs: UInt64) async throws
     /// A multipart Complete (CLUSTER.md §7): hard-links this drive's shard of each part,
     /// staged under the part attempt's own data ref, to `target` under the part's number, then
-    /// stages `target`, so completing moves no bytes. Every attempt must still be held here
-    /// (not condemned); the links are made before, and checked in, the staging transaction,
-    /// so a collector that takes an attempt afterwards removes only the attempt's own name.
-    func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws
+    /// stages `target`, so completing moves no bytes. A part counts when its attempt is still
+    /// held here (not condemned), checked in the staging transaction after the link, so a
+    /// collector that takes the attempt afterwards removes only the attempt's own name.
+    /// Returns the part numbers that count on this drive (the caller counts drives per part).
+    func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws -> [Int]
     /// Removes staged data no accept adopted (the catalog confirms first); a drive that
     /// cannot confirm keeps it for the collector. `fileParts`: the parts whose shard is a
     /// file in this slot (none for inline data).

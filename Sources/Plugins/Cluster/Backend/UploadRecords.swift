@@ -14,6 +14,16 @@ struct UploadRecord: Codable, Sendable, Equatable {
     var checksumAlgorithm: String?
     var checksumType: String?
     var metadata: ObjectManifest.Metadata
+    /// Set by a Complete before it links and writes the object (CLUSTER.md §7 `completing`):
+    /// an Abort, or another Complete, must first settle whether that version was chosen.
+    var completing: Completing? = nil
+
+    struct Completing: Codable, Sendable, Equatable {
+        var versionID: Data
+        var parts: [ObjectManifest.Part]
+        /// The one ballot the object's write is proposed at (never retried above it).
+        var ballot: Data
+    }
 
     var info: MultipartUploadInfo {
         MultipartUploadInfo(

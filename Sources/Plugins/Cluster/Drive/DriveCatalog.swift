@@ -112,22 +112,35 @@ public final class DriveCatalog: Sendable {
     }
 
     /// A multipart Complete's staging of `target` (``SetDrive/stageLinked``), in one commit:
-    /// every part attempt must still be held here and not condemned; inline shards are copied
-    /// under the target (file shards were linked before). False when an attempt is gone.
-    public func stageLinked(target: [UInt8], attempts: [(attempt: [UInt8], number: Int, slot: Int, inline: Bool)], wallMs: UInt64) async throws -> Bool {
+    /// of the parts whose attempt this drive still holds (not condemned), inline shards are
+    /// copied under the target (file shards were linked before); the target's data row is
+    /// made when any part counts. Returns the part numbers that count.
+    public func stageLinked(target: [UInt8], attempts: [(attempt: [UInt8], number: Int, slot: Int, inline: Bool)], wallMs: UInt64) async throws -> [Int] {
         try await commits.submit { db in
+            var counted: [Int] = []
             for shard in attempts {
-                guard try Self.holdsData(shard.attempt, db) else { return false }
-                guard shard.inline else { continue }
-                try db.cachedStatement(sql: """
-                    INSERT OR REPLACE INTO inline (data_ref, part, slot, bytes)
-                    SELECT ?, ?, slot, bytes FROM inline WHERE data_ref = ? AND part = 1 AND slot = ?
-                    """).execute(arguments: [Data(target), shard.number, Data(shard.attempt), shard.slot])
-                guard db.changesCount == 1 else { return false }
+                guard try Self.holdsData(shard.attempt, db) else { continue }
+                if shard.inline {
+                    try db.cachedStatement(sql: """
+                        INSERT OR REPLACE INTO inline (data_ref, part, slot, bytes)
+                        SELECT ?, ?, slot, bytes FROM inline WHERE data_ref = ? AND part = 1 AND slot = ?
+                        """).execute(arguments: [Data(target), shard.number, Data(shard.attempt), shard.slot])
+                    guard db.changesCount == 1 else { continue }
+                }
+                counted.append(shard.number)
             }
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)").execute(arguments: [Data(target), Int64(wallMs)])
-            return true
+            if !counted.isEmpty {
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)").execute(arguments: [Data(target), Int64(wallMs)])
+            }
+            return counted
         }
+    }
+
+    /// Whether the drive holds the data, not condemned (committed state).
+    public func holds(dataRef: [UInt8]) throws -> Bool {
+        try points.row(
+            "SELECT 1 FROM data WHERE data_ref = ? AND condemned <= ?", [.blob(dataRef), .int(Int64(WallClock.nowMs()))]
+        ) { _ in true } ?? false
     }
 
     /// A shard kept inline, as staged (`[crc32c][block]`).

@@ -54,17 +54,29 @@ public struct RegisterCoordinator: Sendable {
     }
 
     /// A blind write (PUT, DELETE, part upload). `dataQuorum`: W_data, 0 for metadata only.
-    public func write(_ value: RegisterValue, key: RegisterKey, dataQuorum: Int = 0) async -> RegisterOperation.Outcome {
-        counted(await run(RegisterOperation(.blindWrite(value), setSize: replicas.count, dataQuorum: dataQuorum), key: key) { _ in .refuse })
+    /// `firstBallot` (issued from ``clock`` beforehand) and `attempts: 1` make a write that is
+    /// proposed at that one ballot and never started again under another: an operation that
+    /// prepares above it afterwards fences it for good (a multipart Complete, which an Abort
+    /// settles that way). Recovery after a partial accept still runs; it only ever proposes
+    /// the newest value it finds.
+    public func write(
+        _ value: RegisterValue, key: RegisterKey, dataQuorum: Int = 0, firstBallot: Ballot? = nil, attempts: Int = 4
+    ) async -> RegisterOperation.Outcome {
+        counted(await run(
+            RegisterOperation(.blindWrite(value), setSize: replicas.count, dataQuorum: dataQuorum, attempts: attempts), key: key,
+            firstBallot: firstBallot) { _ in .refuse })
     }
 
     /// A conditional write: `decide` sees the current value (nil: never written) and returns
     /// the value to write or `.refuse` (then the outcome is `preconditionFailed`).
+    /// `firstBallot` and `attempts`: as for ``write(_:key:dataQuorum:firstBallot:attempts:)``.
     public func compareAndSet(
-        key: RegisterKey, dataQuorum: Int = 0,
+        key: RegisterKey, dataQuorum: Int = 0, firstBallot: Ballot? = nil, attempts: Int = 4,
         decide: @escaping @Sendable (AcceptedValue?) -> RegisterOperation.Decision
     ) async -> RegisterOperation.Outcome {
-        counted(await run(RegisterOperation(.conditionalWrite, setSize: replicas.count, dataQuorum: dataQuorum), key: key, decide: decide))
+        counted(await run(
+            RegisterOperation(.conditionalWrite, setSize: replicas.count, dataQuorum: dataQuorum, attempts: attempts), key: key,
+            firstBallot: firstBallot, decide: decide))
     }
 
     /// The drives' bound on how far ahead a ballot may be (AcceptorRules.Context).
@@ -118,7 +130,7 @@ public struct RegisterCoordinator: Sendable {
     }
 
     private func run(
-        _ operation: RegisterOperation, key: RegisterKey, prefer: [Int] = [],
+        _ operation: RegisterOperation, key: RegisterKey, prefer: [Int] = [], firstBallot: Ballot? = nil,
         decide: @escaping @Sendable (AcceptedValue?) -> RegisterOperation.Decision
     ) async -> RegisterOperation.Outcome {
         // Fail before sending anything when too few drives are in rotation for a quorum:
@@ -143,6 +155,7 @@ public struct RegisterCoordinator: Sendable {
             for token in deadlines { wheel.cancel(token) }
             sink.finish()
         }
+        var preset = firstBallot
         var pending = op.start()
         var iterator = events.makeAsyncIterator()
         while true {
@@ -169,6 +182,12 @@ public struct RegisterCoordinator: Sendable {
                         }
                     }
                 case .issueBallot(let above, let backoff):
+                    if let ballot = preset, above == nil {
+                        preset = nil
+                        next += op.proceed(ballot: ballot)
+                        continue
+                    }
+                    preset = nil
                     if backoff {
                         let jitter = timing.maxBackoff * Double.random(in: 0.2...1)
                         try? await Task.sleep(for: max(jitter, min(clockWait, Self.longestClockWait)))

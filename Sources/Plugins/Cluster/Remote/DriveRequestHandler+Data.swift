@@ -19,7 +19,8 @@ enum DataVerb: String, Sendable {
     case shardRead
     /// Records that the drive holds the data (body: the inline shard, when inline).
     case stage
-    /// Body: the JSON list of ``LinkedShard``s; links them under the data ref and stages it.
+    /// Body: the JSON list of ``LinkedShard``s; links them under the data ref and stages it;
+    /// answers the JSON list of the part numbers that count.
     case stageLinked
     case discard
     case condemn
@@ -109,7 +110,8 @@ extension DriveRequestHandler {
                 return ClusterResponse(status: .badRequest)
             }
             let wallMs = request.fields[DataVerb.wallMs].flatMap { UInt64($0) } ?? WallClock.nowMs()
-            try await drive.stageLinked(target: fields.dataRef, shards: shards, wallMs: wallMs)
+            let counted = try await drive.stageLinked(target: fields.dataRef, shards: shards, wallMs: wallMs)
+            return ClusterResponse(body: S3Body(ByteBuffer(bytes: Array(try JSONEncoder().encode(counted)))))
         case .condemn:
             try await drive.condemn(dataRef: fields.dataRef)
         case .condemned:

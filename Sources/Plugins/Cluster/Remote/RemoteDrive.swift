@@ -80,11 +80,15 @@ final class RemoteDrive: SetDrive {
         try await call(.stage, fields, body: body)
     }
 
-    func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws {
+    func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws -> [Int] {
         var fields = DataFieldsBuilder(dataRef: target)
         fields.set(DataVerb.wallMs, String(wallMs))
         let body = try JSONEncoder().encode(shards)
-        try await call(.stageLinked, fields, body: S3Body(ByteBuffer(bytes: body)))
+        let answer = try await call(.stageLinked, fields, body: S3Body(ByteBuffer(bytes: body)))
+        guard let counted = try? JSONDecoder().decode([Int].self, from: Data(answer.readableBytesView)) else {
+            throw ClusterTransportError.outcomeUnknown(node, reason: "an unreadable answer to stageLinked")
+        }
+        return counted
     }
 
     func discard(dataRef: [UInt8], slot: Int, fileParts: [Int]) async {
