@@ -29,7 +29,7 @@ struct ClusterConformanceTests {
         shapes.flatMap { shape in BackendConformanceSuite.cases.map { (shape, $0) } }
     }
 
-    @Test(arguments: Self.arguments([.oneNodeSixDrives, .oneNodeThreeDrives, .threeNodesTwoDrives]))
+    @Test(arguments: Self.arguments(Shape.allCases))
     func conformance(_ shape: Shape, _ check: ConformanceCase) async throws {
         try await Self.run(check, on: shape)
     }
@@ -40,16 +40,6 @@ struct ClusterConformanceTests {
         // Requests go through every node in turn on the 3-node shape.
         try await check.run(cluster.entry)
         await cluster.close()
-    }
-}
-
-/// The degraded shapes, a suite of their own so that they run beside the healthy ones (one
-/// cluster each at a time: two clusters at once leave the other suites enough CPU).
-@Suite(.serialized, .timeLimit(.minutes(4)))
-struct DegradedClusterConformanceTests {
-    @Test(arguments: ClusterConformanceTests.arguments([.twoDrivesGone, .oneNodeGone, .flippedBytes]))
-    func conformance(_ shape: ClusterConformanceTests.Shape, _ check: ConformanceCase) async throws {
-        try await ClusterConformanceTests.run(check, on: shape)
     }
 }
 

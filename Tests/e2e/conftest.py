@@ -32,6 +32,9 @@ from botocore.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 STOWAGE_BIN = os.environ.get("STOWAGE_BIN", str(REPO / ".build" / "debug" / "stowage"))
+# STOWAGE_E2E_BACKEND=drives runs every server of the suite on six drive directories (the
+# erasure-coded backend) instead of FileStore; tests about FileStore's own files are skipped.
+E2E_DRIVES = os.environ.get("STOWAGE_E2E_BACKEND", "filestore") == "drives"
 ACCESS_KEY = "STORAGE"
 SECRET_KEY = "STORAGE"
 REGION = "us-east-1"
@@ -70,8 +73,18 @@ class StowageServer:
     # -- lifecycle -------------------------------------------------------------------
 
     def command(self) -> list[str]:
-        cmd = [STOWAGE_BIN, "serve", "--port", "0", "--address", "127.0.0.1",
-               "--directory", str(self.directory)]
+        cmd = [STOWAGE_BIN, "serve", "--port", "0", "--address", "127.0.0.1"]
+        if E2E_DRIVES and "--drives" not in self.extra_args:
+            # The whole suite against the erasure-coded backend: six drive directories inside
+            # the server's directory (a clean slate empties them, as it empties FileStore's).
+            drives = [self.directory / f"drive{i}" for i in range(6)]
+            for drive in drives:
+                if self.clean_slate and drive.exists():
+                    shutil.rmtree(drive)
+                drive.mkdir(parents=True, exist_ok=True)
+            cmd += ["--drives", ",".join(map(str, drives))]
+        else:
+            cmd += ["--directory", str(self.directory)]
         if self.clean_slate:
             cmd.append("--clean-slate")
         if self.config is not None:

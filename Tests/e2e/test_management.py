@@ -208,7 +208,7 @@ def test_cluster_status_names_nodes_drives_and_sets(mgmt, tmp_path):
     started = mgmt.call("start", params)
     assert started["success"], started
     status = mgmt.call("clusterStatus")["result"]
-    assert status["mode"] == "cluster" and status["running"] is True
+    assert status["mode"] == "cluster" and status["running"] is True and status["backend"] == "cluster"
     assert status["nodes"] == [{"id": "local", "isLocal": True, "state": "online", "drives": 6}]
     assert [s["status"] for s in status["sets"]] == ["ok"]
     assert status["sets"][0]["dataShards"] == 4 and status["sets"][0]["parityShards"] == 2

@@ -156,6 +156,7 @@ final class ManagementSession: Sendable {
             if let cluster = running.backend as? any ClusterStatusSource {
                 let report = await cluster.clusterStatus()
                 status["mode"] = "cluster"
+                status["backend"] = "cluster"
                 if let data = try? JSONEncoder().encode(report),
                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
                     status["nodes"] = object["nodes"] ?? []
