@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import client_error, find_text, strip_ns, unique_bucket
+from conftest import E2E_DRIVES, client_error, find_text, strip_ns, unique_bucket
 
 
 # ---------------------------------------------------------------------------- CreateBucket
@@ -22,7 +22,7 @@ def test_create_bucket_returns_location_and_is_listed(s3, server):
     names = [b["Name"] for b in s3.list_buckets(Prefix=name)["Buckets"]]
     assert names == [name]
     # the bucket is a directory inside the storage dir
-    assert (server.directory / name).is_dir()
+    assert E2E_DRIVES or (server.directory / name).is_dir()
     s3.delete_bucket(Bucket=name)
 
 

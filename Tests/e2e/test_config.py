@@ -252,6 +252,7 @@ def test_sigterm_right_after_ready_line(tmp_path):
     assert outcomes == [0] * 15, outcomes
 
 
+@pytest.mark.filestore_only
 def test_sigterm_with_upload_in_flight(start_server):
     """The upload stalls halfway: the grace period runs out, it is cut off, nothing is left."""
     import os

@@ -48,6 +48,7 @@ def fill(s3, bucket: str, prefix: str) -> int:
     return stored
 
 
+@pytest.mark.filestore_only
 def test_deletes_and_aborts_work_on_a_full_disk_and_restart_comes_up(small_disk):
     srv = StowageServer(directory=small_disk / "data", log_dir=Path(tempfile.mkdtemp(prefix="stowage-fulldisk-logs-")))
     srv.start()

@@ -141,6 +141,7 @@ def test_canonically_equivalent_keys_do_not_share_metadata(s3_fresh):
     assert s3.get_object(Bucket="nfc", Key=nfd, IfMatch=etags[nfd])["Body"].read() == b"BBBB"
 
 
+@pytest.mark.filestore_only
 def test_hostile_keys_roundtrip(hostile_server):
     srv, base, data = hostile_server
     s3 = srv.client()
@@ -323,6 +324,7 @@ def test_invalid_utf8_key_rejected(hostile_server):
     ("tab\tx", "tab%09x"),
     ("ctl\x01", "ctl%01"),
 ])
+@pytest.mark.filestore_only
 def test_storage_layout(fresh_server, key, relpath):
     s3 = fresh_server.client()
     s3.create_bucket(Bucket="layout")

@@ -246,6 +246,7 @@ def test_boto3_large_upload_uses_expect_continue(s3, bucket):
 # ------------------------------------------------------------------------ disconnects
 
 
+@pytest.mark.filestore_only
 def test_client_disconnect_mid_put_leaves_nothing(fresh_server):
     srv = fresh_server
     s3 = srv.client()
@@ -273,6 +274,7 @@ def test_client_disconnect_mid_put_leaves_nothing(fresh_server):
     assert files == ["after", "existing"]
 
 
+@pytest.mark.filestore_only
 def test_client_disconnect_with_rst_mid_put(fresh_server):
     import struct
     srv = fresh_server

@@ -97,6 +97,7 @@ def test_restart_twice_and_sigint(fresh_server):
     assert keys == ["k", "k2"]
 
 
+@pytest.mark.filestore_only
 def test_object_files_hold_the_object_bytes(fresh_server):
     s3 = fresh_server.client()
     s3.create_bucket(Bucket="files")
@@ -120,6 +121,7 @@ def test_object_files_hold_the_object_bytes(fresh_server):
     assert os.listdir(root / ".stowage" / "tmp") == [] if (root / ".stowage" / "tmp").exists() else True
 
 
+@pytest.mark.filestore_only
 def test_deleted_object_file_is_removed(fresh_server):
     s3 = fresh_server.client()
     s3.create_bucket(Bucket="rm-bucket")
@@ -151,6 +153,7 @@ def test_clean_slate_wipes(fresh_server):
     assert fresh_server.client().get_object(Bucket="wipe-me", Key="a/b")["Body"].read() == b"fresh"
 
 
+@pytest.mark.filestore_only
 def test_clean_slate_via_config(start_server, tmp_path):
     data = tmp_path / "data"
     srv = start_server(directory=data)
@@ -162,6 +165,7 @@ def test_clean_slate_via_config(start_server, tmp_path):
     assert srv.client().list_buckets()["Buckets"] == []
 
 
+@pytest.mark.filestore_only
 def test_clean_slate_on_nonexistent_directory(start_server, tmp_path):
     srv = start_server(directory=tmp_path / "does" / "not" / "exist", clean_slate=True)
     s3 = srv.client()

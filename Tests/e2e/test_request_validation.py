@@ -330,6 +330,7 @@ def test_clean_slate_refuses_foreign_directory(tmp_path):
     assert (data / "important.txt").read_text() == "keep"
 
 
+@pytest.mark.filestore_only
 def test_clean_slate_does_not_follow_symlinks(tmp_path):
     outside = tmp_path / "outside"
     (outside / "sub").mkdir(parents=True)

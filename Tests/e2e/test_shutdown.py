@@ -45,6 +45,7 @@ def slow_upload(port: int, bucket: str, key: str, total: int, first: int, rate: 
         s.close()
 
 
+@pytest.mark.filestore_only
 def test_sigterm_during_big_upload_and_many_small_puts(start_server):
     srv = start_server(config={"server": {"shutdownGracePeriod": 1500}})
     s3 = srv.client()
@@ -141,6 +142,7 @@ def test_idle_connections_do_not_delay_shutdown(start_server):
     idle.close()
 
 
+@pytest.mark.filestore_only
 def test_second_signal_exits_at_once(start_server):
     srv = start_server(config={"server": {"shutdownGracePeriod": 60000}})
     bucket = unique_bucket("impatient")

@@ -84,6 +84,7 @@ extension ClusterBackend {
         switch outcome {
         case .written:
             bucketCache.invalidate(name)
+            storedChanged()
             return record.info
         case .preconditionFailed(let current):
             let existing = current.flatMap { try? BucketRecord.decode($0.value) }
@@ -100,30 +101,71 @@ extension ClusterBackend {
         try await bucketRecord(name, state: try openState()).info
     }
 
-    /// Refuses a bucket that still holds objects; its unfinished multipart uploads go with it,
-    /// as on FileStore. (Fencing concurrent PUTs during the delete, CLUSTER.md §6 F11, is
-    /// still to come.)
+    /// DeleteBucket with the fence of CLUSTER.md §6 (F11), so that a PUT racing the delete is
+    /// either refused or found: (1) every drive of every set closes the bucket's object keys,
+    /// under a lease; Q drives of each set must, and then at most n − Q < Q drives still vote
+    /// on them, so no write of the bucket can be chosen any more; (2) each set is listed with
+    /// the read rule, which finds every write chosen before; (3) a live key reopens the
+    /// fences, BucketNotEmpty; otherwise the bucket's uploads are aborted, its register
+    /// tombstoned, and the fences made permanent (bucket IDs are never reused).
     public func deleteBucket(_ name: String) async throws {
         let state = try openState()
         let record = try await bucketRecord(name, state: state, fresh: true)
         let scope = Array(record.id)
-        for set in state.sets {
-            // The first live key of the set, resolved with the read rule, is enough.
-            var keys = SetKeySource(set: set, scope: scope, prefix: [], readQuorum: state.quorum.readQuorum)
-            if try await keys.next() != nil { throw S3Error(.bucketNotEmpty).with("BucketName", name) }
+        let lease = WallClock.nowMs() + 120_000
+        var closed = true
+        for set in state.sets where await fence(scope, in: set, untilMs: lease) < state.quorum.writeQuorum {
+            closed = false
         }
-        _ = try await abortUploads(bucket: name)
-        let tombstone = RegisterValue(writeID: .random(), tombstone: true)
-        bucketCache.invalidate(name)
-        defer { bucketCache.invalidate(name) }
-        let outcome = await state.sets[0].coordinator.compareAndSet(key: Self.bucketKey(name)) { current in
-            guard let current, !current.value.tombstone,
-                  (try? BucketRecord.decode(current.value))?.id == record.id else { return .refuse }
-            return .write(tombstone)
+        guard closed else {
+            await reopen(scope, state: state)
+            throw S3Error(.serviceUnavailable, message: "Not enough drives answered to delete the bucket safely; retry.")
         }
-        if case .preconditionFailed = outcome { throw S3Error(.noSuchBucket).with("BucketName", name) }
-        _ = try Self.resolve(outcome)
+        do {
+            for set in state.sets {
+                // The first live key of the set, resolved with the read rule, is enough.
+                var keys = SetKeySource(set: set, scope: scope, prefix: [], readQuorum: state.quorum.readQuorum)
+                if try await keys.next() != nil { throw S3Error(.bucketNotEmpty).with("BucketName", name) }
+            }
+            _ = try await abortUploads(bucket: name)
+            bucketCache.invalidate(name)
+            defer { bucketCache.invalidate(name) }
+            let tombstone = RegisterValue(writeID: .random(), tombstone: true)
+            let outcome = await state.sets[0].coordinator.compareAndSet(key: Self.bucketKey(name)) { current in
+                guard let current, !current.value.tombstone,
+                      (try? BucketRecord.decode(current.value))?.id == record.id else { return .refuse }
+                return .write(tombstone)
+            }
+            if case .preconditionFailed = outcome { throw S3Error(.noSuchBucket).with("BucketName", name) }
+            _ = try Self.resolve(outcome)
+        } catch {
+            await reopen(scope, state: state)
+            throw error
+        }
+        storedChanged()
+        for set in state.sets { _ = await fence(scope, in: set, untilMs: nil) }
         await announceBucketChange(name, state: state)
+    }
+
+    /// Closes the bucket on every drive of `set` in rotation; how many did.
+    private func fence(_ bucketID: [UInt8], in set: ErasureSet, untilMs: UInt64?) async -> Int {
+        await withTaskGroup(of: Bool.self) { group in
+            for case let drive? in set.drives where drive.online {
+                group.addTask { (try? await drive.fenceBucket(bucketID, untilMs: untilMs, open: false)) != nil }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+    }
+
+    /// Opens the bucket again on every drive that can be reached (the lease opens the rest).
+    private func reopen(_ bucketID: [UInt8], state: State) async {
+        await withTaskGroup(of: Void.self) { group in
+            for set in state.sets {
+                for case let drive? in set.drives {
+                    group.addTask { try? await drive.fenceBucket(bucketID, untilMs: nil, open: true) }
+                }
+            }
+        }
     }
 
     /// The value of a finished register operation, or the S3 error it earns: 503 with the

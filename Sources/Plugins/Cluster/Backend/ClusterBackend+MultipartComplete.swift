@@ -62,37 +62,61 @@ extension ClusterBackend {
             return layout
         }
         // Marked before anything is linked: an Abort from now on settles this version first.
-        let ballot = try await place.object.set.coordinator.clock.issue(above: nil)
+        let marking = try await place.object.set.coordinator.clock.issue(above: nil)
         var marked = upload
-        marked.completing = UploadRecord.Completing(versionID: Data(versionID), parts: parts, ballot: Data(ballot.bytes))
+        marked.completing = UploadRecord.Completing(versionID: Data(versionID), parts: parts, ballot: Data(marking.bytes))
         let (markedDone, markedValue) = try await replaceUpload(place, write: write, with: marked)
         guard markedDone else {
             throw S3Error(.conditionalRequestConflict, message: "The upload was aborted or completed while this Complete started; if it was completed, retry to get its answer.")
         }
+        // Written at the marked ballot only: an Abort that settles the object key above it
+        // fences this Complete. A write no quorum accepted took no effect: it starts again
+        // under a new ballot, marked first (a compare-and-set on exactly the state this
+        // Complete left, so an Abort in between wins), and links again (the refusal discarded them).
+        var ballot = marking
+        var markedWrite = markedValue.writeID
+        var attempt = 0
         let info: ObjectInfo
-        do {
-            let needed = try await linkParts(chosen, into: versionID, place: place, state: state, parts: parts)
-            let manifest = ObjectManifest(
-                versionID: Data(versionID), key: address.key, size: chosen.reduce(Int64(0)) { $0 + $1.layout.size },
-                etag: MultipartCompletion.etag(chosen.map(\.info)), lastModifiedMs: S3Timestamp.now.millisecondsSinceEpoch,
-                ownerID: upload.ownerID, metadata: upload.metadata,
-                checksum: checksum.map { ObjectManifest.Checksum(algorithm: $0.algorithm.rawValue, value: Data($0.value), type: $0.type.rawValue) },
-                parts: parts, uploadID: uploadID, storageClass: upload.storageClass)
-            // At the marked ballot only: an Abort that settles the object key above it fences this write.
-            info = try await commitManifest(
-                manifest, dataRef: versionID, located: place.object, needed: needed, conditions: options.conditions,
-                firstBallot: ballot, attempts: 1)
-        } catch {
-            // A write that surely did not happen (refused, 412, too few drives) opens the upload
-            // again; one whose outcome is unknown (SlowDown) stays marked for the fence.
-            if (error as? S3Error)?.code != .slowDown {
-                _ = try? await replaceUpload(place, write: markedValue.writeID, with: upload)
+        while true {
+            attempt += 1
+            do {
+                let needed = try await linkParts(chosen, into: versionID, place: place, state: state, parts: parts)
+                let manifest = ObjectManifest(
+                    versionID: Data(versionID), key: address.key, size: chosen.reduce(Int64(0)) { $0 + $1.layout.size },
+                    etag: MultipartCompletion.etag(chosen.map(\.info)), lastModifiedMs: S3Timestamp.now.millisecondsSinceEpoch,
+                    ownerID: upload.ownerID, metadata: upload.metadata,
+                    checksum: checksum.map { ObjectManifest.Checksum(algorithm: $0.algorithm.rawValue, value: Data($0.value), type: $0.type.rawValue) },
+                    parts: parts, uploadID: uploadID, storageClass: upload.storageClass)
+                info = try await commitManifest(
+                    manifest, dataRef: versionID, located: place.object, needed: needed, conditions: options.conditions,
+                    firstBallot: ballot, attempts: 1)
+                break
+            } catch let refused as WriteRefused {
+                guard attempt < 4 else {
+                    _ = try? await replaceUpload(place, write: markedWrite, with: upload)
+                    throw S3Error(.serviceUnavailable, message: "Not enough drives answered: \(refused.reason).")
+                }
+                try? await Task.sleep(for: .milliseconds(Int.random(in: 5...40)))
+                // The coordinator's clock saw the refusals' ballots: the next is above them.
+                ballot = try await place.object.set.coordinator.clock.issue(above: nil)
+                marked.completing?.ballot = Data(ballot.bytes)
+                let (again, value) = try await replaceUpload(place, write: markedWrite, with: marked)
+                guard again else {
+                    throw S3Error(.conditionalRequestConflict, message: "The upload was aborted while it was being completed.")
+                }
+                markedWrite = value.writeID
+            } catch {
+                // A write that surely did not happen (412, too few drives) opens the upload
+                // again; one whose outcome is unknown (SlowDown) stays marked for the fence.
+                if (error as? S3Error)?.code != .slowDown {
+                    _ = try? await replaceUpload(place, write: markedWrite, with: upload)
+                }
+                throw error
             }
-            throw error
         }
         // The object is written: the upload is over. Its parts are retired only with it: if
         // this tombstone is lost, the upload stays, and a retry settles it as completed.
-        if try await replaceUpload(place, write: markedValue.writeID, with: nil).done { retireParts(place) }
+        if try await replaceUpload(place, write: markedWrite, with: nil).done { retireParts(place) }
         return info
     }
 

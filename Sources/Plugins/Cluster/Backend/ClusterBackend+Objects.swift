@@ -87,15 +87,17 @@ extension ClusterBackend {
         }
         switch outcome {
         case .written:
+            storedChanged()
             manifestCache.store(manifest, for: value.writeID)
             return manifest.info()
         case .preconditionFailed(let current):
             await discard(versionID, located: located, parts: manifest.parts)
             try conditions.check(current: Self.liveInfo(current))
             throw S3Error(.preconditionFailed)
-        case .unavailable:
+        case .unavailable(let reason):
             // Every drive refused: nothing references the staged data.
             await discard(versionID, located: located, parts: manifest.parts)
+            if attempts == 1 { throw WriteRefused(reason: reason) }
             _ = try Self.resolve(outcome)
             throw S3Error(.internalError)
         default:
@@ -104,6 +106,13 @@ extension ClusterBackend {
             _ = try Self.resolve(outcome)
             throw S3Error(.internalError)
         }
+    }
+
+    /// A single-attempt manifest write (`attempts: 1`) that no quorum accepted: nothing of it
+    /// took effect, and its data is discarded; the caller may start again under a new ballot.
+    struct WriteRefused: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { "the write was refused: \(reason)" }
     }
 
     static func liveInfo(_ value: AcceptedValue?) -> ObjectInfo? {
@@ -189,6 +198,7 @@ extension ClusterBackend {
             // Deleting a key with no live version writes nothing.
             guard try await currentManifest(located) != nil else { return }
             _ = try Self.resolve(await located.set.coordinator.write(tombstone, key: located.key))
+            storedChanged()
             return
         }
         let outcome = await located.set.coordinator.compareAndSet(key: located.key) { current in
@@ -199,5 +209,6 @@ extension ClusterBackend {
             return  // absent with no If-Match: nothing to delete
         }
         _ = try Self.resolve(outcome)
+        storedChanged()
     }
 }

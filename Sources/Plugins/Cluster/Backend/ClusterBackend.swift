@@ -78,6 +78,7 @@ public final class ClusterBackend: StorageBackend {
     let bucketCache: BucketLeaseCache
     let manifestCache = ManifestCache()
     let collections = Mutex<[CollectionJob]>([])
+    let statisticsCache = Mutex<StatisticsSnapshot?>(nil)
     let prefetch = InlinePrefetch()
     let counters = ClusterCounters()
     /// This node's end of the cluster transport; nil for a single node.

@@ -73,6 +73,11 @@ extension ClusterDrive: SetDrive {
         return ShardFile.openForReading(layout.shardPath(dataRef: dataRef, part: part, slot: slot)).map { .file($0) }
     }
 
+    func fenceBucket(_ bucketID: [UInt8], untilMs: UInt64?, open: Bool) async throws {
+        guard let catalog = open ? catalogInOrOut : catalog else { throw DriveUnavailable(drive: path) }
+        try await track { try await catalog.fence(bucketID: bucketID, untilMs: untilMs, open: open) }
+    }
+
     func condemn(dataRef: [UInt8]) async throws {
         guard online, let catalog else { throw DriveUnavailable(drive: path) }
         _ = try await catalog.condemn(dataRef: dataRef)

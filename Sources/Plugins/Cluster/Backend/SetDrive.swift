@@ -35,6 +35,11 @@ protocol SetDrive: Sendable {
     /// A shard write that failed on this drive (its health tracker counts it).
     func record(error: String?)
 
+    /// DeleteBucket's fence (CLUSTER.md §6, F11): closes the bucket's object keys on this
+    /// drive (no prepare or accept of one) until `untilMs` of its clock, or for good (nil), or
+    /// opens them again (`open`).
+    func fenceBucket(_ bucketID: [UInt8], untilMs: UInt64?, open: Bool) async throws
+
     // The collector (DataCollectionRule): condemn, read, then collect or release.
     func condemn(dataRef: [UInt8]) async throws
     func accepted(_ key: RegisterKey) async throws -> AcceptedValue?

@@ -19,6 +19,8 @@ public final class DriveCatalog: Sendable {
     private let commits: GroupCommitQueue
 
     private let learns = PendingLearns()
+    /// Whether any fence row exists: accepts skip the fence look-up until one does.
+    private let fenced = Atomic<Bool>(true)
 
     private init(pool: DatabasePool, points: SQLitePointReader, logger: Logger, name: String) {
         self.pool = pool
@@ -51,7 +53,9 @@ public final class DriveCatalog: Sendable {
         let pool = try SQLiteIndexStore.open(
             path: path, durable: durable, migrator: DriveCatalogSchema.migrator, label: name, readers: 4)
         do {
-            return DriveCatalog(pool: pool, points: try SQLitePointReader(path: path), logger: logger, name: name)
+            let catalog = DriveCatalog(pool: pool, points: try SQLitePointReader(path: path), logger: logger, name: name)
+            try catalog.loadFenceFlag()
+            return catalog
         } catch {
             try? SQLiteIndexStore.close(pool)
             throw error
@@ -83,6 +87,12 @@ public final class DriveCatalog: Sendable {
             var context = AcceptorRules.Context(
                 wallMs: wallMs, maxClockOffsetMs: maxClockOffsetMs, isVoter: isVoter,
                 setFloor: try Self.ballotMeta("set_floor", db), rowlessFloor: try Self.ballotMeta("rowless_floor", db))
+            // Read in the transaction: a fence's flag is raised before its own transaction is
+            // queued, so every accept ordered after that transaction looks the fence up.
+            if self.fenced.load(ordering: .relaxed), request.proposedBallot != nil, try Self.isFenced(key.scope, db) {
+                // A bucket being deleted, or deleted: no vote for its keys.
+                return .notVoter
+            }
             let dataRef = Self.dataRef(of: request)
             if let dataRef { context.dataPresent = try Self.holdsData(dataRef, db) }
             let step = AcceptorRules.handle(request, record: stored, context: context)
@@ -163,6 +173,34 @@ public final class DriveCatalog: Sendable {
             try db.cachedStatement(sql: "DELETE FROM data WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
             return true
         }
+    }
+
+    // MARK: - Bucket fences (CLUSTER.md §6, F11)
+
+    /// Closes `bucketID` on this drive until `untilMs` (this drive's wall clock; nil: for
+    /// good), or opens it again (`open: true`). Durable when it returns.
+    public func fence(bucketID: [UInt8], untilMs: UInt64?, open: Bool = false) async throws {
+        fenced.store(true, ordering: .relaxed)
+        try await commits.submit { db in
+            if open {
+                try db.cachedStatement(sql: "DELETE FROM fences WHERE bucket_id = ?").execute(arguments: [Data(bucketID)])
+            } else {
+                let until = untilMs.map { Int64(clamping: $0) } ?? Int64.max
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO fences (bucket_id, until) VALUES (?, ?)").execute(arguments: [Data(bucketID), until])
+            }
+        }
+    }
+
+    private static func isFenced(_ scope: [UInt8], _ db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM fences WHERE bucket_id = ? AND until > ?"),
+            arguments: [Data(scope), Int64(WallClock.nowMs())]) ?? false
+    }
+
+    /// After open: whether any fence exists (otherwise accepts skip the look-up).
+    func loadFenceFlag() throws {
+        let any = try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM fences LIMIT 1") ?? false }
+        fenced.store(any, ordering: .relaxed)
     }
 
     // MARK: - Collection (DataCollectionRule)

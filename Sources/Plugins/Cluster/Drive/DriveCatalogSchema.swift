@@ -45,6 +45,12 @@ enum DriveCatalogSchema {
             // condemnation's expiry (this drive's wall ms); 0, or any time past, is none.
             try db.execute(sql: "ALTER TABLE data ADD COLUMN condemned INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("drive-catalog-v3-bucket-fences") { db in
+            // DeleteBucket's fence (CLUSTER.md §6, F11): while a bucket ID is closed here this
+            // drive votes on none of its object keys, so no write of one can be chosen once
+            // Q drives of the set closed it. `until`: this drive's wall ms; Int64.max is for good.
+            try db.execute(sql: "CREATE TABLE fences (bucket_id BLOB PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID")
+        }
         return migrator
     }
 }

@@ -30,6 +30,8 @@ enum DataVerb: String, Sendable {
     case condemned
     case collect
     case release
+    /// `stowage-data-ref`: the bucket ID; `stowage-until`: wall ms, `forever` or `open`.
+    case bucketFence
     /// Answers 200 while the drive is in rotation.
     case probe
 
@@ -42,6 +44,7 @@ enum DataVerb: String, Sendable {
     static let wallMs = HTTPField.Name("stowage-wall-ms")!
     /// `discard` and `collect`: the comma-separated parts whose shard files go.
     static let parts = HTTPField.Name("stowage-parts")!
+    static let until = HTTPField.Name("stowage-until")!
 }
 
 /// The fields of one data request, parsed.
@@ -80,7 +83,10 @@ extension DriveRequestHandler {
         guard let fields = DataFields(request.fields) else { return ClusterResponse(status: .badRequest) }
         // Release works on a drive out of rotation too (a condemnation must not outlive its
         // collector run); everything else needs the drive in rotation.
-        guard drive.online || verb == .release || verb == .condemned else { return ClusterResponse(status: .notFound) }
+        let until = request.fields[DataVerb.until]
+        guard drive.online || verb == .release || verb == .condemned || (verb == .bucketFence && until == "open") else {
+            return ClusterResponse(status: .notFound)
+        }
         switch verb {
         case .shardWrite:
             return try await writeShard(request, fields, drive: drive)
@@ -121,6 +127,9 @@ extension DriveRequestHandler {
             await drive.collect(dataRef: fields.dataRef, slot: fields.slot, fileParts: fields.fileParts)
         case .release:
             await drive.release(dataRef: fields.dataRef)
+        case .bucketFence:
+            guard let until else { return ClusterResponse(status: .badRequest) }
+            try await drive.fenceBucket(fields.dataRef, untilMs: UInt64(until), open: until == "open")
         case .accepted, .probe:
             break
         }

@@ -102,6 +102,12 @@ final class RemoteDrive: SetDrive {
 
     func record(error: String?) {}
 
+    func fenceBucket(_ bucketID: [UInt8], untilMs: UInt64?, open: Bool) async throws {
+        var fields = DataFieldsBuilder(dataRef: bucketID)
+        fields.set(DataVerb.until, open ? "open" : untilMs.map(String.init) ?? "forever")
+        try await call(.bucketFence, fields)
+    }
+
     func condemn(dataRef: [UInt8]) async throws {
         try await call(.condemn, DataFieldsBuilder(dataRef: dataRef))
     }
