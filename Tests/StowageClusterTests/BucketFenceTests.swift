@@ -13,7 +13,7 @@ struct BucketFenceTests {
         let drives = TempDrives(count: 1)
         let catalog = try DriveCatalog.open(path: drives.paths[0] + "/catalog.sqlite", durable: false, logger: Logger(label: "test"))
         defer { try? catalog.close() }
-        let bucket = Array(repeating: UInt8(7), count: 16), other = Array(repeating: UInt8(8), count: 16)
+        let bucket = Array(repeating: UInt8(7), count: 16), otherBucket = Array(repeating: UInt8(8), count: 16)
         let now = WallClock.nowMs()
         func accept(_ scope: [UInt8], _ n: UInt64) async throws -> AcceptorReply {
             let ballot = Ballot(ms: now, logical: UInt16(n), nodeIndex: 1, incarnation: 1)
@@ -21,18 +21,25 @@ struct BucketFenceTests {
                 .accept(ballot, RegisterValue(writeID: .random(), payload: [1]), carriesData: false),
                 to: RegisterKey(scope: scope, key: "k"), wallMs: now, isVoter: true)
         }
-        try await catalog.fence(bucketID: bucket, untilMs: now + 60_000)
+        let run: [UInt8] = [1], other: [UInt8] = [2]
+        try await catalog.fence(bucketID: bucket, token: run, untilMs: now + 60_000)
         #expect(try await accept(bucket, 1) == .notVoter)
-        #expect(try await accept(other, 2) == .accepted(voter: true, holdsData: false))
+        #expect(try await accept(otherBucket, 2) == .accepted(voter: true, holdsData: false))
         // Reads still answer (DeleteBucket lists the bucket through the fence).
         let read = try await catalog.apply(.read, to: RegisterKey(scope: bucket, key: "k"), wallMs: now, isVoter: true)
         #expect(read == .state(accepted: nil, chosen: false))
-        try await catalog.fence(bucketID: bucket, untilMs: nil, open: true)
-        #expect(try await accept(bucket, 3) == .accepted(voter: true, holdsData: false))
-        try await catalog.fence(bucketID: bucket, untilMs: now - 1)
+        // Another run's reopen leaves this run's fence; its own removes it.
+        try await catalog.fence(bucketID: bucket, token: other, untilMs: nil, open: true)
+        #expect(try await accept(bucket, 3) == .notVoter)
+        try await catalog.fence(bucketID: bucket, token: run, untilMs: nil, open: true)
         #expect(try await accept(bucket, 4) == .accepted(voter: true, holdsData: false))
-        try await catalog.fence(bucketID: bucket, untilMs: nil)
-        #expect(try await accept(bucket, 5) == .notVoter)
+        // A lease that ended fences nothing.
+        try await catalog.fence(bucketID: bucket, token: run, untilMs: now - 1)
+        #expect(try await accept(bucket, 5) == .accepted(voter: true, holdsData: false))
+        // A fence for good is never reopened, whoever asks.
+        try await catalog.fence(bucketID: bucket, token: ClusterBackend.permanentFence, untilMs: nil)
+        try await catalog.fence(bucketID: bucket, token: ClusterBackend.permanentFence, untilMs: nil, open: true)
+        #expect(try await accept(bucket, 6) == .notVoter)
     }
 
     @Test func aPutRacingDeleteBucketIsRefusedOrFound() async throws {

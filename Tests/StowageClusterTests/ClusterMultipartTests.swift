@@ -147,8 +147,10 @@ struct ClusterMultipartTests {
 
     /// A completed object is as durable as its parts were written: with two of six drives
     /// gone, a part written while all six were there (4+2) sits on only four, with no parity
-    /// left, so Complete answers 503 and nothing is visible. Once the drives return it
-    /// completes, also with a part written during the outage (3+3 on the four drives there).
+    /// left, so Complete answers 503 and nothing is visible. Once the drives return, a part
+    /// written during the outage (3+3 on the four drives there) is on too few drives that hold
+    /// every part (each accepting drive must hold the whole object's data): 503 again, until
+    /// that part is uploaded again.
     @Test func completeNeedsEachPartAsDurableAsItWasWritten() async throws {
         let drives = TempDrives(count: 6)
         let backend = try await backend(drives)
@@ -167,7 +169,16 @@ struct ClusterMultipartTests {
         await #expect(throws: S3Error.self) { _ = try await backend.headObject(self.address, options: GetObjectOptions()) }
         for path in drives.paths.prefix(2) { try FileManager.default.moveItem(atPath: path + "-away", toPath: path) }
         await backend.probeDrives()
-        _ = try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: parts, options: CompleteMultipartOptions())
+        do {
+            _ = try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: parts, options: CompleteMultipartOptions())
+            Issue.record("a Complete whose part 2 is on only four drives holding every part was acknowledged")
+        } catch let error as S3Error {
+            #expect(error.code == .serviceUnavailable)
+        }
+        let again = try await part(backend, upload.uploadID, 2, bytes(777_777, 9))
+        _ = try await backend.completeMultipartUpload(address, uploadID: upload.uploadID, parts: [
+            CompletedPart(partNumber: 1, etag: first.etag), CompletedPart(partNumber: 2, etag: again.etag),
+        ], options: CompleteMultipartOptions())
         let whole = bytes(5 * Self.mib, 8) + bytes(777_777, 9)
         #expect(try await read(backend) == whole)
         // The version's files are its own: the attempts' collection leaves them.

@@ -1,5 +1,6 @@
 import Foundation
 public import StowageCore
+import Logging
 
 /// Buckets are registers in the system set (CLUSTER.md §6): `bucket/<name>` holds the
 /// bucket's ID, owner and region; objects are keyed by the ID, so a bucket deleted and
@@ -102,67 +103,105 @@ extension ClusterBackend {
     }
 
     /// DeleteBucket with the fence of CLUSTER.md §6 (F11), so that a PUT racing the delete is
-    /// either refused or found: (1) every drive of every set closes the bucket's object keys,
-    /// under a lease; Q drives of each set must, and then at most n − Q < Q drives still vote
-    /// on them, so no write of the bucket can be chosen any more; (2) each set is listed with
-    /// the read rule, which finds every write chosen before; (3) a live key reopens the
-    /// fences, BucketNotEmpty; otherwise the bucket's uploads are aborted, its register
-    /// tombstoned, and the fences made permanent (bucket IDs are never reused).
+    /// either refused or found:
+    /// 1. every drive of every set closes the bucket's object keys under a token of this run
+    ///    and a lease of 120 s; Q drives of each set must, and then at most n − Q < Q drives
+    ///    still vote on them, so no write of the bucket can be chosen any more;
+    /// 2. each set is listed with the read rule from fenced drives only: any R of them meet
+    ///    every write chosen before (a chosen write has accepts on all but n − Q of them);
+    /// 3. a live key, an error, or a run that took half the lease reopens this run's fences
+    ///    (BucketNotEmpty, 503); otherwise the bucket's uploads go, its register is tombstoned
+    ///    (an unknown outcome is resolved before anything reopens), and the fences are made
+    ///    permanent (bucket IDs are never reused).
     public func deleteBucket(_ name: String) async throws {
         let state = try openState()
         let record = try await bucketRecord(name, state: state, fresh: true)
-        let scope = Array(record.id)
+        let scope = Array(record.id), token = WriteID.random().bytes
+        let started = ContinuousClock.now
         let lease = WallClock.nowMs() + 120_000
-        var closed = true
-        for set in state.sets where await fence(scope, in: set, untilMs: lease) < state.quorum.writeQuorum {
-            closed = false
-        }
-        guard closed else {
-            await reopen(scope, state: state)
+        var fenced: [Set<Int>] = []
+        for set in state.sets { fenced.append(await fence(scope, token: token, in: set, untilMs: lease)) }
+        guard fenced.allSatisfy({ $0.count >= state.quorum.writeQuorum }) else {
+            await reopen(scope, token: token, state: state)
             throw S3Error(.serviceUnavailable, message: "Not enough drives answered to delete the bucket safely; retry.")
         }
         do {
-            for set in state.sets {
+            for (set, slots) in zip(state.sets, fenced) {
                 // The first live key of the set, resolved with the read rule, is enough.
-                var keys = SetKeySource(set: set, scope: scope, prefix: [], readQuorum: state.quorum.readQuorum)
+                var keys = SetKeySource(set: set, scope: scope, prefix: [], readQuorum: state.quorum.readQuorum, only: slots)
                 if try await keys.next() != nil { throw S3Error(.bucketNotEmpty).with("BucketName", name) }
             }
-            _ = try await abortUploads(bucket: name)
-            bucketCache.invalidate(name)
-            defer { bucketCache.invalidate(name) }
-            let tombstone = RegisterValue(writeID: .random(), tombstone: true)
-            let outcome = await state.sets[0].coordinator.compareAndSet(key: Self.bucketKey(name)) { current in
-                guard let current, !current.value.tombstone,
-                      (try? BucketRecord.decode(current.value))?.id == record.id else { return .refuse }
-                return .write(tombstone)
+            // No object of the bucket can be chosen now: its uploads go as they are.
+            _ = try await abortUploads(bucket: name, force: true)
+            guard ContinuousClock.now - started < .seconds(60) else {
+                throw S3Error(.serviceUnavailable, message: "Deleting the bucket took too long to be safe; retry.")
             }
-            if case .preconditionFailed = outcome { throw S3Error(.noSuchBucket).with("BucketName", name) }
-            _ = try Self.resolve(outcome)
         } catch {
-            await reopen(scope, state: state)
+            await reopen(scope, token: token, state: state)
             throw error
         }
+        bucketCache.invalidate(name)
+        defer { bucketCache.invalidate(name) }
+        let tombstone = RegisterValue(writeID: .random(), tombstone: true)
+        let outcome = await state.sets[0].coordinator.compareAndSet(key: Self.bucketKey(name)) { current in
+            guard let current, !current.value.tombstone,
+                  (try? BucketRecord.decode(current.value))?.id == record.id else { return .refuse }
+            return .write(tombstone)
+        }
+        switch outcome {
+        case .written:
+            break
+        case .preconditionFailed:
+            await reopen(scope, token: token, state: state)
+            throw S3Error(.noSuchBucket).with("BucketName", name)
+        default:
+            // The tombstone may yet be chosen: settle the register before reopening anything.
+            let settled = await state.sets[0].coordinator.read(key: Self.bucketKey(name))
+            guard case .found(let value) = settled else {
+                // Undecided: this run's fences stay until their lease ends.
+                _ = try Self.resolve(outcome)
+                throw S3Error(.internalError)
+            }
+            if let value, !value.value.tombstone, (try? BucketRecord.decode(value.value))?.id == record.id {
+                await reopen(scope, token: token, state: state)
+                _ = try Self.resolve(outcome)
+                throw S3Error(.internalError)
+            }
+        }
         storedChanged()
-        for set in state.sets { _ = await fence(scope, in: set, untilMs: nil) }
+        // For good, on every drive that can be reached (a few tries each).
+        for set in state.sets {
+            var missing = Set(set.drives.indices)
+            for _ in 0..<3 where !missing.isEmpty {
+                missing.subtract(await fence(scope, token: Self.permanentFence, in: set, untilMs: nil, slots: missing))
+            }
+            if !missing.isEmpty {
+                logger.warning("a deleted bucket's fence could not be made permanent on every drive", metadata: ["set": "\(set.index)", "slots": "\(missing.sorted())"])
+            }
+        }
         await announceBucketChange(name, state: state)
     }
 
-    /// Closes the bucket on every drive of `set` in rotation; how many did.
-    private func fence(_ bucketID: [UInt8], in set: ErasureSet, untilMs: UInt64?) async -> Int {
-        await withTaskGroup(of: Bool.self) { group in
-            for case let drive? in set.drives where drive.online {
-                group.addTask { (try? await drive.fenceBucket(bucketID, untilMs: untilMs, open: false)) != nil }
+    /// The token of fences for good (a deleted bucket's).
+    static let permanentFence: [UInt8] = [0xFF]
+
+    /// Closes the bucket on the drives of `set` in rotation (or those of `slots`); the slots that did.
+    private func fence(_ bucketID: [UInt8], token: [UInt8], in set: ErasureSet, untilMs: UInt64?, slots: Set<Int>? = nil) async -> Set<Int> {
+        await withTaskGroup(of: Int?.self) { group in
+            for (slot, member) in set.drives.enumerated() where slots?.contains(slot) ?? true {
+                guard let drive = member, drive.online else { continue }
+                group.addTask { (try? await drive.fenceBucket(bucketID, token: token, untilMs: untilMs, open: false)) != nil ? slot : nil }
             }
-            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            return await group.reduce(into: Set<Int>()) { if let slot = $1 { $0.insert(slot) } }
         }
     }
 
-    /// Opens the bucket again on every drive that can be reached (the lease opens the rest).
-    private func reopen(_ bucketID: [UInt8], state: State) async {
+    /// Removes this run's fences on every drive that can be reached (the lease ends the rest).
+    private func reopen(_ bucketID: [UInt8], token: [UInt8], state: State) async {
         await withTaskGroup(of: Void.self) { group in
             for set in state.sets {
                 for case let drive? in set.drives {
-                    group.addTask { try? await drive.fenceBucket(bucketID, untilMs: nil, open: true) }
+                    group.addTask { try? await drive.fenceBucket(bucketID, token: token, untilMs: nil, open: true) }
                 }
             }
         }

@@ -59,7 +59,8 @@ extension ClusterBackend {
     enum CompletionFence {
         /// The completing version was chosen: that Complete took effect.
         case completed
-        /// It can never be chosen now.
+        /// Not chosen, and its write cannot be chosen at its ballot any more (the caller's
+        /// compare-and-set on the upload decides whether the Complete may still try again).
         case fenced
         /// No quorum answered: retry later.
         case undecided
@@ -80,9 +81,19 @@ extension ClusterBackend {
             .write(current?.value ?? RegisterValue(writeID: .random(), tombstone: true))
         }
         guard case .written(let chosen) = settled else { return .undecided }
-        if chosen.value.dataRef == Array(completing.versionID) { return .completed }
-        collectLater(Array(completing.versionID), located: place.object, parts: completing.parts)
-        return .fenced
+        return chosen.value.dataRef == Array(completing.versionID) ? .completed : .fenced
+    }
+
+    /// DeleteBucket's abort of an upload: a tombstone whatever its state (the bucket's objects
+    /// are fenced), the data of a Complete it was in to the collector.
+    func dropUpload(_ address: ObjectAddress, uploadID: String) async throws {
+        let place = try await place(address, uploadID: uploadID, state: try openState())
+        let (upload, write) = try await readUpload(place, uploadID: uploadID)
+        guard try await replaceUpload(place, write: write, with: nil).done else { return }
+        if let completing = upload.completing {
+            collectLater(Array(completing.versionID), located: place.object, parts: completing.parts)
+        }
+        retireParts(place)
     }
 
     public func createMultipartUpload(_ address: ObjectAddress, options: MultipartUploadOptions) async throws -> MultipartUploadInfo {
@@ -224,6 +235,10 @@ extension ClusterBackend {
                 }
             }
             if try await replaceUpload(place, write: write, with: nil).done {
+                // Only now is the fenced Complete's version unreferenced for good.
+                if let completing = upload.completing {
+                    collectLater(Array(completing.versionID), located: place.object, parts: completing.parts)
+                }
                 retireParts(place)
                 return
             }

@@ -36,6 +36,7 @@ extension ClusterBackend {
             // SDKs retry a Complete whose answer was lost: the same answer, if the object is still that upload's.
             return try await repeatedCompletion(place, uploadID: uploadID, requested: requested, error: error)
         }
+        var staleVersion: UploadRecord.Completing?
         if let previous = upload.completing {
             // An earlier Complete stopped (or is still running) after marking the upload.
             switch await fence(previous, place: place) {
@@ -45,7 +46,9 @@ extension ClusterBackend {
             case .undecided:
                 throw S3Error(.serviceUnavailable, message: "An earlier Complete of this upload is unresolved and no quorum of its set's drives answered; retry.")
             case .fenced:
+                // Its version is collected once this Complete's mark replaces it.
                 upload.completing = nil
+                staleVersion = previous
             }
         }
         let stored = try await storedParts(place, state: state)
@@ -69,6 +72,7 @@ extension ClusterBackend {
         guard markedDone else {
             throw S3Error(.conditionalRequestConflict, message: "The upload was aborted or completed while this Complete started; if it was completed, retry to get its answer.")
         }
+        if let staleVersion { collectLater(Array(staleVersion.versionID), located: place.object, parts: staleVersion.parts) }
         // Written at the marked ballot only: an Abort that settles the object key above it
         // fences this Complete. A write no quorum accepted took no effect: it starts again
         // under a new ballot, marked first (a compare-and-set on exactly the state this
@@ -162,20 +166,26 @@ extension ClusterBackend {
             }
         }
         let now = WallClock.nowMs()
-        let counted = await withTaskGroup(of: [Int].self) { group in
+        let partCount = chosen.count
+        let (counted, holders) = await withTaskGroup(of: [Int].self) { group in
             for (slot, shards) in shardsBySlot {
                 guard let drive = set.drives[slot], drive.online else { continue }
                 group.addTask { (try? await drive.stageLinked(target: versionID, shards: shards, wallMs: now)) ?? [] }
             }
-            return await group.reduce(into: [Int: Int]()) { counts, parts in
-                for part in parts { counts[part, default: 0] += 1 }
+            return await group.reduce(into: ([Int: Int](), 0)) { totals, parts in
+                for part in parts { totals.0[part, default: 0] += 1 }
+                if parts.count == partCount { totals.1 += 1 }
             }
         }
+        // The manifest's accept counts a drive as holding the data only if it holds every part,
+        // so W_data = the most any part needs, among drives that hold them all (F8).
         let short = needs.filter { counted[$0.key, default: 0] < $0.value }.keys.sorted()
-        guard short.isEmpty else {
+        guard short.isEmpty, holders >= (needs.values.max() ?? 1) else {
             await discard(versionID, located: place.object, parts: parts)
             counters.quorumFailures.add(1, ordering: .relaxed)
-            let first = short[0]
+            guard let first = short.first else {
+                throw S3Error(.serviceUnavailable, message: "Only \(holders) drives in rotation hold every part; \(needs.values.max() ?? 1) are needed (parts written while drives were out are not on every drive). Upload those parts again, or retry once the drives are back.")
+            }
             throw S3Error(.serviceUnavailable, message: "Part \(first) is held by \(counted[first, default: 0]) drives in rotation; it was written to need \(needs[first]!). Retry once the set's drives are back, or upload the part again.")
         }
         return needs.values.max() ?? 1

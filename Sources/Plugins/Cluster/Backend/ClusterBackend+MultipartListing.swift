@@ -55,7 +55,9 @@ extension ClusterBackend {
     }
 
     /// Aborts the bucket's uploads (those initiated before `cutoff`, or all); how many.
-    func abortUploads(bucket: String, initiatedBefore cutoff: S3Timestamp? = nil) async throws -> Int {
+    /// `force`: DeleteBucket's, once the bucket's objects are fenced: an upload being completed
+    /// cannot complete any more, so it goes without settling its Complete first.
+    func abortUploads(bucket: String, initiatedBefore cutoff: S3Timestamp? = nil, force: Bool = false) async throws -> Int {
         var aborted = 0
         var marker: (key: String, uploadID: String)?
         while true {
@@ -63,7 +65,12 @@ extension ClusterBackend {
                 keyMarker: marker?.key, uploadIDMarker: marker?.uploadID, maxUploads: 1_000))
             for upload in page.uploads where cutoff.map({ upload.initiated.millisecondsSinceEpoch < $0.millisecondsSinceEpoch }) ?? true {
                 do {
-                    try await abortMultipartUpload(ObjectAddress(bucket: bucket, key: upload.key), uploadID: upload.uploadID)
+                    let address = ObjectAddress(bucket: bucket, key: upload.key)
+                    if force {
+                        try await dropUpload(address, uploadID: upload.uploadID)
+                    } else {
+                        try await abortMultipartUpload(address, uploadID: upload.uploadID)
+                    }
                     aborted += 1
                 } catch let error as S3Error where error.code == .noSuchUpload {
                     continue

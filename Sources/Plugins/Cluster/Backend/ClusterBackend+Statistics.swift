@@ -15,11 +15,13 @@ extension ClusterBackend {
         var bytes: Int64 = 0
         let buckets = try await listBuckets()
         for bucket in buckets {
-            let record = try await bucketRecord(bucket.name, state: state)
+            // A bucket that cannot be listed now (deleted meanwhile, a set without R drives)
+            // counts as empty this time rather than losing every figure.
+            guard let record = try? await bucketRecord(bucket.name, state: state) else { continue }
             var keys = MergedKeyCursor(state.sets.map {
                 SetKeySource(set: $0, scope: Array(record.id), prefix: [], readQuorum: state.quorum.readQuorum)
             })
-            while let (_, copies) = try await keys.next() {
+            while let (_, copies) = try? await keys.next() {
                 let value = copies[0].value.value
                 let size = manifestCache.lookup(value.writeID)?.size ?? (try? ObjectManifest.decode(value))?.size ?? 0
                 objects += 1

@@ -53,7 +53,7 @@ extension ClusterDrive: SetDrive {
             }
             if durable && linked { try DurableFiles.syncDirectory(layout.shardDirectory(dataRef: target)) }
             let attempts = eligible.map { (attempt: $0.attempt, number: $0.number, slot: $0.slot, inline: $0.inline) }
-            return try await catalog.stageLinked(target: target, attempts: attempts, wallMs: wallMs)
+            return try await catalog.stageLinked(target: target, attempts: attempts, required: shards.count, wallMs: wallMs)
         }
     }
 
@@ -73,9 +73,9 @@ extension ClusterDrive: SetDrive {
         return ShardFile.openForReading(layout.shardPath(dataRef: dataRef, part: part, slot: slot)).map { .file($0) }
     }
 
-    func fenceBucket(_ bucketID: [UInt8], untilMs: UInt64?, open: Bool) async throws {
+    func fenceBucket(_ bucketID: [UInt8], token: [UInt8], untilMs: UInt64?, open: Bool) async throws {
         guard let catalog = open ? catalogInOrOut : catalog else { throw DriveUnavailable(drive: path) }
-        try await track { try await catalog.fence(bucketID: bucketID, untilMs: untilMs, open: open) }
+        try await track { try await catalog.fence(bucketID: bucketID, token: token, untilMs: untilMs, open: open) }
     }
 
     func condemn(dataRef: [UInt8]) async throws {

@@ -24,7 +24,7 @@ protocol SetDrive: Sendable {
     /// stages `target`, so completing moves no bytes. A part counts when its attempt is still
     /// held here (not condemned), checked in the staging transaction after the link, so a
     /// collector that takes the attempt afterwards removes only the attempt's own name.
-    /// Returns the part numbers that count on this drive (the caller counts drives per part).
+    /// Returns the part numbers that count on this drive; `target` is staged only when all do.
     func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws -> [Int]
     /// Removes staged data no accept adopted (the catalog confirms first); a drive that
     /// cannot confirm keeps it for the collector. `fileParts`: the parts whose shard is a
@@ -36,9 +36,9 @@ protocol SetDrive: Sendable {
     func record(error: String?)
 
     /// DeleteBucket's fence (CLUSTER.md §6, F11): closes the bucket's object keys on this
-    /// drive (no prepare or accept of one) until `untilMs` of its clock, or for good (nil), or
-    /// opens them again (`open`).
-    func fenceBucket(_ bucketID: [UInt8], untilMs: UInt64?, open: Bool) async throws
+    /// drive (no prepare or accept of one) under `token` until `untilMs` of its clock, or for
+    /// good (nil), or removes that token's fence (`open`).
+    func fenceBucket(_ bucketID: [UInt8], token: [UInt8], untilMs: UInt64?, open: Bool) async throws
 
     // The collector (DataCollectionRule): condemn, read, then collect or release.
     func condemn(dataRef: [UInt8]) async throws

@@ -1,5 +1,6 @@
 import Foundation
 import StowageCore
+import Synchronization
 
 /// The register value of a multipart upload (CLUSTER.md §7), in the final object's set under
 /// the bucket's upload scope, keyed `<object key> 0x00 <upload ID>`: listing the scope lists
@@ -43,12 +44,19 @@ struct UploadRecord: Codable, Sendable, Equatable {
         Array(key.utf8) + [0] + Array(uploadID.utf8)
     }
 
-    /// Upload IDs: 12 hex digits of the initiation time in ms, then 20 random ones.
+    /// Upload IDs: 12 hex digits of the initiation time in ms, 4 of this process's sequence
+    /// (uploads made within one millisecond list in the order they were made, as on FileStore),
+    /// then 16 random ones.
     static let uploadIDLength = 32
+    private static let sequence = Atomic<UInt64>(0)
 
     static func newUploadID(now: S3Timestamp) -> String {
-        let time = String(UInt64(now.millisecondsSinceEpoch), radix: 16)
-        return String(repeating: "0", count: max(0, 12 - time.count)) + time + Hex.string(WriteID.random().bytes).prefix(20)
+        func padded(_ value: UInt64, _ digits: Int) -> String {
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: max(0, digits - text.count)) + text
+        }
+        let next = sequence.wrappingAdd(1, ordering: .relaxed).newValue & 0xFFFF
+        return padded(UInt64(now.millisecondsSinceEpoch), 12) + padded(next, 4) + Hex.string(WriteID.random().bytes).prefix(16)
     }
 
     static func isWellFormed(uploadID: String) -> Bool {

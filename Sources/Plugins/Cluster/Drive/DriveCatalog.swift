@@ -124,8 +124,12 @@ public final class DriveCatalog: Sendable {
     /// A multipart Complete's staging of `target` (``SetDrive/stageLinked``), in one commit:
     /// of the parts whose attempt this drive still holds (not condemned), inline shards are
     /// copied under the target (file shards were linked before); the target's data row is
-    /// made when any part counts. Returns the part numbers that count.
-    public func stageLinked(target: [UInt8], attempts: [(attempt: [UInt8], number: Int, slot: Int, inline: Bool)], wallMs: UInt64) async throws -> [Int] {
+    /// made only when `required` parts count (every part of the object that has a shard here:
+    /// an accept counts this drive as holding the object's data, all of it). Returns the part
+    /// numbers that count.
+    public func stageLinked(
+        target: [UInt8], attempts: [(attempt: [UInt8], number: Int, slot: Int, inline: Bool)], required: Int, wallMs: UInt64
+    ) async throws -> [Int] {
         try await commits.submit { db in
             var counted: [Int] = []
             for shard in attempts {
@@ -139,7 +143,7 @@ public final class DriveCatalog: Sendable {
                 }
                 counted.append(shard.number)
             }
-            if !counted.isEmpty {
+            if counted.count == required {
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)").execute(arguments: [Data(target), Int64(wallMs)])
             }
             return counted
@@ -177,16 +181,19 @@ public final class DriveCatalog: Sendable {
 
     // MARK: - Bucket fences (CLUSTER.md §6, F11)
 
-    /// Closes `bucketID` on this drive until `untilMs` (this drive's wall clock; nil: for
-    /// good), or opens it again (`open: true`). Durable when it returns.
-    public func fence(bucketID: [UInt8], untilMs: UInt64?, open: Bool = false) async throws {
+    /// Closes `bucketID` on this drive under `token` until `untilMs` (this drive's wall clock;
+    /// nil: for good), or removes that token's fence (`open: true`); a fence for good is never
+    /// removed. Durable when it returns.
+    public func fence(bucketID: [UInt8], token: [UInt8], untilMs: UInt64?, open: Bool = false) async throws {
         fenced.store(true, ordering: .relaxed)
         try await commits.submit { db in
             if open {
-                try db.cachedStatement(sql: "DELETE FROM fences WHERE bucket_id = ?").execute(arguments: [Data(bucketID)])
+                try db.cachedStatement(sql: "DELETE FROM fences WHERE bucket_id = ? AND token = ? AND until < ?")
+                    .execute(arguments: [Data(bucketID), Data(token), Int64.max])
             } else {
-                let until = untilMs.map { Int64(clamping: $0) } ?? Int64.max
-                try db.cachedStatement(sql: "INSERT OR REPLACE INTO fences (bucket_id, until) VALUES (?, ?)").execute(arguments: [Data(bucketID), until])
+                let until = untilMs.map { Int64(clamping: min($0, UInt64(Int64.max - 1))) } ?? Int64.max
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO fences (bucket_id, token, until) VALUES (?, ?, ?)")
+                    .execute(arguments: [Data(bucketID), Data(token), until])
             }
         }
     }

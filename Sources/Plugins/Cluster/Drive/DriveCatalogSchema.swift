@@ -48,8 +48,14 @@ enum DriveCatalogSchema {
         migrator.registerMigration("drive-catalog-v3-bucket-fences") { db in
             // DeleteBucket's fence (CLUSTER.md §6, F11): while a bucket ID is closed here this
             // drive votes on none of its object keys, so no write of one can be chosen once
-            // Q drives of the set closed it. `until`: this drive's wall ms; Int64.max is for good.
-            try db.execute(sql: "CREATE TABLE fences (bucket_id BLOB PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID")
+            // Q drives of the set closed it. Each DeleteBucket run fences under a token of its
+            // own and reopens only its own; `until`: this drive's wall ms, Int64.max for good.
+            try db.execute(sql: """
+                CREATE TABLE fences (
+                    bucket_id BLOB NOT NULL, token BLOB NOT NULL, until INTEGER NOT NULL,
+                    PRIMARY KEY (bucket_id, token)
+                ) WITHOUT ROWID
+                """)
         }
         return migrator
     }

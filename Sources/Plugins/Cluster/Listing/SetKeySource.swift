@@ -30,7 +30,9 @@ struct SetKeySource: OrderedKeySource {
     /// How far the listing has got: where a drive that joins late starts.
     private var frontier: ListingPosition?
 
-    init(set: ClusterBackend.ErasureSet, scope: [UInt8], prefix: [UInt8], readQuorum: Int, pageSize: Int = 1_000) {
+    /// `only`: the slots the listing may read (DeleteBucket reads only drives that hold its
+    /// fence); nil for every drive.
+    init(set: ClusterBackend.ErasureSet, scope: [UInt8], prefix: [UInt8], readQuorum: Int, pageSize: Int = 1_000, only: Set<Int>? = nil) {
         index = set.index
         coordinator = set.coordinator
         self.scope = scope
@@ -39,7 +41,7 @@ struct SetKeySource: OrderedKeySource {
         streams = set.coordinator.replicas.map { DriveKeyStream(replica: $0, scope: scope, prefix: prefix, pageSize: pageSize) }
         heads = Array(repeating: nil, count: streams.count)
         exhausted = Array(repeating: false, count: streams.count)
-        silent = set.coordinator.replicas.map { !$0.isOnline }
+        silent = set.coordinator.replicas.enumerated().map { slot, replica in !replica.isOnline || !(only?.contains(slot) ?? true) }
         active = Array(repeating: false, count: streams.count)
         for slot in streams.indices where !silent[slot] && active.filter({ $0 }).count < readQuorum { active[slot] = true }
     }

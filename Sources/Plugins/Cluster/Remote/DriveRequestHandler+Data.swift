@@ -30,7 +30,8 @@ enum DataVerb: String, Sendable {
     case condemned
     case collect
     case release
-    /// `stowage-data-ref`: the bucket ID; `stowage-until`: wall ms, `forever` or `open`.
+    /// `stowage-data-ref`: the bucket ID; `stowage-token`: the fence's owner; `stowage-until`:
+    /// wall ms, `forever` or `open`.
     case bucketFence
     /// Answers 200 while the drive is in rotation.
     case probe
@@ -45,6 +46,7 @@ enum DataVerb: String, Sendable {
     /// `discard` and `collect`: the comma-separated parts whose shard files go.
     static let parts = HTTPField.Name("stowage-parts")!
     static let until = HTTPField.Name("stowage-until")!
+    static let token = HTTPField.Name("stowage-token")!
 }
 
 /// The fields of one data request, parsed.
@@ -128,8 +130,10 @@ extension DriveRequestHandler {
         case .release:
             await drive.release(dataRef: fields.dataRef)
         case .bucketFence:
-            guard let until else { return ClusterResponse(status: .badRequest) }
-            try await drive.fenceBucket(fields.dataRef, untilMs: UInt64(until), open: until == "open")
+            guard let until, let token = request.fields[DataVerb.token].flatMap({ StowageCore.Hex.decode($0) }) else {
+                return ClusterResponse(status: .badRequest)
+            }
+            try await drive.fenceBucket(fields.dataRef, token: token, untilMs: UInt64(until), open: until == "open")
         case .accepted, .probe:
             break
         }

@@ -102,9 +102,10 @@ final class RemoteDrive: SetDrive {
 
     func record(error: String?) {}
 
-    func fenceBucket(_ bucketID: [UInt8], untilMs: UInt64?, open: Bool) async throws {
+    func fenceBucket(_ bucketID: [UInt8], token: [UInt8], untilMs: UInt64?, open: Bool) async throws {
         var fields = DataFieldsBuilder(dataRef: bucketID)
         fields.set(DataVerb.until, open ? "open" : untilMs.map(String.init) ?? "forever")
+        fields.set(DataVerb.token, Hex.string(token))
         try await call(.bucketFence, fields)
     }
 
