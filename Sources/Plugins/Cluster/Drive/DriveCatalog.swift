@@ -16,11 +16,11 @@ public final class DriveCatalog: Sendable {
     let pool: DatabasePool
     /// Register and inline-shard point reads (a GET makes about ten).
     let points: SQLitePointReader
-    private let commits: GroupCommitQueue
+    let commits: GroupCommitQueue
 
     private let learns = PendingLearns()
     /// Whether any fence row exists: accepts skip the fence look-up until one does.
-    private let fenced = Atomic<Bool>(true)
+    let fenced = Atomic<Bool>(true)
 
     private init(pool: DatabasePool, points: SQLitePointReader, logger: Logger, name: String) {
         self.pool = pool
@@ -175,89 +175,6 @@ public final class DriveCatalog: Sendable {
             guard adopted != 1 else { return false }
             try db.cachedStatement(sql: "DELETE FROM inline WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
             try db.cachedStatement(sql: "DELETE FROM data WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
-            return true
-        }
-    }
-
-    // MARK: - Bucket fences (CLUSTER.md §6, F11)
-
-    /// Closes `bucketID` on this drive under `token` until `untilMs` (this drive's wall clock;
-    /// nil: for good), or removes that token's fence (`open: true`); a fence for good is never
-    /// removed. Durable when it returns.
-    public func fence(bucketID: [UInt8], token: [UInt8], untilMs: UInt64?, open: Bool = false) async throws {
-        fenced.store(true, ordering: .relaxed)
-        try await commits.submit { db in
-            if open {
-                try db.cachedStatement(sql: "DELETE FROM fences WHERE bucket_id = ? AND token = ? AND until < ?")
-                    .execute(arguments: [Data(bucketID), Data(token), Int64.max])
-            } else {
-                let until = untilMs.map { Int64(clamping: min($0, UInt64(Int64.max - 1))) } ?? Int64.max
-                try db.cachedStatement(sql: "INSERT OR REPLACE INTO fences (bucket_id, token, until) VALUES (?, ?, ?)")
-                    .execute(arguments: [Data(bucketID), Data(token), until])
-            }
-        }
-    }
-
-    private static func isFenced(_ scope: [UInt8], _ db: Database) throws -> Bool {
-        try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT 1 FROM fences WHERE bucket_id = ? AND until > ?"),
-            arguments: [Data(scope), Int64(WallClock.nowMs())]) ?? false
-    }
-
-    /// After open: whether any fence exists (otherwise accepts skip the look-up).
-    func loadFenceFlag() throws {
-        let any = try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM fences LIMIT 1") ?? false }
-        fenced.store(any, ordering: .relaxed)
-    }
-
-    // MARK: - Collection (DataCollectionRule)
-
-    /// How long a condemnation holds unless released or collected: a collector run takes
-    /// seconds; one that takes longer finds its `collect` refused and keeps the data.
-    public static let condemnationLeaseMs: UInt64 = 120_000
-
-    /// Marks staged or adopted data condemned for `leaseMs` of this drive's clock: accepts
-    /// that carry it are refused `noData` until then. False when this drive holds none of it.
-    ///
-    /// A lease, not a flag: the collector that condemned may be on another node and die
-    /// before it releases, and the drive's node cannot tell when no run is left in flight.
-    /// The drive alone decides expiry, with its own clock, in the same serialized
-    /// transactions as accepts and `collect`; an accept that adopts the data after expiry
-    /// clears the condemnation, so a clock that steps back cannot revive it.
-    public func condemn(dataRef: [UInt8], leaseMs: UInt64 = DriveCatalog.condemnationLeaseMs) async throws -> Bool {
-        try await commits.submit { db in
-            try db.cachedStatement(sql: "UPDATE data SET condemned = ? WHERE data_ref = ?")
-                .execute(arguments: [Int64(WallClock.nowMs() + leaseMs), Data(dataRef)])
-            return db.changesCount > 0
-        }
-    }
-
-    /// Whether the data is condemned under a lease that still holds (never adopted since:
-    /// an adopting accept clears it).
-    public func isCondemned(dataRef: [UInt8]) async throws -> Bool {
-        try await commits.submit { db in
-            try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT 1 FROM data WHERE data_ref = ? AND condemned > ?"),
-                arguments: [Data(dataRef), Int64(WallClock.nowMs())]) ?? false
-        }
-    }
-
-    /// Lifts a condemnation (the collector's verdict was keep).
-    public func release(dataRef: [UInt8]) async throws {
-        try await commits.submit { db in
-            try db.cachedStatement(sql: "UPDATE data SET condemned = 0 WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
-        }
-    }
-
-    /// Deletes condemned data's rows (inline shards included). True when this drive held
-    /// it under a live condemnation, so the caller removes its files; data not condemned, or
-    /// whose condemnation expired, is never deleted.
-    public func collect(dataRef: [UInt8]) async throws -> Bool {
-        try await commits.submit { db in
-            try db.cachedStatement(sql: "DELETE FROM data WHERE data_ref = ? AND condemned > ?")
-                .execute(arguments: [Data(dataRef), Int64(WallClock.nowMs())])
-            guard db.changesCount > 0 else { return false }
-            try db.cachedStatement(sql: "DELETE FROM inline WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
             return true
         }
     }
