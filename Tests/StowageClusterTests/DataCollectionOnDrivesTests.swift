@@ -202,14 +202,15 @@ import Testing
         let ballot = try await staged.located.set.coordinator.clock.issue(above: nil)
         let accepted = try await catalog.apply(.accept(ballot, value, carriesData: true), to: staged.located.key, wallMs: WallClock.nowMs(), isVoter: true)
         #expect(accepted == .accepted(voter: true, holdsData: true))
-        #expect(try await catalog.collect(dataRef: staged.versionID) == false)
+        #expect(try await catalog.collect(dataRef: staged.versionID) == nil)
         // Condemned again with a live lease: the adopted row is condemned, and collect (the
         // rule said so, in this scripted case) deletes it; an expired lease never does.
         #expect(try await catalog.condemn(dataRef: staged.versionID, leaseMs: 1))
         try await Task.sleep(for: .milliseconds(20))
-        #expect(try await catalog.collect(dataRef: staged.versionID) == false)
+        #expect(try await catalog.collect(dataRef: staged.versionID) == nil)
         #expect(try await catalog.condemn(dataRef: staged.versionID))
-        #expect(try await catalog.collect(dataRef: staged.versionID))
+        // The row names its shard file (part 1) for the caller to remove.
+        #expect(try await catalog.collect(dataRef: staged.versionID) == [1])
         try await backend.close()
     }
 }

@@ -430,3 +430,45 @@ def test_multipart_upload_complete_abort_and_part_reads(drives_server):
         remove_drive(drive)
     wait_for_health(drives_server, lambda text: "degraded" in text)
     assert s3.get_object(Bucket=bucket, Key="mp/object")["Body"].read() == whole
+
+
+def shard_bytes(drives) -> int:
+    return sum(f.stat().st_size for drive in drives for f in (drive / ".stowage" / "data").rglob("*") if f.is_file())
+
+
+def test_overwritten_and_deleted_data_is_collected(tmp_path):
+    drives = [tmp_path / f"d{i}" for i in range(6)]
+    for drive in drives:
+        drive.mkdir()
+    server = StowageServer(directory=tmp_path / "unused", extra_args=["--drives", ",".join(map(str, drives))],
+                           config={"cluster": {"collection": {"graceSeconds": 0}}})
+    server.start()
+    try:
+        s3 = server.client()
+        bucket = unique_bucket("collect")
+        s3.create_bucket(Bucket=bucket)
+        first, second = os.urandom(3 * 1024 * 1024), os.urandom(1024 * 1024 + 7)
+        s3.put_object(Bucket=bucket, Key="k", Body=first)
+        one = shard_bytes(drives)
+        assert one >= len(first) * 6 // 4
+        s3.put_object(Bucket=bucket, Key="k", Body=second)
+        s3.put_object(Bucket=bucket, Key="gone", Body=first)
+        s3.delete_object(Bucket=bucket, Key="gone")
+
+        # Only the second version's shards stay (a 4+2 code: 1.5x its size, plus framing).
+        deadline = time.monotonic() + 30
+        while shard_bytes(drives) >= one and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = shard_bytes(drives)
+        assert len(second) * 6 // 4 <= left < len(first) * 6 // 4, left
+        assert metric(server, "stowage_cluster_collected_data_total") == 2
+        assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == second
+        with pytest.raises(ClientError) as excinfo:
+            s3.get_object(Bucket=bucket, Key="gone")
+        assert error_code(excinfo) == "NoSuchKey"
+        deadline = time.monotonic() + 10
+        while metric(server, "stowage_cluster_replaced_data_pending") > 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert metric(server, "stowage_cluster_replaced_data_pending") == 0
+    finally:
+        server.stop()

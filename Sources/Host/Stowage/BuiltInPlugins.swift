@@ -34,7 +34,10 @@ extension PluginRegistry {
                 options: .init(
                     drives: configuration.cluster.drives.paths, dataShards: erasure.dataShards, parityShards: erasure.parityShards,
                     chunkSize: erasure.chunkSizeBytes, dataWriteQuorum: erasure.writeQuorum == "data" ? .data : .parity,
-                    fsync: configuration.storage.fsync),
+                    fsync: configuration.storage.fsync, collectionGrace: .seconds(configuration.cluster.collection.graceSeconds),
+                    collectionRate: Double(configuration.cluster.collection.maxPerSecond),
+                    // A short grace asks for space back soon: scan every second, not every ten.
+                    collectionScanInterval: .seconds(configuration.cluster.collection.graceSeconds < 60 ? 1 : 10)),
                 logger: environment.logger)
         }
         registry.registerBuiltInEndpoints()

@@ -18,7 +18,18 @@ extension StowageConfiguration {
         public var drives = Drives()
         public var heartbeatIntervalMs = 5_000
         public var heartbeatTimeoutMs = 30_000
+        public var collection = Collection()
         public init() {}
+
+        /// The collector of the data overwrites, deletes and failed writes leave behind.
+        public struct Collection: Codable, Sendable, Equatable {
+            /// How long replaced data stays before the collector looks at it (reads that
+            /// resolved it finish first).
+            public var graceSeconds = 3_600
+            /// At most this many collections a second (0: unpaced).
+            public var maxPerSecond = 100
+            public init() {}
+        }
 
         public struct Erasure: Codable, Sendable, Equatable {
             public var dataShards = 4
@@ -49,6 +60,9 @@ extension StowageConfiguration {
         guard ["parity", "data"].contains(erasure.writeQuorum) else {
             throw ConfigurationError(field: "cluster.erasure.writeQuorum", reason: "must be \"parity\" or \"data\", not \"\(erasure.writeQuorum)\"")
         }
+        guard cluster.collection.graceSeconds >= 0, cluster.collection.maxPerSecond >= 0 else {
+            throw ConfigurationError(field: "cluster.collection", reason: "graceSeconds and maxPerSecond must not be negative")
+        }
         guard !cluster.drives.paths.isEmpty else {
             throw ConfigurationError(field: "cluster.drives.paths", reason: "must list the drive directories (or pass --drives)")
         }
@@ -64,7 +78,7 @@ extension StowageConfiguration {
 
 extension StowageConfiguration.Cluster {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case enabled, nodeId, quicPort, seedNodes, erasure, drives, heartbeatIntervalMs, heartbeatTimeoutMs
+        case enabled, nodeId, quicPort, seedNodes, erasure, drives, heartbeatIntervalMs, heartbeatTimeoutMs, collection
     }
     public init(from decoder: any Decoder) throws {
         try StrictKeys.reject(decoder, unknownTo: CodingKeys.self)
@@ -78,6 +92,18 @@ extension StowageConfiguration.Cluster {
         drives = try c.decodeIfPresent(Drives.self, forKey: .drives) ?? d.drives
         heartbeatIntervalMs = try c.decodeIfPresent(Int.self, forKey: .heartbeatIntervalMs) ?? d.heartbeatIntervalMs
         heartbeatTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .heartbeatTimeoutMs) ?? d.heartbeatTimeoutMs
+        collection = try c.decodeIfPresent(Collection.self, forKey: .collection) ?? d.collection
+    }
+}
+
+extension StowageConfiguration.Cluster.Collection {
+    enum CodingKeys: String, CodingKey, CaseIterable { case graceSeconds, maxPerSecond }
+    public init(from decoder: any Decoder) throws {
+        try StrictKeys.reject(decoder, unknownTo: CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self.init()
+        graceSeconds = try c.decodeIfPresent(Int.self, forKey: .graceSeconds) ?? d.graceSeconds
+        maxPerSecond = try c.decodeIfPresent(Int.self, forKey: .maxPerSecond) ?? d.maxPerSecond
     }
 }
 

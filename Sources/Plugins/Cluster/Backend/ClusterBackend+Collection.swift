@@ -35,6 +35,7 @@ extension ClusterBackend {
             return ready
         }
         for var job in due {
+            guard await collectionPacer.admit() else { return }
             let verdict = await collect(job)
             guard verdict == .keep(.driveSilent), job.attempts < 5 else { continue }
             job.attempts += 1
@@ -62,7 +63,17 @@ extension ClusterBackend {
         let settled = await set.coordinator.compareAndSet(key: job.located.key) { current in
             .write(current?.value ?? RegisterValue(writeID: .random(), tombstone: true))
         }
-        guard case .written(let chosen) = settled else { return .keep(.driveSilent) }
+        var chosen: AcceptedValue?
+        var bucketDeleted = false
+        switch settled {
+        case .written(let value): chosen = value
+        default:
+            // A deleted bucket's keys take no vote (its fences are for good), so nothing can
+            // settle them, and nothing can be chosen under its ID or read through it again:
+            // once every drive answers, its data goes unsettled.
+            guard await bucketDeletedForGood(job.located) else { return .keep(.driveSilent) }
+            bucketDeleted = true
+        }
         let started = ContinuousClock.now
         // By slot: the drive's view, and whether a condemn was sent to it (whatever came back:
         // an unknown outcome may have condemned it, and it must be released).
@@ -82,6 +93,7 @@ extension ClusterBackend {
         let views = set.drives.indices.map { answers[$0]?.0 ?? .silent }
         let tried = set.drives.indices.filter { answers[$0]?.1 ?? false }
         var verdict = DataCollectionRule.verdict(dataRef: job.versionID, writerFenced: true, chosen: chosen, drives: views)
+        if bucketDeleted { verdict = views.contains(.silent) ? .keep(.driveSilent) : .collect }
         if verdict == .collect {
             let leaseLeft = ContinuousClock.now - started < .milliseconds(Int64(DriveCatalog.condemnationLeaseMs / 2))
             let confirmed = await withTaskGroup(of: Bool.self) { group in
@@ -102,5 +114,14 @@ extension ClusterBackend {
             }
         }
         return verdict
+    }
+
+    /// Whether a drive of this node in the key's set holds the bucket's fence for good: made
+    /// only after the bucket's register was tombstoned (DeleteBucket succeeded).
+    private func bucketDeletedForGood(_ located: Located) async -> Bool {
+        for case let drive as ClusterDrive in located.set.drives.compactMap({ $0 }) {
+            if (try? await drive.catalog?.isDeletedForGood(bucketID: located.key.scope)) == true { return true }
+        }
+        return false
     }
 }

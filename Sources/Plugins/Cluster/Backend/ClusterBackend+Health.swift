@@ -103,6 +103,8 @@ extension ClusterBackend: ClusterStatusSource, BackendMetricsSource {
             BackendMetric(name: "stowage_cluster_quorum_failures_total", kind: .counter, value: Int64(counters.quorumFailures.load(ordering: .relaxed))),
             BackendMetric(name: "stowage_cluster_collected_data_total", kind: .counter, value: Int64(counters.collected.load(ordering: .relaxed))),
             BackendMetric(name: "stowage_cluster_collections_pending", kind: .gauge, value: Int64(collections.withLock { $0.count })),
+            BackendMetric(name: "stowage_cluster_collections_deferred_total", kind: .counter, value: Int64(counters.collectionsDeferred.load(ordering: .relaxed))),
+            BackendMetric(name: "stowage_cluster_replaced_data_pending", kind: .gauge, value: Int64(await orphansPending())),
         ]
         for drive in await clusterStatus().drives where drive.set >= 0 {
             metrics.append(BackendMetric(
@@ -128,6 +130,8 @@ final class ClusterCounters: Sendable {
     let quorumFailures = Atomic<Int>(0)
     /// Data refs the collector removed.
     let collected = Atomic<Int>(0)
+    /// Scanner runs that kept data for now (a drive silent, a write in flight): tried again later.
+    let collectionsDeferred = Atomic<Int>(0)
 }
 
 /// True the first time only.

@@ -167,7 +167,8 @@ extension ClusterBackend {
         let attempt = WriteID.random().bytes
         let located = place.part(number)
         // Staged under the object's key: the shard order (and so the links at Complete) is the object's.
-        let staged = try await stage(body: body, ingest: ingest, expectedSize: expectedSize, versionID: attempt, located: place.object, state: state)
+        let staged = try await stage(
+            body: body, ingest: ingest, expectedSize: expectedSize, versionID: attempt, located: place.object, owner: located.key, state: state)
         var layout = staged.part
         layout.number = number
         let sum = checksum(staged.checked)

@@ -170,7 +170,7 @@ extension ClusterBackend {
         let (counted, holders) = await withTaskGroup(of: [Int].self) { group in
             for (slot, shards) in shardsBySlot {
                 guard let drive = set.drives[slot], drive.online else { continue }
-                group.addTask { (try? await drive.stageLinked(target: versionID, shards: shards, wallMs: now)) ?? [] }
+                group.addTask { (try? await drive.stageLinked(target: versionID, owner: place.object.key, shards: shards, wallMs: now)) ?? [] }
             }
             return await group.reduce(into: ([Int: Int](), 0)) { totals, parts in
                 for part in parts { totals.0[part, default: 0] += 1 }

@@ -23,8 +23,13 @@ extension ClusterBackend {
 
     /// `ingest` checks the body (and computes a checksum when asked); `expectedSize` is its
     /// declared length, if any.
-    func stage(body: S3Body, ingest: BodyIngest, expectedSize: Int64?, versionID: [UInt8], located: Located, state: State) async throws -> Staged {
+    ///
+    /// `owner`: the register that will reference the data, when not `located`'s (a part's).
+    func stage(
+        body: S3Body, ingest: BodyIngest, expectedSize: Int64?, versionID: [UInt8], located: Located, owner: RegisterKey? = nil, state: State
+    ) async throws -> Staged {
         let set = located.set
+        let owner = owner ?? located.key
         let offline = set.offline
         guard state.quorum.canWriteData(offline: offline) else {
             counters.quorumFailures.add(1, ordering: .relaxed)
@@ -84,7 +89,7 @@ extension ClusterBackend {
                 } else {
                     staged = .file(part: 1, slot: slots[shard], length: fileLength)
                 }
-                group.addTask { (try? await drive.stage(dataRef: versionID, shard: staged, wallMs: now)) != nil }
+                group.addTask { (try? await drive.stage(dataRef: versionID, owner: owner, shard: staged, wallMs: now)) != nil }
             }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }

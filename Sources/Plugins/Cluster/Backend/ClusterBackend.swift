@@ -31,6 +31,12 @@ public final class ClusterBackend: StorageBackend {
         /// How long the data of a write whose outcome is unknown waits before the collector
         /// looks at it (CLUSTER.md §3: GETs that resolved it finish first).
         public var collectionGrace: Duration
+        /// At most this many collector runs a second (each settles one key and removes one
+        /// value's data on its set's drives): the collector never crowds out client requests.
+        public var collectionRate: Double
+        /// How often this node's drives are scanned for data their registers stopped
+        /// referencing (overwrites, deletes).
+        public var collectionScanInterval: Duration
         /// This node, as the drives' formats name it; "local" for a single node's drives.
         public var nodeID: String
 
@@ -38,7 +44,7 @@ public final class ClusterBackend: StorageBackend {
             drives: [String], dataShards: Int = 4, parityShards: Int = 2, chunkSize: Int = 4 << 20,
             dataWriteQuorum: QuorumArithmetic.DataWriteQuorum = .parity, fsync: Bool = false,
             inlineLimit: Int = 128 << 10, probeInterval: Duration = .seconds(2), collectionGrace: Duration = .seconds(3600),
-            nodeID: String = "local"
+            collectionRate: Double = 100, collectionScanInterval: Duration = .seconds(10), nodeID: String = "local"
         ) {
             self.drives = drives
             self.dataShards = dataShards
@@ -49,6 +55,8 @@ public final class ClusterBackend: StorageBackend {
             self.inlineLimit = inlineLimit
             self.probeInterval = probeInterval
             self.collectionGrace = collectionGrace
+            self.collectionRate = collectionRate
+            self.collectionScanInterval = collectionScanInterval
             self.nodeID = nodeID
         }
     }
@@ -78,6 +86,10 @@ public final class ClusterBackend: StorageBackend {
     let bucketCache: BucketLeaseCache
     let manifestCache = ManifestCache()
     let collections = Mutex<[CollectionJob]>([])
+    /// Paces every collector run (``Options/collectionRate``).
+    let collectionPacer: CollectionPacer
+    /// Data refs a collector run of this node is working on (the scanner skips them).
+    let collecting = Mutex<Set<[UInt8]>>([])
     let statisticsCache = Mutex<StatisticsSnapshot?>(nil)
     let prefetch = InlinePrefetch()
     let counters = ClusterCounters()
@@ -100,6 +112,7 @@ public final class ClusterBackend: StorageBackend {
     ) {
         self.options = options
         self.logger = logger
+        collectionPacer = CollectionPacer(ratePerSecond: options.collectionRate)
         let served = self.served
         let bucketCache = BucketLeaseCache()
         self.bucketCache = bucketCache
@@ -134,6 +147,7 @@ public final class ClusterBackend: StorageBackend {
         [
             PeriodicWork(interval: options.probeInterval) { [self] in await probeDrives() },
             PeriodicWork(interval: .seconds(1)) { [self] in await collectDueData() },
+            PeriodicWork(interval: options.collectionScanInterval) { [self] in await collectOrphans() },
         ]
     }
 
@@ -147,7 +161,7 @@ public final class ClusterBackend: StorageBackend {
 }
 
 /// Runs `work` every `interval` until graceful shutdown: the drive prober (CLUSTER.md §10,
-/// issue 12 §2) and the collector of failed writes' data.
+/// issue 12 §2), the collector of failed writes' data and the scanner of replaced data.
 struct PeriodicWork: Service {
     let interval: Duration
     let work: @Sendable () async -> Void

@@ -14,23 +14,23 @@ extension ClusterDrive: SetDrive {
         return .file(try ShardFile.create(layout.shardPath(dataRef: dataRef, part: part, slot: slot)))
     }
 
-    func stage(dataRef: [UInt8], shard: StagedShard, wallMs: UInt64) async throws {
+    func stage(dataRef: [UInt8], owner: RegisterKey, shard: StagedShard, wallMs: UInt64) async throws {
         guard let catalog else { throw DriveUnavailable(drive: path) }
         try await track {
             switch shard {
             case .inline(let part, let slot, let bytes):
-                try await catalog.stageInline(dataRef: dataRef, part: part, slot: slot, shard: bytes, wallMs: wallMs)
+                try await catalog.stageInline(dataRef: dataRef, owner: owner, part: part, slot: slot, shard: bytes, wallMs: wallMs)
             case .file(let part, let slot, let length):
                 let file = layout.shardPath(dataRef: dataRef, part: part, slot: slot)
                 let found = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
                 guard found == length else { throw ShortShardFile(path: file, length: found, expected: length) }
                 if durable { try DurableFiles.syncDirectory(layout.shardDirectory(dataRef: dataRef)) }
-                try await catalog.stage(dataRef: dataRef, wallMs: wallMs)
+                try await catalog.stage(dataRef: dataRef, owner: owner, fileParts: [part], wallMs: wallMs)
             }
         }
     }
 
-    func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws -> [Int] {
+    func stageLinked(target: [UInt8], owner: RegisterKey, shards: [LinkedShard], wallMs: UInt64) async throws -> [Int] {
         guard let catalog else { throw DriveUnavailable(drive: path) }
         return try await track {
             // Only the shard of an attempt this drive staged (written whole and checked) is
@@ -53,7 +53,7 @@ extension ClusterDrive: SetDrive {
             }
             if durable && linked { try DurableFiles.syncDirectory(layout.shardDirectory(dataRef: target)) }
             let attempts = eligible.map { (attempt: $0.attempt, number: $0.number, slot: $0.slot, inline: $0.inline) }
-            return try await catalog.stageLinked(target: target, attempts: attempts, required: shards.count, wallMs: wallMs)
+            return try await catalog.stageLinked(target: target, owner: owner, attempts: attempts, required: shards.count, wallMs: wallMs)
         }
     }
 
@@ -94,8 +94,9 @@ extension ClusterDrive: SetDrive {
     }
 
     func collect(dataRef: [UInt8], slot: Int, fileParts: [Int]) async {
-        guard let catalog = catalogInOrOut, (try? await catalog.collect(dataRef: dataRef)) == true else { return }
-        for part in fileParts { unlink(layout.shardPath(dataRef: dataRef, part: part, slot: slot)) }
+        // The row says which files it has (rows staged before it did: the caller's list).
+        guard let catalog = catalogInOrOut, let recorded = try? await catalog.collect(dataRef: dataRef) else { return }
+        for part in Set(fileParts).union(recorded) { unlink(layout.shardPath(dataRef: dataRef, part: part, slot: slot)) }
     }
 
     func release(dataRef: [UInt8]) async {

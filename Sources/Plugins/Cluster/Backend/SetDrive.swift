@@ -18,14 +18,16 @@ protocol SetDrive: Sendable {
     /// Records that the drive holds the data: the shard file written whole (its length
     /// checked: a file cut short must never count as held) and, with fsync on, synced into
     /// its directory; or an inline shard kept in the catalog. Durable when it returns.
-    func stage(dataRef: [UInt8], shard: StagedShard, wallMs: UInt64) async throws
+    /// `owner`: the register the writer stages the data for (found again by the scanner if
+    /// the writer dies before any accept adopts it).
+    func stage(dataRef: [UInt8], owner: RegisterKey, shard: StagedShard, wallMs: UInt64) async throws
     /// A multipart Complete (CLUSTER.md §7): hard-links this drive's shard of each part,
     /// staged under the part attempt's own data ref, to `target` under the part's number, then
     /// stages `target`, so completing moves no bytes. A part counts when its attempt is still
     /// held here (not condemned), checked in the staging transaction after the link, so a
     /// collector that takes the attempt afterwards removes only the attempt's own name.
     /// Returns the part numbers that count on this drive; `target` is staged only when all do.
-    func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws -> [Int]
+    func stageLinked(target: [UInt8], owner: RegisterKey, shards: [LinkedShard], wallMs: UInt64) async throws -> [Int]
     /// Removes staged data no accept adopted (the catalog confirms first); a drive that
     /// cannot confirm keeps it for the collector. `fileParts`: the parts whose shard is a
     /// file in this slot (none for inline data).

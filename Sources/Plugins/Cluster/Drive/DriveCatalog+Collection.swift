@@ -43,16 +43,26 @@ extension DriveCatalog {
         }
     }
 
-    /// Deletes condemned data's rows (inline shards included). True when this drive held
-    /// it under a live condemnation, so the caller removes its files; data not condemned, or
-    /// whose condemnation expired, is never deleted.
-    public func collect(dataRef: [UInt8]) async throws -> Bool {
+    /// Deletes condemned data's rows (inline shards included) and its orphan note. When this
+    /// drive held it under a live condemnation, returns the parts whose shards are files here
+    /// (as staged), so the caller removes them; nil when nothing was deleted: data not
+    /// condemned, or whose condemnation expired, is never deleted (its note stays, for the
+    /// next run). A note on data this drive does not hold at all goes too.
+    public func collect(dataRef: [UInt8]) async throws -> [Int]? {
         try await commits.submit { db in
-            try db.cachedStatement(sql: "DELETE FROM data WHERE data_ref = ? AND condemned > ?")
-                .execute(arguments: [Data(dataRef), Int64(WallClock.nowMs())])
-            guard db.changesCount > 0 else { return false }
-            try db.cachedStatement(sql: "DELETE FROM inline WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
-            return true
+            let now = Int64(WallClock.nowMs())
+            let files = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT file_parts FROM data WHERE data_ref = ? AND condemned > ?"), arguments: [Data(dataRef), now])
+            try db.cachedStatement(sql: "DELETE FROM data WHERE data_ref = ? AND condemned > ?").execute(arguments: [Data(dataRef), now])
+            let deleted = db.changesCount > 0
+            let held = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM data WHERE data_ref = ?"), arguments: [Data(dataRef)]) ?? false
+            if !held {
+                // Inline shards with no data row are a Complete's partial staging, never held.
+                try db.cachedStatement(sql: "DELETE FROM inline WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
+                try db.cachedStatement(sql: "DELETE FROM orphans WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
+            }
+            guard deleted else { return nil }
+            return (files ?? "").split(separator: ",").compactMap { Int($0) }
         }
     }
 }

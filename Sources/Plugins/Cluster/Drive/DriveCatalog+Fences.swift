@@ -31,6 +31,13 @@ extension DriveCatalog {
             arguments: [Data(scope), Int64(WallClock.nowMs())]) ?? false
     }
 
+    /// Whether `bucketID` is closed here for good (its bucket was deleted).
+    public func isDeletedForGood(bucketID: [UInt8]) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM fences WHERE bucket_id = ? AND until = ?", arguments: [Data(bucketID), Int64.max]) ?? false
+        }
+    }
+
     /// After open: whether any fence exists (otherwise accepts skip the look-up).
     func loadFenceFlag() throws {
         let any = try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM fences LIMIT 1") ?? false }

@@ -101,24 +101,33 @@ public final class DriveCatalog: Sendable {
                 if let dataRef, context.dataPresent {
                     try db.cachedStatement(sql: "UPDATE data SET adopted = 1, condemned = 0 WHERE data_ref = ?").execute(arguments: [Data(dataRef)])
                 }
+                try Self.noteOrphan(replaced: stored?.accepted, by: record.accepted, key: key, db)
             }
             return step.reply
         }
     }
 
-    /// Records that a value's data is on this drive (its shard files are written and synced).
-    public func stage(dataRef: [UInt8], wallMs: UInt64) async throws {
-        try await commits.submit { db in
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)").execute(arguments: [Data(dataRef), Int64(wallMs)])
-        }
+    /// Records that a value's data is on this drive (its shard files are written and synced):
+    /// `owner`, the register its writer staged it for; `fileParts`, its shards that are files.
+    public func stage(dataRef: [UInt8], owner: RegisterKey?, fileParts: [Int], wallMs: UInt64) async throws {
+        try await commits.submit { db in try Self.insertData(dataRef, owner: owner, fileParts: fileParts, wallMs: wallMs, db) }
     }
 
     /// Stages a small object's shard in the inline table (with its data row) in one commit.
-    public func stageInline(dataRef: [UInt8], part: Int, slot: Int, shard: [UInt8], wallMs: UInt64) async throws {
+    public func stageInline(dataRef: [UInt8], owner: RegisterKey?, part: Int, slot: Int, shard: [UInt8], wallMs: UInt64) async throws {
         try await commits.submit { db in
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO inline (data_ref, part, slot, bytes) VALUES (?, ?, ?, ?)").execute(arguments: [Data(dataRef), part, slot, Data(shard)])
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)").execute(arguments: [Data(dataRef), Int64(wallMs)])
+            try Self.insertData(dataRef, owner: owner, fileParts: [], wallMs: wallMs, db)
         }
+    }
+
+    private static func insertData(_ dataRef: [UInt8], owner: RegisterKey?, fileParts: [Int], wallMs: UInt64, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO data (data_ref, adopted, created_ms, scope, key, file_parts) VALUES (?, 0, ?, ?, ?, ?)
+            """).execute(arguments: [
+                Data(dataRef), Int64(wallMs), owner.map { Data($0.scope) }, owner.map { Data($0.key) },
+                fileParts.map(String.init).joined(separator: ","),
+            ])
     }
 
     /// A multipart Complete's staging of `target` (``SetDrive/stageLinked``), in one commit:
@@ -128,7 +137,7 @@ public final class DriveCatalog: Sendable {
     /// an accept counts this drive as holding the object's data, all of it). Returns the part
     /// numbers that count.
     public func stageLinked(
-        target: [UInt8], attempts: [(attempt: [UInt8], number: Int, slot: Int, inline: Bool)], required: Int, wallMs: UInt64
+        target: [UInt8], owner: RegisterKey?, attempts: [(attempt: [UInt8], number: Int, slot: Int, inline: Bool)], required: Int, wallMs: UInt64
     ) async throws -> [Int] {
         try await commits.submit { db in
             var counted: [Int] = []
@@ -144,7 +153,8 @@ public final class DriveCatalog: Sendable {
                 counted.append(shard.number)
             }
             if counted.count == required {
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO data (data_ref, adopted, created_ms) VALUES (?, 0, ?)").execute(arguments: [Data(target), Int64(wallMs)])
+                let files = attempts.filter { !$0.inline && counted.contains($0.number) }.map(\.number)
+                try Self.insertData(target, owner: owner, fileParts: files, wallMs: wallMs, db)
             }
             return counted
         }

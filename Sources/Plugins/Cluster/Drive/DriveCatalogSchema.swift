@@ -57,6 +57,30 @@ enum DriveCatalogSchema {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("drive-catalog-v4-orphans") { db in
+            // Data a register row here stopped referencing: an accept or commit replaced the
+            // value that named it (an overwrite, a delete, a part uploaded again). Written in
+            // the transaction that replaced it, so no overwrite is ever missed; the scanner
+            // hands each to the collector, which deletes the data only under the reference
+            // rule (CLUSTER.md §3, F6). `payload`: the replaced value (the manifest that says
+            // which shard files the data has); `retry_ms`: not before then (a drive was silent).
+            try db.execute(sql: """
+                CREATE TABLE orphans (
+                    data_ref BLOB PRIMARY KEY, scope BLOB NOT NULL, key BLOB NOT NULL, payload BLOB NOT NULL,
+                    since_ms INTEGER NOT NULL, retry_ms INTEGER NOT NULL DEFAULT 0
+                ) WITHOUT ROWID;
+                CREATE INDEX orphans_by_age ON orphans (since_ms);
+                """)
+            // Whose data a row is (the register key its writer staged it for) and which of its
+            // shards are files here: data no accept ever adopted (its writer died between
+            // staging and accepting) is found by age and collected with no value to read.
+            try db.execute(sql: """
+                ALTER TABLE data ADD COLUMN scope BLOB;
+                ALTER TABLE data ADD COLUMN key BLOB;
+                ALTER TABLE data ADD COLUMN file_parts TEXT;
+                CREATE INDEX data_unadopted ON data (created_ms) WHERE adopted = 0;
+                """)
+        }
         return migrator
     }
 }

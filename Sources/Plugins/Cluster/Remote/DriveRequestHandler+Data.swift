@@ -46,6 +46,9 @@ enum DataVerb: String, Sendable {
     /// `discard` and `collect`: the comma-separated parts whose shard files go.
     static let parts = HTTPField.Name("stowage-parts")!
     static let until = HTTPField.Name("stowage-until")!
+    /// `stage` and `stageLinked`: the register the data is staged for (hex scope, hex key).
+    static let ownerScope = HTTPField.Name("stowage-owner-scope")!
+    static let ownerKey = HTTPField.Name("stowage-owner-key")!
     static let token = HTTPField.Name("stowage-token")!
 }
 
@@ -56,6 +59,7 @@ struct DataFields {
     let slot: Int
     let inline: Bool
     let fileParts: [Int]
+    let owner: RegisterKey?
 
     init?(_ fields: HTTPFields) {
         guard let hex = fields[DataVerb.dataRef], let dataRef = StowageCore.Hex.decode(hex) else { return nil }
@@ -67,6 +71,11 @@ struct DataFields {
             fileParts = list.split(separator: ",").compactMap { Int($0) }
         } else {
             fileParts = inline ? [] : [part]
+        }
+        if let scope = fields[DataVerb.ownerScope].flatMap(StowageCore.Hex.decode), let key = fields[DataVerb.ownerKey].flatMap(StowageCore.Hex.decode) {
+            owner = RegisterKey(scope: scope, key: key)
+        } else {
+            owner = nil
         }
     }
 }
@@ -109,7 +118,8 @@ extension DriveRequestHandler {
                 shard = .file(part: fields.part, slot: fields.slot, length: length)
             }
             let wallMs = request.fields[DataVerb.wallMs].flatMap { UInt64($0) } ?? WallClock.nowMs()
-            try await drive.stage(dataRef: fields.dataRef, shard: shard, wallMs: wallMs)
+            guard let owner = fields.owner else { return ClusterResponse(status: .badRequest) }
+            try await drive.stage(dataRef: fields.dataRef, owner: owner, shard: shard, wallMs: wallMs)
         case .discard:
             await drive.discard(dataRef: fields.dataRef, slot: fields.slot, fileParts: fields.fileParts)
         case .stageLinked:
@@ -118,7 +128,8 @@ extension DriveRequestHandler {
                 return ClusterResponse(status: .badRequest)
             }
             let wallMs = request.fields[DataVerb.wallMs].flatMap { UInt64($0) } ?? WallClock.nowMs()
-            let counted = try await drive.stageLinked(target: fields.dataRef, shards: shards, wallMs: wallMs)
+            guard let owner = fields.owner else { return ClusterResponse(status: .badRequest) }
+            let counted = try await drive.stageLinked(target: fields.dataRef, owner: owner, shards: shards, wallMs: wallMs)
             return ClusterResponse(body: S3Body(ByteBuffer(bytes: Array(try JSONEncoder().encode(counted)))))
         case .condemn:
             try await drive.condemn(dataRef: fields.dataRef)

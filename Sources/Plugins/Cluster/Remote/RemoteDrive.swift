@@ -65,7 +65,7 @@ final class RemoteDrive: SetDrive {
         return .stream(RemoteShardWriter(transport: transport, node: node, request: request(.shardWrite, fields)))
     }
 
-    func stage(dataRef: [UInt8], shard: StagedShard, wallMs: UInt64) async throws {
+    func stage(dataRef: [UInt8], owner: RegisterKey, shard: StagedShard, wallMs: UInt64) async throws {
         var fields: DataFieldsBuilder
         var body = S3Body.empty
         switch shard {
@@ -77,12 +77,14 @@ final class RemoteDrive: SetDrive {
             fields.set(DataVerb.length, String(length))
         }
         fields.set(DataVerb.wallMs, String(wallMs))
+        fields.set(owner)
         try await call(.stage, fields, body: body)
     }
 
-    func stageLinked(target: [UInt8], shards: [LinkedShard], wallMs: UInt64) async throws -> [Int] {
+    func stageLinked(target: [UInt8], owner: RegisterKey, shards: [LinkedShard], wallMs: UInt64) async throws -> [Int] {
         var fields = DataFieldsBuilder(dataRef: target)
         fields.set(DataVerb.wallMs, String(wallMs))
+        fields.set(owner)
         let body = try JSONEncoder().encode(shards)
         let answer = try await call(.stageLinked, fields, body: S3Body(ByteBuffer(bytes: body)))
         guard let counted = try? JSONDecoder().decode([Int].self, from: Data(answer.readableBytesView)) else {
@@ -175,6 +177,11 @@ struct DataFieldsBuilder {
     }
 
     mutating func set(_ name: HTTPField.Name, _ value: String) { fields[name] = value }
+
+    mutating func set(_ owner: RegisterKey) {
+        fields[DataVerb.ownerScope] = Hex.string(owner.scope)
+        fields[DataVerb.ownerKey] = Hex.string(owner.key)
+    }
 }
 
 /// Reads a shard on another node, one chunk's record per request.
