@@ -193,6 +193,37 @@ struct ReplacedDataCollectionTests {
         try await backend.close()
     }
 
+    /// A DeleteBucket in progress (its fences expire) is not a deleted bucket: nothing can
+    /// settle the key while it holds, so the data stays; once the fences are lifted the
+    /// key settles and the data goes.
+    @Test func aBucketFencedForAWhileKeepsItsData() async throws {
+        let drives = TempDrives(count: 6)
+        let backend = try await backend(drives, grace: .seconds(3600))
+        let old = try await put(backend, bytes(300_000, 15))
+        _ = try await put(backend, bytes(300_000, 16))
+        let state = try backend.openState()
+        let located = try await backend.locate(address, state: state)
+        let token: [UInt8] = Array("in-progress".utf8)
+        for drive in state.drives {
+            try await drive.catalog!.fence(bucketID: located.key.scope, token: token, untilMs: WallClock.nowMs() + 60_000)
+        }
+        let catalog = try #require(state.drives[0].catalog)
+        let notes = try await catalog.orphans(notedBy: .max, now: .max, limit: 10)
+        #expect(notes.count == 1)
+        for note in notes { await backend.collect(note, in: state.sets[0], from: catalog) }
+        #expect(try files(backend, old).count == 6)
+        #expect(try await self.notes(backend) == 6)
+
+        for drive in state.drives {
+            try await drive.catalog!.fence(bucketID: located.key.scope, token: token, untilMs: nil, open: true)
+        }
+        for note in notes { await backend.collect(note, in: state.sets[0], from: catalog) }
+        #expect(try files(backend, old).isEmpty)
+        #expect(try await self.notes(backend) == 0)
+        #expect(try await read(backend) == bytes(300_000, 16))
+        try await backend.close()
+    }
+
     /// A writer that died between staging and accepting: its data is found by age through the
     /// owner its rows name, and collected with no value to read (the rows name their files).
     @Test func dataNoAcceptAdoptedIsFoundByAge() async throws {

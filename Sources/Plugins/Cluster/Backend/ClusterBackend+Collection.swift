@@ -35,8 +35,12 @@ extension ClusterBackend {
             return ready
         }
         for var job in due {
-            guard await collectionPacer.admit() else { return }
-            let verdict = await collect(job)
+            // One run per data ref on this node (the scanner may hold a note on it too).
+            guard collecting.withLock({ $0.insert(job.versionID).inserted }) else { continue }
+            let admitted = await collectionPacer.admit()
+            let verdict = admitted ? await collect(job) : .keep(.driveSilent)
+            _ = collecting.withLock { $0.remove(job.versionID) }
+            guard admitted else { return }
             guard verdict == .keep(.driveSilent), job.attempts < 5 else { continue }
             job.attempts += 1
             job.due = .now + .seconds(30 * job.attempts)
@@ -60,20 +64,21 @@ extension ClusterBackend {
     /// adopt a late accept while the others delete their shards).
     func collect(_ job: CollectionJob) async -> DataCollectionRule.Verdict {
         let set = job.located.set
-        let settled = await set.coordinator.compareAndSet(key: job.located.key) { current in
-            .write(current?.value ?? RegisterValue(writeID: .random(), tombstone: true))
-        }
+        // Every drive must answer in the end: with one away, nothing is settled or condemned.
+        guard set.drives.allSatisfy({ $0?.online == true }) else { return .keep(.driveSilent) }
+        // A deleted bucket's keys take no vote (its fences are for good), so nothing can
+        // settle them, and nothing can be chosen under its ID or read through it again: once
+        // every drive answers, its data goes unsettled.
+        let bucketDeleted = await bucketDeletedForGood(job.located)
         var chosen: AcceptedValue?
-        var bucketDeleted = false
-        switch settled {
-        case .written(let value): chosen = value
-        default:
-            // A deleted bucket's keys take no vote (its fences are for good), so nothing can
-            // settle them, and nothing can be chosen under its ID or read through it again:
-            // once every drive answers, its data goes unsettled.
-            guard await bucketDeletedForGood(job.located) else { return .keep(.driveSilent) }
-            bucketDeleted = true
+        if !bucketDeleted {
+            let settled = await set.coordinator.compareAndSet(key: job.located.key) { current in
+                .write(current?.value ?? RegisterValue(writeID: .random(), tombstone: true))
+            }
+            guard case .written(let value) = settled else { return .keep(.driveSilent) }
+            chosen = value
         }
+        let token = Array(UUID().uuidString.utf8)
         let started = ContinuousClock.now
         // By slot: the drive's view, and whether a condemn was sent to it (whatever came back:
         // an unknown outcome may have condemned it, and it must be released).
@@ -81,7 +86,7 @@ extension ClusterBackend {
             for (slot, drive) in set.drives.enumerated() {
                 group.addTask {
                     guard let drive, drive.online else { return (slot, .silent, false) }
-                    guard (try? await drive.condemn(dataRef: job.versionID)) != nil else { return (slot, .silent, true) }
+                    guard (try? await drive.condemn(dataRef: job.versionID, token: token)) != nil else { return (slot, .silent, true) }
                     // Read after this drive's condemnation: an accept that adopted the data
                     // before it is in this answer; one after it is refused.
                     guard let accepted = try? await drive.accepted(job.located.key) else { return (slot, .silent, true) }
@@ -98,7 +103,7 @@ extension ClusterBackend {
             let leaseLeft = ContinuousClock.now - started < .milliseconds(Int64(DriveCatalog.condemnationLeaseMs / 2))
             let confirmed = await withTaskGroup(of: Bool.self) { group in
                 for slot in tried {
-                    group.addTask { (try? await set.drives[slot]?.stillCondemned(dataRef: job.versionID)) == true }
+                    group.addTask { (try? await set.drives[slot]?.stillCondemned(dataRef: job.versionID, token: token)) == true }
                 }
                 return await group.allSatisfy { $0 }
             }
@@ -108,9 +113,9 @@ extension ClusterBackend {
         for slot in tried {
             guard let drive = set.drives[slot] else { continue }
             if verdict == .collect {
-                await drive.collect(dataRef: job.versionID, slot: slot, fileParts: Self.fileParts(job.parts, slot: slot))
+                await drive.collect(dataRef: job.versionID, token: token, slot: slot, fileParts: Self.fileParts(job.parts, slot: slot))
             } else {
-                await drive.release(dataRef: job.versionID)
+                await drive.release(dataRef: job.versionID, token: token)
             }
         }
         return verdict

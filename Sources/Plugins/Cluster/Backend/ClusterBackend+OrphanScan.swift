@@ -14,14 +14,26 @@ import Synchronization
 /// later slot waits two scan intervals more per slot, so the first drive's run normally
 /// collects the data and every note before the others look; a drive that was away finds its
 /// own note when it is back, and that run removes what is left there.
+extension UInt64 {
+    func addingClamped(_ other: UInt64) -> UInt64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
+    }
+
+    func multipliedClamped(by other: UInt64) -> UInt64 {
+        let (product, overflow) = multipliedReportingOverflow(by: other)
+        return overflow ? .max : product
+    }
+
+    func subtractingClamped(_ other: UInt64) -> UInt64 { self > other ? self - other : 0 }
+}
+
 extension ClusterBackend {
     /// One pass over this node's drives: every note that is due, paced by the collector's rate.
     func collectOrphans() async {
         guard let state = try? openState() else { return }
-        let graceMs = UInt64(clamping: options.collectionGrace.components.seconds * 1000
-            + options.collectionGrace.components.attoseconds / 1_000_000_000_000_000)
-        let intervalMs = UInt64(clamping: options.collectionScanInterval.components.seconds * 1000
-            + options.collectionScanInterval.components.attoseconds / 1_000_000_000_000_000)
+        let graceMs = Self.milliseconds(options.collectionGrace)
+        let intervalMs = Self.milliseconds(options.collectionScanInterval)
         for set in state.sets {
             for (slot, member) in set.drives.enumerated() {
                 guard let drive = member as? ClusterDrive, let catalog = drive.catalog else { continue }
@@ -29,7 +41,7 @@ extension ClusterBackend {
                 // Data staged this long ago and never adopted here: its writer is long gone.
                 let staleMs = Swift.max(graceMs, Self.unadoptedAfterMs)
                 if now > staleMs { _ = try? await catalog.noteUnadopted(stagedBy: now - staleMs) }
-                let wait = graceMs + UInt64(slot) * 2 * intervalMs
+                let wait = graceMs.addingClamped(UInt64(slot).multipliedClamped(by: 2).multipliedClamped(by: intervalMs))
                 guard now > wait, let notes = try? await catalog.orphans(notedBy: now - wait, now: now, limit: 256) else { continue }
                 for note in notes {
                     guard !Task.isCancelled else { return }
@@ -37,6 +49,13 @@ extension ClusterBackend {
                 }
             }
         }
+    }
+
+    /// A duration in whole milliseconds, saturating (a grace of years must not trap).
+    static func milliseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0 else { return 0 }
+        return UInt64(seconds).multipliedClamped(by: 1000).addingClamped(UInt64(attoseconds / 1_000_000_000_000_000))
     }
 
     /// How old staged data that no accept adopted must be before it is noted: longer than any
@@ -61,8 +80,11 @@ extension ClusterBackend {
             try? await catalog.forgetOrphan(dataRef: note.dataRef)
         case .keep:
             counters.collectionsDeferred.add(1, ordering: .relaxed)
-            let retryMs = UInt64(clamping: options.collectionScanInterval.components.seconds) * 6_000 + 1_000
-            try? await catalog.deferOrphan(dataRef: note.dataRef, untilMs: WallClock.nowMs() + retryMs)
+            // Backs off with the note's age (a drive away for a day is not asked every minute).
+            let now = WallClock.nowMs()
+            let soonest = UInt64(clamping: options.collectionScanInterval.components.seconds) * 6_000 + 1_000
+            let retryMs = Swift.min(Swift.max(now.subtractingClamped(note.sinceMs) / 2, soonest), 3_600_000)
+            try? await catalog.deferOrphan(dataRef: note.dataRef, untilMs: now + retryMs)
         }
     }
 

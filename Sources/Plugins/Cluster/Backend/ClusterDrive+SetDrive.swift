@@ -14,7 +14,7 @@ extension ClusterDrive: SetDrive {
         return .file(try ShardFile.create(layout.shardPath(dataRef: dataRef, part: part, slot: slot)))
     }
 
-    func stage(dataRef: [UInt8], owner: RegisterKey, shard: StagedShard, wallMs: UInt64) async throws {
+    func stage(dataRef: [UInt8], owner: RegisterKey?, shard: StagedShard, wallMs: UInt64) async throws {
         guard let catalog else { throw DriveUnavailable(drive: path) }
         try await track {
             switch shard {
@@ -30,7 +30,7 @@ extension ClusterDrive: SetDrive {
         }
     }
 
-    func stageLinked(target: [UInt8], owner: RegisterKey, shards: [LinkedShard], wallMs: UInt64) async throws -> [Int] {
+    func stageLinked(target: [UInt8], owner: RegisterKey?, shards: [LinkedShard], wallMs: UInt64) async throws -> [Int] {
         guard let catalog else { throw DriveUnavailable(drive: path) }
         return try await track {
             // Only the shard of an attempt this drive staged (written whole and checked) is
@@ -78,9 +78,9 @@ extension ClusterDrive: SetDrive {
         try await track { try await catalog.fence(bucketID: bucketID, token: token, untilMs: untilMs, open: open) }
     }
 
-    func condemn(dataRef: [UInt8]) async throws {
+    func condemn(dataRef: [UInt8], token: [UInt8]) async throws {
         guard online, let catalog else { throw DriveUnavailable(drive: path) }
-        _ = try await catalog.condemn(dataRef: dataRef)
+        try await catalog.condemn(dataRef: dataRef, token: token)
     }
 
     func accepted(_ key: RegisterKey) async throws -> AcceptedValue? {
@@ -88,18 +88,18 @@ extension ClusterDrive: SetDrive {
         return try catalog.record(key)?.accepted
     }
 
-    func stillCondemned(dataRef: [UInt8]) async throws -> Bool {
+    func stillCondemned(dataRef: [UInt8], token: [UInt8]) async throws -> Bool {
         guard let catalog = catalogInOrOut else { throw DriveUnavailable(drive: path) }
-        return try await catalog.isCondemned(dataRef: dataRef)
+        return try await catalog.isCondemned(dataRef: dataRef, token: token)
     }
 
-    func collect(dataRef: [UInt8], slot: Int, fileParts: [Int]) async {
+    func collect(dataRef: [UInt8], token: [UInt8], slot: Int, fileParts: [Int]) async {
         // The row says which files it has (rows staged before it did: the caller's list).
-        guard let catalog = catalogInOrOut, let recorded = try? await catalog.collect(dataRef: dataRef) else { return }
+        guard let catalog = catalogInOrOut, let recorded = try? await catalog.collect(dataRef: dataRef, token: token) else { return }
         for part in Set(fileParts).union(recorded) { unlink(layout.shardPath(dataRef: dataRef, part: part, slot: slot)) }
     }
 
-    func release(dataRef: [UInt8]) async {
-        try? await catalogInOrOut?.release(dataRef: dataRef)
+    func release(dataRef: [UInt8], token: [UInt8]) async {
+        try? await catalogInOrOut?.release(dataRef: dataRef, token: token)
     }
 }

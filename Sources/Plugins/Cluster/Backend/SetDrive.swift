@@ -20,14 +20,14 @@ protocol SetDrive: Sendable {
     /// its directory; or an inline shard kept in the catalog. Durable when it returns.
     /// `owner`: the register the writer stages the data for (found again by the scanner if
     /// the writer dies before any accept adopts it).
-    func stage(dataRef: [UInt8], owner: RegisterKey, shard: StagedShard, wallMs: UInt64) async throws
+    func stage(dataRef: [UInt8], owner: RegisterKey?, shard: StagedShard, wallMs: UInt64) async throws
     /// A multipart Complete (CLUSTER.md §7): hard-links this drive's shard of each part,
     /// staged under the part attempt's own data ref, to `target` under the part's number, then
     /// stages `target`, so completing moves no bytes. A part counts when its attempt is still
     /// held here (not condemned), checked in the staging transaction after the link, so a
     /// collector that takes the attempt afterwards removes only the attempt's own name.
     /// Returns the part numbers that count on this drive; `target` is staged only when all do.
-    func stageLinked(target: [UInt8], owner: RegisterKey, shards: [LinkedShard], wallMs: UInt64) async throws -> [Int]
+    func stageLinked(target: [UInt8], owner: RegisterKey?, shards: [LinkedShard], wallMs: UInt64) async throws -> [Int]
     /// Removes staged data no accept adopted (the catalog confirms first); a drive that
     /// cannot confirm keeps it for the collector. `fileParts`: the parts whose shard is a
     /// file in this slot (none for inline data).
@@ -42,14 +42,17 @@ protocol SetDrive: Sendable {
     /// good (nil), or removes that token's fence (`open`).
     func fenceBucket(_ bucketID: [UInt8], token: [UInt8], untilMs: UInt64?, open: Bool) async throws
 
-    // The collector (DataCollectionRule): condemn, read, then collect or release.
-    func condemn(dataRef: [UInt8]) async throws
+    // The collector (DataCollectionRule): condemn, read, then collect or release, each
+    // under the run's `token` (a run acts on its own condemnation only).
+    /// Condemns the data, held here or not (a drive that holds none then refuses to stage it).
+    func condemn(dataRef: [UInt8], token: [UInt8]) async throws
     func accepted(_ key: RegisterKey) async throws -> AcceptedValue?
-    /// True while this drive's condemnation of the data holds (its lease, never adopted since).
-    func stillCondemned(dataRef: [UInt8]) async throws -> Bool
-    func collect(dataRef: [UInt8], slot: Int, fileParts: [Int]) async
-    /// Lifts this collector's condemnation, also on a drive now out of rotation.
-    func release(dataRef: [UInt8]) async
+    /// True while the run's condemnation of the data holds here (its lease, no other run's
+    /// since, never adopted or staged since).
+    func stillCondemned(dataRef: [UInt8], token: [UInt8]) async throws -> Bool
+    func collect(dataRef: [UInt8], token: [UInt8], slot: Int, fileParts: [Int]) async
+    /// Lifts the run's condemnation, also on a drive now out of rotation.
+    func release(dataRef: [UInt8], token: [UInt8]) async
 }
 
 /// What a drive stages: a shard file of a known length, or an inline shard (the whole

@@ -76,7 +76,12 @@ extension DriveCatalog {
                 SELECT data_ref, scope, key, X'', created_ms FROM data
                 WHERE adopted = 0 AND created_ms <= ? AND scope IS NOT NULL AND key IS NOT NULL
                 """).execute(arguments: [Int64(clamping: stagedBy)])
-            return db.changesCount
+            let noted = db.changesCount
+            // Noted rows leave the unadopted index (2: unadopted, noted), so each scan reads
+            // only what is new; an accept that adopts one still sets 1.
+            try db.cachedStatement(sql: "UPDATE data SET adopted = 2 WHERE adopted = 0 AND created_ms <= ?")
+                .execute(arguments: [Int64(clamping: stagedBy)])
+            return noted
         }
     }
 

@@ -107,6 +107,12 @@ public final class DriveCatalog: Sendable {
         }
     }
 
+    /// A stage of data a collector run condemned while this drive held none of it.
+    public struct StagingRefused: Error, CustomStringConvertible {
+        public let dataRef: [UInt8]
+        public var description: String { "staging refused: the data is condemned on this drive" }
+    }
+
     /// Records that a value's data is on this drive (its shard files are written and synced):
     /// `owner`, the register its writer staged it for; `fileParts`, its shards that are files.
     public func stage(dataRef: [UInt8], owner: RegisterKey?, fileParts: [Int], wallMs: UInt64) async throws {
@@ -122,6 +128,7 @@ public final class DriveCatalog: Sendable {
     }
 
     private static func insertData(_ dataRef: [UInt8], owner: RegisterKey?, fileParts: [Int], wallMs: UInt64, _ db: Database) throws {
+        guard try !condemnedAbsent(dataRef, db) else { throw StagingRefused(dataRef: dataRef) }
         try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO data (data_ref, adopted, created_ms, scope, key, file_parts) VALUES (?, 0, ?, ?, ?, ?)
             """).execute(arguments: [

@@ -81,6 +81,20 @@ enum DriveCatalogSchema {
                 CREATE INDEX data_unadopted ON data (created_ms) WHERE adopted = 0;
                 """)
         }
+        migrator.registerMigration("drive-catalog-v5-condemnation-owners") { db in
+            // A condemnation names the collector run that made it, so a run releases or
+            // deletes under its own condemnation only (two runs on one data ref: the later
+            // one's condemnation wins, and the earlier one keeps the data). A drive that does
+            // not hold the data condemns it too (`condemned_absent`): a late stage of it is
+            // refused, so the drive cannot come to hold, and then vote for, data the run
+            // found nowhere on it.
+            try db.execute(sql: """
+                ALTER TABLE data ADD COLUMN condemned_by BLOB;
+                CREATE TABLE condemned_absent (
+                    data_ref BLOB PRIMARY KEY, token BLOB NOT NULL, until INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

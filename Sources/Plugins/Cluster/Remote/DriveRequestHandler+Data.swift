@@ -118,8 +118,7 @@ extension DriveRequestHandler {
                 shard = .file(part: fields.part, slot: fields.slot, length: length)
             }
             let wallMs = request.fields[DataVerb.wallMs].flatMap { UInt64($0) } ?? WallClock.nowMs()
-            guard let owner = fields.owner else { return ClusterResponse(status: .badRequest) }
-            try await drive.stage(dataRef: fields.dataRef, owner: owner, shard: shard, wallMs: wallMs)
+            try await drive.stage(dataRef: fields.dataRef, owner: fields.owner, shard: shard, wallMs: wallMs)
         case .discard:
             await drive.discard(dataRef: fields.dataRef, slot: fields.slot, fileParts: fields.fileParts)
         case .stageLinked:
@@ -128,25 +127,38 @@ extension DriveRequestHandler {
                 return ClusterResponse(status: .badRequest)
             }
             let wallMs = request.fields[DataVerb.wallMs].flatMap { UInt64($0) } ?? WallClock.nowMs()
-            guard let owner = fields.owner else { return ClusterResponse(status: .badRequest) }
-            let counted = try await drive.stageLinked(target: fields.dataRef, owner: owner, shards: shards, wallMs: wallMs)
+            let counted = try await drive.stageLinked(target: fields.dataRef, owner: fields.owner, shards: shards, wallMs: wallMs)
             return ClusterResponse(body: S3Body(ByteBuffer(bytes: Array(try JSONEncoder().encode(counted)))))
-        case .condemn:
-            try await drive.condemn(dataRef: fields.dataRef)
-        case .condemned:
-            let held = try await drive.stillCondemned(dataRef: fields.dataRef)
-            return ClusterResponse(body: S3Body(ByteBuffer(bytes: [held ? 1 : 0])))
-        case .collect:
-            await drive.collect(dataRef: fields.dataRef, slot: fields.slot, fileParts: fields.fileParts)
-        case .release:
-            await drive.release(dataRef: fields.dataRef)
+        case .condemn, .condemned, .collect, .release:
+            guard let token = request.fields[DataVerb.token].flatMap({ StowageCore.Hex.decode($0) }), !token.isEmpty else {
+                return ClusterResponse(status: .badRequest)
+            }
+            return try await collectorVerb(verb, fields, token: token, drive: drive)
         case .bucketFence:
+            // Only a literal: anything unreadable must not become a fence for good.
             guard let until, let token = request.fields[DataVerb.token].flatMap({ StowageCore.Hex.decode($0) }) else {
                 return ClusterResponse(status: .badRequest)
             }
-            try await drive.fenceBucket(fields.dataRef, token: token, untilMs: UInt64(until), open: until == "open")
+            let untilMs = UInt64(until)
+            guard until == "open" || until == "forever" || untilMs != nil else { return ClusterResponse(status: .badRequest) }
+            try await drive.fenceBucket(fields.dataRef, token: token, untilMs: untilMs, open: until == "open")
         case .accepted, .probe:
             break
+        }
+        return ClusterResponse(status: .ok)
+    }
+
+    private func collectorVerb(_ verb: DataVerb, _ fields: DataFields, token: [UInt8], drive: ClusterDrive) async throws -> ClusterResponse {
+        switch verb {
+        case .condemn:
+            try await drive.condemn(dataRef: fields.dataRef, token: token)
+        case .condemned:
+            let held = try await drive.stillCondemned(dataRef: fields.dataRef, token: token)
+            return ClusterResponse(body: S3Body(ByteBuffer(bytes: [held ? 1 : 0])))
+        case .collect:
+            await drive.collect(dataRef: fields.dataRef, token: token, slot: fields.slot, fileParts: fields.fileParts)
+        default:
+            await drive.release(dataRef: fields.dataRef, token: token)
         }
         return ClusterResponse(status: .ok)
     }

@@ -65,7 +65,7 @@ final class RemoteDrive: SetDrive {
         return .stream(RemoteShardWriter(transport: transport, node: node, request: request(.shardWrite, fields)))
     }
 
-    func stage(dataRef: [UInt8], owner: RegisterKey, shard: StagedShard, wallMs: UInt64) async throws {
+    func stage(dataRef: [UInt8], owner: RegisterKey?, shard: StagedShard, wallMs: UInt64) async throws {
         var fields: DataFieldsBuilder
         var body = S3Body.empty
         switch shard {
@@ -81,7 +81,7 @@ final class RemoteDrive: SetDrive {
         try await call(.stage, fields, body: body)
     }
 
-    func stageLinked(target: [UInt8], owner: RegisterKey, shards: [LinkedShard], wallMs: UInt64) async throws -> [Int] {
+    func stageLinked(target: [UInt8], owner: RegisterKey?, shards: [LinkedShard], wallMs: UInt64) async throws -> [Int] {
         var fields = DataFieldsBuilder(dataRef: target)
         fields.set(DataVerb.wallMs, String(wallMs))
         fields.set(owner)
@@ -111,8 +111,8 @@ final class RemoteDrive: SetDrive {
         try await call(.bucketFence, fields)
     }
 
-    func condemn(dataRef: [UInt8]) async throws {
-        try await call(.condemn, DataFieldsBuilder(dataRef: dataRef))
+    func condemn(dataRef: [UInt8], token: [UInt8]) async throws {
+        try await call(.condemn, DataFieldsBuilder(dataRef: dataRef).run(token))
     }
 
     func accepted(_ key: RegisterKey) async throws -> AcceptedValue? {
@@ -123,17 +123,17 @@ final class RemoteDrive: SetDrive {
         return accepted
     }
 
-    func stillCondemned(dataRef: [UInt8]) async throws -> Bool {
-        let bytes = try await call(.condemned, DataFieldsBuilder(dataRef: dataRef))
+    func stillCondemned(dataRef: [UInt8], token: [UInt8]) async throws -> Bool {
+        let bytes = try await call(.condemned, DataFieldsBuilder(dataRef: dataRef).run(token))
         return bytes.readableBytesView.first == 1
     }
 
-    func collect(dataRef: [UInt8], slot: Int, fileParts: [Int]) async {
-        _ = try? await call(.collect, DataFieldsBuilder(dataRef: dataRef, slot: slot, fileParts: fileParts))
+    func collect(dataRef: [UInt8], token: [UInt8], slot: Int, fileParts: [Int]) async {
+        _ = try? await call(.collect, DataFieldsBuilder(dataRef: dataRef, slot: slot, fileParts: fileParts).run(token))
     }
 
-    func release(dataRef: [UInt8]) async {
-        _ = try? await call(.release, DataFieldsBuilder(dataRef: dataRef))
+    func release(dataRef: [UInt8], token: [UInt8]) async {
+        _ = try? await call(.release, DataFieldsBuilder(dataRef: dataRef).run(token))
     }
 
     func request(_ verb: DataVerb, _ fields: DataFieldsBuilder = DataFieldsBuilder(), body: S3Body = .empty) -> ClusterRequest {
@@ -178,9 +178,17 @@ struct DataFieldsBuilder {
 
     mutating func set(_ name: HTTPField.Name, _ value: String) { fields[name] = value }
 
-    mutating func set(_ owner: RegisterKey) {
+    mutating func set(_ owner: RegisterKey?) {
+        guard let owner else { return }
         fields[DataVerb.ownerScope] = Hex.string(owner.scope)
         fields[DataVerb.ownerKey] = Hex.string(owner.key)
+    }
+
+    /// The collector run a verb acts for (`stowage-token`).
+    func run(_ token: [UInt8]) -> DataFieldsBuilder {
+        var copy = self
+        copy.fields[DataVerb.token] = Hex.string(token)
+        return copy
     }
 }
 
