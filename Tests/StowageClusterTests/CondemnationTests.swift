@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 import NIOCore
 import StowageCore
@@ -43,25 +44,71 @@ struct CondemnationTests {
         }.filter { FileManager.default.fileExists(atPath: $0) }.count
     }
 
-    /// Two runs on one data ref: the later condemnation replaces the earlier; the earlier run
-    /// then neither releases the later one's nor deletes under it.
-    @Test func aRunActsOnlyUnderItsOwnCondemnation() async throws {
+    /// Two runs on one data ref: the second cannot take over the first's live condemnation
+    /// (the first may be deleting shards elsewhere), and its release leaves the first's in
+    /// place, so a late accept is still refused; once the first collected, a stage within its
+    /// lease is refused too.
+    @Test func aRunNeverTakesOverAnothersCondemnation() async throws {
         let backend = try await backend(TempDrives(count: 6))
         let version = try await put(backend, bytes(100_000, 1))
         _ = try await put(backend, bytes(100_000, 2))
-        let catalog = try #require(try backend.openState().drives[0].catalog)
+        let state = try backend.openState()
+        let catalog = try #require(state.drives[0].catalog)
         let ref = Array(version.versionID)
         let first: [UInt8] = Array("first".utf8), second: [UInt8] = Array("second".utf8)
 
         #expect(try await catalog.condemn(dataRef: ref, token: first))
-        #expect(try await catalog.condemn(dataRef: ref, token: second))
-        #expect(try await catalog.isCondemned(dataRef: ref, token: first) == false)
-        #expect(try await catalog.isCondemned(dataRef: ref, token: second))
-        try await catalog.release(dataRef: ref, token: first)
-        #expect(try await catalog.isCondemned(dataRef: ref, token: second))
-        #expect(try await catalog.collect(dataRef: ref, token: first) == nil)
-        #expect(try await catalog.collect(dataRef: ref, token: second) == [1])
+        await #expect(throws: DriveCatalog.CondemnedByAnotherRun.self) { try await catalog.condemn(dataRef: ref, token: second) }
+        #expect(try await catalog.isCondemned(dataRef: ref, token: first))
+        #expect(try await catalog.isCondemned(dataRef: ref, token: second) == false)
+        try await catalog.release(dataRef: ref, token: second)
+        #expect(try await catalog.collect(dataRef: ref, token: second) == nil)
+        #expect(try await catalog.isCondemned(dataRef: ref, token: first))
+        // A late accept carrying the data is still refused under the first run's condemnation.
+        let located = try await backend.locate(address, state: state)
+        let ballot = try await located.set.coordinator.clock.issue(above: nil)
+        let late = try await catalog.apply(
+            .accept(ballot, RegisterValue(writeID: .random(), payload: [1], dataRef: ref), carriesData: true),
+            to: located.key, wallMs: WallClock.nowMs(), isVoter: true)
+        #expect(late == .noData)
+
+        #expect(try await catalog.collect(dataRef: ref, token: first) == [1])
         #expect(try catalog.holds(dataRef: ref) == false)
+        await #expect(throws: DriveCatalog.StagingRefused.self) {
+            try await catalog.stage(dataRef: ref, owner: located.key, fileParts: [1], wallMs: WallClock.nowMs())
+        }
+        // An expired condemnation is anyone's: the second run takes it once the first's lapsed.
+        let other = try await put(backend, bytes(100_000, 3))
+        _ = try await put(backend, bytes(100_000, 4))
+        #expect(try await catalog.condemn(dataRef: Array(other.versionID), token: first, leaseMs: 1))
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(try await catalog.condemn(dataRef: Array(other.versionID), token: second))
+        try await backend.close()
+    }
+
+    /// The collector verbs need a run token; a bucket fence's end is a literal; a stage may
+    /// come without an owner (a writer older than owners).
+    @Test func theWireRefusesWhatItCannotRead() async throws {
+        let backend = try await backend(TempDrives(count: 6))
+        let drive = try backend.openState().drives[0]
+        let handler = DriveRequestHandler(lookup: { _ in .drive(drive) })
+        func send(_ verb: DataVerb, _ extra: [HTTPField.Name: String], body: [UInt8] = []) async throws -> HTTPResponse.Status {
+            var fields = HTTPFields()
+            fields[DriveRequestHandler.driveField] = "d0"
+            fields[DataVerb.dataRef] = "0a0b"
+            for (name, value) in extra { fields[name] = value }
+            let request = ClusterRequest(verb: verb.rawValue, resource: "drive/d0", fields: fields, body: S3Body(ByteBuffer(bytes: body)))
+            return try await handler.handle(request, from: NodeID("n1")).status
+        }
+        #expect(try await send(.condemn, [:]) == .badRequest)
+        #expect(try await send(.condemn, [DataVerb.token: ""]) == .badRequest)
+        #expect(try await send(.condemn, [DataVerb.token: "0102"]) == .ok)
+        #expect(try await send(.release, [DataVerb.token: "0102"]) == .ok)
+        #expect(try await send(.bucketFence, [DataVerb.token: "01", DataVerb.until: "soon"]) == .badRequest)
+        #expect(try await send(.bucketFence, [DataVerb.token: "", DataVerb.until: "open"]) == .badRequest)
+        #expect(try await send(.stage, [DataVerb.inline: "1", DataVerb.ownerScope: "zz", DataVerb.ownerKey: "01"], body: [1, 2]) == .badRequest)
+        #expect(try await send(.stage, [DataVerb.inline: "1"], body: [1, 2]) == .ok)
+        #expect(try drive.catalog?.holds(dataRef: [0x0a, 0x0b]) == true)
         try await backend.close()
     }
 
@@ -85,11 +132,20 @@ struct CondemnationTests {
         try await catalog.stage(dataRef: ref, owner: owner, fileParts: [1], wallMs: WallClock.nowMs())
         #expect(try catalog.holds(dataRef: ref))
 
-        // Collected while absent: the absent condemnation goes with the run.
+        // Collected while absent: the caller removes its own list of files (nothing here names
+        // them), and a late stage is still refused until the lease ends.
         let other = WriteID.random().bytes
         #expect(try await catalog.condemn(dataRef: other, token: run) == false)
-        #expect(try await catalog.collect(dataRef: other, token: run) == nil)
-        try await catalog.stage(dataRef: other, owner: owner, fileParts: [1], wallMs: WallClock.nowMs())
+        #expect(try await catalog.collect(dataRef: other, token: run) == [])
+        await #expect(throws: DriveCatalog.StagingRefused.self) {
+            try await catalog.stage(dataRef: other, owner: owner, fileParts: [1], wallMs: WallClock.nowMs())
+        }
+        // Another run's absent condemnation is not taken over either, until it lapses.
+        await #expect(throws: DriveCatalog.CondemnedByAnotherRun.self) { try await catalog.condemn(dataRef: other, token: [9]) }
+        let brief = WriteID.random().bytes
+        #expect(try await catalog.condemn(dataRef: brief, token: run, leaseMs: 1) == false)
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(try await catalog.condemn(dataRef: brief, token: [9]) == false)
         try await backend.close()
     }
 

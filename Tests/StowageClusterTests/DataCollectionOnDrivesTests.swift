@@ -73,8 +73,12 @@ import Testing
         #expect(verdict == .collect)
         #expect(shardFiles(orphan) == 0)
         for drive in orphan.located.set.localDrives.compactMap({ $0 }) {
-            // Rows gone: a late accept carrying this data is refused.
-            #expect(try await drive.catalog!.condemn(dataRef: orphan.versionID) == false)
+            // Rows gone: a late accept carrying this data is refused (and, within the run's
+            // lease, a late stage of it too).
+            #expect(try drive.catalog!.holds(dataRef: orphan.versionID) == false)
+            await #expect(throws: DriveCatalog.StagingRefused.self) {
+                try await drive.catalog!.stage(dataRef: orphan.versionID, owner: orphan.located.key, fileParts: [1], wallMs: WallClock.nowMs())
+            }
         }
         #expect(try await read(backend, address) == current)
         try await backend.close()

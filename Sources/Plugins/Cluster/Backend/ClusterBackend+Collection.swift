@@ -35,8 +35,13 @@ extension ClusterBackend {
             return ready
         }
         for var job in due {
-            // One run per data ref on this node (the scanner may hold a note on it too).
-            guard collecting.withLock({ $0.insert(job.versionID).inserted }) else { continue }
+            // One run per data ref on this node (the scanner may hold a note on it too): a job
+            // whose data is being collected already waits for that run to end.
+            guard collecting.withLock({ $0.insert(job.versionID).inserted }) else {
+                job.due = .now + .seconds(30)
+                collections.withLock { $0.append(job) }
+                continue
+            }
             let admitted = await collectionPacer.admit()
             let verdict = admitted ? await collect(job) : .keep(.driveSilent)
             _ = collecting.withLock { $0.remove(job.versionID) }

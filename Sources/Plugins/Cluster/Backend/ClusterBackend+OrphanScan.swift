@@ -53,8 +53,8 @@ extension ClusterBackend {
 
     /// A duration in whole milliseconds, saturating (a grace of years must not trap).
     static func milliseconds(_ duration: Duration) -> UInt64 {
+        guard duration > .zero else { return 0 }
         let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 0 }
         return UInt64(seconds).multipliedClamped(by: 1000).addingClamped(UInt64(attoseconds / 1_000_000_000_000_000))
     }
 
@@ -82,9 +82,9 @@ extension ClusterBackend {
             counters.collectionsDeferred.add(1, ordering: .relaxed)
             // Backs off with the note's age (a drive away for a day is not asked every minute).
             let now = WallClock.nowMs()
-            let soonest = UInt64(clamping: options.collectionScanInterval.components.seconds) * 6_000 + 1_000
-            let retryMs = Swift.min(Swift.max(now.subtractingClamped(note.sinceMs) / 2, soonest), 3_600_000)
-            try? await catalog.deferOrphan(dataRef: note.dataRef, untilMs: now + retryMs)
+            let soonest = Self.milliseconds(options.collectionScanInterval).multipliedClamped(by: 6).addingClamped(1_000)
+            let retryMs = Swift.max(Swift.min(now.subtractingClamped(note.sinceMs) / 2, 3_600_000), soonest)
+            try? await catalog.deferOrphan(dataRef: note.dataRef, untilMs: now.addingClamped(retryMs))
         }
     }
 

@@ -83,16 +83,17 @@ enum DriveCatalogSchema {
         }
         migrator.registerMigration("drive-catalog-v5-condemnation-owners") { db in
             // A condemnation names the collector run that made it, so a run releases or
-            // deletes under its own condemnation only (two runs on one data ref: the later
-            // one's condemnation wins, and the earlier one keeps the data). A drive that does
-            // not hold the data condemns it too (`condemned_absent`): a late stage of it is
+            // deletes under its own condemnation only, and no run takes over another's live
+            // one. A drive that does not hold the data condemns it too (`condemned_absent`),
+            // and keeps that after collecting it, until the lease ends: a late stage of it is
             // refused, so the drive cannot come to hold, and then vote for, data the run
-            // found nowhere on it.
+            // found nowhere on it or just deleted.
             try db.execute(sql: """
                 ALTER TABLE data ADD COLUMN condemned_by BLOB;
                 CREATE TABLE condemned_absent (
                     data_ref BLOB PRIMARY KEY, token BLOB NOT NULL, until INTEGER NOT NULL
                 ) WITHOUT ROWID;
+                CREATE INDEX condemned_absent_by_until ON condemned_absent (until);
                 """)
         }
         return migrator

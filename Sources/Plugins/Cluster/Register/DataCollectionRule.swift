@@ -8,7 +8,8 @@
 ///   reference the data;
 /// - (c) that chosen ballot is above every ballot at which any drive of the set holds an
 ///   accepted value referencing the data, with every drive answering;
-/// - (d) a grace period has passed (the caller's: files go to `trash/` first).
+/// - (d) a grace period has passed (the caller's: GETs that resolved the value before it was
+///   replaced finish first).
 ///
 /// Order matters for (c), and the rule relies on it: the collector reads each drive only
 /// after **condemning** the data there (an accept that carries it is refused `noData` from
@@ -21,7 +22,7 @@
 /// let verdict = DataCollectionRule.verdict(
 ///     dataRef: ref, writerFenced: true, chosen: readResult,
 ///     drives: answers)            // every drive's accepted value, read after condemning
-/// if verdict == .collect { /* move the files to trash/, delete the rows */ }
+/// if verdict == .collect { /* delete the shard files and the rows */ }
 /// ```
 public enum DataCollectionRule {
     /// One drive's answer to the collector's read of the key.

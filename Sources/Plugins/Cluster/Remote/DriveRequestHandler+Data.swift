@@ -72,10 +72,15 @@ struct DataFields {
         } else {
             fileParts = inline ? [] : [part]
         }
-        if let scope = fields[DataVerb.ownerScope].flatMap(StowageCore.Hex.decode), let key = fields[DataVerb.ownerKey].flatMap(StowageCore.Hex.decode) {
-            owner = RegisterKey(scope: scope, key: key)
-        } else {
+        switch (fields[DataVerb.ownerScope], fields[DataVerb.ownerKey]) {
+        case (nil, nil):
             owner = nil
+        case (let scope?, let key?):
+            // Present but unreadable is a malformed request, never "no owner".
+            guard let scope = StowageCore.Hex.decode(scope), let key = StowageCore.Hex.decode(key) else { return nil }
+            owner = RegisterKey(scope: scope, key: key)
+        default:
+            return nil
         }
     }
 }
@@ -136,7 +141,7 @@ extension DriveRequestHandler {
             return try await collectorVerb(verb, fields, token: token, drive: drive)
         case .bucketFence:
             // Only a literal: anything unreadable must not become a fence for good.
-            guard let until, let token = request.fields[DataVerb.token].flatMap({ StowageCore.Hex.decode($0) }) else {
+            guard let until, let token = request.fields[DataVerb.token].flatMap({ StowageCore.Hex.decode($0) }), !token.isEmpty else {
                 return ClusterResponse(status: .badRequest)
             }
             let untilMs = UInt64(until)
