@@ -36,6 +36,7 @@ let package = Package(
         .library(name: "StowageErasure", targets: ["StowageErasure"]),
         .library(name: "StowageCluster", targets: ["StowageCluster"]),
         .library(name: "StowageInProcessTransport", targets: ["StowageInProcessTransport"]),
+        .library(name: "StowageQUIC", targets: ["StowageQUIC"]),
         .library(name: "Stowage", targets: ["Stowage"]),
         .library(name: "StowageBackendConformance", targets: ["StowageBackendConformance"]),
         .library(name: "StowageTesting", targets: ["StowageTesting"]),
@@ -156,6 +157,35 @@ let package = Package(
             path: "Sources/Plugins/Transports/InProcess",
             swiftSettings: strict
         ),
+        // QUIC between nodes: ngtcp2 0.12 with its GnuTLS helper, nghttp3 0.8, GnuTLS 3.7
+        // (Debian 12's packages; notes/quic-feasibility.md).
+        .systemLibrary(
+            name: "CNgtcp2",
+            path: "Sources/Plugins/Transports/QUIC/CNgtcp2",
+            pkgConfig: "libngtcp2_crypto_gnutls",
+            providers: [.apt(["libngtcp2-dev", "libngtcp2-crypto-gnutls-dev"])]
+        ),
+        .systemLibrary(
+            name: "CNghttp3",
+            path: "Sources/Plugins/Transports/QUIC/CNghttp3",
+            pkgConfig: "libnghttp3",
+            providers: [.apt(["libnghttp3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CGnuTLS",
+            path: "Sources/Plugins/Transports/QUIC/CGnuTLS",
+            pkgConfig: "gnutls",
+            providers: [.apt(["libgnutls28-dev"])]
+        ),
+        .target(
+            name: "StowageQUIC",
+            dependencies: [
+                "StowageCore", "CNgtcp2", "CNghttp3", "CGnuTLS", nioCore, httpTypes,
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/Plugins/Transports/QUIC/StowageQUIC",
+            swiftSettings: strict
+        ),
 
         // MARK: Host — the HTTP server, the facade, the executable.
         .target(
@@ -268,6 +298,12 @@ let package = Package(
                 grdb,
             ],
             path: "Tests/StowageFileStoreTests",
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "StowageQUICTests",
+            dependencies: ["StowageQUIC", "StowageCore", nioCore, httpTypes, .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Tests/StowageQUICTests",
             swiftSettings: testSettings
         ),
         .testTarget(

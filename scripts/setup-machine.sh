@@ -9,6 +9,8 @@ STOWAGE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STOWAGE_VENV="${STOWAGE_VENV:-$STOWAGE_ROOT/.build/e2e-venv}"
 
 system_packages=(pkg-config libssl-dev libxml2-dev libsqlite3-dev libisal-dev
+    # the QUIC transport between nodes (ngtcp2 0.12 with its GnuTLS helper, nghttp3 0.8)
+    libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev libgnutls28-dev
     # static archives for scripts/build-release (libxml2-dev brings libicu-dev)
     liblzma-dev zlib1g-dev)
 python_system_packages=(python3 python3-venv python3-pip)

@@ -1,0 +1,405 @@
+internal import CGnuTLS
+internal import CNghttp3
+internal import CNgtcp2
+import Foundation
+import NIOCore
+import StowageCore
+
+/// What a connection needs from the endpoint that owns its socket.
+protocol QUICConnectionOwner: AnyObject {
+    var loop: any EventLoop { get }
+    var credentials: TLSCredentials { get }
+    var localAddress: SocketAddress { get }
+    /// Sends one datagram (written now, flushed by `flush`).
+    func send(_ datagram: ByteBuffer, to address: SocketAddress)
+    func flush()
+    /// Routes datagrams for `cid` to the connection (or stops routing them).
+    func route(_ cid: [UInt8], to connection: QUICConnection?)
+    /// The connection is gone: forget it.
+    func closed(_ connection: QUICConnection)
+    /// Answering side: who answers the requests that arrive.
+    var handler: any ClusterRequestHandler { get }
+}
+
+/// One QUIC connection (ngtcp2 + GnuTLS) carrying HTTP/3 (nghttp3), confined to its
+/// endpoint's event loop: every ngtcp2, nghttp3 and GnuTLS call for it happens there, and the
+/// C libraries keep pointers to this object (as user data) and to memory it owns, which stays
+/// put until `teardown`.
+final class QUICConnection {
+    enum Role { case dialling, answering }
+
+    let role: Role
+    unowned let owner: any QUICConnectionOwner
+    let remote: SocketAddress
+    /// The peer: dialling side, the node we meant (its certificate must name it); answering
+    /// side, what the verified certificate names, known once the handshake completes.
+    private(set) var peer: NodeID
+
+    var conn: OpaquePointer!
+    var session: gnutls_session_t!
+    var h3: OpaquePointer?
+    let connRef: UnsafeMutablePointer<ngtcp2_crypto_conn_ref>
+    let path: UnsafeMutablePointer<ngtcp2_path_storage>
+    let packet: UnsafeMutableRawBufferPointer
+    /// The name the peer's certificate must carry, as a C string GnuTLS points at.
+    let expectedName: UnsafeMutablePointer<CChar>?
+    var streams: [Int64: QUICStream] = [:]
+    /// Dialling side: requests waiting for the handshake or for stream credit.
+    var waiting: [(request: ClusterRequest, promise: EventLoopPromise<ClusterResponse>)] = []
+    var handshakeDone = false
+    /// Set inside ngtcp2's callback; acted on once the call that ran it returns.
+    var handshakeJustCompleted = false
+    /// Set inside ngtcp2's callback: the peer allowed more streams.
+    var streamCreditArrived = false
+    private(set) var isClosed = false
+    var failure: String?
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: UInt64 = .max
+    /// Our connection IDs, routed to us by the owner.
+    var ownCIDs: Set<[UInt8]> = []
+
+    static let streamWindow: UInt64 = 1 << 20
+    static let connectionWindow: UInt64 = 16 << 20
+    static let maxStreams: UInt64 = 1_024
+    static let idleTimeout: UInt64 = 30_000_000_000
+    static let handshakeTimeout: UInt64 = 5_000_000_000
+
+    var userData: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
+
+    static func from(_ pointer: UnsafeMutableRawPointer?) -> QUICConnection {
+        Unmanaged<QUICConnection>.fromOpaque(pointer!).takeUnretainedValue()
+    }
+
+    private init(role: Role, owner: any QUICConnectionOwner, remote: SocketAddress, peer: NodeID) {
+        self.role = role
+        self.owner = owner
+        self.remote = remote
+        self.peer = peer
+        connRef = .allocate(capacity: 1)
+        path = .allocate(capacity: 1)
+        packet = .allocate(byteCount: 65_536, alignment: 8)
+        expectedName = role == .dialling ? strdup(peer.rawValue) : nil
+        connRef.initialize(to: ngtcp2_crypto_conn_ref(get_conn: { ref in
+            QUICConnection.from(ref!.pointee.user_data).conn
+        }, user_data: nil))
+        connRef.pointee.user_data = userData
+        owner.localAddress.withSockAddr { local, localLength in
+            remote.withSockAddr { peerAddress, peerLength in
+                ngtcp2_path_storage_init(path, local, ngtcp2_socklen(localLength), peerAddress, ngtcp2_socklen(peerLength), nil)
+            }
+        }
+    }
+
+    deinit {
+        connRef.deallocate()
+        path.deallocate()
+        packet.deallocate()
+        free(expectedName)
+    }
+
+    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    static func randomCID(_ length: Int = 16) -> ngtcp2_cid {
+        var bytes = [UInt8](repeating: 0, count: length)
+        _ = gnutls_rnd(GNUTLS_RND_RANDOM, &bytes, length)
+        var cid = ngtcp2_cid()
+        ngtcp2_cid_init(&cid, bytes, length)
+        return cid
+    }
+
+    static func bytes(of cid: ngtcp2_cid) -> [UInt8] {
+        withUnsafeBytes(of: cid.data) { Array($0.prefix(cid.datalen)) }
+    }
+
+    private func settings() -> ngtcp2_settings {
+        var settings = ngtcp2_settings()
+        ngtcp2_settings_default_versioned(NGTCP2_SETTINGS_VERSION, &settings)
+        settings.initial_ts = Self.now()
+        settings.cc_algo = NGTCP2_CC_ALGO_BBR
+        settings.max_stream_window = 4 * Self.streamWindow
+        settings.max_window = 4 * Self.connectionWindow
+        settings.handshake_timeout = Self.handshakeTimeout
+        return settings
+    }
+
+    private func transportParameters() -> ngtcp2_transport_params {
+        var params = ngtcp2_transport_params()
+        ngtcp2_transport_params_default_versioned(NGTCP2_TRANSPORT_PARAMS_VERSION, &params)
+        params.initial_max_stream_data_bidi_local = Self.streamWindow
+        params.initial_max_stream_data_bidi_remote = Self.streamWindow
+        params.initial_max_stream_data_uni = Self.streamWindow
+        params.initial_max_data = Self.connectionWindow
+        // Requests go one way: only the dialling side opens bidirectional streams.
+        params.initial_max_streams_bidi = role == .answering ? Self.maxStreams : 0
+        params.initial_max_streams_uni = 3
+        params.max_idle_timeout = Self.idleTimeout
+        return params
+    }
+
+    /// Dials `remote`, expecting the node `peer` there.
+    static func dial(_ peer: NodeID, at remote: SocketAddress, owner: any QUICConnectionOwner) throws -> QUICConnection {
+        let connection = QUICConnection(role: .dialling, owner: owner, remote: remote, peer: peer)
+        var dcid = randomCID(18)
+        var scid = randomCID()
+        var settings = connection.settings()
+        var params = connection.transportParameters()
+        var callbacks = QUICCallbacks.table(dialling: true)
+        var conn: OpaquePointer?
+        let created = ngtcp2_conn_client_new_versioned(
+            &conn, &dcid, &scid, &connection.path.pointee.path, 1, NGTCP2_CALLBACKS_VERSION, &callbacks,
+            NGTCP2_SETTINGS_VERSION, &settings, NGTCP2_TRANSPORT_PARAMS_VERSION, &params, nil, connection.userData)
+        guard created == 0, let conn else { throw QUICError.library("ngtcp2_conn_client_new", Int(created)) }
+        connection.conn = conn
+        do {
+            connection.session = try TLSSession.make(server: false, peer: connection.expectedName, credentials: owner.credentials, connRef: connection.connRef)
+        } catch {
+            ngtcp2_conn_del(conn)
+            throw error
+        }
+        ngtcp2_conn_set_tls_native_handle(conn, UnsafeMutableRawPointer(connection.session))
+        connection.adopt(bytes(of: scid))
+        return connection
+    }
+
+    /// Answers a client's first Initial packet (`packet`, already accepted by `ngtcp2_accept`).
+    static func answer(_ header: ngtcp2_pkt_hd, from remote: SocketAddress, owner: any QUICConnectionOwner) throws -> QUICConnection {
+        let connection = QUICConnection(role: .answering, owner: owner, remote: remote, peer: NodeID("unauthenticated"))
+        var header = header
+        var scid = randomCID()
+        var settings = connection.settings()
+        var params = connection.transportParameters()
+        params.original_dcid = header.dcid
+        params.stateless_reset_token_present = 1
+        withUnsafeMutableBytes(of: &params.stateless_reset_token) { _ = gnutls_rnd(GNUTLS_RND_RANDOM, $0.baseAddress, $0.count) }
+        var callbacks = QUICCallbacks.table(dialling: false)
+        var conn: OpaquePointer?
+        let created = ngtcp2_conn_server_new_versioned(
+            &conn, &header.scid, &scid, &connection.path.pointee.path, header.version, NGTCP2_CALLBACKS_VERSION, &callbacks,
+            NGTCP2_SETTINGS_VERSION, &settings, NGTCP2_TRANSPORT_PARAMS_VERSION, &params, nil, connection.userData)
+        guard created == 0, let conn else { throw QUICError.library("ngtcp2_conn_server_new", Int(created)) }
+        connection.conn = conn
+        do {
+            connection.session = try TLSSession.make(server: true, peer: nil, credentials: owner.credentials, connRef: connection.connRef)
+        } catch {
+            ngtcp2_conn_del(conn)
+            throw error
+        }
+        ngtcp2_conn_set_tls_native_handle(conn, UnsafeMutableRawPointer(connection.session))
+        connection.adopt(bytes(of: scid))
+        // Retransmitted Initials still carry the DCID the client chose.
+        connection.adopt(bytes(of: header.dcid))
+        return connection
+    }
+
+    func adopt(_ cid: [UInt8]) {
+        ownCIDs.insert(cid)
+        owner.route(cid, to: self)
+    }
+
+    func forget(_ cid: [UInt8]) {
+        ownCIDs.remove(cid)
+        owner.route(cid, to: nil)
+    }
+
+    // MARK: Packets in, packets out, timers
+
+    /// One datagram from the peer.
+    func receive(_ datagram: ByteBuffer) {
+        guard !isClosed else { return }
+        var info = ngtcp2_pkt_info()
+        let result = datagram.withUnsafeReadableBytes { bytes in
+            ngtcp2_conn_read_pkt_versioned(
+                conn, &path.pointee.path, NGTCP2_PKT_INFO_VERSION, &info,
+                bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, Self.now())
+        }
+        guard result == 0 else {
+            fail(library: "ngtcp2_conn_read_pkt", code: Int(result))
+            return
+        }
+        afterCallbacks()
+        writePackets()
+    }
+
+    /// Work that ngtcp2's callbacks asked for but may not do inside them.
+    func afterCallbacks() {
+        if handshakeJustCompleted {
+            handshakeJustCompleted = false
+            handshakeCompleted()
+        }
+        if streamCreditArrived {
+            streamCreditArrived = false
+            openWaiting()
+        }
+    }
+
+    /// Sends what ngtcp2 and nghttp3 have for the peer, up to the congestion controller's
+    /// quantum, then re-arms the timer from ngtcp2's expiry.
+    func writePackets() {
+        guard !isClosed, let conn else { return }
+        let now = Self.now()
+        let payload = max(1, ngtcp2_conn_get_max_tx_udp_payload_size(conn))
+        let limit = max(1, ngtcp2_conn_get_send_quantum(conn) / payload)
+        var sent = 0
+        var vectors = [nghttp3_vec](repeating: nghttp3_vec(), count: 16)
+        while sent < limit {
+            var streamID: Int64 = -1
+            var fin: Int32 = 0
+            var count = 0
+            if let h3, ngtcp2_conn_get_max_data_left(conn) > 0 {
+                let produced = nghttp3_conn_writev_stream(h3, &streamID, &fin, &vectors, vectors.count)
+                guard produced >= 0 else { return fail(library: "nghttp3_conn_writev_stream", code: Int(produced)) }
+                count = Int(produced)
+            }
+            var flags = UInt32(NGTCP2_WRITE_STREAM_FLAG_MORE)
+            if fin != 0 { flags |= UInt32(NGTCP2_WRITE_STREAM_FLAG_FIN) }
+            var accepted: ngtcp2_ssize = -1
+            var info = ngtcp2_pkt_info()
+            let written = vectors.withUnsafeBufferPointer { vectors in
+                vectors.baseAddress!.withMemoryRebound(to: ngtcp2_vec.self, capacity: vectors.count) { vecs in
+                    ngtcp2_conn_writev_stream_versioned(
+                        conn, nil, NGTCP2_PKT_INFO_VERSION, &info, packet.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        min(packet.count, payload), &accepted, flags, streamID, count > 0 ? vecs : nil, count, now)
+                }
+            }
+            if written < 0 {
+                switch Int32(written) {
+                case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+                    if let h3 { nghttp3_conn_block_stream(h3, streamID) }
+                    continue
+                case NGTCP2_ERR_STREAM_SHUT_WR:
+                    if let h3 { nghttp3_conn_shutdown_stream_write(h3, streamID) }
+                    continue
+                case NGTCP2_ERR_WRITE_MORE:
+                    if let h3, nghttp3_conn_add_write_offset(h3, streamID, Int(accepted)) != 0 {
+                        return fail(library: "nghttp3_conn_add_write_offset", code: -1)
+                    }
+                    continue
+                default:
+                    return fail(library: "ngtcp2_conn_writev_stream", code: Int(written))
+                }
+            }
+            if accepted >= 0, let h3, nghttp3_conn_add_write_offset(h3, streamID, Int(accepted)) != 0 {
+                return fail(library: "nghttp3_conn_add_write_offset", code: -1)
+            }
+            if written == 0 { break }
+            owner.send(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: packet[0..<Int(written)])), to: remote)
+            sent += 1
+        }
+        ngtcp2_conn_update_pkt_tx_time(conn, now)
+        owner.flush()
+        armTimer()
+    }
+
+    private func armTimer() {
+        let expiry = ngtcp2_conn_get_expiry(conn)
+        guard expiry != timerDeadline else { return }
+        timer?.cancel()
+        timer = nil
+        timerDeadline = expiry
+        guard expiry != .max else { return }
+        let now = Self.now()
+        let delay = expiry > now ? expiry - now : 0
+        let bound = NIOLoopBound(self, eventLoop: owner.loop)
+        timer = owner.loop.scheduleTask(in: .nanoseconds(Int64(delay))) { bound.value.timerFired() }
+    }
+
+    private func timerFired() {
+        guard !isClosed else { return }
+        timerDeadline = .max
+        timer = nil
+        let result = ngtcp2_conn_handle_expiry(conn, Self.now())
+        guard result == 0 else { return fail(library: "ngtcp2_conn_handle_expiry", code: Int(result)) }
+        afterCallbacks()
+        writePackets()
+    }
+
+    // MARK: Ending
+
+    /// A fatal error: tells the peer (unless it is the peer who closed), and tears down.
+    func fail(library call: String, code: Int) {
+        guard !isClosed else { return }
+        let reason: String
+        if code == Int(NGTCP2_ERR_DRAINING) || code == Int(NGTCP2_ERR_IDLE_CLOSE) || code == Int(NGTCP2_ERR_CLOSING) {
+            reason = code == Int(NGTCP2_ERR_IDLE_CLOSE) ? "idle" : "closed by the peer"
+        } else if code == Int(NGTCP2_ERR_CRYPTO), let conn {
+            let alert = ngtcp2_conn_get_tls_alert(conn)
+            let verify = session.map { gnutls_session_get_verify_cert_status($0) } ?? 0
+            reason = "TLS failed: alert \(alert) (\(String(cString: gnutls_alert_get_name(gnutls_alert_description_t(UInt32(alert)))))), "
+                + "certificate status \(verify)"
+            sendConnectionClose(code: code)
+        } else {
+            reason = "\(call): \(String(cString: ngtcp2_strerror(Int32(code))))"
+            sendConnectionClose(code: code)
+        }
+        teardown(reason)
+    }
+
+    /// Closes the connection politely (no error).
+    func close() {
+        guard !isClosed else { return }
+        sendConnectionClose(code: 0)
+        teardown("closed")
+    }
+
+    private func sendConnectionClose(code: Int) {
+        guard let conn, ngtcp2_conn_is_in_closing_period(conn) == 0, ngtcp2_conn_is_in_draining_period(conn) == 0 else { return }
+        var error = ngtcp2_connection_close_error()
+        ngtcp2_connection_close_error_default(&error)
+        if code != 0 { ngtcp2_connection_close_error_set_transport_error_liberr(&error, Int32(code), nil, 0) }
+        var info = ngtcp2_pkt_info()
+        let written = ngtcp2_conn_write_connection_close_versioned(
+            conn, nil, NGTCP2_PKT_INFO_VERSION, &info, packet.baseAddress!.assumingMemoryBound(to: UInt8.self), packet.count, &error, Self.now())
+        if written > 0 {
+            owner.send(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: packet[0..<Int(written)])), to: remote)
+            owner.flush()
+        }
+    }
+
+    /// Ends every stream and waiting request, stops routing, and frees the C state once the
+    /// current call into the libraries has returned.
+    private func teardown(_ reason: String) {
+        isClosed = true
+        failure = reason
+        timer?.cancel()
+        timer = nil
+        let lost = ClusterTransportError.outcomeUnknown(peer, reason: "connection lost: \(reason)")
+        for stream in streams.values { stream.end(lost, peer: peer) }
+        streams.removeAll()
+        let undelivered = ClusterTransportError.notDelivered(peer, reason: "connection failed: \(reason)")
+        for item in waiting { item.promise.fail(undelivered) }
+        waiting.removeAll()
+        for cid in ownCIDs { owner.route(cid, to: nil) }
+        ownCIDs.removeAll()
+        owner.closed(self)
+        onLoop { $0.freeLibraries() }
+    }
+
+    /// After the last call into the libraries has returned (nghttp3 before ngtcp2).
+    private func freeLibraries() {
+        if let h3 { nghttp3_conn_del(h3) }
+        h3 = nil
+        if let conn { ngtcp2_conn_del(conn) }
+        conn = nil
+        if let session { gnutls_deinit(session) }
+        session = nil
+    }
+
+    func learnPeer() -> Bool {
+        guard role == .answering else { return true }
+        guard let name = TLSSession.peerNodeID(session) else { return false }
+        peer = NodeID(name)
+        return true
+    }
+}
+
+enum QUICError: Error, CustomStringConvertible {
+    case library(String, Int)
+    case handshake(String)
+
+    var description: String {
+        switch self {
+        case .library(let call, let code): "\(call) failed (\(code))"
+        case .handshake(let reason): "handshake failed: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,167 @@
+internal import CNgtcp2
+import Foundation
+public import NIOCore
+import NIOPosix
+public import StowageCore
+
+/// One UDP socket of a node: it dials other nodes and answers them, with every QUIC
+/// connection on it confined to the socket's event loop. Datagrams are routed to their
+/// connection by destination connection ID; an unknown one that is a client's first Initial
+/// starts an answering connection.
+///
+/// ```swift
+/// let endpoint = try await QUICEndpoint.bind(host: "127.0.0.1", port: 0, credentials: credentials, handler: handler)
+/// let response = try await endpoint.send(request, to: NodeID("node-2"), at: address)
+/// ```
+public final class QUICEndpoint: Sendable {
+    let channel: any Channel
+    let state: NIOLoopBound<EndpointState>
+
+    /// The address the socket is bound to (its port, when bound to 0).
+    public let localAddress: SocketAddress
+
+    private init(channel: any Channel, state: NIOLoopBound<EndpointState>) {
+        self.channel = channel
+        self.state = state
+        localAddress = channel.localAddress!
+    }
+
+    public static func bind(
+        host: String, port: Int, credentials: NodeCredentials, handler: any ClusterRequestHandler,
+        group: (any EventLoopGroup)? = nil
+    ) async throws -> QUICEndpoint {
+        let tls = try TLSCredentials(credentials)
+        let loop = (group ?? MultiThreadedEventLoopGroup.singleton).next()
+        let channel = try await DatagramBootstrap(group: loop)
+            .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
+            .channelOption(ChannelOptions.socketOption(.so_sndbuf), value: 4 << 20)
+            // recvmmsg of up to 64 datagrams a call; NIO splits the receive buffer among them,
+            // so each gets 4 KiB (our packets are at most ngtcp2's 1452-byte payloads).
+            .channelOption(ChannelOptions.datagramVectorReadMessageCount, value: 64)
+            .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 64 * 4096))
+            .bind(host: host, port: port).get()
+        let state = try await loop.submit {
+            let state = EndpointState(channel: channel, credentials: tls, handler: handler)
+            try channel.pipeline.syncOperations.addHandler(EndpointHandler(state: state))
+            return NIOLoopBound(state, eventLoop: loop)
+        }.get()
+        return QUICEndpoint(channel: channel, state: state)
+    }
+
+    /// Sends `request` to the node `peer` listening at `address`, over the pooled connection
+    /// to it (dialled if there is none).
+    public func send(_ request: ClusterRequest, to peer: NodeID, at address: SocketAddress) async throws -> ClusterResponse {
+        let promise = channel.eventLoop.makePromise(of: ClusterResponse.self)
+        let state = self.state
+        channel.eventLoop.execute {
+            do {
+                try state.value.connection(to: peer, at: address).submit(request, promise: promise)
+            } catch {
+                promise.fail(ClusterTransportError.notDelivered(peer, reason: "\(error)"))
+            }
+        }
+        return try await promise.futureResult.get()
+    }
+
+    /// Closes every connection (telling each peer) and the socket.
+    public func close() async throws {
+        let state = self.state
+        try await channel.eventLoop.submit { state.value.closeAll() }.get()
+        try await channel.close()
+    }
+}
+
+/// The endpoint's state, confined to its event loop.
+final class EndpointState: QUICConnectionOwner {
+    let channel: any Channel
+    let credentials: TLSCredentials
+    let handler: any ClusterRequestHandler
+    let localAddress: SocketAddress
+    var loop: any EventLoop { channel.eventLoop }
+    private var byCID: [[UInt8]: QUICConnection] = [:]
+    private var dialled: [NodeID: QUICConnection] = [:]
+    private var all: [ObjectIdentifier: QUICConnection] = [:]
+    private var pendingFlush = false
+
+    init(channel: any Channel, credentials: TLSCredentials, handler: any ClusterRequestHandler) {
+        self.channel = channel
+        self.credentials = credentials
+        self.handler = handler
+        localAddress = channel.localAddress!
+    }
+
+    func connection(to peer: NodeID, at address: SocketAddress) throws -> QUICConnection {
+        if let existing = dialled[peer], !existing.isClosed, existing.remote == address { return existing }
+        let connection = try QUICConnection.dial(peer, at: address, owner: self)
+        dialled[peer] = connection
+        all[ObjectIdentifier(connection)] = connection
+        connection.writePackets()
+        return connection
+    }
+
+    func datagram(_ envelope: AddressedEnvelope<ByteBuffer>) {
+        let data = envelope.data
+        var version = ngtcp2_version_cid()
+        let decoded = data.withUnsafeReadableBytes { bytes in
+            ngtcp2_pkt_decode_version_cid(&version, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, 16)
+        }
+        guard decoded == 0, let dcid = version.dcid else { return }
+        let key = Array(UnsafeBufferPointer(start: dcid, count: version.dcidlen))
+        if let connection = byCID[key] {
+            connection.receive(data)
+            return
+        }
+        var header = ngtcp2_pkt_hd()
+        let accepted = data.withUnsafeReadableBytes { bytes in
+            ngtcp2_accept(&header, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+        }
+        guard accepted == 0, let connection = try? QUICConnection.answer(header, from: envelope.remoteAddress, owner: self) else { return }
+        all[ObjectIdentifier(connection)] = connection
+        connection.receive(data)
+    }
+
+    func send(_ datagram: ByteBuffer, to address: SocketAddress) {
+        channel.write(AddressedEnvelope(remoteAddress: address, data: datagram), promise: nil)
+        pendingFlush = true
+    }
+
+    func flush() {
+        guard pendingFlush else { return }
+        pendingFlush = false
+        channel.flush()
+    }
+
+    func route(_ cid: [UInt8], to connection: QUICConnection?) {
+        byCID[cid] = connection
+    }
+
+    func closed(_ connection: QUICConnection) {
+        all[ObjectIdentifier(connection)] = nil
+        for (peer, dialledConnection) in dialled where dialledConnection === connection { dialled[peer] = nil }
+    }
+
+    func closeAll() {
+        for connection in Array(all.values) { connection.close() }
+    }
+}
+
+/// Hands the socket's datagrams to the endpoint's state.
+final class EndpointHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let state: EndpointState
+
+    init(state: EndpointState) { self.state = state }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        state.datagram(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        state.flush()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A datagram socket's errors (an ICMP unreachable) concern one send, never the socket.
+    }
+}
