@@ -41,6 +41,7 @@ let package = Package(
         .library(name: "StowageBackendConformance", targets: ["StowageBackendConformance"]),
         .library(name: "StowageTesting", targets: ["StowageTesting"]),
         .executable(name: "stowage", targets: ["StowageCLI"]),
+        .executable(name: "quic-bench", targets: ["QUICBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -355,6 +356,14 @@ let package = Package(
             dependencies: ["StowageCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tests/StowageCLITests",
             swiftSettings: testSettings
+        ),
+
+        // MARK: Benchmarks
+        .executableTarget(
+            name: "QUICBench",
+            dependencies: ["StowageQUIC", "StowageInProcessTransport", "StowageCore", nioCore, httpTypes],
+            path: "Benchmarks/QUICBench",
+            swiftSettings: strict
         ),
 
         // MARK: Examples

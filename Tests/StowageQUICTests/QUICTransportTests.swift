@@ -150,12 +150,14 @@ struct QUICTransportTests {
         try await b.close()
     }
 
-    @Test func aThousandConcurrentRequestsShareOneConnection() async throws {
+    /// More requests at once than the peer grants streams (1,024): the rest wait for streams
+    /// to close and go on them.
+    @Test func fifteenHundredConcurrentRequestsShareOneConnection() async throws {
         let ca = try ClusterCertificateAuthority.generate(clusterID: "c-many")
         let a = try await Self.node("node-a", ca), b = try await Self.node("node-b", ca)
         Self.introduce(a, b)
         let results = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for index in 0..<1_000 {
+            for index in 0..<1_500 {
                 group.addTask {
                     let body = Self.bytes(100 + index % 300, seed: UInt8(truncatingIfNeeded: index))
                     let response = try await a.send(ClusterRequest(verb: "v", resource: "r\(index)", body: S3Body(ByteBuffer(bytes: body))), to: b.local)
@@ -165,7 +167,7 @@ struct QUICTransportTests {
             }
             return try await group.reduce(into: [Bool]()) { $0.append($1) }
         }
-        #expect(results.count == 1_000)
+        #expect(results.count == 1_500)
         #expect(results.allSatisfy { $0 })
         try await a.close()
         try await b.close()
@@ -281,5 +283,72 @@ struct QUICBackpressureTests {
             guard case .outcomeUnknown = error else { Issue.record("\(error)"); return }
         }
         try await a.close()
+    }
+}
+
+@Suite(.timeLimit(.minutes(2)))
+struct QUICStreamLifecycleTests {
+    typealias Tests = QUICTransportTests
+
+    /// A handler that answers without reading the body (an early refusal): the sender gets
+    /// the answer, whole, and its body stops.
+    @Test func anEarlyAnswerReachesTheSenderWhole() async throws {
+        let ca = try ClusterCertificateAuthority.generate(clusterID: "c-early")
+        let refuse = Tests.Handler { _, _ in
+            ClusterResponse(status: .forbidden, body: S3Body(ByteBuffer(string: "no thanks")))
+        }
+        let a = try await Tests.node("node-a", ca), b = try await Tests.node("node-b", ca, handler: refuse)
+        Tests.introduce(a, b)
+        for _ in 0..<20 {
+            let counter = CountingBody.Counter()
+            let body = S3Body(stream: CountingBody(total: 64 << 20, chunk: 64 << 10, counter: counter), length: 64 << 20)
+            let response = try await a.send(ClusterRequest(verb: "put", resource: "r", body: body), to: b.local)
+            #expect(response.status == .forbidden)
+            #expect(String(decoding: try await Tests.read(response.body), as: UTF8.self) == "no thanks")
+            #expect(counter.value.load(ordering: .relaxed) < 16 << 20)
+        }
+        try await a.close()
+        try await b.close()
+    }
+
+    /// A sender that gives up (its task cancelled) gets its answer at once; the connection
+    /// goes on serving.
+    @Test func aCancelledSendEndsAtOnce() async throws {
+        let ca = try ClusterCertificateAuthority.generate(clusterID: "c-cancel")
+        let slow = Tests.Handler { request, _ in
+            if request.verb == "slow" { try await Task.sleep(for: .seconds(60)) }
+            return ClusterResponse(status: .ok)
+        }
+        let a = try await Tests.node("node-a", ca), b = try await Tests.node("node-b", ca, handler: slow)
+        Tests.introduce(a, b)
+        #expect(try await a.send(ClusterRequest(verb: "fast", resource: "r"), to: b.local).status == .ok)
+        let started = ContinuousClock.now
+        let sending = Task { try await a.send(ClusterRequest(verb: "slow", resource: "r"), to: b.local) }
+        try await Task.sleep(for: .milliseconds(200))
+        sending.cancel()
+        await #expect(throws: (any Error).self) { _ = try await sending.value }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(try await a.send(ClusterRequest(verb: "fast", resource: "r"), to: b.local).status == .ok)
+        try await a.close()
+        try await b.close()
+    }
+
+    /// Response bodies dropped after one chunk: each stream ends (the peer is told to stop),
+    /// so more of them than the peer grants streams still go through.
+    @Test func droppedResponseBodiesGiveTheirStreamsBack() async throws {
+        let ca = try ClusterCertificateAuthority.generate(clusterID: "c-drop")
+        let big = Tests.Handler { _, _ in
+            let counter = CountingBody.Counter()
+            return ClusterResponse(status: .ok, body: S3Body(stream: CountingBody(total: 8 << 20, chunk: 64 << 10, counter: counter), length: 8 << 20))
+        }
+        let a = try await Tests.node("node-a", ca), b = try await Tests.node("node-b", ca, handler: big)
+        Tests.introduce(a, b)
+        for _ in 0..<1_100 {
+            let response = try await a.send(ClusterRequest(verb: "get", resource: "r"), to: b.local)
+            var iterator = response.body.makeAsyncIterator()
+            #expect(try await iterator.next() != nil)
+        }
+        try await a.close()
+        try await b.close()
     }
 }

@@ -33,6 +33,12 @@ enum HTTP3Callbacks {
             let connection = QUICConnection.from(user)
             guard let state = connection.streams[stream], let name, let value else { return 0 }
             let nameBytes = nghttp3_rcbuf_get_buf(name), valueBytes = nghttp3_rcbuf_get_buf(value)
+            state.headBytes += nameBytes.len + valueBytes.len + 32
+            guard state.headBytes <= QUICConnection.maxHeadBytes else {
+                state.headTooLarge = true
+                state.head = []
+                return 0
+            }
             state.head.append((
                 String(decoding: UnsafeBufferPointer(start: nameBytes.base, count: nameBytes.len), as: UTF8.self),
                 String(decoding: UnsafeBufferPointer(start: valueBytes.base, count: valueBytes.len), as: UTF8.self)))
@@ -43,7 +49,9 @@ enum HTTP3Callbacks {
             return 0
         }
         callbacks.end_stream = { _, stream, user, _ in
-            QUICConnection.from(user).streams[stream]?.inbound?.finish()
+            let connection = QUICConnection.from(user)
+            connection.deliverInbound(stream)
+            connection.streams[stream]?.inbound?.finish()
             return 0
         }
         callbacks.stop_sending = { _, stream, code, user, _ in

@@ -50,8 +50,20 @@ final class OutboundBody: Sendable {
         self.wake = wake
     }
 
-    /// Queues `buffer` (copied), after waiting for room.
+    /// The largest chunk: a big buffer is queued in pieces, each after waiting for room, so
+    /// the window holds however the sender slices its body.
+    static let chunkLimit = 64 << 10
+
+    /// Queues `buffer` (copied, in pieces of at most ``chunkLimit``), each after waiting for room.
     func write(_ buffer: ByteBuffer) async throws {
+        var rest = buffer
+        while rest.readableBytes > Self.chunkLimit {
+            try await writePiece(rest.readSlice(length: Self.chunkLimit)!)
+        }
+        try await writePiece(rest)
+    }
+
+    private func writePiece(_ buffer: ByteBuffer) async throws {
         guard buffer.readableBytes > 0 else { return }
         try await withTaskCancellationHandler {
             try await waitForRoom()

@@ -38,9 +38,10 @@ enum QUICCallbacks {
             QUICConnection.from(user).forget(QUICConnection.bytes(of: cid!.pointee))
             return 0
         }
+        // The peer is authenticated here, before ngtcp2 hands us any stream data of the
+        // packets that finished the handshake: a request is never seen from an unknown sender.
         callbacks.handshake_completed = { _, user in
-            QUICConnection.from(user).handshakeJustCompleted = true
-            return 0
+            QUICConnection.from(user).handshakeCompleted() ? 0 : NGTCP2_ERR_CALLBACK_FAILURE
         }
         // HTTP/3 needs its control and QPACK streams as early as 1-RTT keys exist: the
         // answering side sends its SETTINGS with its first 1-RTT packets, and the dialling
@@ -67,11 +68,15 @@ enum QUICCallbacks {
             let appCode = flags & UInt32(NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0 ? code : UInt64(NGHTTP3_H3_NO_ERROR)
             return QUICConnection.from(user).streamClosed(stream, code: appCode) ? 0 : NGTCP2_ERR_CALLBACK_FAILURE
         }
+        // The peer reset its sending side, or we stopped reading (ngtcp2 calls stream_stop_sending
+        // for our own shutdown_stream_read): either way nothing more arrives on the stream. A
+        // peer's STOP_SENDING needs nothing from us: ngtcp2 resets our sending side itself, and
+        // our body's pump ends when the stream closes.
         callbacks.stream_reset = { _, stream, _, _, user, _ in
-            QUICConnection.from(user).streamResetByPeer(stream) ? 0 : NGTCP2_ERR_CALLBACK_FAILURE
+            QUICConnection.from(user).noMoreInbound(stream) ? 0 : NGTCP2_ERR_CALLBACK_FAILURE
         }
         callbacks.stream_stop_sending = { _, stream, _, user, _ in
-            QUICConnection.from(user).streamResetByPeer(stream) ? 0 : NGTCP2_ERR_CALLBACK_FAILURE
+            QUICConnection.from(user).noMoreInbound(stream) ? 0 : NGTCP2_ERR_CALLBACK_FAILURE
         }
         callbacks.extend_max_remote_streams_bidi = { _, max, user in
             if let h3 = QUICConnection.from(user).h3 { nghttp3_conn_set_max_client_streams_bidi(h3, max) }

@@ -6,6 +6,17 @@ import StowageCore
 /// HTTP/3 on the connection (nghttp3): its control and QPACK streams, and ngtcp2's stream
 /// events handed to it.
 extension QUICConnection {
+    /// Writes once the events queued on the loop now have run: many small changes (credit
+    /// returned, bodies resumed) go out together.
+    func scheduleWrite() {
+        guard !writeScheduled, !isClosed else { return }
+        writeScheduled = true
+        onLoop { connection in
+            connection.writeScheduled = false
+            connection.writePackets()
+        }
+    }
+
     /// Runs `body` on the connection's event loop with the connection (from any thread).
     func onLoop(_ body: @escaping @Sendable (QUICConnection) -> Void) {
         let bound = NIOLoopBound(self, eventLoop: owner.loop)
@@ -19,6 +30,7 @@ extension QUICConnection {
         var callbacks = HTTP3Callbacks.table()
         var settings = nghttp3_settings()
         nghttp3_settings_default_versioned(NGHTTP3_SETTINGS_VERSION, &settings)
+        settings.max_field_section_size = UInt64(Self.maxHeadBytes)
         var created: OpaquePointer?
         let result = role == .dialling
             ? nghttp3_conn_client_new_versioned(&created, NGHTTP3_CALLBACKS_VERSION, &callbacks, NGHTTP3_SETTINGS_VERSION, &settings, nil, userData)
@@ -36,15 +48,15 @@ extension QUICConnection {
         return true
     }
 
-    /// The handshake finished: the peer's certificate was verified against the cluster CA
-    /// (GnuTLS failed the handshake otherwise); its node ID is now known, and waiting
-    /// requests go.
-    func handshakeCompleted() {
-        guard TLSSession.agreedALPN(session), learnPeer() else {
-            return fail(library: "the peer is not a Stowage node of this cluster", code: Int(NGTCP2_ERR_CALLBACK_FAILURE))
-        }
+    /// ngtcp2's callback: the handshake finished, the peer's certificate verified against the
+    /// cluster CA (GnuTLS fails the handshake otherwise). Learns its node ID; waiting requests
+    /// go once the call returns. False: not one of ours (the connection ends).
+    func handshakeCompleted() -> Bool {
+        guard TLSSession.agreedALPN(session), learnPeer() else { return false }
         handshakeDone = true
-        openWaiting()
+        handshakeJustCompleted = true
+        ngtcp2_conn_set_keep_alive_timeout(conn, Self.keepAlive)
+        return true
     }
 
     /// Bytes of a stream from ngtcp2: nghttp3 parses them; the framing it consumed is credited
@@ -58,19 +70,19 @@ extension QUICConnection {
         return true
     }
 
-    /// ngtcp2 closed the stream (both directions done, or reset).
+    /// ngtcp2 closed the stream (both directions done, or reset). An answered stream's slot
+    /// goes back to the peer here, once, whatever nghttp3 knew of the stream.
     func streamClosed(_ stream: Int64, code: UInt64) -> Bool {
+        if role == .answering && ngtcp2_is_bidi_stream(stream) != 0 { ngtcp2_conn_extend_max_streams_bidi(conn, 1) }
         guard let h3 else { return true }
         let result = nghttp3_conn_close_stream(h3, stream, code)
-        if result == NGHTTP3_ERR_STREAM_NOT_FOUND {
-            if role == .answering && ngtcp2_is_bidi_stream(stream) != 0 { ngtcp2_conn_extend_max_streams_bidi(conn, 1) }
-            return true
-        }
-        return result == 0
+        if result == NGHTTP3_ERR_STREAM_NOT_FOUND { forgetStream(stream, code: code) }
+        return result == 0 || result == NGHTTP3_ERR_STREAM_NOT_FOUND
     }
 
-    /// The peer reset its sending side of the stream or asked us to stop sending.
-    func streamResetByPeer(_ stream: Int64) -> Bool {
+    /// Nothing more arrives on the stream (the peer reset its sending side, or we stopped
+    /// reading): an unfinished body fails, and nghttp3 stops expecting more.
+    func noMoreInbound(_ stream: Int64) -> Bool {
         if let state = streams[stream], let inbound = state.inbound, !inbound.isComplete {
             inbound.fail(ClusterTransportError.outcomeUnknown(peer, reason: "the peer reset the stream"))
         }
@@ -78,26 +90,44 @@ extension QUICConnection {
         return nghttp3_conn_shutdown_stream_read(h3, stream) == 0
     }
 
-    /// nghttp3 is done with the stream: forget it, return its unconsumed credit to the
-    /// connection, and give an answered stream's slot back to the peer.
+    /// nghttp3 is done with the stream: forget it; whatever waits on it learns how it ended.
     func forgetStream(_ stream: Int64, code: UInt64) {
         guard let state = streams.removeValue(forKey: stream) else { return }
-        if state.unconsumed > 0 { ngtcp2_conn_extend_max_offset(conn, UInt64(state.unconsumed)) }
         let clean = code == UInt64(NGHTTP3_H3_NO_ERROR)
         state.end(clean ? nil : ClusterTransportError.outcomeUnknown(peer, reason: "stream reset (H3 code \(code))"), peer: peer)
-        if role == .answering && ngtcp2_is_bidi_stream(stream) != 0 { ngtcp2_conn_extend_max_streams_bidi(conn, 1) }
     }
 
     /// Body bytes that arrived on a stream (copied: nghttp3's buffer lasts only this call).
+    /// The connection's credit comes back at once, so a slow reader holds up only its own
+    /// stream; the stream's comes back as the reader takes the bytes.
     func bodyData(_ stream: Int64, _ data: UnsafePointer<UInt8>?, _ length: Int) {
-        guard let state = streams[stream], let inbound = state.inbound, let data else {
-            // Nobody will read them: credit them back now.
+        ngtcp2_conn_extend_max_offset(conn, UInt64(length))
+        guard let state = streams[stream], let inbound = state.inbound, !inbound.isEnded, let data else {
+            // Nobody will read them.
             ngtcp2_conn_extend_max_stream_offset(conn, stream, UInt64(length))
-            ngtcp2_conn_extend_max_offset(conn, UInt64(length))
             return
         }
         state.unconsumed += length
-        inbound.append(ByteBuffer(bytes: UnsafeBufferPointer(start: data, count: length)))
+        if state.arriving == nil {
+            state.arriving = ByteBuffer(bytes: UnsafeBufferPointer(start: data, count: length))
+            arriving.append(stream)
+        } else {
+            state.arriving!.writeBytes(UnsafeRawBufferPointer(start: data, count: length))
+        }
+    }
+
+    /// Hands each stream the body bytes that arrived since the last time.
+    func deliverInbound() {
+        guard !arriving.isEmpty else { return }
+        let streamsWithData = arriving
+        arriving.removeAll(keepingCapacity: true)
+        for stream in streamsWithData { deliverInbound(stream) }
+    }
+
+    func deliverInbound(_ stream: Int64) {
+        guard let state = streams[stream], let bytes = state.arriving else { return }
+        state.arriving = nil
+        state.inbound?.append(bytes)
     }
 
     /// The reader of a stream's body took `count` bytes: the peer may send that many more.
@@ -106,15 +136,22 @@ extension QUICConnection {
         let credit = Swift.min(count, state.unconsumed)
         state.unconsumed -= credit
         ngtcp2_conn_extend_max_stream_offset(conn, stream, UInt64(credit))
-        ngtcp2_conn_extend_max_offset(conn, UInt64(credit))
-        writePackets()
+        scheduleWrite()
+    }
+
+    /// The reader dropped a body it had not read to the end: the peer is told to stop.
+    func abandoned(_ stream: Int64) {
+        guard !isClosed, streams[stream] != nil else { return }
+        _ = ngtcp2_conn_shutdown_stream_read(conn, stream, UInt64(NGHTTP3_H3_REQUEST_CANCELLED))
+        if let h3 { _ = nghttp3_conn_shutdown_stream_read(h3, stream) }
+        scheduleWrite()
     }
 
     /// The pump queued body bytes (or the end) for the stream.
     func resume(_ stream: Int64) {
         guard !isClosed, let h3, streams[stream] != nil else { return }
         _ = nghttp3_conn_resume_stream(h3, stream)
-        writePackets()
+        scheduleWrite()
     }
 
     /// Cancels a stream from our side (its body failed, its handler threw).
@@ -122,7 +159,7 @@ extension QUICConnection {
         guard !isClosed, streams[stream] != nil else { return }
         _ = ngtcp2_conn_shutdown_stream(conn, stream, code)
         if let h3 { _ = nghttp3_conn_shutdown_stream_read(h3, stream) }
-        writePackets()
+        scheduleWrite()
     }
 
     /// A body of ours to send on `stream`, pumped from `body` by a task of its own; the data
@@ -135,21 +172,33 @@ extension QUICConnection {
         state.outbound = outbound
         let bound = NIOLoopBound(self, eventLoop: owner.loop)
         state.pump = Task {
-            do {
-                for try await chunk in body { try await outbound.write(chunk) }
-                outbound.finish()
-            } catch {
-                outbound.fail(error)
-                bound.eventLoop.execute { bound.value.cancel(stream, code: UInt64(NGHTTP3_H3_REQUEST_CANCELLED)) }
+            var iterator = body.makeAsyncIterator()
+            while true {
+                let chunk: ByteBuffer?
+                do {
+                    chunk = try await iterator.next()
+                } catch {
+                    // Our own body failed: the peer must not take a truncated body as whole.
+                    outbound.fail(error)
+                    bound.eventLoop.execute { bound.value.cancel(stream, code: UInt64(NGHTTP3_H3_REQUEST_CANCELLED)) }
+                    return
+                }
+                guard let chunk else { break }
+                // A failed write: the stream is gone or the peer stopped reading; nothing to do.
+                do { try await outbound.write(chunk) } catch { return }
             }
+            outbound.finish()
         }
         return outbound
     }
 
-    /// A new inbound body for `stream`, crediting the peer as it is read.
+    /// A new inbound body for `stream`, crediting the peer as it is read, and telling it to
+    /// stop when the reader drops the body unfinished.
     func inboundBody(for stream: Int64) -> InboundBody {
         let bound = NIOLoopBound(self, eventLoop: owner.loop)
-        return InboundBody { count in bound.eventLoop.execute { bound.value.consumed(stream, count) } }
+        return InboundBody(
+            consumed: { count in bound.eventLoop.execute { bound.value.consumed(stream, count) } },
+            abandoned: { bound.eventLoop.execute { bound.value.abandoned(stream) } })
     }
 
     /// Calls `body` with the head as nghttp3 name-value pairs (valid during the call only;

@@ -54,6 +54,18 @@ extension QUICConnection {
         writePackets()
     }
 
+    /// The sender gave up on the request whose response `future` is: if it is still waiting it
+    /// was never delivered; if it is on a stream, the stream is reset.
+    func abandon(_ future: EventLoopFuture<ClusterResponse>) {
+        if let index = waiting.firstIndex(where: { $0.promise.futureResult === future }) {
+            waiting.remove(at: index).promise.fail(ClusterTransportError.notDelivered(peer, reason: "cancelled before it was sent"))
+            return
+        }
+        guard let (stream, state) = streams.first(where: { $0.value.response?.futureResult === future }) else { return }
+        state.end(CancellationError(), peer: peer)
+        cancel(stream, code: UInt64(NGHTTP3_H3_REQUEST_CANCELLED))
+    }
+
     // MARK: Both sides
 
     func headBegins(_ stream: Int64) {
@@ -77,27 +89,27 @@ extension QUICConnection {
     private func responseArrived(_ state: QUICStream, _ head: [(name: String, value: String)], fin: Bool) {
         guard let promise = state.response, let inbound = state.inbound else { return }
         state.response = nil
-        guard let parsed = HTTP3Head.parseResponse(head) else {
+        guard !state.headTooLarge, let parsed = HTTP3Head.parseResponse(head) else {
             promise.fail(ClusterTransportError.outcomeUnknown(peer, reason: "an unreadable response head"))
             cancel(state.id, code: UInt64(NGHTTP3_H3_MESSAGE_ERROR))
             return
         }
         if fin { inbound.finish() }
-        let body = parsed.length == 0 && fin ? S3Body.empty : S3Body(stream: ResponseBody(inner: inbound, peer: peer), length: parsed.length)
+        let body = parsed.length == 0 && fin ? S3Body.empty : S3Body(stream: ResponseBody(inner: inbound.reader(), peer: peer), length: parsed.length)
         promise.succeed(ClusterResponse(status: parsed.status, fields: parsed.fields, body: body))
     }
 
     // MARK: Answering side
 
     private func requestArrived(_ state: QUICStream, _ head: [(name: String, value: String)], fin: Bool) {
-        guard let parsed = HTTP3Head.parseRequest(head), let inbound = state.inbound else {
+        guard !state.headTooLarge, let parsed = HTTP3Head.parseRequest(head), let inbound = state.inbound else {
             cancel(state.id, code: UInt64(NGHTTP3_H3_MESSAGE_ERROR))
             return
         }
         if fin { inbound.finish() }
         let request = ClusterRequest(
             verb: parsed.verb, resource: parsed.resource, fields: parsed.fields,
-            body: parsed.length == 0 && fin ? .empty : S3Body(stream: inbound, length: parsed.length))
+            body: parsed.length == 0 && fin ? .empty : S3Body(stream: inbound.reader(), length: parsed.length))
         let handler = owner.handler
         let peer = self.peer
         let stream = state.id
@@ -149,11 +161,11 @@ extension QUICConnection {
 struct ResponseBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     typealias Failure = any Error
-    let inner: InboundBody
+    let inner: InboundReader
     let peer: NodeID
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        var inner: InboundBody.AsyncIterator
+        var inner: InboundReader.AsyncIterator
         let peer: NodeID
         mutating func next() async throws -> ByteBuffer? {
             do {

@@ -10,8 +10,11 @@ protocol QUICConnectionOwner: AnyObject {
     var loop: any EventLoop { get }
     var credentials: TLSCredentials { get }
     var localAddress: SocketAddress { get }
-    /// Sends one datagram (written now, flushed by `flush`).
-    func send(_ datagram: ByteBuffer, to address: SocketAddress)
+    /// Sends one datagram, or with `segment` several of that size back to back (the last may
+    /// be shorter) that the kernel splits (GSO); written now, flushed by `flush`.
+    func send(_ datagram: ByteBuffer, segment: Int?, to address: SocketAddress)
+    /// Whether one send may carry several packets (UDP GSO).
+    var segmentation: Bool { get }
     func flush()
     /// Routes datagrams for `cid` to the connection (or stops routing them).
     func route(_ cid: [UInt8], to connection: QUICConnection?)
@@ -44,16 +47,23 @@ final class QUICConnection {
     /// The name the peer's certificate must carry, as a C string GnuTLS points at.
     let expectedName: UnsafeMutablePointer<CChar>?
     var streams: [Int64: QUICStream] = [:]
+    /// Streams with body bytes not yet handed to their reader (``deliverInbound()``).
+    var arriving: [Int64] = []
     /// Dialling side: requests waiting for the handshake or for stream credit.
     var waiting: [(request: ClusterRequest, promise: EventLoopPromise<ClusterResponse>)] = []
     var handshakeDone = false
     /// Set inside ngtcp2's callback; acted on once the call that ran it returns.
     var handshakeJustCompleted = false
+    /// True while ngtcp2 runs our callbacks (read_pkt, handle_expiry): nothing may write
+    /// packets then; the caller writes once the call returns.
+    var dispatching = false
+    /// A write is queued on the loop (``scheduleWrite()``).
+    var writeScheduled = false
     /// Set inside ngtcp2's callback: the peer allowed more streams.
     var streamCreditArrived = false
-    private(set) var isClosed = false
+    var isClosed = false
     var failure: String?
-    private var timer: Scheduled<Void>?
+    var timer: Scheduled<Void>?
     private var timerDeadline: UInt64 = .max
     /// Our connection IDs, routed to us by the owner.
     var ownCIDs: Set<[UInt8]> = []
@@ -63,6 +73,10 @@ final class QUICConnection {
     static let maxStreams: UInt64 = 1_024
     static let idleTimeout: UInt64 = 30_000_000_000
     static let handshakeTimeout: UInt64 = 5_000_000_000
+    /// An idle connection sends a PING this often, so it outlives the idle timeout.
+    static let keepAlive: UInt64 = 5_000_000_000
+    /// The most header bytes one head may carry (a peer cannot grow a head without bound).
+    static let maxHeadBytes = 64 << 10
 
     var userData: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
 
@@ -207,24 +221,26 @@ final class QUICConnection {
     func receive(_ datagram: ByteBuffer) {
         guard !isClosed else { return }
         var info = ngtcp2_pkt_info()
+        dispatching = true
         let result = datagram.withUnsafeReadableBytes { bytes in
             ngtcp2_conn_read_pkt_versioned(
                 conn, &path.pointee.path, NGTCP2_PKT_INFO_VERSION, &info,
                 bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, Self.now())
         }
+        dispatching = false
         guard result == 0 else {
             fail(library: "ngtcp2_conn_read_pkt", code: Int(result))
             return
         }
         afterCallbacks()
-        writePackets()
+        // The endpoint writes once the whole batch of datagrams it read is in.
     }
 
     /// Work that ngtcp2's callbacks asked for but may not do inside them.
     func afterCallbacks() {
         if handshakeJustCompleted {
             handshakeJustCompleted = false
-            handshakeCompleted()
+            openWaiting()
         }
         if streamCreditArrived {
             streamCreditArrived = false
@@ -235,13 +251,18 @@ final class QUICConnection {
     /// Sends what ngtcp2 and nghttp3 have for the peer, up to the congestion controller's
     /// quantum, then re-arms the timer from ngtcp2's expiry.
     func writePackets() {
-        guard !isClosed, let conn else { return }
+        guard !isClosed, !dispatching, let conn else { return }
+        deliverInbound()
         let now = Self.now()
         let payload = max(1, ngtcp2_conn_get_max_tx_udp_payload_size(conn))
         let limit = max(1, ngtcp2_conn_get_send_quantum(conn) / payload)
         var sent = 0
         var vectors = [nghttp3_vec](repeating: nghttp3_vec(), count: 16)
+        // Packets are written back to back into `packet`; a run of equal sizes (the last may be
+        // shorter) goes out as one GSO send.
+        var batch = PacketBatch(segmentation: owner.segmentation)
         while sent < limit {
+            if batch.end + payload > packet.count { flush(&batch) }
             var streamID: Int64 = -1
             var fin: Int32 = 0
             var count = 0
@@ -257,8 +278,8 @@ final class QUICConnection {
             let written = vectors.withUnsafeBufferPointer { vectors in
                 vectors.baseAddress!.withMemoryRebound(to: ngtcp2_vec.self, capacity: vectors.count) { vecs in
                     ngtcp2_conn_writev_stream_versioned(
-                        conn, nil, NGTCP2_PKT_INFO_VERSION, &info, packet.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                        min(packet.count, payload), &accepted, flags, streamID, count > 0 ? vecs : nil, count, now)
+                        conn, nil, NGTCP2_PKT_INFO_VERSION, &info, (packet.baseAddress! + batch.end).assumingMemoryBound(to: UInt8.self),
+                        payload, &accepted, flags, streamID, count > 0 ? vecs : nil, count, now)
                 }
             }
             if written < 0 {
@@ -282,21 +303,30 @@ final class QUICConnection {
                 return fail(library: "nghttp3_conn_add_write_offset", code: -1)
             }
             if written == 0 { break }
-            owner.send(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: packet[0..<Int(written)])), to: remote)
+            if batch.add(Int(written), full: payload) { flush(&batch) }
             sent += 1
         }
+        flush(&batch)
         ngtcp2_conn_update_pkt_tx_time(conn, now)
         owner.flush()
         armTimer()
     }
 
+    private func flush(_ batch: inout PacketBatch) {
+        guard batch.end > batch.start else { return }
+        let bytes = UnsafeRawBufferPointer(rebasing: packet[batch.start..<batch.end])
+        owner.send(ByteBuffer(bytes: bytes), segment: batch.count > 1 ? batch.segment : nil, to: remote)
+        batch.sent()
+    }
+
+    /// Keeps one timer at the earliest deadline ngtcp2 asks for. A later deadline keeps the
+    /// timer that is set (it fires early, finds nothing due, and re-arms): re-scheduling on
+    /// every write costs more than the rare early wake-up.
     private func armTimer() {
         let expiry = ngtcp2_conn_get_expiry(conn)
-        guard expiry != timerDeadline else { return }
+        guard expiry < timerDeadline else { return }
         timer?.cancel()
-        timer = nil
         timerDeadline = expiry
-        guard expiry != .max else { return }
         let now = Self.now()
         let delay = expiry > now ? expiry - now : 0
         let bound = NIOLoopBound(self, eventLoop: owner.loop)
@@ -307,81 +337,14 @@ final class QUICConnection {
         guard !isClosed else { return }
         timerDeadline = .max
         timer = nil
-        let result = ngtcp2_conn_handle_expiry(conn, Self.now())
+        let now = Self.now()
+        guard ngtcp2_conn_get_expiry(conn) <= now else { return armTimer() }
+        dispatching = true
+        let result = ngtcp2_conn_handle_expiry(conn, now)
+        dispatching = false
         guard result == 0 else { return fail(library: "ngtcp2_conn_handle_expiry", code: Int(result)) }
         afterCallbacks()
         writePackets()
-    }
-
-    // MARK: Ending
-
-    /// A fatal error: tells the peer (unless it is the peer who closed), and tears down.
-    func fail(library call: String, code: Int) {
-        guard !isClosed else { return }
-        let reason: String
-        if code == Int(NGTCP2_ERR_DRAINING) || code == Int(NGTCP2_ERR_IDLE_CLOSE) || code == Int(NGTCP2_ERR_CLOSING) {
-            reason = code == Int(NGTCP2_ERR_IDLE_CLOSE) ? "idle" : "closed by the peer"
-        } else if code == Int(NGTCP2_ERR_CRYPTO), let conn {
-            let alert = ngtcp2_conn_get_tls_alert(conn)
-            let verify = session.map { gnutls_session_get_verify_cert_status($0) } ?? 0
-            reason = "TLS failed: alert \(alert) (\(String(cString: gnutls_alert_get_name(gnutls_alert_description_t(UInt32(alert)))))), "
-                + "certificate status \(verify)"
-            sendConnectionClose(code: code)
-        } else {
-            reason = "\(call): \(String(cString: ngtcp2_strerror(Int32(code))))"
-            sendConnectionClose(code: code)
-        }
-        teardown(reason)
-    }
-
-    /// Closes the connection politely (no error).
-    func close() {
-        guard !isClosed else { return }
-        sendConnectionClose(code: 0)
-        teardown("closed")
-    }
-
-    private func sendConnectionClose(code: Int) {
-        guard let conn, ngtcp2_conn_is_in_closing_period(conn) == 0, ngtcp2_conn_is_in_draining_period(conn) == 0 else { return }
-        var error = ngtcp2_connection_close_error()
-        ngtcp2_connection_close_error_default(&error)
-        if code != 0 { ngtcp2_connection_close_error_set_transport_error_liberr(&error, Int32(code), nil, 0) }
-        var info = ngtcp2_pkt_info()
-        let written = ngtcp2_conn_write_connection_close_versioned(
-            conn, nil, NGTCP2_PKT_INFO_VERSION, &info, packet.baseAddress!.assumingMemoryBound(to: UInt8.self), packet.count, &error, Self.now())
-        if written > 0 {
-            owner.send(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: packet[0..<Int(written)])), to: remote)
-            owner.flush()
-        }
-    }
-
-    /// Ends every stream and waiting request, stops routing, and frees the C state once the
-    /// current call into the libraries has returned.
-    private func teardown(_ reason: String) {
-        isClosed = true
-        failure = reason
-        timer?.cancel()
-        timer = nil
-        let lost = ClusterTransportError.outcomeUnknown(peer, reason: "connection lost: \(reason)")
-        for stream in streams.values { stream.end(lost, peer: peer) }
-        streams.removeAll()
-        let undelivered = ClusterTransportError.notDelivered(peer, reason: "connection failed: \(reason)")
-        for item in waiting { item.promise.fail(undelivered) }
-        waiting.removeAll()
-        for cid in ownCIDs { owner.route(cid, to: nil) }
-        ownCIDs.removeAll()
-        owner.closed(self)
-        onLoop { $0.freeLibraries() }
-    }
-
-    /// After the last call into the libraries has returned (nghttp3 before ngtcp2).
-    private func freeLibraries() {
-        if let h3 { nghttp3_conn_del(h3) }
-        h3 = nil
-        if let conn { ngtcp2_conn_del(conn) }
-        conn = nil
-        if let session { gnutls_deinit(session) }
-        session = nil
     }
 
     func learnPeer() -> Bool {
@@ -389,17 +352,5 @@ final class QUICConnection {
         guard let name = TLSSession.peerNodeID(session) else { return false }
         peer = NodeID(name)
         return true
-    }
-}
-
-enum QUICError: Error, CustomStringConvertible {
-    case library(String, Int)
-    case handshake(String)
-
-    var description: String {
-        switch self {
-        case .library(let call, let code): "\(call) failed (\(code))"
-        case .handshake(let reason): "handshake failed: \(reason)"
-        }
     }
 }

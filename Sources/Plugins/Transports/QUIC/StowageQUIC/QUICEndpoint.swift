@@ -33,14 +33,18 @@ public final class QUICEndpoint: Sendable {
         let tls = try TLSCredentials(credentials)
         let loop = (group ?? MultiThreadedEventLoopGroup.singleton).next()
         let channel = try await DatagramBootstrap(group: loop)
-            .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelOption(ChannelOptions.socketOption(.so_sndbuf), value: 4 << 20)
-            // recvmmsg of up to 64 datagrams a call; NIO splits the receive buffer among them,
-            // so each gets 4 KiB (our packets are at most ngtcp2's 1452-byte payloads).
-            .channelOption(ChannelOptions.datagramVectorReadMessageCount, value: 64)
-            .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 64 * 4096))
+            // recvmmsg of up to 16 datagrams a call, each up to 64 KiB: with GRO the kernel
+            // hands over runs of packets as one datagram (NIO splits the receive buffer among
+            // the messages, so each slot must hold a whole run).
+            .channelOption(ChannelOptions.datagramVectorReadMessageCount, value: 16)
+            .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 16 * 65_536))
             .bind(host: host, port: port).get()
+        if System.supportsUDPReceiveOffload {
+            try await channel.setOption(ChannelOptions.datagramReceiveOffload, value: true)
+            try await channel.setOption(ChannelOptions.datagramReceiveSegmentSize, value: true)
+        }
         let state = try await loop.submit {
             let state = EndpointState(channel: channel, credentials: tls, handler: handler)
             try channel.pipeline.syncOperations.addHandler(EndpointHandler(state: state))
@@ -61,7 +65,13 @@ public final class QUICEndpoint: Sendable {
                 promise.fail(ClusterTransportError.notDelivered(peer, reason: "\(error)"))
             }
         }
-        return try await promise.futureResult.get()
+        // A sender that gives up (a deadline, a cancelled task) takes its request back: not yet
+        // on a stream, it was never delivered; on one, the stream is reset.
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            state.eventLoop.execute { state.value.abandon(promise.futureResult, peer: peer) }
+        }
     }
 
     /// Closes every connection (telling each peer) and the socket.
@@ -83,6 +93,10 @@ final class EndpointState: QUICConnectionOwner {
     private var dialled: [NodeID: QUICConnection] = [:]
     private var all: [ObjectIdentifier: QUICConnection] = [:]
     private var pendingFlush = false
+    private var touched: [ObjectIdentifier: QUICConnection] = [:]
+    private(set) var isClosed = false
+
+    static let maxConnections = 1_024
 
     init(channel: any Channel, credentials: TLSCredentials, handler: any ClusterRequestHandler) {
         self.channel = channel
@@ -92,6 +106,7 @@ final class EndpointState: QUICConnectionOwner {
     }
 
     func connection(to peer: NodeID, at address: SocketAddress) throws -> QUICConnection {
+        guard !isClosed else { throw ClusterTransportError.notDelivered(peer, reason: "the endpoint is closed") }
         if let existing = dialled[peer], !existing.isClosed, existing.remote == address { return existing }
         let connection = try QUICConnection.dial(peer, at: address, owner: self)
         dialled[peer] = connection
@@ -101,7 +116,18 @@ final class EndpointState: QUICConnectionOwner {
     }
 
     func datagram(_ envelope: AddressedEnvelope<ByteBuffer>) {
-        let data = envelope.data
+        // GRO: a run of packets from one sender arrives as one datagram; split it.
+        if let segment = envelope.metadata?.segmentSize, segment > 0, envelope.data.readableBytes > segment {
+            var rest = envelope.data
+            while rest.readableBytes > 0, let piece = rest.readSlice(length: Swift.min(segment, rest.readableBytes)) {
+                packet(piece, from: envelope.remoteAddress)
+            }
+            return
+        }
+        packet(envelope.data, from: envelope.remoteAddress)
+    }
+
+    private func packet(_ data: ByteBuffer, from remoteAddress: SocketAddress) {
         var version = ngtcp2_version_cid()
         let decoded = data.withUnsafeReadableBytes { bytes in
             ngtcp2_pkt_decode_version_cid(&version, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, 16)
@@ -110,19 +136,34 @@ final class EndpointState: QUICConnectionOwner {
         let key = Array(UnsafeBufferPointer(start: dcid, count: version.dcidlen))
         if let connection = byCID[key] {
             connection.receive(data)
+            touched[ObjectIdentifier(connection)] = connection
             return
         }
         var header = ngtcp2_pkt_hd()
         let accepted = data.withUnsafeReadableBytes { bytes in
             ngtcp2_accept(&header, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
         }
-        guard accepted == 0, let connection = try? QUICConnection.answer(header, from: envelope.remoteAddress, owner: self) else { return }
+        // A flood of first packets must not exhaust the node: past the cap, new ones are dropped.
+        guard accepted == 0, !isClosed, all.count < Self.maxConnections,
+              let connection = try? QUICConnection.answer(header, from: remoteAddress, owner: self) else { return }
         all[ObjectIdentifier(connection)] = connection
         connection.receive(data)
+        touched[ObjectIdentifier(connection)] = connection
     }
 
-    func send(_ datagram: ByteBuffer, to address: SocketAddress) {
-        channel.write(AddressedEnvelope(remoteAddress: address, data: datagram), promise: nil)
+    /// The socket's batch of datagrams is in: each connection that read any writes now.
+    func readComplete() {
+        let connections = touched.values
+        touched.removeAll(keepingCapacity: true)
+        for connection in connections { connection.writePackets() }
+        flush()
+    }
+
+    let segmentation = System.supportsUDPSegmentationOffload
+
+    func send(_ datagram: ByteBuffer, segment: Int?, to address: SocketAddress) {
+        let metadata = segment.map { AddressedEnvelope<ByteBuffer>.Metadata(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: $0) }
+        channel.write(AddressedEnvelope(remoteAddress: address, data: datagram, metadata: metadata), promise: nil)
         pendingFlush = true
     }
 
@@ -142,7 +183,12 @@ final class EndpointState: QUICConnectionOwner {
     }
 
     func closeAll() {
+        isClosed = true
         for connection in Array(all.values) { connection.close() }
+    }
+
+    func abandon(_ future: EventLoopFuture<ClusterResponse>, peer: NodeID) {
+        dialled[peer]?.abandon(future)
     }
 }
 
@@ -158,7 +204,7 @@ final class EndpointHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        state.flush()
+        state.readComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

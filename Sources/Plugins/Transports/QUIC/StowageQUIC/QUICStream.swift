@@ -13,8 +13,14 @@ final class QUICStream {
     var inbound: InboundBody?
     /// Bytes handed to `inbound` whose flow-control credit is not yet returned to the peer.
     var unconsumed = 0
+    /// Body bytes read from the current batch of packets, handed to `inbound` in one piece
+    /// once the batch is in (one wake-up of the reader per batch, not per packet).
+    var arriving: ByteBuffer?
     /// The head as it arrives (pseudo-header fields first).
     var head: [(name: String, value: String)] = []
+    var headBytes = 0
+    /// The peer sent more than ``QUICConnection/maxHeadBytes`` of head: it is refused.
+    var headTooLarge = false
     var headDone = false
 
     /// Dialling side: where the response's head goes.
@@ -61,11 +67,14 @@ enum HTTP3Head {
     }
 
     private static func append(_ fields: HTTPFields, length: Int64?, to head: inout [(String, String)]) {
-        for field in fields where field.name.canonicalName != "content-length" {
+        // HTTP/3 forbids connection-specific fields (a peer's nghttp3 would refuse the message).
+        for field in fields where !forbidden.contains(field.name.canonicalName) {
             head.append((field.name.canonicalName, field.value))
         }
         if let length { head.append(("content-length", String(length))) }
     }
+
+    private static let forbidden: Set<String> = ["content-length", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host"]
 
     /// The request a head describes, or nil when it is not one of ours.
     static func parseRequest(_ head: [(name: String, value: String)]) -> (verb: String, resource: String, fields: HTTPFields, length: Int64?)? {
@@ -77,7 +86,7 @@ enum HTTP3Head {
     }
 
     static func parseResponse(_ head: [(name: String, value: String)]) -> (status: HTTPResponse.Status, fields: HTTPFields, length: Int64?)? {
-        guard let code = head.first(where: { $0.name == ":status" }).flatMap({ Int($0.value) }), (100...599).contains(code) else { return nil }
+        guard let code = head.first(where: { $0.name == ":status" }).flatMap({ Int($0.value) }), (200...599).contains(code) else { return nil }
         let (fields, length) = regular(head)
         return (HTTPResponse.Status(code: code), fields, length)
     }
