@@ -301,16 +301,25 @@ let package = Package(
             path: "Tests/StowageFileStoreTests",
             swiftSettings: testSettings
         ),
+        .target(
+            name: "StowageTransportConformance",
+            dependencies: ["StowageCore", nioCore, httpTypes],
+            path: "Tests/TransportConformance",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "StowageQUICTests",
-            dependencies: ["StowageQUIC", "StowageCore", nioCore, httpTypes, .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                "StowageQUIC", "StowageCore", "StowageTransportConformance", nioCore, httpTypes,
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/StowageQUICTests",
             swiftSettings: testSettings
         ),
         .testTarget(
             name: "StowageInProcessTransportTests",
             dependencies: [
-                "StowageInProcessTransport", "StowageCore",
+                "StowageInProcessTransport", "StowageCore", "StowageTransportConformance",
                 nioCore, httpTypes,
             ],
             path: "Tests/StowageInProcessTransportTests",

@@ -70,49 +70,6 @@ struct QUICTransportTests {
         try await b.close()
     }
 
-    @Test func aNodeMaySendToItselfAndStreamsOfUnknownLengthGoThrough() async throws {
-        let ca = try ClusterCertificateAuthority.generate(clusterID: "c-self")
-        let a = try await Self.node("node-a", ca)
-        let chunks = (0..<50).map { Self.bytes(10_000, seed: UInt8($0)) }
-        let stream = AsyncStream<ByteBuffer> { continuation in
-            for chunk in chunks { continuation.yield(ByteBuffer(bytes: chunk)) }
-            continuation.finish()
-        }
-        let body = S3Body(stream: ThrowingStream(stream), length: nil)
-        let response = try await a.send(ClusterRequest(verb: "v", resource: "r", body: body), to: a.local)
-        #expect(response.body.declaredLength == nil)
-        #expect(try await Self.read(response.body) == chunks.flatMap { $0 })
-        try await a.close()
-    }
-
-    @Test func anUnknownNodeIsNotDeliveredTo() async throws {
-        let ca = try ClusterCertificateAuthority.generate(clusterID: "c-unknown")
-        let a = try await Self.node("node-a", ca)
-        await #expect(throws: ClusterTransportError.notDelivered(NodeID("node-z"), reason: "no address known for node-z")) {
-            _ = try await a.send(ClusterRequest(verb: "v", resource: "r"), to: NodeID("node-z"))
-        }
-        try await a.close()
-    }
-
-    @Test func aHandlerThatThrowsLeavesTheOutcomeUnknown() async throws {
-        let ca = try ClusterCertificateAuthority.generate(clusterID: "c-throw")
-        let a = try await Self.node("node-a", ca)
-        let b = try await Self.node("node-b", ca, handler: Handler { _, _ in throw Boom() })
-        Self.introduce(a, b)
-        do {
-            _ = try await a.send(ClusterRequest(verb: "v", resource: "r", body: S3Body(ByteBuffer(bytes: [1, 2, 3]))), to: b.local)
-            Issue.record("expected a failure")
-        } catch let error as ClusterTransportError {
-            guard case .outcomeUnknown(let node, _) = error else { Issue.record("\(error)"); return }
-            #expect(node == b.local)
-        }
-        // The connection survives a failed request.
-        let fine = try await Self.node("node-c", ca)
-        Self.introduce(a, fine)
-        #expect(try await a.send(ClusterRequest(verb: "v", resource: "r"), to: fine.local).status == .accepted)
-        for node in [a, b, fine] { try await node.close() }
-    }
-
     /// A process whose certificate another CA signed can neither reach a node nor be reached.
     @Test func aCertificateFromAnotherClusterIsRefusedBothWays() async throws {
         let ca = try ClusterCertificateAuthority.generate(clusterID: "c-ours")
@@ -172,19 +129,6 @@ struct QUICTransportTests {
         try await a.close()
         try await b.close()
     }
-}
-
-/// Adapts an `AsyncStream` to the throwing sequence `S3Body` takes.
-struct ThrowingStream: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    typealias Failure = any Error
-    let inner: AsyncStream<ByteBuffer>
-    init(_ inner: AsyncStream<ByteBuffer>) { self.inner = inner }
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var inner: AsyncStream<ByteBuffer>.AsyncIterator
-        mutating func next() async throws -> ByteBuffer? { await inner.next() }
-    }
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inner: inner.makeAsyncIterator()) }
 }
 
 /// Bodies produced on demand, counting what was pulled: how far a sender got.
