@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import StowageCore
-import StowageQUIC
+@testable import StowageQUIC
 import Synchronization
 import Testing
 
@@ -294,5 +294,35 @@ struct QUICStreamLifecycleTests {
         }
         try await a.close()
         try await b.close()
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct QUICRestartTests {
+    typealias Tests = QUICTransportTests
+
+    /// A peer killed and started again on its port: the old connection's next packet gets a
+    /// stateless reset from the new process (it derives its tokens from its key), so the
+    /// sender learns at once, not after the 30 s idle timeout, and the next request dials anew.
+    @Test func aPeerThatRestartsIsReachedAgainAtOnce() async throws {
+        let ca = try ClusterCertificateAuthority.generate(clusterID: "c-restart")
+        let a = try await Tests.node("node-a", ca)
+        let credentials = try ca.issue(nodeID: "node-b")
+        let b = try await QUICTransport.start(host: "127.0.0.1", port: 0, credentials: credentials, handler: Tests.echo)
+        Tests.introduce(a, b)
+        #expect(try await a.send(ClusterRequest(verb: "v", resource: "r"), to: b.local).status == .accepted)
+        let port = try #require(b.endpoint.localAddress.port)
+        try await b.endpoint.abort()
+        let again = try await QUICTransport.start(host: "127.0.0.1", port: port, credentials: credentials, handler: Tests.echo)
+        let started = ContinuousClock.now
+        do {
+            _ = try await a.send(ClusterRequest(verb: "v", resource: "r", body: S3Body(ByteBuffer(bytes: [1, 2, 3]))), to: b.local)
+        } catch is ClusterTransportError {
+            // Sent on the old connection: the reset ends it, outcome unknown.
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(try await a.send(ClusterRequest(verb: "v", resource: "r"), to: b.local).status == .accepted)
+        try await a.close()
+        try await again.close()
     }
 }

@@ -30,7 +30,7 @@ enum QUICCallbacks {
             let connection = QUICConnection.from(user)
             let fresh = QUICConnection.randomCID(length)
             cid!.pointee = fresh
-            _ = gnutls_rnd(GNUTLS_RND_RANDOM, token, Int(NGTCP2_STATELESS_RESET_TOKENLEN))
+            QUICConnection.resetToken(for: fresh, secret: connection.owner.credentials.resetSecret, into: token!)
             connection.adopt(QUICConnection.bytes(of: fresh))
             return 0
         }

@@ -26,6 +26,12 @@ extension QUICConnection {
         teardown(reason)
     }
 
+    /// Forgets the connection without a word to the peer (a process killed, in tests).
+    func drop() {
+        guard !isClosed else { return }
+        teardown("dropped")
+    }
+
     /// Closes the connection politely (no error).
     func close() {
         guard !isClosed else { return }

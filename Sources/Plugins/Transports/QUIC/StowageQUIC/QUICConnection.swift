@@ -121,6 +121,12 @@ final class QUICConnection {
         return cid
     }
 
+    /// The stateless-reset token of one of our connection IDs (``TLSCredentials/resetSecret``).
+    static func resetToken(for cid: ngtcp2_cid, secret: [UInt8], into token: UnsafeMutablePointer<UInt8>) {
+        var cid = cid
+        _ = ngtcp2_crypto_generate_stateless_reset_token(token, secret, secret.count, &cid)
+    }
+
     static func bytes(of cid: ngtcp2_cid) -> [UInt8] {
         withUnsafeBytes(of: cid.data) { Array($0.prefix(cid.datalen)) }
     }
@@ -184,7 +190,9 @@ final class QUICConnection {
         var params = connection.transportParameters()
         params.original_dcid = header.dcid
         params.stateless_reset_token_present = 1
-        withUnsafeMutableBytes(of: &params.stateless_reset_token) { _ = gnutls_rnd(GNUTLS_RND_RANDOM, $0.baseAddress, $0.count) }
+        withUnsafeMutableBytes(of: &params.stateless_reset_token) {
+            resetToken(for: scid, secret: owner.credentials.resetSecret, into: $0.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
         var callbacks = QUICCallbacks.table(dialling: false)
         var conn: OpaquePointer?
         let created = ngtcp2_conn_server_new_versioned(

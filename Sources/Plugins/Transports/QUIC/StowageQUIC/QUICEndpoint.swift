@@ -1,3 +1,4 @@
+internal import CGnuTLS
 internal import CNgtcp2
 import Foundation
 public import NIOCore
@@ -74,6 +75,13 @@ public final class QUICEndpoint: Sendable {
         }
     }
 
+    /// Closes the socket without a word to any peer: a process killed. For tests.
+    func abort() async throws {
+        let state = self.state
+        try await channel.eventLoop.submit { state.value.markClosed() }.get()
+        try await channel.close()
+    }
+
     /// Closes every connection (telling each peer) and the socket.
     public func close() async throws {
         let state = self.state
@@ -143,6 +151,22 @@ final class EndpointState: QUICConnectionOwner {
         let accepted = data.withUnsafeReadableBytes { bytes in
             ngtcp2_accept(&header, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
         }
+        if accepted != 0 && version.version == 0 {
+            // A short-header packet with a connection ID we do not know. From a peer we have a
+            // connection with, it may be that peer's stateless reset (its connection ID is
+            // random): the connection checks the reset token. Otherwise we restarted and the
+            // sender's connection is gone: a stateless reset tells it at once.
+            let known = all.values.filter { $0.remote == remoteAddress }
+            if known.isEmpty {
+                reset(key, triggerSize: data.readableBytes, to: remoteAddress)
+            } else {
+                for connection in known {
+                    connection.receive(data)
+                    touched[ObjectIdentifier(connection)] = connection
+                }
+            }
+            return
+        }
         // A flood of first packets must not exhaust the node: past the cap, new ones are dropped.
         guard accepted == 0, !isClosed, all.count < Self.maxConnections,
               let connection = try? QUICConnection.answer(header, from: remoteAddress, owner: self) else { return }
@@ -160,6 +184,24 @@ final class EndpointState: QUICConnectionOwner {
     }
 
     let segmentation = System.supportsUDPSegmentationOffload
+
+    /// Answers a packet on the unknown connection ID `cid` with a stateless reset, always
+    /// shorter than the packet that caused it (two endpoints can never reset each other in a
+    /// loop, and a reset is never an amplifier).
+    private func reset(_ cid: [UInt8], triggerSize: Int, to address: SocketAddress) {
+        let randomLength = Swift.min(triggerSize - 1 - Int(NGTCP2_STATELESS_RESET_TOKENLEN) - 1, 40)
+        guard !isClosed, randomLength >= Int(NGTCP2_MIN_STATELESS_RESET_RANDLEN), cid.count <= Int(NGTCP2_MAX_CIDLEN) else { return }
+        var id = ngtcp2_cid()
+        ngtcp2_cid_init(&id, cid, cid.count)
+        var token = [UInt8](repeating: 0, count: Int(NGTCP2_STATELESS_RESET_TOKENLEN))
+        QUICConnection.resetToken(for: id, secret: credentials.resetSecret, into: &token)
+        var random = [UInt8](repeating: 0, count: randomLength)
+        _ = gnutls_rnd(GNUTLS_RND_NONCE, &random, randomLength)
+        var packet = [UInt8](repeating: 0, count: 1 + randomLength + token.count)
+        let written = ngtcp2_pkt_write_stateless_reset(&packet, packet.count, token, random, randomLength)
+        guard written > 0 else { return }
+        send(ByteBuffer(bytes: packet.prefix(Int(written))), segment: nil, to: address)
+    }
 
     func send(_ datagram: ByteBuffer, segment: Int?, to address: SocketAddress) {
         let metadata = segment.map { AddressedEnvelope<ByteBuffer>.Metadata(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: $0) }
@@ -180,6 +222,12 @@ final class EndpointState: QUICConnectionOwner {
     func closed(_ connection: QUICConnection) {
         all[ObjectIdentifier(connection)] = nil
         for (peer, dialledConnection) in dialled where dialledConnection === connection { dialled[peer] = nil }
+    }
+
+    /// Forgets every connection without telling its peer.
+    func markClosed() {
+        isClosed = true
+        for connection in Array(all.values) { connection.drop() }
     }
 
     func closeAll() {

@@ -11,12 +11,20 @@ import Foundation
 final class TLSCredentials: @unchecked Sendable {
     let handle: gnutls_certificate_credentials_t
     let nodeID: String
+    /// The key of this node's stateless-reset tokens: derived from its private key, so a node
+    /// that restarts recognizes the connection IDs it issued before, and answers a packet on
+    /// one with a reset the peer accepts (the peer stops at once instead of timing out).
+    let resetSecret: [UInt8]
 
     init(_ credentials: NodeCredentials) throws {
         var cred: gnutls_certificate_credentials_t?
         try GnuTLSError.check(gnutls_certificate_allocate_credentials(&cred), "gnutls_certificate_allocate_credentials")
         handle = cred!
         nodeID = credentials.nodeID
+        var digest = [UInt8](repeating: 0, count: 32)
+        let material = Array("stowage/stateless-reset/".utf8) + Array(credentials.privateKeyPEM.utf8)
+        try GnuTLSError.check(gnutls_hash_fast(GNUTLS_DIG_SHA256, material, material.count, &digest), "gnutls_hash_fast")
+        resetSecret = digest
         // GnuTLS copies the certificates and key: the local objects can go after each call.
         let certificate = try X509Certificate.importPEM(credentials.certificatePEM)
         let ca = try X509Certificate.importPEM(credentials.caCertificatePEM)
