@@ -326,3 +326,31 @@ struct QUICRestartTests {
         try await again.close()
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct QUICNoCertificateTests {
+    typealias Tests = QUICTransportTests
+
+    /// A process that trusts the cluster CA but holds no certificate of its own cannot get a
+    /// request to a node: the node requires a client certificate, and the handler never runs.
+    /// (In TLS 1.3 the dialling side finishes its handshake before the node has checked its
+    /// certificate, so it may already have sent the request: it learns "outcome unknown".)
+    @Test func aClientWithoutACertificateIsRefused() async throws {
+        let ca = try ClusterCertificateAuthority.generate(clusterID: "c-nocert")
+        let calls = Mutex(0)
+        let counting = Tests.Handler { _, _ in
+            calls.withLock { $0 += 1 }
+            return ClusterResponse(status: .ok)
+        }
+        let node = try await Tests.node("node-a", ca, handler: counting)
+        let outsider = try await QUICEndpoint.bind(
+            host: "127.0.0.1", port: 0, tls: try TLSCredentials(trustingOnly: ca.certificatePEM, nodeID: "outsider"), handler: counting)
+        do {
+            _ = try await outsider.send(ClusterRequest(verb: "v", resource: "r"), to: node.local, at: node.endpoint.localAddress)
+            Issue.record("a process without a certificate was answered")
+        } catch is ClusterTransportError {}
+        #expect(calls.withLock { $0 } == 0)
+        try await outsider.close()
+        try await node.close()
+    }
+}

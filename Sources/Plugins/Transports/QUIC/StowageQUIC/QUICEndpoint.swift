@@ -31,7 +31,12 @@ public final class QUICEndpoint: Sendable {
         host: String, port: Int, credentials: NodeCredentials, handler: any ClusterRequestHandler,
         group: (any EventLoopGroup)? = nil
     ) async throws -> QUICEndpoint {
-        let tls = try TLSCredentials(credentials)
+        try await bind(host: host, port: port, tls: try TLSCredentials(credentials), handler: handler, group: group)
+    }
+
+    static func bind(
+        host: String, port: Int, tls: TLSCredentials, handler: any ClusterRequestHandler, group: (any EventLoopGroup)? = nil
+    ) async throws -> QUICEndpoint {
         let loop = (group ?? MultiThreadedEventLoopGroup.singleton).next()
         let channel = try await DatagramBootstrap(group: loop)
             .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)

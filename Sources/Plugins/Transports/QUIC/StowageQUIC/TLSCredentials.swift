@@ -36,6 +36,19 @@ final class TLSCredentials: @unchecked Sendable {
         try GnuTLSError.check(added, "gnutls_certificate_set_x509_trust")
     }
 
+    /// Trust in the cluster CA and no certificate of our own: what a process outside the
+    /// cluster has at best. For tests that show such a process is refused.
+    init(trustingOnly caPEM: String, nodeID: String) throws {
+        var cred: gnutls_certificate_credentials_t?
+        try GnuTLSError.check(gnutls_certificate_allocate_credentials(&cred), "gnutls_certificate_allocate_credentials")
+        handle = cred!
+        self.nodeID = nodeID
+        resetSecret = Array(repeating: 0, count: 32)
+        let ca = try X509Certificate.importPEM(caPEM)
+        var trust: [gnutls_x509_crt_t?] = [ca.handle]
+        try GnuTLSError.check(gnutls_certificate_set_x509_trust(handle, &trust, 1), "gnutls_certificate_set_x509_trust")
+    }
+
     deinit { gnutls_certificate_free_credentials(handle) }
 }
 
