@@ -190,27 +190,3 @@ public final class InProcessNetwork: Sendable {
     }
 }
 
-/// A response body whose failure reaches the sender as `outcomeUnknown`, like every other
-/// failure after the handler started.
-struct OutcomeUnknownOnFailure: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    typealias Failure = any Error
-    let base: S3Body
-    let peer: NodeID
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var base: S3Body.AsyncIterator
-        let peer: NodeID
-        mutating func next() async throws -> ByteBuffer? {
-            do {
-                return try await base.next()
-            } catch let error as ClusterTransportError {
-                throw error
-            } catch {
-                throw ClusterTransportError.outcomeUnknown(peer, reason: "the response body failed: \(error)")
-            }
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), peer: peer) }
-}

@@ -95,7 +95,9 @@ extension QUICConnection {
             return
         }
         if fin { inbound.finish() }
-        let body = parsed.length == 0 && fin ? S3Body.empty : S3Body(stream: ResponseBody(inner: inbound.reader(), peer: peer), length: parsed.length)
+        let body = parsed.length == 0 && fin ? S3Body.empty : S3Body(
+                stream: OutcomeUnknownOnFailure(base: S3Body(stream: inbound.reader(), length: parsed.length), peer: peer, passingCancellation: true),
+                length: parsed.length)
         promise.succeed(ClusterResponse(status: parsed.status, fields: parsed.fields, body: body))
     }
 
@@ -154,31 +156,4 @@ extension QUICConnection {
         _ = ngtcp2_conn_shutdown_stream_read(conn, stream, UInt64(NGHTTP3_H3_NO_ERROR))
         writePackets()
     }
-}
-
-/// A response body as the sender reads it: a stream that breaks off surfaces as
-/// ``ClusterTransportError/outcomeUnknown(_:reason:)``.
-struct ResponseBody: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    typealias Failure = any Error
-    let inner: InboundReader
-    let peer: NodeID
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var inner: InboundReader.AsyncIterator
-        let peer: NodeID
-        mutating func next() async throws -> ByteBuffer? {
-            do {
-                return try await inner.next()
-            } catch let error as ClusterTransportError {
-                throw error
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                throw ClusterTransportError.outcomeUnknown(peer, reason: "the response broke off: \(error)")
-            }
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inner: inner.makeAsyncIterator(), peer: peer) }
 }
