@@ -112,7 +112,10 @@ extension QUICConnection {
         let request = ClusterRequest(
             verb: parsed.verb, resource: parsed.resource, fields: parsed.fields,
             body: parsed.length == 0 && fin ? .empty : S3Body(stream: inbound.reader(), length: parsed.length))
-        let handler = owner.handler
+        guard let handler = isAnonymous ? owner.joinHandler : owner.handler else {
+            cancel(state.id, code: UInt64(NGHTTP3_H3_REQUEST_REJECTED))
+            return
+        }
         let peer = self.peer
         let stream = state.id
         let bound = NIOLoopBound(self, eventLoop: owner.loop)

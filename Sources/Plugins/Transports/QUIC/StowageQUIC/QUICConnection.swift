@@ -22,6 +22,9 @@ protocol QUICConnectionOwner: AnyObject {
     func closed(_ connection: QUICConnection)
     /// Answering side: who answers the requests that arrive.
     var handler: any ClusterRequestHandler { get }
+    /// Answering side: who answers the requests of a client without a certificate (a
+    /// process joining with a token); nil refuses such clients.
+    var joinHandler: (any ClusterRequestHandler)? { get }
 }
 
 /// One QUIC connection (ngtcp2 + GnuTLS) carrying HTTP/3 (nghttp3), confined to its
@@ -52,6 +55,9 @@ final class QUICConnection {
     /// Dialling side: requests waiting for the handshake or for stream credit.
     var waiting: [(request: ClusterRequest, promise: EventLoopPromise<ClusterResponse>)] = []
     var handshakeDone = false
+    /// Answering side: the client presented no certificate; its requests go to the join
+    /// handler only.
+    private(set) var isAnonymous = false
     /// Set inside ngtcp2's callback; acted on once the call that ran it returns.
     var handshakeJustCompleted = false
     /// True while ngtcp2 runs our callbacks (read_pkt, handle_expiry): nothing may write
@@ -356,7 +362,18 @@ final class QUICConnection {
     }
 
     func learnPeer() -> Bool {
-        guard role == .answering else { return true }
+        let credentials = owner.credentials
+        guard role == .answering else {
+            guard let pinned = credentials.pinnedAuthority else { return true }
+            return TLSSession.chainEnds(in: pinned, session: session)
+        }
+        if credentials.admitsAnonymousClients {
+            guard TLSSession.peerPresentedCertificate(session) else {
+                isAnonymous = true
+                return true
+            }
+            guard TLSSession.peerIsVerified(session) else { return false }
+        }
         guard let name = TLSSession.peerNodeID(session) else { return false }
         peer = NodeID(name)
         return true

@@ -1,6 +1,7 @@
 internal import CGnuTLS
 internal import CNgtcp2
 import Foundation
+import HTTPTypes
 public import NIOCore
 import NIOPosix
 public import StowageCore
@@ -27,15 +28,28 @@ public final class QUICEndpoint: Sendable {
         localAddress = channel.localAddress!
     }
 
+    /// `joinHandler`, if given, answers clients that present no certificate (processes
+    /// joining with a token); without it such clients are refused in the handshake.
     public static func bind(
         host: String, port: Int, credentials: NodeCredentials, handler: any ClusterRequestHandler,
-        group: (any EventLoopGroup)? = nil
+        joinHandler: (any ClusterRequestHandler)? = nil, group: (any EventLoopGroup)? = nil
     ) async throws -> QUICEndpoint {
-        try await bind(host: host, port: port, tls: try TLSCredentials(credentials), handler: handler, group: group)
+        try await bind(
+            host: host, port: port, tls: try TLSCredentials(credentials, admitsAnonymousClients: joinHandler != nil),
+            handler: handler, joinHandler: joinHandler, group: group)
+    }
+
+    /// An endpoint for a process that joins the cluster: it has no certificate, and trusts a
+    /// node only if that node's chain ends in the CA whose SHA-256 `fingerprint` it pinned.
+    public static func joining(pinning fingerprint: String, group: (any EventLoopGroup)? = nil) async throws -> QUICEndpoint {
+        try await bind(
+            host: "127.0.0.1", port: 0, tls: try TLSCredentials(pinning: fingerprint, nodeID: "joining"),
+            handler: RefusingHandler(), group: group)
     }
 
     static func bind(
-        host: String, port: Int, tls: TLSCredentials, handler: any ClusterRequestHandler, group: (any EventLoopGroup)? = nil
+        host: String, port: Int, tls: TLSCredentials, handler: any ClusterRequestHandler,
+        joinHandler: (any ClusterRequestHandler)? = nil, group: (any EventLoopGroup)? = nil
     ) async throws -> QUICEndpoint {
         let loop = (group ?? MultiThreadedEventLoopGroup.singleton).next()
         let channel = try await DatagramBootstrap(group: loop)
@@ -52,7 +66,7 @@ public final class QUICEndpoint: Sendable {
             try await channel.setOption(ChannelOptions.datagramReceiveSegmentSize, value: true)
         }
         let state = try await loop.submit {
-            let state = EndpointState(channel: channel, credentials: tls, handler: handler)
+            let state = EndpointState(channel: channel, credentials: tls, handler: handler, joinHandler: joinHandler)
             try channel.pipeline.syncOperations.addHandler(EndpointHandler(state: state))
             return NIOLoopBound(state, eventLoop: loop)
         }.get()
@@ -100,6 +114,7 @@ final class EndpointState: QUICConnectionOwner {
     let channel: any Channel
     let credentials: TLSCredentials
     let handler: any ClusterRequestHandler
+    let joinHandler: (any ClusterRequestHandler)?
     let localAddress: SocketAddress
     var loop: any EventLoop { channel.eventLoop }
     private var byCID: [[UInt8]: QUICConnection] = [:]
@@ -111,10 +126,11 @@ final class EndpointState: QUICConnectionOwner {
 
     static let maxConnections = 1_024
 
-    init(channel: any Channel, credentials: TLSCredentials, handler: any ClusterRequestHandler) {
+    init(channel: any Channel, credentials: TLSCredentials, handler: any ClusterRequestHandler, joinHandler: (any ClusterRequestHandler)?) {
         self.channel = channel
         self.credentials = credentials
         self.handler = handler
+        self.joinHandler = joinHandler
         localAddress = channel.localAddress!
     }
 
@@ -262,5 +278,12 @@ final class EndpointHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A datagram socket's errors (an ICMP unreachable) concern one send, never the socket.
+    }
+}
+
+/// What a joining process answers if a node ever sends it a request: nothing for it to serve.
+private struct RefusingHandler: ClusterRequestHandler {
+    func handle(_ request: ClusterRequest, from sender: NodeID) async throws -> ClusterResponse {
+        ClusterResponse(status: .forbidden)
     }
 }

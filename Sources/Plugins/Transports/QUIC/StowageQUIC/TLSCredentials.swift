@@ -15,12 +15,20 @@ final class TLSCredentials: @unchecked Sendable {
     /// that restarts recognizes the connection IDs it issued before, and answers a packet on
     /// one with a reset the peer accepts (the peer stops at once instead of timing out).
     let resetSecret: [UInt8]
+    /// Answering side: a client without a certificate may connect; its requests go only to the
+    /// endpoint's join handler (a process joining with a token has no certificate yet).
+    let admitsAnonymousClients: Bool
+    /// Dialling side, for a process joining: no CA to verify against yet, only the SHA-256 of
+    /// the CA certificate the join token pins; the peer's chain must end in that CA.
+    let pinnedAuthority: String?
 
-    init(_ credentials: NodeCredentials) throws {
+    init(_ credentials: NodeCredentials, admitsAnonymousClients: Bool = false) throws {
         var cred: gnutls_certificate_credentials_t?
         try GnuTLSError.check(gnutls_certificate_allocate_credentials(&cred), "gnutls_certificate_allocate_credentials")
         handle = cred!
         nodeID = credentials.nodeID
+        self.admitsAnonymousClients = admitsAnonymousClients
+        pinnedAuthority = nil
         var digest = [UInt8](repeating: 0, count: 32)
         let material = Array("stowage/stateless-reset/".utf8) + Array(credentials.privateKeyPEM.utf8)
         try GnuTLSError.check(gnutls_hash_fast(GNUTLS_DIG_SHA256, material, material.count, &digest), "gnutls_hash_fast")
@@ -43,10 +51,26 @@ final class TLSCredentials: @unchecked Sendable {
         try GnuTLSError.check(gnutls_certificate_allocate_credentials(&cred), "gnutls_certificate_allocate_credentials")
         handle = cred!
         self.nodeID = nodeID
+        admitsAnonymousClients = false
+        pinnedAuthority = nil
         resetSecret = Array(repeating: 0, count: 32)
         let ca = try X509Certificate.importPEM(caPEM)
         var trust: [gnutls_x509_crt_t?] = [ca.handle]
         try GnuTLSError.check(gnutls_certificate_set_x509_trust(handle, &trust, 1), "gnutls_certificate_set_x509_trust")
+    }
+
+    /// No certificate and no trust list: the peer is checked after the handshake against the
+    /// pinned CA fingerprint (``TLSSession/chainEnds(in:session:)``).
+    init(pinning fingerprint: String, nodeID: String) throws {
+        var cred: gnutls_certificate_credentials_t?
+        try GnuTLSError.check(gnutls_certificate_allocate_credentials(&cred), "gnutls_certificate_allocate_credentials")
+        handle = cred!
+        self.nodeID = nodeID
+        admitsAnonymousClients = false
+        pinnedAuthority = fingerprint.lowercased()
+        var secret = [UInt8](repeating: 0, count: 32)
+        _ = gnutls_rnd(GNUTLS_RND_KEY, &secret, secret.count)
+        resetSecret = secret
     }
 
     deinit { gnutls_certificate_free_credentials(handle) }
@@ -89,8 +113,17 @@ enum TLSSession {
                 try GnuTLSError.check(gnutls_alpn_set_protocols(session, &datum, 1, alpnFlags), "gnutls_alpn_set_protocols")
             }
             if server {
-                gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE)
-                gnutls_session_set_verify_cert(session, nil, 0)
+                if credentials.admitsAnonymousClients {
+                    // GnuTLS's own check would refuse a client with no certificate: a
+                    // certificate presented is verified once the handshake completes instead
+                    // (peerIsVerified), before any request of it is read.
+                    gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST)
+                } else {
+                    gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE)
+                    gnutls_session_set_verify_cert(session, nil, 0)
+                }
+            } else if credentials.pinnedAuthority != nil {
+                // Checked once the handshake completes (chainEnds(in:)), before any request.
             } else if let peer {
                 try GnuTLSError.check(gnutls_server_name_set(session, GNUTLS_NAME_DNS, peer, strlen(peer)), "gnutls_server_name_set")
                 gnutls_session_set_verify_cert(session, peer, 0)
@@ -111,6 +144,38 @@ enum TLSSession {
         var datum = list[0]
         guard gnutls_x509_crt_import(crt.handle, &datum, GNUTLS_X509_FMT_DER) >= 0 else { return nil }
         return try? crt.commonName()
+    }
+
+    /// Whether the certificate the peer presented verifies against our trusted CA.
+    static func peerIsVerified(_ session: gnutls_session_t) -> Bool {
+        var status: UInt32 = 0
+        return gnutls_certificate_verify_peers2(session, &status) >= 0 && status == 0
+    }
+
+    /// Whether the peer presented a certificate at all.
+    static func peerPresentedCertificate(_ session: gnutls_session_t) -> Bool {
+        var count: UInt32 = 0
+        return gnutls_certificate_get_peers(session, &count) != nil && count > 0
+    }
+
+    /// Whether the peer's chain is a certificate signed by the CA whose certificate (sent in
+    /// the chain) has SHA-256 `fingerprint`: how a joining process that pinned the CA from its
+    /// token knows it reached the cluster before it sends the token's secret.
+    static func chainEnds(in fingerprint: String, session: gnutls_session_t) -> Bool {
+        var count: UInt32 = 0
+        guard let list = gnutls_certificate_get_peers(session, &count), count >= 2 else { return false }
+        var certificates: [X509Certificate] = []
+        for index in 0..<Int(count) {
+            guard let crt = try? X509Certificate.empty() else { return false }
+            var datum = list[index]
+            guard gnutls_x509_crt_import(crt.handle, &datum, GNUTLS_X509_FMT_DER) >= 0 else { return false }
+            certificates.append(crt)
+        }
+        guard let authority = certificates.dropFirst().first(where: { (try? $0.fingerprint()) == fingerprint }) else { return false }
+        var trusted: [gnutls_x509_crt_t?] = [authority.handle]
+        var status: UInt32 = 0
+        let verified = gnutls_x509_crt_verify(certificates[0].handle, &trusted, 1, 0, &status)
+        return verified >= 0 && status == 0
     }
 
     /// Whether the handshake agreed on our ALPN.
