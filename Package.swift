@@ -193,7 +193,7 @@ let package = Package(
             name: "Stowage",
             dependencies: [coreMetrics, httpTypes,
                 "StowageCore", "StowageRouting", "StowageXML", "StowageFileStore", "StowageSigV4", "StowagePolicy", "StowageCORS", "StowageCluster",
-                "StowageInProcessTransport", "CStowageOpenSSL",
+                "StowageInProcessTransport", "StowageQUIC", "CStowageOpenSSL",
                 nioCore,
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -30,6 +30,12 @@ extension PluginRegistry {
             let configuration = environment.configuration
             try configuration.validateCluster()
             let erasure = configuration.cluster.erasure
+            // A node of a multi-process cluster (`stowage cluster init` or `join` gave it an
+            // identity): its drives' other nodes are reached over QUIC.
+            var runtime: ClusterNodeRuntime?
+            if NodeStateDirectory(configuration).isMember {
+                runtime = try ClusterNodeRuntime(configuration: configuration, logger: environment.logger)
+            }
             return ClusterBackend(
                 options: .init(
                     drives: configuration.cluster.drives.paths, dataShards: erasure.dataShards, parityShards: erasure.parityShards,
@@ -37,8 +43,9 @@ extension PluginRegistry {
                     fsync: configuration.storage.fsync, collectionGrace: .seconds(configuration.cluster.collection.graceSeconds),
                     collectionRate: Double(configuration.cluster.collection.maxPerSecond),
                     // A short grace asks for space back soon: scan every second, not every ten.
-                    collectionScanInterval: .seconds(configuration.cluster.collection.graceSeconds < 60 ? 1 : 10)),
-                logger: environment.logger)
+                    collectionScanInterval: .seconds(configuration.cluster.collection.graceSeconds < 60 ? 1 : 10),
+                    nodeID: runtime?.local.rawValue ?? "local"),
+                logger: environment.logger, attach: runtime.map { runtime in { runtime.attach($0) } }, lifecycle: runtime)
         }
         registry.registerBuiltInEndpoints()
         // One network per registry: the nodes one registry builds reach each other in process,

@@ -35,7 +35,7 @@ struct StowageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stowage",
         abstract: "An S3-compatible object storage server.",
-        subcommands: [Serve.self, Bench.self, Version.self],
+        subcommands: [Serve.self, ClusterCommand.self, Bench.self, Version.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -83,14 +83,52 @@ public struct ClusterStatus: Sendable, Codable, Hashable {
         }
     }
 
+    /// How the node answering sees the cluster's membership (a multi-process cluster only).
+    public struct Membership: Sendable, Codable, Hashable {
+        public struct Member: Sendable, Codable, Hashable {
+            public var id: String
+            public var address: String
+            /// The pool its drives are in; nil for a spare.
+            public var pool: Int?
+            /// From heartbeats: `online`, `suspect` or `offline` (never `offline` while the
+            /// answering node is isolated).
+            public var liveness: String
+
+            public init(id: String, address: String, pool: Int?, liveness: String) {
+                self.id = id
+                self.address = address
+                self.pool = pool
+                self.liveness = liveness
+            }
+        }
+
+        public var clusterID: String
+        public var epoch: Int
+        /// The node answering.
+        public var local: String
+        /// `connected` (it sees a majority) or `isolated`.
+        public var standing: String
+        public var members: [Member]
+
+        public init(clusterID: String, epoch: Int, local: String, standing: String, members: [Member]) {
+            self.clusterID = clusterID
+            self.epoch = epoch
+            self.local = local
+            self.standing = standing
+            self.members = members
+        }
+    }
+
     public var nodes: [Node]
     public var drives: [Drive]
     public var sets: [ErasureSet]
+    public var membership: Membership?
 
-    public init(nodes: [Node], drives: [Drive], sets: [ErasureSet]) {
+    public init(nodes: [Node], drives: [Drive], sets: [ErasureSet], membership: Membership? = nil) {
         self.nodes = nodes
         self.drives = drives
         self.sets = sets
+        self.membership = membership
     }
 }
 

@@ -12,8 +12,16 @@ extension StowageConfiguration {
         /// Generated when omitted.
         public var nodeId: String?
         public var quicPort = 4000
-        /// Addresses of existing members; empty for a single node.
+        /// Addresses (`host:quicPort`) of existing members: where `stowage cluster join` and a
+        /// node waiting for its pool to form look for the cluster. Empty for a single node.
         public var seedNodes: [String] = []
+        /// The host this node's QUIC endpoint binds and other nodes reach it at; defaults to
+        /// `server.address` (which must then not be a wildcard).
+        public var quicAddress: String?
+        /// Where the node keeps its cluster identity: `tls/` (its certificate and key, the CA
+        /// certificate), `map.json`, and on the node that formed the cluster `ca/` and
+        /// `tokens.json`. Defaults to `<storage.directory>/cluster`.
+        public var stateDirectory: String?
         public var erasure = Erasure()
         public var drives = Drives()
         public var heartbeatIntervalMs = 5_000
@@ -71,14 +79,29 @@ extension StowageConfiguration {
             guard storage.fsync else {
                 throw ConfigurationError(field: "storage.fsync", reason: "must be true for a multi-node cluster (cluster.seedNodes is set): a power loss on a node must not take back acknowledged writes")
             }
-            throw ConfigurationError(field: "cluster.seedNodes", reason: "lists other nodes, but this build has no transport between processes yet; run one node with several drives")
         }
+        guard (1...65_535).contains(cluster.quicPort) else {
+            throw ConfigurationError(field: "cluster.quicPort", reason: "must be between 1 and 65535, not \(cluster.quicPort)")
+        }
+        guard cluster.heartbeatIntervalMs >= 10, cluster.heartbeatTimeoutMs >= 2 * cluster.heartbeatIntervalMs else {
+            throw ConfigurationError(field: "cluster.heartbeatTimeoutMs", reason: "must be at least twice heartbeatIntervalMs (at least 10), not \(cluster.heartbeatTimeoutMs) and \(cluster.heartbeatIntervalMs)")
+        }
+    }
+
+    /// Where this node keeps its cluster identity (``Cluster/stateDirectory``).
+    public var clusterStateDirectory: String { cluster.stateDirectory ?? storage.directory + "/cluster" }
+
+    /// The host this node's QUIC endpoint binds and is reached at, `nil` if only a wildcard
+    /// is configured.
+    public var clusterQUICHost: String? {
+        let host = cluster.quicAddress ?? server.address
+        return ["0.0.0.0", "::", ""].contains(host) ? nil : host
     }
 }
 
 extension StowageConfiguration.Cluster {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case enabled, nodeId, quicPort, seedNodes, erasure, drives, heartbeatIntervalMs, heartbeatTimeoutMs, collection
+        case enabled, nodeId, quicPort, seedNodes, quicAddress, stateDirectory, erasure, drives, heartbeatIntervalMs, heartbeatTimeoutMs, collection
     }
     public init(from decoder: any Decoder) throws {
         try StrictKeys.reject(decoder, unknownTo: CodingKeys.self)
@@ -88,6 +111,8 @@ extension StowageConfiguration.Cluster {
         nodeId = try c.decodeIfPresent(String.self, forKey: .nodeId)
         quicPort = try c.decodeIfPresent(Int.self, forKey: .quicPort) ?? d.quicPort
         seedNodes = try c.decodeIfPresent([String].self, forKey: .seedNodes) ?? d.seedNodes
+        quicAddress = try c.decodeIfPresent(String.self, forKey: .quicAddress)
+        stateDirectory = try c.decodeIfPresent(String.self, forKey: .stateDirectory)
         erasure = try c.decodeIfPresent(Erasure.self, forKey: .erasure) ?? d.erasure
         drives = try c.decodeIfPresent(Drives.self, forKey: .drives) ?? d.drives
         heartbeatIntervalMs = try c.decodeIfPresent(Int.self, forKey: .heartbeatIntervalMs) ?? d.heartbeatIntervalMs

@@ -47,8 +47,8 @@ public struct StowageConfiguration: Codable, Sendable, Equatable {
         /// Who may read `/_stowage/metrics`.
         public var metrics = MetricsAccess()
         /// The `/_stowage/<name>` endpoints served, by registered name (built in: `health`,
-        /// `metrics`, `reset`; `reset` still answers 403 unless `adminReset` is on).
-        public var endpoints: [String] = ["health", "metrics", "reset"]
+        /// `metrics`, `cluster`, `reset`; `reset` still answers 403 unless `adminReset` is on).
+        public var endpoints: [String] = ["health", "metrics", "cluster", "reset"]
         public init() {}
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import NIOCore
 import StowageCore
@@ -81,6 +82,30 @@ struct MetricsEndpoint: HostEndpoint {
     }
 }
 
+/// `GET /_stowage/cluster`: the backend's `clusterStatus` as JSON (nodes, drives, erasure
+/// sets, and for a multi-process cluster the membership as this node sees it); what
+/// `stowage cluster status` prints. Behind the same gate as the metrics; 404 for a backend that
+/// is not a cluster.
+struct ClusterStatusEndpoint: HostEndpoint {
+    let backend: (any StorageBackend)?
+    let access: MetricsGate
+
+    func respond(to request: S3Request, context: HostEndpointContext) async -> S3Response {
+        guard context.subpath.isEmpty else { return .text(.notFound, "no such endpoint; see /_stowage/cluster\n") }
+        guard request.method == .get || request.method == .head else { return .text(.methodNotAllowed, "method not allowed\n") }
+        guard access.allows(request, secure: context.secure) else {
+            return .text(.unauthorized, "cluster status needs the metrics credentials\n")
+        }
+        guard let cluster = backend as? any ClusterStatusSource else {
+            return .text(.notFound, "this server's backend is not a cluster\n")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = (try? encoder.encode(await cluster.clusterStatus())) ?? Data()
+        return .text(.ok, String(decoding: body, as: UTF8.self) + "\n", contentType: "application/json")
+    }
+}
+
 /// `POST /_stowage/reset` (only with `server.adminReset`, never with authentication on):
 /// empties and removes every bucket, like moto's reset API.
 struct ResetEndpoint: HostEndpoint {
@@ -130,6 +155,9 @@ extension PluginRegistry {
         registerEndpoint("metrics") { environment in
             let host = environment.host
             return MetricsEndpoint(render: { await host?.renderMetrics() ?? [] }, access: MetricsGate(environment.configuration))
+        }
+        registerEndpoint("cluster") { environment in
+            ClusterStatusEndpoint(backend: environment.backend, access: MetricsGate(environment.configuration))
         }
         registerEndpoint("reset") { environment in
             // Also for servers assembled by hand, which skip `validate()`: never unauthenticated

@@ -61,7 +61,7 @@ extension ClusterBackend: ClusterStatusSource, BackendMetricsSource {
     }
 
     public func clusterStatus() async -> ClusterStatus {
-        guard let state = try? openState() else { return ClusterStatus(nodes: [], drives: [], sets: []) }
+        guard let state = try? openState() else { return ClusterStatus(nodes: [], drives: [], sets: [], membership: lifecycle?.membership()) }
         var drives: [ClusterStatus.Drive] = []
         for set in state.sets {
             for (slot, member) in set.drives.enumerated() {
@@ -93,7 +93,7 @@ extension ClusterBackend: ClusterStatusSource, BackendMetricsSource {
                 drivesOnline: set.drives.count - set.offline, drives: set.drives.count,
                 dataShards: state.format.dataShards, parityShards: state.format.parityShards)
         }
-        return ClusterStatus(nodes: nodes(state), drives: drives, sets: sets)
+        return ClusterStatus(nodes: nodes(state), drives: drives, sets: sets, membership: lifecycle?.membership())
     }
 
     public func metrics() async -> [BackendMetric] {

@@ -97,6 +97,8 @@ public final class ClusterBackend: StorageBackend {
     let transport: (any ClusterTransport)?
     /// This node's drives, as the other nodes' requests find them.
     private let served = ServedDrives()
+    /// What ties this node to the other processes of its cluster, if it is one of several.
+    let lifecycle: (any ClusterNodeLifecycle)?
 
     /// `attach` connects the node to its cluster: it is given the handler that serves this
     /// node's drives and returns the transport this node sends with (in tests,
@@ -108,10 +110,12 @@ public final class ClusterBackend: StorageBackend {
     /// }
     /// ```
     public init(
-        options: Options, logger: Logger, attach: ((any ClusterRequestHandler) -> any ClusterTransport)? = nil
+        options: Options, logger: Logger, attach: ((any ClusterRequestHandler) -> any ClusterTransport)? = nil,
+        lifecycle: (any ClusterNodeLifecycle)? = nil
     ) {
         self.options = options
         self.logger = logger
+        self.lifecycle = lifecycle
         collectionPacer = CollectionPacer(ratePerSecond: options.collectionRate)
         let served = self.served
         let bucketCache = BucketLeaseCache()
@@ -129,7 +133,14 @@ public final class ClusterBackend: StorageBackend {
     }
 
     public func open() async throws {
-        let state = try await ClusterStartup(options: options, logger: logger, prefetch: prefetch, transport: transport, counters: counters).run()
+        try await lifecycle?.prepare()
+        let state: State
+        do {
+            state = try await ClusterStartup(options: options, logger: logger, prefetch: prefetch, transport: transport, counters: counters).run()
+        } catch {
+            await lifecycle?.finish()
+            throw error
+        }
         opened.withLock { $0 = state }
         served.install(state.drives)
     }
@@ -141,6 +152,7 @@ public final class ClusterBackend: StorageBackend {
         }
         served.install([])
         for drive in state?.drives ?? [] { drive.close() }
+        await lifecycle?.finish()
     }
 
     public var services: [any Service] {
@@ -148,7 +160,7 @@ public final class ClusterBackend: StorageBackend {
             PeriodicWork(interval: options.probeInterval) { [self] in await probeDrives() },
             PeriodicWork(interval: .seconds(1)) { [self] in await collectDueData() },
             PeriodicWork(interval: options.collectionScanInterval) { [self] in await collectOrphans() },
-        ]
+        ] + (lifecycle?.services ?? [])
     }
 
     func probeDrives() async {
@@ -158,6 +170,22 @@ public final class ClusterBackend: StorageBackend {
             for drive in state.remote { group.addTask { await drive.probe() } }
         }
     }
+}
+
+/// What ties a node to the other processes of its cluster (the Host's QUIC node runtime):
+/// it runs before the drives open (binding the node's endpoint, waiting until the node's pool
+/// is formed and its drives carry their formats) and after they close, and brings its own
+/// services (heartbeats).
+///
+/// ```swift
+/// let backend = ClusterBackend(options: options, logger: logger, attach: runtime.attach, lifecycle: runtime)
+/// ```
+public protocol ClusterNodeLifecycle: Sendable {
+    func prepare() async throws
+    func finish() async
+    var services: [any Service] { get }
+    /// The membership as this node sees it, for `clusterStatus`.
+    func membership() -> ClusterStatus.Membership?
 }
 
 /// Runs `work` every `interval` until graceful shutdown: the drive prober (CLUSTER.md §10,

@@ -52,8 +52,12 @@ public struct NodeCredentials: Sendable, Equatable {
 
 /// A file only its owner reads: written to a temporary name with mode 0600 from the start,
 /// synced, then renamed into place (never a moment world-readable, never half written).
-enum PrivateFile {
-    static func write(_ text: String, to url: URL) throws {
+///
+/// ```swift
+/// try PrivateFile.write(caKeyPEM, to: URL(filePath: "/var/lib/stowage/cluster/ca/ca.key"))
+/// ```
+public enum PrivateFile {
+    public static func write(_ text: String, to url: URL) throws {
         let temporary = url.path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary]) }
@@ -72,6 +76,12 @@ enum PrivateFile {
         guard !failed, rename(temporary, url.path) == 0 else {
             unlink(temporary)
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
+        // The rename itself survives a power loss only once the directory is synced.
+        let directory = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            _ = fsync(directory)
+            close(directory)
         }
     }
 }

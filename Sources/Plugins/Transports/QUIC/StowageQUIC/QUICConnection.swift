@@ -77,10 +77,12 @@ final class QUICConnection {
     static let streamWindow: UInt64 = 1 << 20
     static let connectionWindow: UInt64 = 16 << 20
     static let maxStreams: UInt64 = 1_024
-    static let idleTimeout: UInt64 = 30_000_000_000
+    /// A peer silent this long (no packet, not even the keep-alive's ack) is gone: its
+    /// requests in flight learn "outcome unknown". Heartbeats usually tell sooner.
+    static let idleTimeout: UInt64 = 10_000_000_000
     static let handshakeTimeout: UInt64 = 5_000_000_000
     /// An idle connection sends a PING this often, so it outlives the idle timeout.
-    static let keepAlive: UInt64 = 5_000_000_000
+    static let keepAlive: UInt64 = 2_000_000_000
     /// The most header bytes one head may carry (a peer cannot grow a head without bound).
     static let maxHeadBytes = 64 << 10
 

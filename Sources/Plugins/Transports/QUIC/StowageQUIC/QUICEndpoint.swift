@@ -94,6 +94,14 @@ public final class QUICEndpoint: Sendable {
         }
     }
 
+    /// Closes the connection this endpoint dialled to `peer`, if any: its requests in flight
+    /// learn "outcome unknown" now, and the next request dials afresh. For a peer the failure
+    /// detector suspects: a killed process never says goodbye.
+    public func disconnect(_ peer: NodeID) async {
+        let state = self.state
+        try? await channel.eventLoop.submit { state.value.disconnect(peer) }.get()
+    }
+
     /// Closes the socket without a word to any peer: a process killed. For tests.
     func abort() async throws {
         let state = self.state
@@ -243,6 +251,10 @@ final class EndpointState: QUICConnectionOwner {
     func closed(_ connection: QUICConnection) {
         all[ObjectIdentifier(connection)] = nil
         for (peer, dialledConnection) in dialled where dialledConnection === connection { dialled[peer] = nil }
+    }
+
+    func disconnect(_ peer: NodeID) {
+        dialled[peer]?.close()
     }
 
     /// Forgets every connection without telling its peer.

@@ -47,5 +47,8 @@ public final class QUICTransport: ClusterTransport {
         return try await endpoint.send(request, to: node, at: address)
     }
 
+    /// Ends the pooled connection to `node` (``QUICEndpoint/disconnect(_:)``).
+    public func disconnect(_ node: NodeID) async { await endpoint.disconnect(node) }
+
     public func close() async throws { try await endpoint.close() }
 }

@@ -1,0 +1,140 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import StowageCluster
+public import StowageCore
+import StowageQUIC
+
+/// What `stowage cluster init | token | join | expand` do to a node's state directory
+/// (CLUSTER.md §9). `init` and `token` and `expand` run on the node that formed the cluster
+/// (they need its CA, its authoritative map); `join` runs on the node that joins, before its
+/// first `stowage serve`.
+///
+/// ```swift
+/// let summary = try ClusterAdministration.initialize(configuration)       // first node
+/// let token = try ClusterAdministration.issueToken(configuration, ttlSeconds: 3600)
+/// try await ClusterAdministration.join(joinerConfiguration, token: token, seeds: ["10.0.0.1:4000"])
+/// try ClusterAdministration.expand(configuration)                          // form the pool
+/// ```
+public enum ClusterAdministration {
+    public struct Refused: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Forms a cluster of this one node: a CA (its key stays here), this node's certificate,
+    /// and a map with this node as its only member, a spare until `expand`.
+    public static func initialize(_ configuration: StowageConfiguration) throws -> String {
+        let state = NodeStateDirectory(configuration)
+        guard !state.isMember else { throw Refused(description: "\(state.path) already holds a cluster identity") }
+        let node = try member(configuration)
+        let clusterID = "c-" + UUID().uuidString.lowercased().prefix(8)
+        let authority = try ClusterCertificateAuthority.generate(clusterID: clusterID)
+        let credentials = try authority.issue(nodeID: node.id)
+        let erasure = configuration.cluster.erasure
+        let map = ClusterMap.founding(
+            clusterID: clusterID, node: node, dataShards: erasure.dataShards, parityShards: erasure.parityShards,
+            chunkSize: erasure.chunkSizeBytes)
+        try state.locked {
+            try state.writeAuthority(authority)
+            try state.writeMap(map)
+            try credentials.write(to: state.tlsDirectory)
+        }
+        return "formed cluster \(clusterID) with node \(node.id) at \(node.address); CA fingerprint \(try authority.fingerprint())"
+    }
+
+    /// A one-time join token, good for `ttlSeconds`; only its hash is kept.
+    public static func issueToken(_ configuration: StowageConfiguration, ttlSeconds: Int) throws -> String {
+        let state = NodeStateDirectory(configuration)
+        guard state.holdsAuthority else {
+            throw Refused(description: "\(state.path) holds no cluster CA: tokens are issued on the node that ran `stowage cluster init`")
+        }
+        guard ttlSeconds > 0 else { throw Refused(description: "--ttl must be positive") }
+        return try state.locked {
+            let map = try state.readMap()
+            let fingerprint = try state.authority(clusterID: map.clusterID).fingerprint()
+            let now = ClusterNodeRuntime.nowMs()
+            let (token, issued) = JoinToken.make(clusterID: map.clusterID, caFingerprint: fingerprint, ttlMs: UInt64(ttlSeconds) * 1000, nowMs: now)
+            try state.writeTokens(try state.readTokens().filter { $0.expiresMs > now } + [issued])
+            return token.encoded
+        }
+    }
+
+    /// Joins the cluster `token` names through the first of `seeds` (`host:quicPort`) that
+    /// answers: the node that holds the CA checks the token and signs this node's certificate.
+    public static func join(_ configuration: StowageConfiguration, token text: String, seeds: [String]) async throws -> String {
+        let state = NodeStateDirectory(configuration)
+        guard !state.isMember else { throw Refused(description: "\(state.path) already holds a cluster identity") }
+        let token = try JoinToken(parsing: text)
+        let node = try member(configuration)
+        guard !seeds.isEmpty else { throw Refused(description: "no seed to join through: pass --seed host:port or set cluster.seedNodes") }
+        let endpoint = try await QUICEndpoint.joining(pinning: token.caFingerprint)
+        defer { Task { try? await endpoint.close() } }
+        let body = MembershipBody.encode(JoinRequest(secret: StowageCore.Hex.encode(token.secret), node: node))
+        var failures: [String] = []
+        for seed in seeds {
+            guard let address = ClusterNodeRuntime.socketAddress(seed) else {
+                failures.append("\(seed): not host:port")
+                continue
+            }
+            let response: ClusterResponse
+            do {
+                response = try await endpoint.send(ClusterRequest(verb: MembershipVerb.join, resource: "cluster", body: body), to: NodeID("seed"), at: address)
+            } catch {
+                failures.append("\(seed): \(error)")
+                continue
+            }
+            guard response.status == .ok else {
+                let refusal = try? await MembershipBody.decode(MembershipRefusal.self, from: response.body)
+                throw Refused(description: "\(seed) refused the join (\(response.status.code)): \(refusal?.error ?? "no reason given")")
+            }
+            let answer = try await MembershipBody.decode(JoinAnswer.self, from: response.body)
+            let credentials = NodeCredentials(
+                nodeID: node.id, certificatePEM: answer.certificate, privateKeyPEM: answer.privateKey, caCertificatePEM: answer.caCertificate)
+            guard try credentials.caFingerprint() == token.caFingerprint, answer.map.clusterID == token.clusterID else {
+                throw Refused(description: "\(seed) answered for another cluster than the token's")
+            }
+            try state.locked {
+                try state.writeMap(answer.map)
+                try credentials.write(to: state.tlsDirectory)
+            }
+            return "joined cluster \(answer.map.clusterID) as \(node.id) (a spare, map epoch \(answer.map.epoch))"
+        }
+        throw Refused(description: "no seed answered: \(failures.joined(separator: "; "))")
+    }
+
+    /// Forms the next pool from the spares (the first pool: every node joined so far).
+    public static func expand(_ configuration: StowageConfiguration) throws -> String {
+        let state = NodeStateDirectory(configuration)
+        guard state.holdsAuthority else {
+            throw Refused(description: "\(state.path) is not the node that formed the cluster: run expand there")
+        }
+        return try state.locked {
+            var map = try state.readMap()
+            let spares = map.spares.map(\.id)
+            let pool: ClusterMap.Pool
+            do {
+                pool = try map.formPool()
+            } catch {
+                throw Refused(description: "\(error)")
+            }
+            try state.writeMap(map)
+            return "formed pool \(map.pools.count - 1) from \(spares.joined(separator: ", ")): \(pool.sets.count) erasure set(s) of \(map.dataShards)+\(map.parityShards); map epoch \(map.epoch)"
+        }
+    }
+
+    /// This node as the map lists it: its ID (configured, else generated), QUIC address and drives.
+    static func member(_ configuration: StowageConfiguration) throws -> ClusterMap.Member {
+        let id = configuration.cluster.nodeId ?? "node-" + UUID().uuidString.lowercased().prefix(8)
+        guard NodeCredentials.isValidNodeID(id) else {
+            throw ConfigurationError(field: "cluster.nodeId", reason: "'\(id)' is not a node ID: 1 to 63 of a-z, 0-9 and '-', not starting or ending with '-'")
+        }
+        guard let host = configuration.clusterQUICHost else {
+            throw ConfigurationError(field: "cluster.quicAddress", reason: "must name the address other nodes reach this node at (server.address is a wildcard)")
+        }
+        guard !configuration.cluster.drives.paths.isEmpty else {
+            throw ConfigurationError(field: "cluster.drives.paths", reason: "must list this node's drive directories")
+        }
+        let address = host.contains(":") ? "[\(host)]:\(configuration.cluster.quicPort)" : "\(host):\(configuration.cluster.quicPort)"
+        return ClusterMap.Member(id: id, address: address, drives: configuration.cluster.drives.paths)
+    }
+}

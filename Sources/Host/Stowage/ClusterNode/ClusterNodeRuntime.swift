@@ -1,0 +1,222 @@
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+import ServiceLifecycle
+import StowageCluster
+import StowageCore
+import StowageQUIC
+import Synchronization
+
+/// One `stowage` process as a node of a multi-process cluster (CLUSTER.md §8–9): its QUIC
+/// endpoint (mutual TLS under the cluster CA), the cluster map it serves and follows, the wait
+/// for its pool to form, and heartbeats into a ``FailureDetector``. It is the cluster
+/// backend's transport (requests to other nodes go out through QUIC) and its lifecycle.
+///
+/// ```swift
+/// let runtime = try ClusterNodeRuntime(configuration: configuration, logger: logger)
+/// let backend = ClusterBackend(options: options, logger: logger, attach: runtime.attach, lifecycle: runtime)
+/// ```
+final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
+    let local: NodeID
+    let state: NodeStateDirectory
+    let configuration: StowageConfiguration
+    let logger: Logger
+    private let credentials: NodeCredentials
+    private let quic = Mutex<QUICTransport?>(nil)
+    private let driveHandler = Mutex<(any ClusterRequestHandler)?>(nil)
+    /// The newest map this node knows (its file is the durable copy).
+    let map: Mutex<ClusterMap>
+    let detector: Mutex<FailureDetector>
+    let settings: FailureDetector.Settings
+
+    init(configuration: StowageConfiguration, logger: Logger) throws {
+        state = NodeStateDirectory(configuration)
+        credentials = try state.credentials()
+        local = NodeID(credentials.nodeID)
+        self.configuration = configuration
+        self.logger = logger
+        let map = try state.readMap()
+        self.map = Mutex(map)
+        settings = .init(
+            heartbeatIntervalMs: UInt64(configuration.cluster.heartbeatIntervalMs),
+            heartbeatTimeoutMs: UInt64(configuration.cluster.heartbeatTimeoutMs))
+        detector = Mutex(FailureDetector(
+            local: local, peers: map.members.map { NodeID($0.id) }, settings: settings, nowMs: Self.nowMs()))
+        guard configuration.storage.fsync else {
+            throw ConfigurationError(field: "storage.fsync", reason: "must be true for a node of a multi-node cluster: a power loss on a node must not take back acknowledged writes")
+        }
+        guard configuration.clusterQUICHost != nil else {
+            throw ConfigurationError(field: "cluster.quicAddress", reason: "must name the address other nodes reach this node at (server.address is a wildcard)")
+        }
+    }
+
+    static func nowMs() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    /// `ClusterBackend`'s `attach`: the backend's handler serves this node's drives.
+    func attach(_ handler: any ClusterRequestHandler) -> any ClusterTransport {
+        driveHandler.withLock { $0 = handler }
+        return self
+    }
+
+    func send(_ request: ClusterRequest, to node: NodeID) async throws -> ClusterResponse {
+        guard let transport = quic.withLock({ $0 }) else {
+            throw ClusterTransportError.notDelivered(node, reason: "this node's QUIC endpoint is not running")
+        }
+        // Fail fast (CLUSTER.md §9): a node that missed its heartbeats gets no requests but
+        // heartbeats until it answers one, so a read reconstructs from the other drives at
+        // once instead of waiting on a dead peer. Never sent, so truly not delivered.
+        if request.verb != MembershipVerb.heartbeat, let liveness = detector.withLock({ $0.liveness(of: node) }), liveness != .online {
+            throw ClusterTransportError.notDelivered(node, reason: "node \(node) is \(liveness.rawValue): it missed its heartbeats")
+        }
+        return try await transport.send(request, to: node)
+    }
+
+    func disconnect(_ node: NodeID) async {
+        await quic.withLock({ $0 })?.disconnect(node)
+    }
+
+    // MARK: Lifecycle
+
+    func prepare() async throws {
+        let host = configuration.clusterQUICHost!
+        let router = NodeRequestRouter(runtime: self)
+        let join: JoinAdmission? = state.holdsAuthority
+            ? JoinAdmission(state: state, logger: logger, clock: { Self.nowMs() }) { [weak self] map in
+                guard let self, (try? self.adopt(map)) != nil else { return }
+                self.introduce(map)
+            }
+            : nil
+        let transport = try await QUICTransport.start(
+            host: host, port: configuration.cluster.quicPort, credentials: credentials, handler: router, joinHandler: join)
+        quic.withLock { $0 = transport }
+        do {
+            try await waitForPool()
+        } catch {
+            await finish()
+            throw error
+        }
+    }
+
+    func finish() async {
+        let transport = quic.withLock { transport -> QUICTransport? in
+            defer { transport = nil }
+            return transport
+        }
+        try? await transport?.close()
+    }
+
+    var services: [any Service] { [HeartbeatService(runtime: self)] }
+
+    func membership() -> ClusterStatus.Membership? {
+        let map = self.map.withLock { $0 }
+        let (standing, liveness) = detector.withLock { detector in
+            (detector.standing, Dictionary(uniqueKeysWithValues: map.members.map { ($0.id, detector.liveness(of: NodeID($0.id))) }))
+        }
+        return ClusterStatus.Membership(
+            clusterID: map.clusterID, epoch: map.epoch, local: local.rawValue, standing: standing.rawValue,
+            members: map.members.map { member in
+                ClusterStatus.Membership.Member(
+                    id: member.id, address: member.address, pool: member.pool, liveness: (liveness[member.id] ?? nil)?.rawValue ?? "unknown")
+            })
+    }
+
+    /// Until the map places this node's drives in a pool: reread the map file (the node that
+    /// formed the cluster changes it there) and ask the other members for a newer one. Then
+    /// write the drives' formats, once.
+    private func waitForPool() async throws {
+        var waited = 0
+        while true {
+            let current = try adopt(try state.readMap())
+            introduce(current)
+            let formats = current.formats(of: local.rawValue)
+            if !formats.isEmpty {
+                let configured = Set(configuration.cluster.drives.paths), placed = Set(formats.map(\.path))
+                guard configured == placed else {
+                    throw ClusterAdministration.Refused(description: "the cluster map places this node's drives at \(placed.sorted()); cluster.drives.paths lists \(configured.sorted())")
+                }
+                try ClusterFormation.formOwnDrives(formats, durable: true)
+                return
+            }
+            if waited % 20 == 0 {
+                logger.notice("waiting for this node's pool to form (stowage cluster expand on the node that formed the cluster)", metadata: [
+                    "node": "\(local)", "epoch": "\(current.epoch)", "spares": "\(current.spares.map(\.id))",
+                ])
+            }
+            await fetchNewerMap()
+            try await Task.sleep(for: .milliseconds(500))
+            waited += 1
+        }
+    }
+
+    /// Keeps the newer of `candidate` and what this node has, durably.
+    @discardableResult
+    func adopt(_ candidate: ClusterMap) throws -> ClusterMap {
+        let current = map.withLock { $0 }
+        guard candidate.supersedes(current) else { return current }
+        try state.locked {
+            let onDisk = (try? state.readMap()) ?? current
+            if candidate.supersedes(onDisk) { try state.writeMap(candidate) }
+        }
+        map.withLock { if candidate.supersedes($0) { $0 = candidate } }
+        let now = Self.nowMs()
+        detector.withLock { detector in
+            for member in candidate.members { detector.add(NodeID(member.id), atMs: now) }
+        }
+        logger.notice("cluster map updated", metadata: ["epoch": "\(candidate.epoch)", "members": "\(candidate.members.count)"])
+        return map.withLock { $0 }
+    }
+
+    /// Tells the QUIC transport where every member listens.
+    func introduce(_ map: ClusterMap) {
+        guard let transport = quic.withLock({ $0 }) else { return }
+        for member in map.members {
+            if let address = Self.socketAddress(member.address) { transport.setPeer(NodeID(member.id), at: address) }
+        }
+    }
+
+    /// Asks each other member for its map; adopts a newer one.
+    func fetchNewerMap() async {
+        let others = map.withLock { $0.members.map(\.id) }.filter { $0 != local.rawValue }
+        for node in others {
+            guard let response = try? await send(ClusterRequest(verb: MembershipVerb.map, resource: "cluster"), to: NodeID(node)),
+                  response.status == .ok,
+                  let received = try? await MembershipBody.decode(ClusterMap.self, from: response.body) else { continue }
+            if (try? adopt(received)) != nil { introduce(map.withLock { $0 }) }
+        }
+    }
+
+    /// `host:port`, IPv4 or bracketed IPv6.
+    static func socketAddress(_ text: String) -> SocketAddress? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return try? SocketAddress(ipAddress: host, port: port)
+    }
+
+    /// Answers from other members: membership verbs here, everything else to the drives.
+    func handle(_ request: ClusterRequest, from sender: NodeID) async throws -> ClusterResponse {
+        detector.withLock { $0.heard(from: sender, atMs: Self.nowMs()) }
+        switch request.verb {
+        case MembershipVerb.map:
+            return ClusterResponse(status: .ok, body: MembershipBody.encode(map.withLock { $0 }))
+        case MembershipVerb.heartbeat:
+            var fields = HTTPFields()
+            fields[ClusterRequest.epoch] = String(map.withLock { $0.epoch })
+            return ClusterResponse(status: .ok, fields: fields)
+        default:
+            guard let handler = driveHandler.withLock({ $0 }) else {
+                return MembershipBody.refusal(.serviceUnavailable, "node \(local) serves no drives yet")
+            }
+            return try await handler.handle(request, from: sender)
+        }
+    }
+}
+
+/// The QUIC endpoint's handler: the runtime (a cycle through the endpoint that `finish()` breaks).
+struct NodeRequestRouter: ClusterRequestHandler {
+    let runtime: ClusterNodeRuntime
+    func handle(_ request: ClusterRequest, from sender: NodeID) async throws -> ClusterResponse {
+        try await runtime.handle(request, from: sender)
+    }
+}

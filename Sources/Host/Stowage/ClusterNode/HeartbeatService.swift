@@ -1,0 +1,77 @@
+import Foundation
+import HTTPTypes
+import Synchronization
+import Logging
+import ServiceLifecycle
+import StowageCluster
+import StowageCore
+
+/// Heartbeats (CLUSTER.md §9): every `heartbeatIntervalMs` this node sends one to each other
+/// member over the pooled QUIC connection, at most one interval to answer; the failure
+/// detector judges them (suspect after two silent intervals, offline after the timeout only
+/// while this node sees a majority) and every change is logged. A member answering with a
+/// newer map epoch makes this node fetch the map. Advisory only (F18): nothing here decides
+/// whether a write is safe.
+struct HeartbeatService: Service {
+    let runtime: ClusterNodeRuntime
+
+    func run() async throws {
+        let interval = Duration.milliseconds(Int64(runtime.settings.heartbeatIntervalMs))
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await beat(timeout: interval)
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    func beat(timeout: Duration) async {
+        let (members, epoch) = runtime.map.withLock { map in (map.members.map(\.id), map.epoch) }
+        let others = members.filter { $0 != runtime.local.rawValue }
+        let behind = await withTaskGroup(of: Bool.self) { group in
+            for node in others {
+                group.addTask { await ping(NodeID(node), epoch: epoch, timeout: timeout) }
+            }
+            return await group.reduce(false) { $0 || $1 }
+        }
+        let changes = runtime.detector.withLock { $0.evaluate(atMs: ClusterNodeRuntime.nowMs()) }
+        for change in changes {
+            switch change {
+            case .standing(.isolated):
+                runtime.logger.error("this node sees no majority of the cluster: it marks nobody offline", metadata: ["node": "\(runtime.local)"])
+            case .standing(.connected):
+                runtime.logger.notice("this node sees a majority of the cluster again", metadata: ["node": "\(runtime.local)"])
+            case .node(let node, let liveness):
+                let level: Logger.Level = liveness == .online ? .notice : .warning
+                runtime.logger.log(level: level, "node \(liveness.rawValue)", metadata: ["node": "\(node)"])
+                // A killed process never closes its connections: requests waiting on it would
+                // wait out the QUIC idle timeout. They fail now (outcome unknown, which the
+                // protocols handle) and the next request dials afresh.
+                if liveness == .suspect { await runtime.disconnect(node) }
+            }
+        }
+        if behind { await runtime.fetchNewerMap() }
+    }
+
+    /// One heartbeat; true if the peer's map is newer than ours.
+    private func ping(_ node: NodeID, epoch: Int, timeout: Duration) async -> Bool {
+        let runtime = self.runtime
+        let answer = await withTaskGroup(of: Int?.self) { group in
+            group.addTask {
+                guard let response = try? await runtime.send(ClusterRequest(verb: MembershipVerb.heartbeat, resource: "cluster"), to: node),
+                      response.status == .ok else { return nil }
+                return Int(response.fields[ClusterRequest.epoch] ?? "") ?? 0
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let peerEpoch = answer else { return false }
+        runtime.detector.withLock { $0.heard(from: node, atMs: ClusterNodeRuntime.nowMs()) }
+        return peerEpoch > epoch
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Stowage
+import StowageCore
+
+/// `stowage cluster ...`: forming and inspecting a multi-process cluster (README, "Cluster
+/// mode"). Each subcommand reads the node's configuration the way `serve` does (`--config`,
+/// then `STOWAGE_*` variables).
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Form, grow and inspect a multi-process cluster.",
+        subcommands: [ClusterInit.self, ClusterToken.self, ClusterJoin.self, ClusterExpand.self, ClusterStatusCommand.self])
+}
+
+struct NodeConfigurationOption: ParsableArguments {
+    @Option(name: .long, help: "The node's JSON configuration file (cluster.nodeId, quicPort, quicAddress, drives, stateDirectory).")
+    var config: String?
+
+    func resolve() throws -> StowageConfiguration {
+        var options = ServeOptions()
+        options.config = config
+        return try options.resolvedConfiguration()
+    }
+}
+
+/// Runs `body`, printing its result, or the error and exit 1.
+private func report(_ body: () async throws -> String) async throws {
+    do {
+        standardOutput(try await body() + "\n")
+    } catch {
+        standardError("stowage: \(error)\n")
+        throw ExitCode(1)
+    }
+}
+
+struct ClusterInit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Form a new cluster on this node: its CA (the key stays here), its certificate, a map with this node.")
+    @OptionGroup var node: NodeConfigurationOption
+    func run() async throws {
+        try await report { try ClusterAdministration.initialize(try node.resolve()) }
+    }
+}
+
+struct ClusterToken: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Print a one-time join token (on the node that ran init).")
+    @OptionGroup var node: NodeConfigurationOption
+    @Option(name: .long, help: "Seconds the token stays valid.")
+    var ttl = 3600
+    func run() async throws {
+        try await report { try ClusterAdministration.issueToken(try node.resolve(), ttlSeconds: ttl) }
+    }
+}
+
+struct ClusterJoin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "join", abstract: "Join a cluster with a token; the node becomes a spare until `cluster expand`.")
+    @OptionGroup var node: NodeConfigurationOption
+    @Argument(help: "The token `stowage cluster token` printed.")
+    var token: String
+    @Option(name: .long, help: "host:quicPort of the node that ran init (repeatable; default: cluster.seedNodes).")
+    var seed: [String] = []
+    func run() async throws {
+        try await report {
+            let configuration = try node.resolve()
+            return try await ClusterAdministration.join(configuration, token: token, seeds: seed.isEmpty ? configuration.cluster.seedNodes : seed)
+        }
+    }
+}
+
+struct ClusterExpand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "expand", abstract: "Form a pool from the spares (on the node that ran init); their nodes then open their drives.")
+    @OptionGroup var node: NodeConfigurationOption
+    func run() async throws {
+        try await report { try ClusterAdministration.expand(try node.resolve()) }
+    }
+}
+
+struct ClusterStatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show a node's view of the cluster: members, liveness, drives, erasure sets.")
+    @Option(name: .long, help: "The node's S3 endpoint, e.g. http://127.0.0.1:3000.")
+    var endpoint: String
+    @Option(name: .long, help: "Authorization header value, if the server's metrics need one (Bearer <token>).")
+    var authorization: String?
+    @Flag(name: .long, help: "Print the JSON the node answers instead of tables.")
+    var json = false
+    func run() async throws {
+        try await report {
+            let body = try await ClusterStatusClient.fetch(endpoint: endpoint, authorization: authorization)
+            guard !json else { return String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+            return try ClusterStatusTable.render(try JSONDecoder().decode(ClusterStatus.self, from: body))
+        }
+    }
+}

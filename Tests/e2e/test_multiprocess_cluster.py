@@ -1,0 +1,210 @@
+"""Three `stowage` processes on 127.0.0.1 as one erasure-coded cluster (4+2 over 3 nodes x 2
+drives), talking over QUIC with mutual TLS under the cluster's CA (issue 14): formed with
+`stowage cluster init | token | join | expand`, driven by boto3 and the AWS CLI through every
+node, and made to lose nodes with kill -9."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import signal
+import threading
+import time
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from conftest import E2E_DRIVES, AwsCli, run_stowage, unique_bucket
+from multinode import Cluster, wait_sets_ok
+
+# Every test forms its own cluster of processes: once per CI run is enough (the FileStore pass).
+pytestmark = [
+    pytest.mark.isolated, pytest.mark.timeout(180),
+    pytest.mark.skipif(E2E_DRIVES, reason="multi-process clusters run once, in the first pass"),
+]
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    formed = Cluster(tmp_path).form()
+    yield formed
+    formed.stop()
+
+
+def payload(size: int, seed: int) -> bytes:
+    block = hashlib.sha256(str(seed).encode()).digest() * 2048
+    return (block * (size // len(block) + 1))[:size]
+
+
+def test_formed_cluster_serves_every_operation_through_every_node(cluster, tmp_path):
+    a, b, c = cluster.nodes
+    bucket = unique_bucket("mp")
+    a.client().create_bucket(Bucket=bucket)
+    bodies = {f"k/{i}": payload(size, i) for i, size in enumerate([0, 1, 100_000, 5 << 20])}
+    writers = [a, b, c, a]
+    for (key, body), node in zip(bodies.items(), writers):
+        node.client().put_object(Bucket=bucket, Key=key, Body=body)
+    for node in (a, b, c):
+        s3 = node.client()
+        listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+        assert listed == sorted(bodies)
+        for key, body in bodies.items():
+            assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+    # A multipart upload through the AWS CLI on one node, read back through another.
+    big = tmp_path / "big.bin"
+    big.write_bytes(payload(20 << 20, 99))
+    AwsCli(b.endpoint, tmp_path / "aws-b")("s3", "cp", str(big), f"s3://{bucket}/big.bin", check=True)
+    back = tmp_path / "back.bin"
+    AwsCli(c.endpoint, tmp_path / "aws-c")("s3", "cp", f"s3://{bucket}/big.bin", str(back), check=True)
+    assert back.read_bytes() == big.read_bytes()
+    # A delete through one node is seen by the others.
+    c.client().delete_object(Bucket=bucket, Key="k/0")
+    assert "k/0" not in [o["Key"] for o in a.client().list_objects_v2(Bucket=bucket)["Contents"]]
+    status = b.status()
+    assert status["membership"]["standing"] == "connected"
+    assert {m["id"]: m["pool"] for m in status["membership"]["members"]} == {"node-a": 0, "node-b": 0, "node-c": 0}
+    assert [s["status"] for s in status["sets"]] == ["ok"]
+    table = run_stowage(["cluster", "status", "--endpoint", a.endpoint])
+    assert table.returncode == 0 and b"node-c" in table.stdout and b"4+2" in table.stdout
+
+
+def test_a_node_killed_mid_upload_loses_nothing_acknowledged_and_rejoins(cluster):
+    a, b, c = cluster.nodes
+    bucket = unique_bucket("kill")
+    a.client().create_bucket(Bucket=bucket)
+    acknowledged = {}
+    for i in range(6):
+        body = payload(300_000 + i, i)
+        b.client().put_object(Bucket=bucket, Key=f"before/{i}", Body=body)
+        acknowledged[f"before/{i}"] = body
+    # A stream of uploads through node c; kill -9 c while they run.
+    outcomes: list[tuple[str, bytes, str]] = []
+    stop = threading.Event()
+
+    def upload():
+        s3 = c.client(read_timeout=20, connect_timeout=5)
+        i = 0
+        while not stop.is_set():
+            key, body = f"during/{i}", payload(2 << 20, 1000 + i)
+            try:
+                s3.put_object(Bucket=bucket, Key=key, Body=body)
+                outcomes.append((key, body, "ok"))
+            except Exception as error:  # the connection dies with the process
+                outcomes.append((key, body, type(error).__name__))
+                return
+            i += 1
+
+    writer = threading.Thread(target=upload)
+    writer.start()
+    time.sleep(1.0)
+    c.kill(signal.SIGKILL)
+    stop.set()
+    writer.join(30)
+    assert outcomes and outcomes[-1][2] != "ok", "the upload in flight when the node died did not fail"
+    for key, body, outcome in outcomes:
+        if outcome == "ok":
+            acknowledged[key] = body
+    # Every acknowledged object reads back byte-exact from the two nodes left; the one cut
+    # off is either absent or whole, never partial.
+    for node in (a, b):
+        s3 = node.client()
+        for key, body in acknowledged.items():
+            assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body, f"{key} via {node.name}"
+        cut = outcomes[-1]
+        try:
+            got = s3.get_object(Bucket=bucket, Key=cut[0])["Body"].read()
+            assert got == cut[1]
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "NoSuchKey"
+    # The survivors see c go; they still write (4 of 6 drives answer).
+    cluster.wait_liveness(a, {"node-c": "offline"})
+    a.client().put_object(Bucket=bucket, Key="while-down", Body=b"two of three")
+    # c restarts with its identity and drives, and serves everything, including what was
+    # written while it was down.
+    c.spawn()
+    c.wait_ready()
+    cluster.wait_liveness(a, {"node-c": "online"})
+    wait_sets_ok([a, b, c])
+    s3 = c.client()
+    for key, body in acknowledged.items():
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+    assert s3.get_object(Bucket=bucket, Key="while-down")["Body"].read() == b"two of three"
+    assert c.status()["membership"]["local"] == "node-c"
+
+
+def test_two_nodes_down_is_a_clean_503_and_full_service_when_they_return(cluster):
+    a, b, c = cluster.nodes
+    bucket = unique_bucket("two")
+    a.client().create_bucket(Bucket=bucket)
+    a.client().put_object(Bucket=bucket, Key="kept", Body=b"kept bytes")
+    b.kill(signal.SIGKILL)
+    c.kill(signal.SIGKILL)
+    # Alone, node a sees no majority: it reports itself isolated and marks nobody offline.
+    cluster.wait_liveness(a, {"node-b": "suspect", "node-c": "suspect"}, standing="isolated")
+    s3 = a.client(read_timeout=30)
+    for call, kwargs in [
+        (s3.get_object, {"Key": "kept"}),
+        (s3.put_object, {"Key": "new", "Body": b"refused"}),
+        (s3.delete_object, {"Key": "kept"}),
+    ]:
+        with pytest.raises(ClientError) as caught:
+            call(Bucket=bucket, **kwargs)
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503, call
+    ready = a.status()
+    assert [s["status"] for s in ready["sets"]] == ["unavailable"]
+    for node in (b, c):
+        node.spawn()
+    for node in (b, c):
+        node.wait_ready()
+    cluster.wait_liveness(a, {"node-b": "online", "node-c": "online"})
+    wait_sets_ok([a, b, c])
+    for node in (a, b, c):
+        s3 = node.client()
+        assert s3.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"kept bytes"
+        with pytest.raises(ClientError) as caught:
+            s3.head_object(Bucket=bucket, Key="new")
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    b.client().put_object(Bucket=bucket, Key="after", Body=b"after")
+    assert c.client().get_object(Bucket=bucket, Key="after")["Body"].read() == b"after"
+
+
+def test_joining_needs_a_valid_unused_token_from_the_cluster(cluster, tmp_path):
+    from multinode import Node, free_udp_port
+
+    a = cluster.founder
+    extra = Node("node-x", tmp_path / "extra", 2, free_udp_port())
+    extra.root.mkdir(parents=True)
+    extra.write_config([a.quic_address])
+    token = cluster.token()
+    # A forged secret, the right cluster and CA: refused, and nothing written.
+    forged = token[: token.rindex(".") + 1] + "00" * 32
+    out = extra.cli("join", forged)
+    assert out.returncode != 0 and b"not valid" in out.stderr
+    assert not (extra.root / "state" / "cluster" / "tls").exists()
+    # A token pinning another CA never reaches the cluster: the joiner refuses the node.
+    parts = token.split(".")
+    other = ".".join([parts[0], parts[1], "ab" * 32, parts[3]])
+    out = extra.cli("join", other)
+    assert out.returncode != 0 and b"no seed answered" in out.stderr
+    # Joining through a node that holds no CA is refused by that node.
+    out = run_stowage(["cluster", "join", token, "--seed", cluster.nodes[1].quic_address, "--config", str(extra.config_path)])
+    assert out.returncode != 0
+    # The real token works once; a second use is refused.
+    assert extra.cli("join", token).returncode == 0
+    again = Node("node-y", tmp_path / "again", 2, free_udp_port())
+    again.root.mkdir(parents=True)
+    again.write_config([a.quic_address])
+    out = again.cli("join", token)
+    assert out.returncode != 0 and b"not valid" in out.stderr
+    # The new node is a spare in every member's map once they fetch it.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        members = {m["id"]: m.get("pool") for m in a.status()["membership"]["members"]}
+        if "node-x" in members:
+            break
+        time.sleep(0.2)
+    assert members.get("node-x", "missing") is None
+    # Expanding with a second pool is refused by this build, and changes nothing.
+    out = a.cli("expand")
+    assert out.returncode != 0 and b"one pool" in out.stderr
