@@ -334,7 +334,7 @@ let package = Package(
         .testTarget(
             name: "StowageHostTests",
             dependencies: [httpTypes,
-                "Stowage", "StowageCore", "StowageFileStore",
+                "Stowage", "StowageCore", "StowageFileStore", "StowageCluster", "StowageQUIC",
                 serviceLifecycle,
                 logging,
                 nioCore,

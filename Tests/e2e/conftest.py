@@ -34,7 +34,11 @@ REPO = Path(__file__).resolve().parents[2]
 STOWAGE_BIN = os.environ.get("STOWAGE_BIN", str(REPO / ".build" / "debug" / "stowage"))
 # STOWAGE_E2E_BACKEND=drives runs every server of the suite on six drive directories (the
 # erasure-coded backend) instead of FileStore; tests about FileStore's own files are skipped.
-E2E_DRIVES = os.environ.get("STOWAGE_E2E_BACKEND", "filestore") == "drives"
+# STOWAGE_E2E_BACKEND=cluster3 runs every server as a cluster of three `stowage` processes over
+# QUIC (two drives each, one 4+2 set), every request through the first node.
+E2E_BACKEND = os.environ.get("STOWAGE_E2E_BACKEND", "filestore")
+E2E_CLUSTER3 = E2E_BACKEND == "cluster3"
+E2E_DRIVES = E2E_BACKEND in ("drives", "cluster3")
 ACCESS_KEY = "STORAGE"
 SECRET_KEY = "STORAGE"
 REGION = "us-east-1"
@@ -69,6 +73,8 @@ class StowageServer:
     exit_code: int | None = None
     log_dir: Path | None = None
     _stdout_lines: list[str] = field(default_factory=list)
+    # With STOWAGE_E2E_BACKEND=cluster3: the three nodes (this server's process is the first's).
+    cluster: object | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -97,6 +103,9 @@ class StowageServer:
         assert self.proc is None, "already running"
         if not os.path.exists(STOWAGE_BIN):
             pytest.fail(f"stowage binary not found at {STOWAGE_BIN} (set STOWAGE_BIN)")
+        if E2E_CLUSTER3 and not {"--drives", "--directory"} & set(self.extra_args):
+            from multinode import start_as_cluster
+            return start_as_cluster(self, timeout)
         self.directory.mkdir(parents=True, exist_ok=True)
         log_dir = self.log_dir or self.directory.parent
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -107,6 +116,15 @@ class StowageServer:
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         """Stops the process and returns its exit code."""
+        if self.cluster is not None:
+            # Every node stopped the same way; the exit code is the first node's.
+            codes = []
+            for node in self.cluster.nodes:
+                codes.append(terminate(node.proc, sig) if node.proc is not None else None)
+                node.proc = None
+            self.proc = None
+            self.exit_code = codes[0] if codes[0] is not None else 0
+            return self.exit_code
         if self.proc is None:
             return self.exit_code if self.exit_code is not None else 0
         self.exit_code = terminate(self.proc, sig)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,7 +17,60 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import READY_RE, STOWAGE_BIN, make_client, run_stowage, terminate
+from conftest import STOWAGE_BIN, make_client, terminate
+
+READY_RE = re.compile(r"^Stowage listening on (https?://[0-9.]+:(\d+))\s*$")
+
+
+def merged(base: dict, override: dict) -> dict:
+    """`base` with `override` laid over it, section by section."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def start_as_cluster(server, timeout: float):
+    """Starts a conftest `StowageServer` as three nodes (STOWAGE_E2E_BACKEND=cluster3): formed on
+    its first start (or after a clean slate), restarted with the same identities after that;
+    its process and endpoint are the first node's."""
+    import shutil
+
+    root = server.directory / "cluster3"
+    extra = [arg for arg in server.extra_args if arg != "--clean-slate"]
+    if server.clean_slate and root.exists() and server.cluster is None:
+        shutil.rmtree(root)
+    if server.clean_slate and server.cluster is not None:
+        shutil.rmtree(root, ignore_errors=True)
+        server.cluster = None
+    if server.cluster is None:
+        cluster = Cluster(root)
+        for node in cluster.nodes:
+            node.base_config = dict(server.config or {})
+            node.extra_args = extra
+        recorded = root / "node0" / "state" / "cluster" / "map.json"
+        if recorded.exists():
+            # Formed before (another server object on the same directory): the map fixes the
+            # QUIC ports.
+            addresses = {m["id"]: m["address"] for m in json.loads(recorded.read_text())["members"]}
+            for node in cluster.nodes:
+                node.quic_port = int(addresses[node.name].rsplit(":", 1)[1])
+            for node in cluster.nodes:
+                node.write_config([cluster.founder.quic_address])
+        else:
+            cluster.form()
+        server.cluster = cluster
+    cluster = server.cluster
+    for node in cluster.nodes:
+        if node.proc is None:
+            node.spawn()
+    for node in cluster.nodes:
+        node.wait_ready(timeout)
+    first = cluster.founder
+    server.proc, server.endpoint = first.proc, first.endpoint
+    server.port = int(first.endpoint.rsplit(":", 1)[1])
+    server.stderr_path = first.log
+    return server
 
 
 def free_udp_port() -> int:
@@ -31,7 +85,14 @@ class Node:
     root: Path
     drives: int
     quic_port: int
-    heartbeat_ms: int = 300
+    # Suspect after two silent seconds, offline after six: a 2-core CI machine running three
+    # nodes and the tests must not make a busy node look dead.
+    heartbeat_ms: int = 1000
+    host: str = "127.0.0.1"
+    # Where S3 listens, if not on `host`.
+    s3_host: str | None = None
+    # Runs the node's processes elsewhere (`ip netns exec <name>`).
+    prefix: list[str] = field(default_factory=list)
     proc: subprocess.Popen | None = None
     endpoint: str | None = None
     log: Path | None = None
@@ -41,27 +102,34 @@ class Node:
     def config_path(self) -> Path:
         return self.root / "config.json"
 
+    # Merged under the node's own settings (a test's auth, CORS, limits...).
+    base_config: dict = field(default_factory=dict)
+    extra_args: list[str] = field(default_factory=list)
+
     def write_config(self, seeds: list[str]) -> None:
         paths = [str(self.root / f"d{i}") for i in range(self.drives)]
         for p in paths:
             Path(p).mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(json.dumps({
+        self.config_path.write_text(json.dumps(merged(self.base_config, {
             "server": {"silent": True},
             "storage": {"directory": str(self.root / "state"), "fsync": True},
             "logging": {"level": "info"},
             "cluster": {
-                "enabled": True, "nodeId": self.name, "quicPort": self.quic_port, "quicAddress": "127.0.0.1",
+                "enabled": True, "nodeId": self.name, "quicPort": self.quic_port, "quicAddress": self.host,
                 "seedNodes": seeds, "heartbeatIntervalMs": self.heartbeat_ms,
                 "heartbeatTimeoutMs": self.heartbeat_ms * 6, "drives": {"paths": paths},
             },
-        }))
+        })))
 
     @property
     def quic_address(self) -> str:
-        return f"127.0.0.1:{self.quic_port}"
+        return f"{self.host}:{self.quic_port}"
+
+    def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+        return subprocess.run([*self.prefix, STOWAGE_BIN, *args], stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
 
     def cli(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-        return run_stowage(["cluster", *args, "--config", str(self.config_path)], timeout=timeout)
+        return self.run("cluster", *args, "--config", str(self.config_path), timeout=timeout)
 
     def spawn(self) -> None:
         """Starts `stowage serve`; it prints its ready line once its pool is formed and open."""
@@ -71,7 +139,8 @@ class Node:
         self.log = self.root / f"stderr-{int(time.time() * 1000)}.log"
         with open(self.log, "wb") as err:
             self.proc = subprocess.Popen(
-                [STOWAGE_BIN, "serve", "--port", "0", "--address", "127.0.0.1", "--config", str(self.config_path)],
+                [*self.prefix, STOWAGE_BIN, "serve", "--port", "0", "--address", self.s3_host or self.host, "--config", str(self.config_path),
+                 *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, start_new_session=True)
         threading.Thread(target=self._watch, args=(self.proc,), daemon=True).start()
 
@@ -104,7 +173,7 @@ class Node:
         return make_client(self.endpoint, **kw)
 
     def status(self) -> dict:
-        out = run_stowage(["cluster", "status", "--endpoint", self.endpoint, "--json"])
+        out = self.run("cluster", "status", "--endpoint", self.endpoint, "--json")
         assert out.returncode == 0, out.stderr.decode()
         return json.loads(out.stdout)
 
@@ -112,8 +181,15 @@ class Node:
 class Cluster:
     """`count` nodes of `drives` drives each, formed through init, tokens, joins and expand."""
 
-    def __init__(self, root: Path, count: int = 3, drives: int = 2):
-        self.nodes = [Node(f"node-{chr(ord('a') + i)}", root / f"node{i}", drives, free_udp_port()) for i in range(count)]
+    def __init__(self, root: Path, count: int = 3, drives: int = 2, network=None):
+        if network is None:
+            self.nodes = [Node(f"node-{chr(ord('a') + i)}", root / f"node{i}", drives, free_udp_port()) for i in range(count)]
+        else:
+            # Each node alone in its namespace: the same QUIC port everywhere is fine.
+            self.nodes = [
+                Node(f"node-{chr(ord('a') + i)}", root / f"node{i}", drives, 4000, host=network.address(i),
+                     s3_host=network.client_address(i), prefix=network.exec_prefix(i))
+                for i in range(count)]
 
     @property
     def founder(self) -> Node:
@@ -158,7 +234,7 @@ class Cluster:
             node.kill(signal.SIGTERM)
 
     def wait_liveness(self, observer: Node, expected: dict[str, str], standing: str | None = None,
-                      timeout: float = 15) -> dict:
+                      timeout: float = 30) -> dict:
         deadline = time.monotonic() + timeout
         seen, seen_standing = {}, None
         while time.monotonic() < deadline:

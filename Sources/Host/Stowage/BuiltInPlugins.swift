@@ -35,6 +35,10 @@ extension PluginRegistry {
             var runtime: ClusterNodeRuntime?
             if NodeStateDirectory(configuration).isMember {
                 runtime = try ClusterNodeRuntime(configuration: configuration, logger: environment.logger)
+            } else if !configuration.cluster.seedNodes.isEmpty {
+                // Never serve alone what is meant to join others: writes taken now would be
+                // stranded on a deployment of its own.
+                throw ConfigurationError(field: "cluster.seedNodes", reason: "lists a cluster to join, but this node has no cluster identity in \(configuration.clusterStateDirectory): run `stowage cluster join <token>` (or `stowage cluster init` on the first node) before `stowage serve`")
             }
             return ClusterBackend(
                 options: .init(

@@ -54,7 +54,7 @@ public enum ClusterAdministration {
             let fingerprint = try state.authority(clusterID: map.clusterID).fingerprint()
             let now = ClusterNodeRuntime.nowMs()
             let (token, issued) = JoinToken.make(clusterID: map.clusterID, caFingerprint: fingerprint, ttlMs: UInt64(ttlSeconds) * 1000, nowMs: now)
-            try state.writeTokens(try state.readTokens().filter { $0.expiresMs > now } + [issued])
+            try state.writeTokens(try state.readTokens().filter { $0.issued.expiresMs > now } + [.init(issued: issued, admitted: nil)])
             return token.encoded
         }
     }
@@ -67,22 +67,43 @@ public enum ClusterAdministration {
         let token = try JoinToken(parsing: text)
         let node = try member(configuration)
         guard !seeds.isEmpty else { throw Refused(description: "no seed to join through: pass --seed host:port or set cluster.seedNodes") }
-        let endpoint = try await QUICEndpoint.joining(pinning: token.caFingerprint)
-        defer { Task { try? await endpoint.close() } }
-        let body = MembershipBody.encode(JoinRequest(secret: StowageCore.Hex.encode(token.secret), node: node))
+        let endpoint = try await QUICEndpoint.joining(pinning: token.caFingerprint, host: configuration.clusterQUICHost ?? "127.0.0.1")
+        do {
+            let result = try await join(through: endpoint, token: token, node: node, seeds: seeds, state: state)
+            try? await endpoint.close()
+            return result
+        } catch {
+            try? await endpoint.close()
+            throw error
+        }
+    }
+
+    private static func join(
+        through endpoint: QUICEndpoint, token: JoinToken, node: ClusterMap.Member, seeds: [String], state: NodeStateDirectory
+    ) async throws -> String {
+        let request = JoinRequest(secret: StowageCore.Hex.encode(token.secret), node: node)
         var failures: [String] = []
         for seed in seeds {
             guard let address = ClusterNodeRuntime.socketAddress(seed) else {
                 failures.append("\(seed): not host:port")
                 continue
             }
-            let response: ClusterResponse
-            do {
-                response = try await endpoint.send(ClusterRequest(verb: MembershipVerb.join, resource: "cluster", body: body), to: NodeID("seed"), at: address)
-            } catch {
-                failures.append("\(seed): \(error)")
-                continue
+            // A join whose answer was lost may have been recorded: the same request again is
+            // answered with the same membership (the token remembers the node it admitted).
+            var response: ClusterResponse?
+            for _ in 0..<3 where response == nil {
+                do {
+                    response = try await endpoint.send(
+                        ClusterRequest(verb: MembershipVerb.join, resource: "cluster", body: MembershipBody.encode(request)),
+                        to: NodeID("seed"), at: address)
+                } catch ClusterTransportError.outcomeUnknown(_, let reason) {
+                    failures.append("\(seed): no answer (\(reason)); asked again")
+                } catch {
+                    failures.append("\(seed): \(error)")
+                    break
+                }
             }
+            guard let response else { continue }
             guard response.status == .ok else {
                 let refusal = try? await MembershipBody.decode(MembershipRefusal.self, from: response.body)
                 throw Refused(description: "\(seed) refused the join (\(response.status.code)): \(refusal?.error ?? "no reason given")")

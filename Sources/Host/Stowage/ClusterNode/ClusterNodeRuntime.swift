@@ -69,7 +69,10 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
         if request.verb != MembershipVerb.heartbeat, let liveness = detector.withLock({ $0.liveness(of: node) }), liveness != .online {
             throw ClusterTransportError.notDelivered(node, reason: "node \(node) is \(liveness.rawValue): it missed its heartbeats")
         }
-        return try await transport.send(request, to: node)
+        let response = try await transport.send(request, to: node)
+        // Any answer shows the node alive: a link busy with data never reads as silence.
+        detector.withLock { $0.heard(from: node, atMs: Self.nowMs()) }
+        return response
     }
 
     func disconnect(_ node: NodeID) async {
@@ -87,9 +90,15 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
                 self.introduce(map)
             }
             : nil
+        let state = self.state
         let transport = try await QUICTransport.start(
-            host: host, port: configuration.cluster.quicPort, credentials: credentials, handler: router, joinHandler: join)
-        quic.withLock { $0 = transport }
+            host: host, port: configuration.cluster.quicPort, credentials: credentials, handler: router, joinHandler: join,
+            admitsJoiners: { state.hasUnexpiredToken(nowMs: Self.nowMs()) })
+        let previous = quic.withLock { current -> QUICTransport? in
+            defer { current = transport }
+            return current
+        }
+        try? await previous?.close()
         do {
             try await waitForPool()
         } catch {
@@ -135,7 +144,13 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
                 guard configured == placed else {
                     throw ClusterAdministration.Refused(description: "the cluster map places this node's drives at \(placed.sorted()); cluster.drives.paths lists \(configured.sorted())")
                 }
+                // Only the first time (F2, F19): once this node's drives are formed, a drive that
+                // comes back empty (a replaced disk, a mount that failed) is never formatted
+                // again here; ClusterStartup reports it and it stays out of the sets.
+                let pool = current.pools[current.member(local.rawValue)!.pool!]
+                guard !state.formedDrives(deploymentID: pool.deploymentID) else { return }
                 try ClusterFormation.formOwnDrives(formats, durable: true)
+                try state.recordFormedDrives(deploymentID: pool.deploymentID)
                 return
             }
             if waited % 20 == 0 {
@@ -179,10 +194,26 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
     func fetchNewerMap() async {
         let others = map.withLock { $0.members.map(\.id) }.filter { $0 != local.rawValue }
         for node in others {
-            guard let response = try? await send(ClusterRequest(verb: MembershipVerb.map, resource: "cluster"), to: NodeID(node)),
-                  response.status == .ok,
-                  let received = try? await MembershipBody.decode(ClusterMap.self, from: response.body) else { continue }
-            if (try? adopt(received)) != nil { introduce(map.withLock { $0 }) }
+            let fetched = await Self.withDeadline(.seconds(2)) { [self] () -> ClusterMap? in
+                guard let response = try? await send(ClusterRequest(verb: MembershipVerb.map, resource: "cluster"), to: NodeID(node)),
+                      response.status == .ok else { return nil }
+                return try? await MembershipBody.decode(ClusterMap.self, from: response.body)
+            }
+            if let received = fetched ?? nil, (try? adopt(received)) != nil { introduce(map.withLock { $0 }) }
+        }
+    }
+
+    /// `work`'s result, or nil if it takes longer than `deadline` (it is then cancelled).
+    static func withDeadline<T: Sendable>(_ deadline: Duration, _ work: @escaping @Sendable () async -> T) async -> T? {
+        await withTaskGroup(of: T?.self) { group in
+            group.addTask { await work() }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 

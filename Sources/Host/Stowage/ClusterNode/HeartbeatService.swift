@@ -19,7 +19,8 @@ struct HeartbeatService: Service {
         let interval = Duration.milliseconds(Int64(runtime.settings.heartbeatIntervalMs))
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                await beat(timeout: interval)
+                // An answer may take up to the suspect threshold (two intervals) on a busy node.
+                await beat(timeout: interval * 2)
                 try? await Task.sleep(for: interval)
             }
         }
@@ -47,30 +48,24 @@ struct HeartbeatService: Service {
                 // A killed process never closes its connections: requests waiting on it would
                 // wait out the QUIC idle timeout. They fail now (outcome unknown, which the
                 // protocols handle) and the next request dials afresh.
-                if liveness == .suspect { await runtime.disconnect(node) }
+                if liveness != .online { await runtime.disconnect(node) }
             }
         }
-        if behind { await runtime.fetchNewerMap() }
+        if behind {
+            // Off the beat: a slow map fetch must not stall the heartbeats.
+            Task { [runtime] in await runtime.fetchNewerMap() }
+        }
     }
 
     /// One heartbeat; true if the peer's map is newer than ours.
     private func ping(_ node: NodeID, epoch: Int, timeout: Duration) async -> Bool {
         let runtime = self.runtime
-        let answer = await withTaskGroup(of: Int?.self) { group in
-            group.addTask {
-                guard let response = try? await runtime.send(ClusterRequest(verb: MembershipVerb.heartbeat, resource: "cluster"), to: node),
-                      response.status == .ok else { return nil }
-                return Int(response.fields[ClusterRequest.epoch] ?? "") ?? 0
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        let answer = await ClusterNodeRuntime.withDeadline(timeout) { () -> Int? in
+            guard let response = try? await runtime.send(ClusterRequest(verb: MembershipVerb.heartbeat, resource: "cluster"), to: node),
+                  response.status == .ok else { return nil }
+            return Int(response.fields[ClusterRequest.epoch] ?? "") ?? 0
         }
-        guard let peerEpoch = answer else { return false }
+        guard let peerEpoch = answer ?? nil else { return false }
         runtime.detector.withLock { $0.heard(from: node, atMs: ClusterNodeRuntime.nowMs()) }
         return peerEpoch > epoch
     }

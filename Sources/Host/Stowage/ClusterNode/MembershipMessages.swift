@@ -33,8 +33,9 @@ struct MembershipRefusal: Codable, Sendable {
 }
 
 enum MembershipBody {
-    /// Membership bodies are a few KiB; anything past this is refused unread.
-    static let limit = 1 << 20
+    /// Membership bodies are a few KiB (a map of many nodes a few tens); anything past this is
+    /// refused unread.
+    static let limit = 256 << 10
 
     static func encode<T: Encodable>(_ value: T) -> S3Body {
         S3Body(ByteBuffer(bytes: (try? JSONEncoder().encode(value)) ?? Data()))

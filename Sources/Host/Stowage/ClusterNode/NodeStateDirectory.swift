@@ -62,13 +62,38 @@ struct NodeStateDirectory: Sendable {
         try PrivateFile.write(try Self.json(map), to: mapFile)
     }
 
-    func readTokens() throws -> [JoinToken.Issued] {
-        guard let data = FileManager.default.contents(atPath: tokensFile.path) else { return [] }
-        return try JSONDecoder().decode([JoinToken.Issued].self, from: data)
+    /// A token the cluster issued, and once used, the node it admitted (a joiner whose
+    /// answer was lost asks again with the same token and gets the same membership).
+    struct StoredToken: Codable, Sendable, Equatable {
+        var issued: JoinToken.Issued
+        var admitted: ClusterMap.Member?
     }
 
-    func writeTokens(_ tokens: [JoinToken.Issued]) throws {
+    func readTokens() throws -> [StoredToken] {
+        guard let data = FileManager.default.contents(atPath: tokensFile.path) else { return [] }
+        return try JSONDecoder().decode([StoredToken].self, from: data)
+    }
+
+    func writeTokens(_ tokens: [StoredToken]) throws {
         try PrivateFile.write(try Self.json(tokens), to: tokensFile)
+    }
+
+    /// Whether a token that has not expired exists (used or not: a joiner whose answer was
+    /// lost asks again): only then does the node admit clients without a certificate at all.
+    func hasUnexpiredToken(nowMs: UInt64) -> Bool {
+        ((try? readTokens()) ?? []).contains { $0.issued.expiresMs > nowMs }
+    }
+
+    var formedMarker: URL { url.appending(path: "drives-formed") }
+
+    /// Whether this node already formed its drives for the pool `deploymentID`.
+    func formedDrives(deploymentID: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: formedMarker.path) else { return false }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == deploymentID
+    }
+
+    func recordFormedDrives(deploymentID: String) throws {
+        try PrivateFile.write(deploymentID + "\n", to: formedMarker)
     }
 
     /// Runs `body` holding the directory's exclusive lock (`flock` on `.lock`).

@@ -25,6 +25,8 @@ protocol QUICConnectionOwner: AnyObject {
     /// Answering side: who answers the requests of a client without a certificate (a
     /// process joining with a token); nil refuses such clients.
     var joinHandler: (any ClusterRequestHandler)? { get }
+    /// Answering side: whether a client without a certificate may connect now (counted).
+    func admitAnonymous(_ connection: QUICConnection) -> Bool
 }
 
 /// One QUIC connection (ngtcp2 + GnuTLS) carrying HTTP/3 (nghttp3), confined to its
@@ -371,6 +373,7 @@ final class QUICConnection {
         }
         if credentials.admitsAnonymousClients {
             guard TLSSession.peerPresentedCertificate(session) else {
+                guard owner.admitAnonymous(self) else { return false }
                 isAnonymous = true
                 return true
             }

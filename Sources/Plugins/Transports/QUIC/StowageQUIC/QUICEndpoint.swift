@@ -16,14 +16,14 @@ public import StowageCore
 /// let response = try await endpoint.send(request, to: NodeID("node-2"), at: address)
 /// ```
 public final class QUICEndpoint: Sendable {
-    let channel: any Channel
+    let loop: any EventLoop
     let state: NIOLoopBound<EndpointState>
 
     /// The address the socket is bound to (its port, when bound to 0).
     public let localAddress: SocketAddress
 
     private init(channel: any Channel, state: NIOLoopBound<EndpointState>) {
-        self.channel = channel
+        loop = channel.eventLoop
         self.state = state
         localAddress = channel.localAddress!
     }
@@ -32,26 +32,40 @@ public final class QUICEndpoint: Sendable {
     /// joining with a token); without it such clients are refused in the handshake.
     public static func bind(
         host: String, port: Int, credentials: NodeCredentials, handler: any ClusterRequestHandler,
-        joinHandler: (any ClusterRequestHandler)? = nil, group: (any EventLoopGroup)? = nil
+        joinHandler: (any ClusterRequestHandler)? = nil, admitsJoiners: @escaping @Sendable () -> Bool = { true },
+        group: (any EventLoopGroup)? = nil
     ) async throws -> QUICEndpoint {
         try await bind(
             host: host, port: port, tls: try TLSCredentials(credentials, admitsAnonymousClients: joinHandler != nil),
-            handler: handler, joinHandler: joinHandler, group: group)
+            handler: handler, joinHandler: joinHandler, admitsJoiners: admitsJoiners, group: group)
     }
 
     /// An endpoint for a process that joins the cluster: it has no certificate, and trusts a
     /// node only if that node's chain ends in the CA whose SHA-256 `fingerprint` it pinned.
-    public static func joining(pinning fingerprint: String, group: (any EventLoopGroup)? = nil) async throws -> QUICEndpoint {
+    /// It binds an ephemeral port on `host` (the address this node will be reached at).
+    public static func joining(pinning fingerprint: String, host: String = "127.0.0.1", group: (any EventLoopGroup)? = nil) async throws -> QUICEndpoint {
         try await bind(
-            host: "127.0.0.1", port: 0, tls: try TLSCredentials(pinning: fingerprint, nodeID: "joining"),
+            host: host, port: 0, tls: try TLSCredentials(pinning: fingerprint, nodeID: "joining"),
             handler: RefusingHandler(), group: group)
     }
 
     static func bind(
         host: String, port: Int, tls: TLSCredentials, handler: any ClusterRequestHandler,
-        joinHandler: (any ClusterRequestHandler)? = nil, group: (any EventLoopGroup)? = nil
+        joinHandler: (any ClusterRequestHandler)? = nil, admitsJoiners: @escaping @Sendable () -> Bool = { true },
+        group: (any EventLoopGroup)? = nil
     ) async throws -> QUICEndpoint {
         let loop = (group ?? MultiThreadedEventLoopGroup.singleton).next()
+        let channel = try await openSocket(on: loop, host: host, port: port)
+        let state = try await loop.submit {
+            let state = EndpointState(channel: channel, credentials: tls, handler: handler, joinHandler: joinHandler, admitsJoiners: admitsJoiners)
+            try channel.pipeline.syncOperations.addHandler(EndpointHandler(state: state))
+            return NIOLoopBound(state, eventLoop: loop)
+        }.get()
+        return QUICEndpoint(channel: channel, state: state)
+    }
+
+    /// The node's UDP socket, with the options every QUIC endpoint wants.
+    static func openSocket(on loop: any EventLoop, host: String, port: Int) async throws -> any Channel {
         let channel = try await DatagramBootstrap(group: loop)
             .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelOption(ChannelOptions.socketOption(.so_sndbuf), value: 4 << 20)
@@ -65,20 +79,15 @@ public final class QUICEndpoint: Sendable {
             try await channel.setOption(ChannelOptions.datagramReceiveOffload, value: true)
             try await channel.setOption(ChannelOptions.datagramReceiveSegmentSize, value: true)
         }
-        let state = try await loop.submit {
-            let state = EndpointState(channel: channel, credentials: tls, handler: handler, joinHandler: joinHandler)
-            try channel.pipeline.syncOperations.addHandler(EndpointHandler(state: state))
-            return NIOLoopBound(state, eventLoop: loop)
-        }.get()
-        return QUICEndpoint(channel: channel, state: state)
+        return channel
     }
 
     /// Sends `request` to the node `peer` listening at `address`, over the pooled connection
     /// to it (dialled if there is none).
     public func send(_ request: ClusterRequest, to peer: NodeID, at address: SocketAddress) async throws -> ClusterResponse {
-        let promise = channel.eventLoop.makePromise(of: ClusterResponse.self)
+        let promise = loop.makePromise(of: ClusterResponse.self)
         let state = self.state
-        channel.eventLoop.execute {
+        loop.execute {
             do {
                 try state.value.connection(to: peer, at: address).submit(request, promise: promise)
             } catch {
@@ -99,30 +108,39 @@ public final class QUICEndpoint: Sendable {
     /// detector suspects: a killed process never says goodbye.
     public func disconnect(_ peer: NodeID) async {
         let state = self.state
-        try? await channel.eventLoop.submit { state.value.disconnect(peer) }.get()
+        try? await loop.submit { state.value.disconnect(peer) }.get()
     }
 
     /// Closes the socket without a word to any peer: a process killed. For tests.
     func abort() async throws {
         let state = self.state
-        try await channel.eventLoop.submit { state.value.markClosed() }.get()
-        try await channel.close()
+        let channel = try await loop.submit { state.value.markClosed() }.get()
+        try? await channel.close()
     }
 
     /// Closes every connection (telling each peer) and the socket.
     public func close() async throws {
         let state = self.state
-        try await channel.eventLoop.submit { state.value.closeAll() }.get()
-        try await channel.close()
+        let channel = try await loop.submit { state.value.closeAll() }.get()
+        do {
+            try await channel.close()
+        } catch ChannelError.alreadyClosed {
+            // A goodbye the kernel refused closed it already (socketClosed does not rebind
+            // once we are closing).
+        }
     }
 }
 
 /// The endpoint's state, confined to its event loop.
 final class EndpointState: QUICConnectionOwner {
-    let channel: any Channel
+    /// The socket; replaced if NIO closes it under us (``socketClosed()``).
+    private(set) var channel: any Channel
     let credentials: TLSCredentials
     let handler: any ClusterRequestHandler
     let joinHandler: (any ClusterRequestHandler)?
+    let admitsJoiners: @Sendable () -> Bool
+    /// Connections of clients without a certificate, now.
+    var anonymousConnections = 0
     let localAddress: SocketAddress
     var loop: any EventLoop { channel.eventLoop }
     private var byCID: [[UInt8]: QUICConnection] = [:]
@@ -133,12 +151,22 @@ final class EndpointState: QUICConnectionOwner {
     private(set) var isClosed = false
 
     static let maxConnections = 1_024
+    /// Clients without a certificate at once: joining is rare, and these connections must not
+    /// crowd out the members'.
+    static let maxAnonymousConnections = 8
+    /// How long a client without a certificate may keep its connection: a join takes one
+    /// request.
+    static let anonymousLifetime = TimeAmount.seconds(10)
 
-    init(channel: any Channel, credentials: TLSCredentials, handler: any ClusterRequestHandler, joinHandler: (any ClusterRequestHandler)?) {
+    init(
+        channel: any Channel, credentials: TLSCredentials, handler: any ClusterRequestHandler, joinHandler: (any ClusterRequestHandler)?,
+        admitsJoiners: @escaping @Sendable () -> Bool
+    ) {
         self.channel = channel
         self.credentials = credentials
         self.handler = handler
         self.joinHandler = joinHandler
+        self.admitsJoiners = admitsJoiners
         localAddress = channel.localAddress!
     }
 
@@ -248,7 +276,17 @@ final class EndpointState: QUICConnectionOwner {
         byCID[cid] = connection
     }
 
+    /// Whether a client without a certificate may have a connection now; if so it is counted
+    /// (``closed(_:)`` uncounts it) and closed after ``anonymousLifetime`` at the latest.
+    func admitAnonymous(_ connection: QUICConnection) -> Bool {
+        guard joinHandler != nil, anonymousConnections < Self.maxAnonymousConnections, admitsJoiners() else { return false }
+        anonymousConnections += 1
+        loop.scheduleTask(in: Self.anonymousLifetime) { [weak connection] in connection?.close() }
+        return true
+    }
+
     func closed(_ connection: QUICConnection) {
+        if connection.isAnonymous { anonymousConnections -= 1 }
         all[ObjectIdentifier(connection)] = nil
         for (peer, dialledConnection) in dialled where dialledConnection === connection { dialled[peer] = nil }
     }
@@ -257,15 +295,49 @@ final class EndpointState: QUICConnectionOwner {
         dialled[peer]?.close()
     }
 
-    /// Forgets every connection without telling its peer.
-    func markClosed() {
+    /// Forgets every connection without telling its peer; returns the socket to close.
+    func markClosed() -> any Channel {
         isClosed = true
         for connection in Array(all.values) { connection.drop() }
+        return channel
     }
 
-    func closeAll() {
+    /// Closes every connection politely; returns the socket to close.
+    func closeAll() -> any Channel {
         isClosed = true
         for connection in Array(all.values) { connection.close() }
+        return channel
+    }
+
+    /// The socket closed without us closing it: NIO closes a datagram channel on a send error
+    /// it does not count as recoverable (EINVAL from a blackhole route, ENETUNREACH while an
+    /// interface is down, EPERM from a firewall, ENOBUFS). One failed send must not take the
+    /// node off the cluster: a new socket is bound to the same address, and the connections
+    /// carry on (QUIC retransmits what the failed batch held).
+    func socketClosed(_ closed: any Channel) {
+        guard !isClosed, closed === channel else { return }
+        let address = localAddress, loop = self.loop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        Task {
+            var delay = Duration.milliseconds(10)
+            while true {
+                guard let host = address.ipAddress, let port = address.port else { return }
+                if let channel = try? await QUICEndpoint.openSocket(on: loop, host: host, port: port) {
+                    let adopted = try? await loop.submit {
+                        let state = bound.value
+                        guard !state.isClosed else { return false }
+                        state.channel = channel
+                        try channel.pipeline.syncOperations.addHandler(EndpointHandler(state: state))
+                        return true
+                    }.get()
+                    if adopted != true { try? await channel.close() }
+                    return
+                }
+                guard (try? await loop.submit({ bound.value.isClosed }).get()) == false else { return }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(1))
+            }
+        }
     }
 
     func abandon(_ future: EventLoopFuture<ClusterResponse>, peer: NodeID) {
@@ -290,6 +362,11 @@ final class EndpointHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A datagram socket's errors (an ICMP unreachable) concern one send, never the socket.
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state.socketClosed(context.channel)
+        context.fireChannelInactive()
     }
 }
 

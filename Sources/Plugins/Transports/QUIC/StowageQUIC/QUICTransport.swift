@@ -23,13 +23,15 @@ public final class QUICTransport: ClusterTransport {
     }
 
     /// Binds the node's QUIC socket; requests that arrive go to `handler`. The node's ID is
-    /// its certificate's. With `joinHandler`, clients without a certificate may connect, and
-    /// their requests go to it alone (the node that admits joining processes).
+    /// its certificate's. With `joinHandler`, clients without a certificate may connect while
+    /// `admitsJoiners()` says so (a join token is outstanding), and their requests go to it
+    /// alone (the node that admits joining processes).
     public static func start(
         host: String, port: Int, credentials: NodeCredentials, handler: any ClusterRequestHandler,
-        joinHandler: (any ClusterRequestHandler)? = nil
+        joinHandler: (any ClusterRequestHandler)? = nil, admitsJoiners: @escaping @Sendable () -> Bool = { true }
     ) async throws -> QUICTransport {
-        let endpoint = try await QUICEndpoint.bind(host: host, port: port, credentials: credentials, handler: handler, joinHandler: joinHandler)
+        let endpoint = try await QUICEndpoint.bind(
+            host: host, port: port, credentials: credentials, handler: handler, joinHandler: joinHandler, admitsJoiners: admitsJoiners)
         let transport = QUICTransport(local: NodeID(credentials.nodeID), endpoint: endpoint)
         transport.setPeer(transport.local, at: endpoint.localAddress)
         return transport
