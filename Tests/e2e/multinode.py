@@ -46,8 +46,10 @@ def start_as_cluster(server, timeout: float):
     if server.cluster is None:
         cluster = Cluster(root)
         for node in cluster.nodes:
-            node.base_config = dict(server.config or {})
+            # As a FileStore server of the suite: not silent unless the test asks.
+            node.base_config = merged({"server": {"silent": False}}, server.config or {})
             node.extra_args = extra
+            node.env = server.env
         recorded = root / "node0" / "state" / "cluster" / "map.json"
         if recorded.exists():
             # Formed before (another server object on the same directory): the map fixes the
@@ -62,6 +64,8 @@ def start_as_cluster(server, timeout: float):
         server.cluster = cluster
     cluster = server.cluster
     for node in cluster.nodes:
+        if node.proc is not None and node.proc.poll() is not None:
+            node.proc = None  # stopped by the test itself (a signal it sent)
         if node.proc is None:
             node.spawn()
     for node in cluster.nodes:
@@ -105,13 +109,13 @@ class Node:
     # Merged under the node's own settings (a test's auth, CORS, limits...).
     base_config: dict = field(default_factory=dict)
     extra_args: list[str] = field(default_factory=list)
+    env: dict | None = None
 
     def write_config(self, seeds: list[str]) -> None:
         paths = [str(self.root / f"d{i}") for i in range(self.drives)]
         for p in paths:
             Path(p).mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(json.dumps(merged(self.base_config, {
-            "server": {"silent": True},
+        self.config_path.write_text(json.dumps(merged(merged({"server": {"silent": True}}, self.base_config), {
             "storage": {"directory": str(self.root / "state"), "fsync": True},
             "logging": {"level": "info"},
             "cluster": {
@@ -141,7 +145,8 @@ class Node:
             self.proc = subprocess.Popen(
                 [*self.prefix, STOWAGE_BIN, "serve", "--port", "0", "--address", self.s3_host or self.host, "--config", str(self.config_path),
                  *self.extra_args],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, start_new_session=True)
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, start_new_session=True,
+                env=None if self.env is None else {**os.environ, **self.env})
         threading.Thread(target=self._watch, args=(self.proc,), daemon=True).start()
 
     def _watch(self, proc: subprocess.Popen) -> None:

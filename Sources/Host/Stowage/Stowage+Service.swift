@@ -61,7 +61,14 @@ struct HTTPServerService: Service, CustomStringConvertible {
     var description: String { Self.name }
 
     func run() async throws {
-        try await stowage.start(runningBackground: false)
+        do {
+            // A start can wait a long time (a cluster node waits for its pool to form): a
+            // shutdown meanwhile cancels it rather than waiting for it.
+            try await cancelWhenGracefulShutdown { try await stowage.start(runningBackground: false) }
+        } catch is CancellationError {
+            try await stowage.stop()
+            return
+        }
         try? await gracefulShutdown()
         try await stowage.stop()
     }

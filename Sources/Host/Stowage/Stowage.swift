@@ -140,7 +140,10 @@ public final class Stowage: Sendable {
             }
             switch step {
             case .done: return
-            case .join(let task): return try await task.value
+            case .join(let task):
+                // A caller that gives up cancels the start in progress (its backend's open sees
+                // the cancellation) instead of leaving it to finish unobserved.
+                return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
             case .waitForStop(let task): _ = try? await task.value
             }
         }

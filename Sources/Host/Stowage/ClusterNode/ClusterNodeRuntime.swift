@@ -28,6 +28,7 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
     /// The newest map this node knows (its file is the durable copy).
     let map: Mutex<ClusterMap>
     let detector: Mutex<FailureDetector>
+    private let livenessObserver = Mutex<(@Sendable () async -> Void)?>(nil)
     let settings: FailureDetector.Settings
 
     init(configuration: StowageConfiguration, logger: Logger) throws {
@@ -63,16 +64,29 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
         guard let transport = quic.withLock({ $0 }) else {
             throw ClusterTransportError.notDelivered(node, reason: "this node's QUIC endpoint is not running")
         }
-        // Fail fast (CLUSTER.md §9): a node that missed its heartbeats gets no requests but
-        // heartbeats until it answers one, so a read reconstructs from the other drives at
-        // once instead of waiting on a dead peer. Never sent, so truly not delivered.
-        if request.verb != MembershipVerb.heartbeat, let liveness = detector.withLock({ $0.liveness(of: node) }), liveness != .online {
-            throw ClusterTransportError.notDelivered(node, reason: "node \(node) is \(liveness.rawValue): it missed its heartbeats")
+        // Fail fast (CLUSTER.md §9): a node judged offline (or, from a node that sees no
+        // majority, one it suspects) gets no requests but heartbeats until it answers one, so
+        // a request fails at once instead of waiting on a dead or unreachable peer. Never
+        // sent, so truly not delivered. A merely suspected node (a busy one, perhaps) still
+        // gets its requests: turning load into 503s would be worse than waiting.
+        if request.verb != MembershipVerb.heartbeat, let unreachable = unreachableReason(node) {
+            throw ClusterTransportError.notDelivered(node, reason: unreachable)
         }
         let response = try await transport.send(request, to: node)
         // Any answer shows the node alive: a link busy with data never reads as silence.
         detector.withLock { $0.heard(from: node, atMs: Self.nowMs()) }
         return response
+    }
+
+    /// Why requests to `node` fail fast now, if they do.
+    func unreachableReason(_ node: NodeID) -> String? {
+        detector.withLock { detector in
+            switch (detector.liveness(of: node), detector.standing) {
+            case (.offline?, _): return "node \(node) is offline: it missed its heartbeats"
+            case (.suspect?, .isolated): return "node \(node) is unreachable: this node sees no majority of the cluster"
+            default: return nil
+            }
+        }
     }
 
     func disconnect(_ node: NodeID) async {
@@ -116,6 +130,15 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
     }
 
     var services: [any Service] { [HeartbeatService(runtime: self)] }
+
+    func observeLiveness(_ changed: @escaping @Sendable () async -> Void) {
+        livenessObserver.withLock { $0 = changed }
+    }
+
+    /// A node's liveness changed: the backend looks at the other nodes' drives again.
+    func livenessChanged() async {
+        await livenessObserver.withLock({ $0 })?()
+    }
 
     func membership() -> ClusterStatus.Membership? {
         let map = self.map.withLock { $0 }

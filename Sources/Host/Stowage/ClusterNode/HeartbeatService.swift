@@ -40,17 +40,20 @@ struct HeartbeatService: Service {
             switch change {
             case .standing(.isolated):
                 runtime.logger.error("this node sees no majority of the cluster: it marks nobody offline", metadata: ["node": "\(runtime.local)"])
+                for node in others where runtime.unreachableReason(NodeID(node)) != nil { await runtime.disconnect(NodeID(node)) }
             case .standing(.connected):
                 runtime.logger.notice("this node sees a majority of the cluster again", metadata: ["node": "\(runtime.local)"])
             case .node(let node, let liveness):
                 let level: Logger.Level = liveness == .online ? .notice : .warning
                 runtime.logger.log(level: level, "node \(liveness.rawValue)", metadata: ["node": "\(node)"])
                 // A killed process never closes its connections: requests waiting on it would
-                // wait out the QUIC idle timeout. They fail now (outcome unknown, which the
-                // protocols handle) and the next request dials afresh.
-                if liveness != .online { await runtime.disconnect(node) }
+                // wait out the QUIC idle timeout. Once it is judged unreachable they fail now
+                // (outcome unknown, which the protocols handle) and the next request, once it
+                // answers heartbeats again, dials afresh.
+                if runtime.unreachableReason(node) != nil { await runtime.disconnect(node) }
             }
         }
+        if !changes.isEmpty { await runtime.livenessChanged() }
         if behind {
             // Off the beat: a slow map fetch must not stall the heartbeats.
             Task { [runtime] in await runtime.fetchNewerMap() }

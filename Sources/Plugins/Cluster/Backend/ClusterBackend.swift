@@ -143,6 +143,7 @@ public final class ClusterBackend: StorageBackend {
         }
         opened.withLock { $0 = state }
         served.install(state.drives)
+        lifecycle?.observeLiveness { [weak self] in await self?.probeDrives() }
     }
 
     public func close() async throws {
@@ -186,6 +187,9 @@ public protocol ClusterNodeLifecycle: Sendable {
     var services: [any Service] { get }
     /// The membership as this node sees it, for `clusterStatus`.
     func membership() -> ClusterStatus.Membership?
+    /// Given once the drives are open: what to call when a node's liveness changes (the
+    /// backend probes the other nodes' drives at once instead of at its next probe).
+    func observeLiveness(_ changed: @escaping @Sendable () async -> Void)
 }
 
 /// Runs `work` every `interval` until graceful shutdown: the drive prober (CLUSTER.md §10,

@@ -19,6 +19,13 @@ final class RemoteDrive: SetDrive {
     let node: NodeID
     let driveUUID: String
     private let state = Mutex<(online: Bool, reason: String?)>((true, nil))
+    /// Probes in a row that got no answer in time.
+    private let silentProbes = Mutex(0)
+    /// A drive whose node answers nothing is taken out after this many silent probes in a
+    /// row: one slow answer from a busy node must not turn its drives' writes into 503s. A
+    /// node that says the drive is out of rotation, or cannot be reached at all, takes it out
+    /// at once.
+    static let silentProbesTolerated = 2
 
     init(transport: any ClusterTransport, node: NodeID, driveUUID: String) {
         self.transport = transport
@@ -38,26 +45,41 @@ final class RemoteDrive: SetDrive {
     /// Asks the node whether the drive is in rotation there; no answer within `deadline`
     /// takes the drive out (a stalled peer must not hold up the other drives' probes).
     func probe(deadline: Duration = .seconds(2)) async {
+        enum Outcome { case answered, out(String), silent(String) }
         let transport = self.transport, node = self.node, request = self.request(.probe)
-        let problem: String? = await withTaskGroup(of: String?.self) { group in
+        let outcome: Outcome = await withTaskGroup(of: Outcome.self) { group in
             group.addTask {
                 do {
                     let response = try await transport.send(request, to: node)
                     await Self.drain(response.body)
-                    return response.status == .ok ? nil : "node \(node) reports the drive out of rotation"
+                    return response.status == .ok ? .answered : .out("node \(node) reports the drive out of rotation")
+                } catch ClusterTransportError.notDelivered(_, let reason) {
+                    return .out("node \(node) cannot be reached: \(reason)")
                 } catch {
-                    return "node \(node) did not answer: \(error)"
+                    return .silent("node \(node) did not answer: \(error)")
                 }
             }
             group.addTask {
                 try? await Task.sleep(for: deadline)
-                return "node \(node) did not answer within \(deadline)"
+                return .silent("node \(node) did not answer within \(deadline)")
             }
-            let first = await group.next() ?? "no answer"
+            let first = await group.next() ?? .silent("no answer")
             group.cancelAll()
             return first
         }
-        state.withLock { $0 = (problem == nil, problem) }
+        switch outcome {
+        case .answered:
+            silentProbes.withLock { $0 = 0 }
+            state.withLock { $0 = (true, nil) }
+        case .out(let reason):
+            state.withLock { $0 = (false, reason) }
+        case .silent(let reason):
+            let silent = silentProbes.withLock { count -> Int in
+                count += 1
+                return count
+            }
+            if silent > Self.silentProbesTolerated { state.withLock { $0 = (false, reason) } }
+        }
     }
 
     func createShard(dataRef: [UInt8], part: Int, slot: Int) throws -> ShardSink {

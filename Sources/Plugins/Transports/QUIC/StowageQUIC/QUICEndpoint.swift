@@ -154,9 +154,11 @@ final class EndpointState: QUICConnectionOwner {
     /// Clients without a certificate at once: joining is rare, and these connections must not
     /// crowd out the members'.
     static let maxAnonymousConnections = 8
-    /// How long a client without a certificate may keep its connection: a join takes one
-    /// request.
-    static let anonymousLifetime = TimeAmount.seconds(10)
+    /// A client without a certificate loses its connection once it has had no request open
+    /// for this long (checked this often), and after ``anonymousLifetime`` in any case: a join
+    /// takes one request, and a squatter must not hold a slot.
+    static let anonymousIdle = TimeAmount.seconds(10)
+    static let anonymousLifetime = TimeAmount.minutes(5)
 
     init(
         channel: any Channel, credentials: TLSCredentials, handler: any ClusterRequestHandler, joinHandler: (any ClusterRequestHandler)?,
@@ -281,7 +283,17 @@ final class EndpointState: QUICConnectionOwner {
     func admitAnonymous(_ connection: QUICConnection) -> Bool {
         guard joinHandler != nil, anonymousConnections < Self.maxAnonymousConnections, admitsJoiners() else { return false }
         anonymousConnections += 1
-        loop.scheduleTask(in: Self.anonymousLifetime) { [weak connection] in connection?.close() }
+        let deadline = NIODeadline.now() + Self.anonymousLifetime
+        loop.scheduleRepeatedTask(initialDelay: Self.anonymousIdle, delay: Self.anonymousIdle) { [weak connection] task in
+            guard let connection, !connection.isClosed else {
+                task.cancel()
+                return
+            }
+            if connection.streams.isEmpty || NIODeadline.now() >= deadline {
+                connection.close()
+                task.cancel()
+            }
+        }
         return true
     }
 
