@@ -32,6 +32,16 @@ def cluster(tmp_path):
     formed.stop()
 
 
+def http_get(node, path: str) -> str:
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(node.endpoint + path, timeout=10) as response:
+            return response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.read().decode()
+
+
 def payload(size: int, seed: int) -> bytes:
     block = hashlib.sha256(str(seed).encode()).digest() * 2048
     return (block * (size // len(block) + 1))[:size]
@@ -117,8 +127,13 @@ def test_a_node_killed_mid_upload_loses_nothing_acknowledged_and_rejoins(cluster
             assert got == cut[1]
         except ClientError as error:
             assert error.response["Error"]["Code"] == "NoSuchKey"
-    # The survivors see c go; they still write (4 of 6 drives answer).
+    # The survivors see c go (status, health, metrics); they still write (4 of 6 drives answer).
     cluster.wait_liveness(a, {"node-c": "offline"})
+    ready = http_get(a, "/_stowage/health/ready")
+    assert ready.startswith("degraded") and "member node-c: degraded (offline" in ready, ready
+    metrics = http_get(a, "/_stowage/metrics")
+    assert 'stowage_cluster_node_liveness{node="node-c",state="offline"} 1' in metrics
+    assert "stowage_cluster_isolated 0" in metrics
     a.client().put_object(Bucket=bucket, Key="while-down", Body=b"two of three")
     # c restarts with its identity and drives, and serves everything, including what was
     # written while it was down.

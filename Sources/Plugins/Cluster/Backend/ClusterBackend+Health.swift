@@ -32,6 +32,16 @@ extension ClusterBackend: ClusterStatusSource, BackendMetricsSource {
         for node in nodes(state) where node.state != "online" {
             components.append(.init(name: "node \(node.id)", status: .degraded, detail: "none of its drives answers"))
         }
+        // Heartbeats (a multi-process cluster): this node cut off from the majority, or
+        // another node not heard from.
+        if let membership = lifecycle?.membership() {
+            if membership.standing != "connected" {
+                components.append(.init(name: "membership", status: .degraded, detail: "this node sees no majority of the cluster"))
+            }
+            for member in membership.members where member.liveness != "online" {
+                components.append(.init(name: "member \(member.id)", status: .degraded, detail: "\(member.liveness): no heartbeat answered"))
+            }
+        }
         // A drive out of rotation degrades the node; whether data is still served is its
         // set's status above.
         for drive in state.drives {
@@ -106,6 +116,17 @@ extension ClusterBackend: ClusterStatusSource, BackendMetricsSource {
             BackendMetric(name: "stowage_cluster_collections_deferred_total", kind: .counter, value: Int64(counters.collectionsDeferred.load(ordering: .relaxed))),
             BackendMetric(name: "stowage_cluster_replaced_data_pending", kind: .gauge, value: Int64(await orphansPending())),
         ]
+        if let membership = lifecycle?.membership() {
+            metrics.append(BackendMetric(name: "stowage_cluster_map_epoch", kind: .gauge, value: Int64(membership.epoch)))
+            metrics.append(BackendMetric(name: "stowage_cluster_isolated", kind: .gauge, value: membership.standing == "connected" ? 0 : 1))
+            for member in membership.members {
+                for liveness in ["online", "suspect", "offline"] {
+                    metrics.append(BackendMetric(
+                        name: "stowage_cluster_node_liveness", kind: .gauge, labels: ["node": member.id, "state": liveness],
+                        value: member.liveness == liveness ? 1 : 0))
+                }
+            }
+        }
         for drive in await clusterStatus().drives where drive.set >= 0 {
             metrics.append(BackendMetric(
                 name: "stowage_cluster_drive_online", kind: .gauge, labels: ["drive": drive.path, "node": drive.node, "set": "\(drive.set)"],
