@@ -23,9 +23,7 @@ final class TLSCredentials: @unchecked Sendable {
     let pinnedAuthority: String?
 
     init(_ credentials: NodeCredentials, admitsAnonymousClients: Bool = false) throws {
-        var cred: gnutls_certificate_credentials_t?
-        try GnuTLSError.check(gnutls_certificate_allocate_credentials(&cred), "gnutls_certificate_allocate_credentials")
-        handle = cred!
+        handle = try Self.allocate()
         nodeID = credentials.nodeID
         self.admitsAnonymousClients = admitsAnonymousClients
         pinnedAuthority = nil
@@ -47,9 +45,7 @@ final class TLSCredentials: @unchecked Sendable {
     /// Trust in the cluster CA and no certificate of our own: what a process outside the
     /// cluster has at best. For tests that show such a process is refused.
     init(trustingOnly caPEM: String, nodeID: String) throws {
-        var cred: gnutls_certificate_credentials_t?
-        try GnuTLSError.check(gnutls_certificate_allocate_credentials(&cred), "gnutls_certificate_allocate_credentials")
-        handle = cred!
+        handle = try Self.allocate()
         self.nodeID = nodeID
         admitsAnonymousClients = false
         pinnedAuthority = nil
@@ -62,15 +58,19 @@ final class TLSCredentials: @unchecked Sendable {
     /// No certificate and no trust list: the peer is checked after the handshake against the
     /// pinned CA fingerprint (``TLSSession/chainEnds(in:session:)``).
     init(pinning fingerprint: String, nodeID: String) throws {
-        var cred: gnutls_certificate_credentials_t?
-        try GnuTLSError.check(gnutls_certificate_allocate_credentials(&cred), "gnutls_certificate_allocate_credentials")
-        handle = cred!
+        handle = try Self.allocate()
         self.nodeID = nodeID
         admitsAnonymousClients = false
         pinnedAuthority = fingerprint.lowercased()
         var secret = [UInt8](repeating: 0, count: 32)
         _ = gnutls_rnd(GNUTLS_RND_KEY, &secret, secret.count)
         resetSecret = secret
+    }
+
+    private static func allocate() throws -> gnutls_certificate_credentials_t {
+        var cred: gnutls_certificate_credentials_t?
+        try GnuTLSError.check(gnutls_certificate_allocate_credentials(&cred), "gnutls_certificate_allocate_credentials")
+        return cred!
     }
 
     deinit { gnutls_certificate_free_credentials(handle) }
