@@ -44,7 +44,11 @@ SECRET_KEY = "STORAGE"
 REGION = "us-east-1"
 READY_RE = re.compile(r"^Stowage listening on (https?://127\.0\.0\.1:(\d+))\s*$")
 READY_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
+# A graceful stop of an idle server takes milliseconds; the bound is generous because CI
+# runs many servers at once on two cores with fsync-heavy neighbours. A stop slower than
+# SLOW_STOP is reported (a warning in pytest's summary, with the server's last log lines).
+STOP_TIMEOUT = 20.0
+SLOW_STOP = 5.0
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
@@ -185,6 +189,7 @@ def spawn_and_wait_ready(cmd: list[str], stderr_path: Path, timeout: float, env:
                                 env=None if env is None else {**os.environ, **env})
     finally:
         stderr_f.close()
+    proc.stowage_stderr_path = stderr_path  # for terminate()'s report of a slow stop
     lines: list[str] = []
     found: list = []
     ready = threading.Event()
@@ -206,12 +211,39 @@ def terminate(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> int:
             proc.send_signal(sig)
         except ProcessLookupError:
             pass
+        started = time.monotonic()
         try:
-            return proc.wait(STOP_TIMEOUT)
+            code = proc.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
+            _report_slow_stop(proc, started, kernel_stacks=True)
             proc.kill()
             return proc.wait(STOP_TIMEOUT)
+        if sig != signal.SIGKILL and time.monotonic() - started > SLOW_STOP:
+            _report_slow_stop(proc, started, kernel_stacks=False)
+        return code
     return proc.returncode
+
+
+def _report_slow_stop(proc: subprocess.Popen, started: float, kernel_stacks: bool) -> None:
+    """Says what a server that was slow to stop was doing: its last log lines and, if it is
+    still running, where its threads wait in the kernel (fsync, futex, ...)."""
+    import warnings
+    report = [f"stowage pid {proc.pid} took {time.monotonic() - started:.1f}s to stop"]
+    path = getattr(proc, "stowage_stderr_path", None)
+    if path is not None:
+        try:
+            report.append("stderr tail:\n" + Path(path).read_text(errors="replace")[-3000:])
+        except OSError:
+            pass
+    if kernel_stacks:
+        for task in sorted(Path(f"/proc/{proc.pid}/task").glob("*")):
+            try:
+                stack = (task / "stack").read_text().strip().splitlines()[:6]
+                name = (task / "comm").read_text().strip()
+                report.append(f"thread {task.name} {name}: " + " | ".join(stack))
+            except OSError:
+                pass
+    warnings.warn("\n".join(report))
 
 
 def run_stowage(args: list[str], timeout: float = 20) -> subprocess.CompletedProcess:

@@ -261,11 +261,24 @@ public final class Stowage: Sendable {
         for task in background { task.cancel() }
         for task in background { await task.value }
         let grace = Duration.milliseconds(configuration.server.shutdownGracePeriod)
+        let clock = ContinuousClock()
+        let began = clock.now
         await running.shutdown(gracePeriod: grace)
+        let drained = clock.now
         // Background members of a group were cancelled by it (or told to stop first, on a
         // graceful shutdown); none may still be using the backend when it closes.
         await groupBackground.drain(timeout: .seconds(10))
+        let quiet = clock.now
         try await backend.close()
+        // Where a slow stop spent its time (requests, background work, the backend's close).
+        logger.info("stopped", metadata: [
+            "requests_ms": "\(Self.milliseconds(drained - began))", "background_ms": "\(Self.milliseconds(quiet - drained))",
+            "backend_close_ms": "\(Self.milliseconds(clock.now - quiet))",
+        ])
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// The start of a graceful shutdown, before the group's other members stop: not ready any
