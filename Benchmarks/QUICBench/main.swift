@@ -9,8 +9,12 @@ import StowageInProcessTransport
 import StowageQUIC
 
 struct Drain: ClusterRequestHandler {
-    /// Reads the whole body and answers its length.
+    /// Reads the whole body and answers its length; a "get" of N answers N bytes instead (a
+    /// shard read's pattern: small request, large answer).
     func handle(_ request: ClusterRequest, from sender: NodeID) async throws -> ClusterResponse {
+        if request.verb == "get", let size = Int(request.resource) {
+            return ClusterResponse(status: .ok, body: S3Body(ByteBuffer(repeating: 0x5a, count: size)))
+        }
         var count = 0
         for try await chunk in request.body { count += chunk.readableBytes }
         return ClusterResponse(status: .ok, body: S3Body(ByteBuffer(string: String(count))))
@@ -46,6 +50,22 @@ func send(_ transport: any ClusterTransport, to node: NodeID, bytes: Int) async 
     var answer = ""
     for try await chunk in response.body { answer += String(buffer: chunk) }
     guard answer == String(bytes) else { throw CancellationError() }
+}
+
+/// Requests of `size`-byte answers, one after another, `count` times: the median time of one.
+func fetchLatency(_ transport: any ClusterTransport, to node: NodeID, size: Int, count: Int) async throws -> Double {
+    var times: [Double] = []
+    let clock = ContinuousClock()
+    for _ in 0..<count {
+        let elapsed = try await clock.measure {
+            let response = try await transport.send(ClusterRequest(verb: "get", resource: String(size), body: .empty), to: node)
+            var received = 0
+            for try await chunk in response.body { received += chunk.readableBytes }
+            guard received == size else { throw CancellationError() }
+        }
+        times.append(seconds(elapsed) * 1000)
+    }
+    return times.sorted()[count / 2]
 }
 
 /// MB/s (10^6 bytes) of `streams` concurrent sends of `bytes` each, through `pick(i)`'s transport.
@@ -99,6 +119,8 @@ _ = warmup
 let quicOne = try await throughput(streams: 1, bytes: total) { _ in (clients[0], server.local) }
 let quicFour = try await throughput(streams: 4, bytes: total / 4) { (clients[$0], server.local) }
 let quicStreams = try await throughput(streams: 8, bytes: total / 8) { _ in (clients[0], server.local) }
+let fetchSmall = try await fetchLatency(clients[0], to: server.local, size: 4096, count: 200)
+let fetchMiB = try await fetchLatency(clients[0], to: server.local, size: 1 << 20, count: 200)
 let inProcessOne = try await throughput(streams: 1, bytes: total) { _ in (inProcessClient, NodeID("server")) }
 
 func mbs(_ value: Double) -> String { String(format: "%8.0f MB/s", value) }
@@ -107,6 +129,8 @@ print("handshake (mutual TLS, P-256), 20 connections: median \(String(format: "%
 print("QUIC, 1 stream on 1 connection         \(mbs(quicOne))")
 print("QUIC, 8 streams on 1 connection        \(mbs(quicStreams))")
 print("QUIC, 4 connections (1 stream each)    \(mbs(quicFour))")
+print("QUIC, 4 KiB answer, one at a time       \(String(format: "%8.2f ms", fetchSmall)) median")
+print("QUIC, 1 MiB answer, one at a time       \(String(format: "%8.2f ms", fetchMiB)) median (\(mbs(Double(1 << 20) / fetchMiB / 1000)))")
 print("in-process transport, 1 stream         \(mbs(inProcessOne))")
 for client in clients { try await client.close() }
 try await server.close()

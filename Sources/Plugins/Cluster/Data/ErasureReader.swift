@@ -93,6 +93,19 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
         let sequence: ErasureReadSequence
         var chunk: Int
         let lastChunk: Int
+        /// The next chunks' remote records, already on their way (see ``RemoteReadAhead``).
+        var readAhead: [RemoteReadAhead] = []
+        /// Two chunks ahead: a remote record takes milliseconds to arrive, and with one chunk
+        /// ahead the network still idled while a chunk was decoded and sent (64 MiB GETs from
+        /// three nodes: ~360 MB/s with one ahead, ~460 with two, no gain with three). A read
+        /// holds at most this many chunks' remote records besides its own.
+        static let readAheadDepth = 2
+
+        init(sequence: ErasureReadSequence, chunk: Int, lastChunk: Int) {
+            self.sequence = sequence
+            self.chunk = chunk
+            self.lastChunk = lastChunk
+        }
 
         public mutating func next() async throws -> ByteBuffer? {
             guard chunk <= lastChunk else { return nil }
@@ -104,8 +117,15 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
                 return try await Offload.run(heavy) { try sequence.bytes(ofChunk: chunk) }
             }
             // Shards on other nodes: the data shards' records first, parity only when a data
-            // shard is missing or fails its check.
-            let first = await sequence.fetchingRemote(chunk: chunk, parity: false)
+            // shard is missing or fails its check. The next chunks' records are asked for now,
+            // so the network works while this chunk is decoded and sent.
+            let fetched = readAhead.first?.chunk == chunk ? readAhead.removeFirst() : RemoteReadAhead(sequence, chunk: chunk)
+            var next = (readAhead.last?.chunk ?? chunk) + 1
+            while readAhead.count < Self.readAheadDepth, next <= lastChunk {
+                readAhead.append(RemoteReadAhead(sequence, chunk: next))
+                next += 1
+            }
+            let first = await fetched.value
             do {
                 return try await Offload.run(heavy) { try first.bytes(ofChunk: chunk) }
             } catch is Unreadable {
@@ -113,6 +133,24 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
                 return try await Offload.run(heavy) { try all.bytes(ofChunk: chunk) }
             }
         }
+    }
+
+    /// One chunk's remote data records, fetched in a task of their own. A reader that stops
+    /// (the client went away) drops its iterator, and with it this: the fetch is cancelled.
+    final class RemoteReadAhead: Sendable {
+        let chunk: Int
+        private let task: Task<ErasureReadSequence, Never>
+
+        init(_ sequence: ErasureReadSequence, chunk: Int) {
+            self.chunk = chunk
+            task = Task { await sequence.fetchingRemote(chunk: chunk, parity: false) }
+        }
+
+        var value: ErasureReadSequence {
+            get async { await task.value }
+        }
+
+        deinit { task.cancel() }
     }
 
     /// This sequence with the remote shards' records of `chunk` fetched (concurrently) into

@@ -273,14 +273,17 @@ final class QUICConnection {
         deliverInbound()
         let now = Self.now()
         let payload = max(1, ngtcp2_conn_get_max_tx_udp_payload_size(conn))
-        let limit = max(1, ngtcp2_conn_get_send_quantum(conn) / payload)
+        // At least one full GSO run per call: the pacer's quantum alone (10 packets at times)
+        // would leave a connection waiting on timer wake-ups, which take a few hundred µs on a
+        // busy machine; bursts of 64 packets are what GSO sends anyway.
+        let limit = max(PacketBatch.maxSegments, ngtcp2_conn_get_send_quantum(conn) / payload)
         var sent = 0
         var vectors = [nghttp3_vec](repeating: nghttp3_vec(), count: 16)
         // Packets are written back to back into `packet`; a run of equal sizes (the last may be
         // shorter) goes out as one GSO send.
         var batch = PacketBatch(segmentation: owner.segmentation)
         while sent < limit {
-            if batch.end + payload > packet.count { flush(&batch) }
+            if !batch.fits(payload, capacity: packet.count) { send(batch.finish()) }
             var streamID: Int64 = -1
             var fin: Int32 = 0
             var count = 0
@@ -321,20 +324,18 @@ final class QUICConnection {
                 return fail(library: "nghttp3_conn_add_write_offset", code: -1)
             }
             if written == 0 { break }
-            if batch.add(Int(written), full: payload) { flush(&batch) }
+            send(batch.add(Int(written)))
             sent += 1
         }
-        flush(&batch)
+        send(batch.finish())
         ngtcp2_conn_update_pkt_tx_time(conn, now)
         owner.flush()
         armTimer()
     }
 
-    private func flush(_ batch: inout PacketBatch) {
-        guard batch.end > batch.start else { return }
-        let bytes = UnsafeRawBufferPointer(rebasing: packet[batch.start..<batch.end])
-        owner.send(ByteBuffer(bytes: bytes), segment: batch.count > 1 ? batch.segment : nil, to: remote)
-        batch.sent()
+    private func send(_ run: PacketBatch.Run?) {
+        guard let run else { return }
+        owner.send(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: packet[run.bytes])), segment: run.segment, to: remote)
     }
 
     /// Keeps one timer at the earliest deadline ngtcp2 asks for. A later deadline keeps the
