@@ -111,6 +111,9 @@ class Node:
     extra_args: list[str] = field(default_factory=list)
     env: dict | None = None
 
+    # cluster.formationSecret, for a cluster formed from seeds on its first start.
+    secret: str | None = None
+
     def write_config(self, seeds: list[str]) -> None:
         paths = [str(self.root / f"d{i}") for i in range(self.drives)]
         for p in paths:
@@ -122,6 +125,7 @@ class Node:
                 "enabled": True, "nodeId": self.name, "quicPort": self.quic_port, "quicAddress": self.host,
                 "seedNodes": seeds, "heartbeatIntervalMs": self.heartbeat_ms,
                 "heartbeatTimeoutMs": self.heartbeat_ms * 6, "drives": {"paths": paths},
+                **({"formationSecret": self.secret} if self.secret else {}),
             },
         })))
 
@@ -215,6 +219,21 @@ class Cluster:
         assert expand.returncode == 0, expand.stderr.decode()
         for node in self.nodes:
             node.wait_ready()
+        return self
+
+    def form_from_seeds(self, secret: str) -> "Cluster":
+        """Every node lists every node and shares `secret`; all start at once, the founder (the
+        lowest QUIC address) last, and form the cluster with no other command."""
+        seeds = [node.quic_address for node in self.nodes]
+        for node in self.nodes:
+            node.root.mkdir(parents=True, exist_ok=True)
+            node.secret = secret
+            node.write_config(seeds)
+        founder = min(self.nodes, key=lambda n: n.quic_address)
+        for node in sorted(self.nodes, key=lambda n: n is founder):
+            node.spawn()
+        for node in self.nodes:
+            node.wait_ready(60)
         return self
 
     def token(self) -> str:

@@ -256,3 +256,60 @@ def test_a_drive_wiped_while_its_node_was_down_is_not_formatted_again(cluster):
         s3 = node.client()
         for key, body in bodies.items():
             assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+
+
+SECRET = "e2e-formation-secret-0123456789abcdef"
+
+
+def test_seeds_and_a_shared_secret_form_the_cluster_on_first_start(tmp_path):
+    """No init, token, join or expand: three nodes that list each other and share a secret form
+    the cluster when they first start (the founder, the lowest address, starting last), serve
+    S3 through every node, and a restarted node comes back as the same member."""
+    cluster = Cluster(tmp_path)
+    for node in cluster.nodes:
+        node.base_config = {"server": {"silent": False}}  # the log says who formed
+    cluster.form_from_seeds(SECRET)
+    try:
+        a, b, c = cluster.nodes
+        bucket = unique_bucket("seeds")
+        b.client().create_bucket(Bucket=bucket)
+        body = payload(6 << 20, 7)
+        b.client().put_object(Bucket=bucket, Key="k", Body=body)
+        assert c.client().get_object(Bucket=bucket, Key="k")["Body"].read() == body
+        status = a.status()
+        assert {m["id"]: m["pool"] for m in status["membership"]["members"]} == {"node-a": 0, "node-b": 0, "node-c": 0}
+        assert [s["status"] for s in status["sets"]] == ["ok"]
+        epoch = status["membership"]["epoch"]
+        founder = min(cluster.nodes, key=lambda n: n.quic_address)
+        assert "formed the cluster from seeds" in founder.stderr()
+        other = next(n for n in cluster.nodes if n is not founder)
+        assert "joined the cluster from seeds" in other.stderr()
+        other.restart()
+        assert other.client().get_object(Bucket=bucket, Key="k")["Body"].read() == body
+        assert other.status()["membership"]["epoch"] == epoch
+    finally:
+        cluster.stop()
+
+
+def test_a_node_without_the_secret_cannot_form_with_the_others(tmp_path):
+    """A node whose secret differs is told so and stops; the founder admits nobody by a wrong
+    proof, and the pool does not form without it."""
+    cluster = Cluster(tmp_path)
+    founder = min(cluster.nodes, key=lambda n: n.quic_address)
+    stranger = next(n for n in cluster.nodes if n is not founder)
+    seeds = [node.quic_address for node in cluster.nodes]
+    for node in cluster.nodes:
+        node.root.mkdir(parents=True, exist_ok=True)
+        node.base_config = {"server": {"silent": False}}
+        node.secret = SECRET if node is not stranger else "another-secret-of-enough-length-000"
+        node.write_config(seeds)
+    try:
+        founder.spawn()
+        stranger.spawn()
+        assert stranger.proc.wait(60) == 1
+        assert "does not prove the formation secret" in stranger.stderr()
+        assert not (stranger.root / "state" / "cluster" / "tls").exists()
+        import json
+        assert json.loads((founder.root / "state" / "cluster" / "map.json").read_text())["pools"] == []
+    finally:
+        cluster.stop()

@@ -38,7 +38,7 @@ extension PluginRegistry {
             } else if !configuration.cluster.seedNodes.isEmpty {
                 // Never serve alone what is meant to join others: writes taken now would be
                 // stranded on a deployment of its own.
-                throw ConfigurationError(field: "cluster.seedNodes", reason: "lists a cluster to join, but this node has no cluster identity in \(configuration.clusterStateDirectory): run `stowage cluster join <token>` (or `stowage cluster init` on the first node) before `stowage serve`")
+                throw ConfigurationError(field: "cluster.seedNodes", reason: "lists a cluster to join, but this node has no cluster identity in \(configuration.clusterStateDirectory): run `stowage cluster join <token>` (or `stowage cluster init` on the first node) before `stowage serve`, or give every listed node the same cluster.formationSecret (`stowage serve` then forms the cluster; an embedding program calls ClusterAdministration.formFromSeeds first)")
             }
             return ClusterBackend(
                 options: .init(

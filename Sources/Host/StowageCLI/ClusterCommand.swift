@@ -10,7 +10,7 @@ struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Form, grow and inspect a multi-process cluster.",
-        subcommands: [ClusterInit.self, ClusterToken.self, ClusterJoin.self, ClusterExpand.self, ClusterStatusCommand.self])
+        subcommands: [ClusterInit.self, ClusterToken.self, ClusterJoin.self, ClusterExpand.self, ClusterSecret.self, ClusterStatusCommand.self])
 }
 
 struct NodeConfigurationOption: ParsableArguments {
@@ -77,6 +77,15 @@ struct ClusterExpand: AsyncParsableCommand {
     @OptionGroup var node: NodeConfigurationOption
     func run() async throws {
         try await report { try ClusterAdministration.expand(try node.resolve()) }
+    }
+}
+
+struct ClusterSecret: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secret",
+        abstract: "Print a new cluster.formationSecret: give every node listed in cluster.seedNodes the same one, and they form the cluster on their first start.")
+    func run() async throws {
+        standardOutput(ClusterAdministration.newFormationSecret() + "\n")
     }
 }
 

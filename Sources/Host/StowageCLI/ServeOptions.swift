@@ -133,6 +133,31 @@ extension ServeOptions {
             logger.info("open files limit", metadata: ["soft": "\(limit.soft)", "hard": "\(limit.hard)", "was": "\(limit.previous)"])
         }
 
+        // A node forming a cluster from seeds: its part first (the founder makes the CA; the
+        // others wait for it and join). A signal meanwhile stops the wait and the process.
+        do {
+            let formation = Task { try await ClusterAdministration.formFromSeeds(configuration, logger: logger) }
+            // Watches the count, not the stream: the server's own signal handling below reads
+            // that, and a signal during formation must still reach it (as a stop) if it comes.
+            let received = termination.received
+            let watcher = Task {
+                while !Task.isCancelled, received.value.load(ordering: .sequentiallyConsistent) == 0 {
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+                formation.cancel()
+            }
+            defer { watcher.cancel() }
+            try await formation.value
+        } catch is CancellationError {
+            return
+        } catch let error as ConfigurationError {
+            standardError("stowage: \(error)\n")
+            throw ExitCode(2)
+        } catch {
+            standardError("stowage: cannot form the cluster from its seeds: \(error)\n")
+            throw ExitCode(1)
+        }
+
         let server: Stowage
         do {
             server = try Stowage(configuration, logger: logger)

@@ -140,16 +140,28 @@ struct Serve: AsyncParsableCommand {
 final class TerminationSignal {
     /// Every SIGINT and SIGTERM from now on, in order.
     let signals: AsyncStream<Int32>
+    /// How many have come so far: for code that must stop on one without taking it from
+    /// ``signals`` (which has one reader).
+    let received: SignalCount
     private let sources: [any DispatchSourceSignal]
+
+    final class SignalCount: Sendable {
+        let value = Atomic<Int>(0)
+    }
 
     init() {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
         self.signals = stream
+        let received = SignalCount()
+        self.received = received
         sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(number) }
+            source.setEventHandler {
+                received.value.add(1, ordering: .sequentiallyConsistent)
+                continuation.yield(number)
+            }
             source.resume()
             return source
         }

@@ -25,6 +25,8 @@ extension StowageConfiguration {
         ("STOWAGE_MAX_OBJECT_SIZE", "limits.maxObjectSize (bytes)"), ("STOWAGE_REQUEST_TIMEOUT", "limits.requestTimeout (ms)"),
         ("STOWAGE_DRIVES", "cluster.drives.paths (comma-separated; turns cluster.enabled on, like --drives)"),
         ("STOWAGE_ERASURE", "cluster.erasure.dataShards+parityShards, as K+M (like --erasure)"),
+        // A secret is better kept out of a configuration file.
+        ("STOWAGE_CLUSTER_SECRET", "cluster.formationSecret"),
     ]
 
     /// Warnings for `STOWAGE_` variables that are not read but are a typo away from one that is
@@ -128,6 +130,7 @@ extension StowageConfiguration {
         if let v = text("STOWAGE_ERASURE") {
             (c.cluster.erasure.dataShards, c.cluster.erasure.parityShards) = try Self.erasureCode(v, field: "STOWAGE_ERASURE")
         }
+        if let v = text("STOWAGE_CLUSTER_SECRET") { c.cluster.formationSecret = v }
         return c
     }
 }

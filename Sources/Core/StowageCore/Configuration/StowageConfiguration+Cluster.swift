@@ -14,7 +14,15 @@ extension StowageConfiguration {
         public var quicPort = 4000
         /// Addresses (`host:quicPort`) of existing members: where `stowage cluster join` and a
         /// node waiting for its pool to form look for the cluster. Empty for a single node.
+        /// With ``formationSecret``, the nodes that form the cluster on their first start
+        /// (with this node, whether listed or not).
         public var seedNodes: [String] = []
+        /// A secret every node of a cluster formed from ``seedNodes`` shares (at least 32
+        /// characters; `stowage cluster secret` makes one): on their first `stowage serve` the
+        /// nodes find each other, the one with the lowest address makes the CA, the others join
+        /// it proving the secret, and the pool forms once all have. Unset: nodes join with
+        /// `stowage cluster join <token>`.
+        public var formationSecret: String?
         /// The host this node's QUIC endpoint binds and other nodes reach it at; defaults to
         /// `server.address` (which must then not be a wildcard).
         public var quicAddress: String?
@@ -80,6 +88,15 @@ extension StowageConfiguration {
                 throw ConfigurationError(field: "storage.fsync", reason: "must be true for a multi-node cluster (cluster.seedNodes is set): a power loss on a node must not take back acknowledged writes")
             }
         }
+        if let secret = cluster.formationSecret {
+            // Guessing it offline from what a node answers must be out of reach.
+            guard secret.count >= 32 else {
+                throw ConfigurationError(field: "cluster.formationSecret", reason: "must be at least 32 characters (stowage cluster secret prints one)")
+            }
+            guard !cluster.seedNodes.isEmpty else {
+                throw ConfigurationError(field: "cluster.seedNodes", reason: "must list the nodes that form the cluster when cluster.formationSecret is set")
+            }
+        }
         guard (1...65_535).contains(cluster.quicPort) else {
             throw ConfigurationError(field: "cluster.quicPort", reason: "must be between 1 and 65535, not \(cluster.quicPort)")
         }
@@ -101,7 +118,7 @@ extension StowageConfiguration {
 
 extension StowageConfiguration.Cluster {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case enabled, nodeId, quicPort, seedNodes, quicAddress, stateDirectory, erasure, drives, heartbeatIntervalMs, heartbeatTimeoutMs, collection
+        case enabled, nodeId, quicPort, seedNodes, formationSecret, quicAddress, stateDirectory, erasure, drives, heartbeatIntervalMs, heartbeatTimeoutMs, collection
     }
     public init(from decoder: any Decoder) throws {
         try StrictKeys.reject(decoder, unknownTo: CodingKeys.self)
@@ -111,6 +128,7 @@ extension StowageConfiguration.Cluster {
         nodeId = try c.decodeIfPresent(String.self, forKey: .nodeId)
         quicPort = try c.decodeIfPresent(Int.self, forKey: .quicPort) ?? d.quicPort
         seedNodes = try c.decodeIfPresent([String].self, forKey: .seedNodes) ?? d.seedNodes
+        formationSecret = try c.decodeIfPresent(String.self, forKey: .formationSecret)
         quicAddress = try c.decodeIfPresent(String.self, forKey: .quicAddress)
         stateDirectory = try c.decodeIfPresent(String.self, forKey: .stateDirectory)
         erasure = try c.decodeIfPresent(Erasure.self, forKey: .erasure) ?? d.erasure

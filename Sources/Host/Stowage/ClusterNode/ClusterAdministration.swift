@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+public import Logging
 import NIOCore
 import StowageCluster
 public import StowageCore
@@ -18,6 +19,12 @@ import StowageQUIC
 /// ```
 public enum ClusterAdministration {
     public struct Refused: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// No seed answered a join at all (none is up yet, perhaps): unlike a refusal, worth
+    /// asking again.
+    public struct NoAnswer: Error, CustomStringConvertible {
         public let description: String
     }
 
@@ -120,7 +127,7 @@ public enum ClusterAdministration {
             }
             return "joined cluster \(answer.map.clusterID) as \(node.id) (a spare, map epoch \(answer.map.epoch))"
         }
-        throw Refused(description: "no seed answered: \(failures.joined(separator: "; "))")
+        throw NoAnswer(description: "no seed answered: \(failures.joined(separator: "; "))")
     }
 
     /// Forms the next pool from the spares (the first pool: every node joined so far).
@@ -142,6 +149,26 @@ public enum ClusterAdministration {
             return "formed pool \(map.pools.count - 1) from \(spares.joined(separator: ", ")): \(pool.sets.count) erasure set(s) of \(map.dataShards)+\(map.parityShards); map epoch \(map.epoch)"
         }
     }
+
+    /// On a node's first start with `cluster.seedNodes` and `cluster.formationSecret` (and no
+    /// identity yet): its part in forming the cluster from the seeds (``SeedFormation``); the
+    /// founder returns at once, any other node once it has joined the founder. False when
+    /// there is nothing to form. Cancel the task to stop waiting.
+    ///
+    /// ```swift
+    /// try await ClusterAdministration.formFromSeeds(configuration, logger: logger)
+    /// let server = try Stowage(configuration)
+    /// ```
+    @discardableResult
+    public static func formFromSeeds(_ configuration: StowageConfiguration, logger: Logger) async throws -> Bool {
+        guard configuration.cluster.enabled, !NodeStateDirectory(configuration).isMember,
+              let formation = try SeedFormation(configuration) else { return false }
+        try await formation.form(configuration, logger: logger)
+        return true
+    }
+
+    /// A fresh formation secret: 32 random bytes, hex.
+    public static func newFormationSecret() -> String { StowageCore.Hex.encode(SecureRandom.bytes(32)) }
 
     /// This node as the map lists it: its ID (configured, else generated), QUIC address and drives.
     static func member(_ configuration: StowageConfiguration) throws -> ClusterMap.Member {

@@ -8,8 +8,10 @@ import StowageQUIC
 /// Answers processes that join with a token (CLUSTER.md §9), on the node that holds the
 /// cluster CA: the token's secret must match an unexpired, unused token (it is then used up,
 /// whatever follows), the node must fit the map (a new name, a new address, drives); it is
-/// added as a spare under a new epoch and gets a certificate the CA signs. Every other verb
-/// from a process without a certificate is refused.
+/// added as a spare under a new epoch and gets a certificate the CA signs. While a cluster
+/// forms from seeds (``SeedFormation``), a listed node may instead prove the formation secret,
+/// and the pool forms once every listed node has joined. Every other verb from a process
+/// without a certificate is refused.
 struct JoinAdmission: ClusterRequestHandler {
     /// The same node: name, address and drives (its index and pool are the map's).
     static func same(_ a: ClusterMap.Member, _ b: ClusterMap.Member) -> Bool {
@@ -19,10 +21,14 @@ struct JoinAdmission: ClusterRequestHandler {
     let state: NodeStateDirectory
     let logger: Logger
     let clock: @Sendable () -> UInt64
+    /// The seed formation this node founds, if any.
+    var formation: SeedFormation? = nil
     /// Told the new map once the join is recorded (the running node adopts it).
     let admitted: @Sendable (ClusterMap) -> Void
 
+
     func handle(_ request: ClusterRequest, from sender: NodeID) async throws -> ClusterResponse {
+        if request.verb == MembershipVerb.formationHello { return try await hello(request) }
         guard request.verb == MembershipVerb.join else {
             return MembershipBody.refusal(.forbidden, "a process without a cluster certificate may only join")
         }
@@ -41,6 +47,19 @@ struct JoinAdmission: ClusterRequestHandler {
         do {
             var recorded: ClusterMap?
             let answer = try state.locked { () throws -> ClusterResponse in
+                var map = try state.readMap()
+                if let formation, let proof = formationProof(map), ConstantTime.equals(secret, proof) {
+                    // A node asking again (its answer was lost) gets the same place, even once
+                    // the pool formed; nobody else joins by the secret after that.
+                    let known = map.member(join.node.id).map { Self.same($0, join.node) } ?? false
+                    guard map.pools.isEmpty || known else {
+                        return MembershipBody.refusal(.forbidden, "the cluster formed from seeds already; join with a token (stowage cluster token)")
+                    }
+                    guard formation.lists(join.node.address) else {
+                        return MembershipBody.refusal(.forbidden, "\(join.node.address) is not one of the seed nodes this cluster forms from")
+                    }
+                    return try admit(join.node, into: &map, recorded: &recorded, formation: formation)
+                }
                 let now = clock()
                 let stored = try state.readTokens()
                 var tokens = stored.filter { $0.issued.expiresMs > now }
@@ -48,7 +67,6 @@ struct JoinAdmission: ClusterRequestHandler {
                     if tokens.count != stored.count { try state.writeTokens(tokens) }
                     return MembershipBody.refusal(.forbidden, "the join token is not valid, has expired or was used")
                 }
-                var map = try state.readMap()
                 if let admitted = tokens[used].admitted {
                     // Used once already: only by the very node it admitted, asking again
                     // because its answer was lost; it gets a new certificate, the same place.
@@ -60,24 +78,7 @@ struct JoinAdmission: ClusterRequestHandler {
                     tokens[used].admitted = join.node
                     try state.writeTokens(tokens)
                 }
-                if map.member(join.node.id) == nil {
-                    do {
-                        try map.admit(join.node)
-                    } catch {
-                        return MembershipBody.refusal(.conflict, "\(error)")
-                    }
-                    try state.writeMap(map)
-                    recorded = map
-                    logger.notice("node joined the cluster as a spare", metadata: [
-                        "node": "\(join.node.id)", "address": "\(join.node.address)", "drives": "\(join.node.drives.count)", "epoch": "\(map.epoch)",
-                    ])
-                } else if let member = map.member(join.node.id), !Self.same(member, join.node) {
-                    return MembershipBody.refusal(.conflict, "a node named \(join.node.id) is already a member")
-                }
-                let credentials = try state.authority(clusterID: map.clusterID).issue(nodeID: join.node.id)
-                return ClusterResponse(status: .ok, body: MembershipBody.encode(JoinAnswer(
-                    certificate: credentials.certificatePEM, privateKey: credentials.privateKeyPEM,
-                    caCertificate: credentials.caCertificatePEM, map: map)))
+                return try admit(join.node, into: &map, recorded: &recorded, formation: nil)
             }
             if let recorded { admitted(recorded) }
             return answer
@@ -86,5 +87,73 @@ struct JoinAdmission: ClusterRequestHandler {
             logger.error("join failed", metadata: ["node": "\(join.node.id)", "error": "\(error)"])
             return MembershipBody.refusal(.internalServerError, "the join could not be recorded; see the log of the node that formed the cluster")
         }
+    }
+
+    /// Adds `node` as a spare (once; the same node asking again gets the same place), forms
+    /// the pool when a seed formation has all its nodes, and answers with a certificate.
+    private func admit(
+        _ node: ClusterMap.Member, into map: inout ClusterMap, recorded: inout ClusterMap?, formation: SeedFormation?
+    ) throws -> ClusterResponse {
+        if map.member(node.id) == nil {
+            do {
+                try map.admit(node)
+            } catch {
+                return MembershipBody.refusal(.conflict, "\(error)")
+            }
+            logger.notice("node joined the cluster as a spare", metadata: [
+                "node": "\(node.id)", "address": "\(node.address)", "drives": "\(node.drives.count)", "epoch": "\(map.epoch)",
+            ])
+            if let formation, map.pools.isEmpty, Set(map.members.map { $0.address.lowercased() }) == Set(formation.members) {
+                do {
+                    let pool = try map.formPool()
+                    logger.notice("every seed node joined: the pool formed", metadata: [
+                        "sets": "\(pool.sets.count)", "nodes": "\(formation.members)", "epoch": "\(map.epoch)",
+                    ])
+                } catch {
+                    // The spares stay spares; `stowage cluster expand` says why again.
+                    logger.error("every seed node joined, but they do not form a pool", metadata: ["error": "\(error)"])
+                }
+            }
+            try state.writeMap(map)
+            recorded = map
+        } else if let member = map.member(node.id), !Self.same(member, node) {
+            return MembershipBody.refusal(.conflict, "a node named \(node.id) is already a member")
+        }
+        let credentials = try state.authority(clusterID: map.clusterID).issue(nodeID: node.id)
+        return ClusterResponse(status: .ok, body: MembershipBody.encode(JoinAnswer(
+            certificate: credentials.certificatePEM, privateKey: credentials.privateKeyPEM,
+            caCertificate: credentials.caCertificatePEM, map: map)))
+    }
+
+    /// The join secret a node forming from seeds presents (bound to this cluster's CA), while
+    /// the formation is this node's to run.
+    private func formationProof(_ map: ClusterMap) -> [UInt8]? {
+        guard let formation, let fingerprint = try? state.authority(clusterID: map.clusterID).fingerprint() else { return nil }
+        return formation.joinProof(caFingerprint: fingerprint)
+    }
+
+    /// The founder's answer to a node forming from seeds: its CA certificate and a proof,
+    /// bound to that CA and the asker's nonce, that it knows the formation secret.
+    private func hello(_ request: ClusterRequest) async throws -> ClusterResponse {
+        // Answered as long as this node is configured to found from seeds (a node whose last
+        // join answer was lost asks again); the proof is worth nothing without the secret.
+        guard let formation else {
+            return MembershipBody.refusal(.forbidden, "this node forms no cluster from seeds")
+        }
+        let hello: FormationHello
+        do {
+            hello = try await MembershipBody.decode(FormationHello.self, from: request.body)
+        } catch {
+            return MembershipBody.refusal(.badRequest, "the formation hello is not readable: \(error)")
+        }
+        guard let nonce = StowageCore.Hex.decode(hello.nonce), nonce.count == 32 else {
+            return MembershipBody.refusal(.badRequest, "the nonce must be 32 bytes of hex")
+        }
+        let map = try state.readMap()
+        let authority = try state.authority(clusterID: map.clusterID)
+        let fingerprint = try authority.fingerprint()
+        return ClusterResponse(status: .ok, body: MembershipBody.encode(FormationHelloAnswer(
+            clusterID: map.clusterID, caCertificate: authority.certificatePEM,
+            proof: StowageCore.Hex.encode(formation.founderProof(caFingerprint: fingerprint, nonce: nonce)))))
     }
 }

@@ -14,6 +14,9 @@ enum MembershipVerb {
     static let map = "cluster-map"
     /// Liveness (and the sender's map epoch, so a node behind learns it is).
     static let heartbeat = "cluster-heartbeat"
+    /// A node forming the cluster from seeds asks the founder for its CA certificate (with a
+    /// proof the founder knows the formation secret). Answered while the formation is open.
+    static let formationHello = "cluster-formation-hello"
 }
 
 struct JoinRequest: Codable, Sendable {

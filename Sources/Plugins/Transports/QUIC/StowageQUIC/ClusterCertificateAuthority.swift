@@ -37,7 +37,10 @@ public struct ClusterCertificateAuthority: Sendable {
     }
 
     /// SHA-256 of the CA certificate, hex: what a join token pins.
-    public func fingerprint() throws -> String { try X509Certificate.importPEM(certificatePEM).fingerprint() }
+    public func fingerprint() throws -> String { try Self.fingerprint(ofCertificatePEM: certificatePEM) }
+
+    /// The hex SHA-256 of a PEM certificate's DER form (what join tokens pin).
+    public static func fingerprint(ofCertificatePEM pem: String) throws -> String { try X509Certificate.importPEM(pem).fingerprint() }
 
     /// A certificate for `nodeID`, good for both ends of a connection (a node dials and is
     /// dialled). `nodeID` is its subject's common name and its DNS name: a dialling node checks

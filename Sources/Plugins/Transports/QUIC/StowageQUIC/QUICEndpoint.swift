@@ -49,6 +49,13 @@ public final class QUICEndpoint: Sendable {
             handler: RefusingHandler(), group: group)
     }
 
+    /// An endpoint for a process forming a cluster from seeds, before it knows the CA: it
+    /// accepts any server. Only for the formation hello, whose answer proves itself (it is
+    /// bound to the formation secret); everything else goes over ``joining(pinning:host:group:)``.
+    public static func introducing(host: String = "127.0.0.1", group: (any EventLoopGroup)? = nil) async throws -> QUICEndpoint {
+        try await bind(host: host, port: 0, tls: try TLSCredentials(acceptingAnyServer: "forming"), handler: RefusingHandler(), group: group)
+    }
+
     static func bind(
         host: String, port: Int, tls: TLSCredentials, handler: any ClusterRequestHandler,
         joinHandler: (any ClusterRequestHandler)? = nil, admitsJoiners: @escaping @Sendable () -> Bool = { true },

@@ -21,12 +21,17 @@ final class TLSCredentials: @unchecked Sendable {
     /// Dialling side, for a process joining: no CA to verify against yet, only the SHA-256 of
     /// the CA certificate the join token pins; the peer's chain must end in that CA.
     let pinnedAuthority: String?
+    /// Dialling side, for a process forming a cluster from seeds before it knows the CA: any
+    /// server is accepted. Only for a question whose answer is checked on its own (the
+    /// formation hello, which carries nothing secret and whose answer proves the secret).
+    let acceptsAnyServer: Bool
 
     init(_ credentials: NodeCredentials, admitsAnonymousClients: Bool = false) throws {
         handle = try Self.allocate()
         nodeID = credentials.nodeID
         self.admitsAnonymousClients = admitsAnonymousClients
         pinnedAuthority = nil
+        acceptsAnyServer = false
         var digest = [UInt8](repeating: 0, count: 32)
         let material = Array("stowage/stateless-reset/".utf8) + Array(credentials.privateKeyPEM.utf8)
         try GnuTLSError.check(gnutls_hash_fast(GNUTLS_DIG_SHA256, material, material.count, &digest), "gnutls_hash_fast")
@@ -49,6 +54,7 @@ final class TLSCredentials: @unchecked Sendable {
         self.nodeID = nodeID
         admitsAnonymousClients = false
         pinnedAuthority = nil
+        acceptsAnyServer = false
         resetSecret = Array(repeating: 0, count: 32)
         let ca = try X509Certificate.importPEM(caPEM)
         var trust: [gnutls_x509_crt_t?] = [ca.handle]
@@ -62,6 +68,19 @@ final class TLSCredentials: @unchecked Sendable {
         self.nodeID = nodeID
         admitsAnonymousClients = false
         pinnedAuthority = fingerprint.lowercased()
+        acceptsAnyServer = false
+        var secret = [UInt8](repeating: 0, count: 32)
+        _ = gnutls_rnd(GNUTLS_RND_KEY, &secret, secret.count)
+        resetSecret = secret
+    }
+
+    /// No certificate, no trust list, no pin: see ``acceptsAnyServer``.
+    init(acceptingAnyServer nodeID: String) throws {
+        handle = try Self.allocate()
+        self.nodeID = nodeID
+        admitsAnonymousClients = false
+        pinnedAuthority = nil
+        acceptsAnyServer = true
         var secret = [UInt8](repeating: 0, count: 32)
         _ = gnutls_rnd(GNUTLS_RND_KEY, &secret, secret.count)
         resetSecret = secret
@@ -122,8 +141,9 @@ enum TLSSession {
                     gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE)
                     gnutls_session_set_verify_cert(session, nil, 0)
                 }
-            } else if credentials.pinnedAuthority != nil {
-                // Checked once the handshake completes (chainEnds(in:)), before any request.
+            } else if credentials.pinnedAuthority != nil || credentials.acceptsAnyServer {
+                // Pinned: checked once the handshake completes (chainEnds(in:)), before any
+                // request. Any server: the answer is what gets checked.
             } else if let peer {
                 try GnuTLSError.check(gnutls_server_name_set(session, GNUTLS_NAME_DNS, peer, strlen(peer)), "gnutls_server_name_set")
                 gnutls_session_set_verify_cert(session, peer, 0)
