@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Logging
 import NIOCore
+import Synchronization
 @testable import Stowage
 import StowageCluster
 import StowageCore
@@ -27,16 +28,26 @@ import Testing
         let f = SeedFormation(seeds: Self.seeds, local: "127.0.0.1:4001", secret: Self.secret)
         let other = SeedFormation(seeds: Self.seeds, local: "127.0.0.1:4001", secret: Array("another secret of at least 32 chars".utf8))
         let nonce = [UInt8](repeating: 7, count: 32)
-        #expect(f.founderProof(caFingerprint: "aa", nonce: nonce) != other.founderProof(caFingerprint: "aa", nonce: nonce))
-        #expect(f.founderProof(caFingerprint: "aa", nonce: nonce) != f.founderProof(caFingerprint: "bb", nonce: nonce))
-        #expect(f.founderProof(caFingerprint: "aa", nonce: nonce) != f.founderProof(caFingerprint: "aa", nonce: [UInt8](repeating: 8, count: 32)))
+        let proof = f.founderProof(clusterID: "c", caFingerprint: "aa", nonce: nonce)
+        #expect(proof != other.founderProof(clusterID: "c", caFingerprint: "aa", nonce: nonce))
+        #expect(proof != f.founderProof(clusterID: "c", caFingerprint: "bb", nonce: nonce))
+        #expect(proof != f.founderProof(clusterID: "d", caFingerprint: "aa", nonce: nonce))
+        #expect(proof != f.founderProof(clusterID: "c", caFingerprint: "aa", nonce: [UInt8](repeating: 8, count: 32)))
+        // Another list of nodes, another proof.
+        let fewer = SeedFormation(seeds: ["127.0.0.1:4002"], local: "127.0.0.1:4001", secret: Self.secret)
+        #expect(proof != fewer.founderProof(clusterID: "c", caFingerprint: "aa", nonce: nonce))
         #expect(f.joinProof(caFingerprint: "aa") != f.joinProof(caFingerprint: "bb"))
         #expect(f.joinProof(caFingerprint: "aa").count == 32)
+    }
+
+    final class Heard: Sendable {
+        let nodes = Mutex<Set<String>>([])
     }
 
     struct Founder {
         let state: NodeStateDirectory
         let admission: JoinAdmission
+        let heard = Heard()
         let formation: SeedFormation
         let fingerprint: String
         let directory: URL
@@ -47,11 +58,15 @@ import Testing
             let authority = try ClusterCertificateAuthority.generate(clusterID: "c-seeds")
             fingerprint = try authority.fingerprint()
             try state.writeAuthority(authority)
+            try authority.issue(nodeID: "node-a").write(to: state.tlsDirectory)
             try state.writeMap(ClusterMap.founding(
                 clusterID: "c-seeds", node: .init(id: "node-a", address: "127.0.0.1:4001", drives: ["/a/1", "/a/2"]),
                 dataShards: 4, parityShards: 2, chunkSize: 1 << 20))
             formation = SeedFormation(seeds: SeedFormationTests.seeds, local: "127.0.0.1:4001", secret: SeedFormationTests.secret)
-            admission = JoinAdmission(state: state, logger: Logger(label: "test"), clock: { 1_000 }, formation: formation) { _ in }
+            let heard = self.heard
+            admission = JoinAdmission(
+                state: state, logger: Logger(label: "test"), clock: { 1_000 }, formation: formation,
+                heardFrom: { id in heard.nodes.withLock { $0.contains(id) } }) { _ in }
         }
 
         func call(_ verb: String, _ body: S3Body) async throws -> (Int, String) {
@@ -73,15 +88,21 @@ import Testing
         let f = try Founder()
         defer { f.cleanUp() }
         let nonce = SecureRandom.bytes(32)
-        let (status, body) = try await f.call(MembershipVerb.formationHello, MembershipBody.encode(FormationHello(nonce: Hex.encode(nonce))))
+        let (status, body) = try await f.call(
+            MembershipVerb.formationHello, MembershipBody.encode(FormationHello(nonce: Hex.encode(nonce), members: f.formation.members)))
         #expect(status == 200)
         let answer = try JSONDecoder().decode(FormationHelloAnswer.self, from: Data(body.utf8))
         #expect(answer.clusterID == "c-seeds")
         #expect(try ClusterCertificateAuthority.fingerprint(ofCertificatePEM: answer.caCertificate) == f.fingerprint)
-        #expect(Hex.decode(answer.proof) == f.formation.founderProof(caFingerprint: f.fingerprint, nonce: nonce))
+        #expect(Hex.decode(answer.proof) == f.formation.founderProof(clusterID: "c-seeds", caFingerprint: f.fingerprint, nonce: nonce))
         // A short nonce is refused (a fresh 32 bytes keeps answers from being replayed).
-        let (short, _) = try await f.call(MembershipVerb.formationHello, MembershipBody.encode(FormationHello(nonce: "00")))
+        let (short, _) = try await f.call(
+            MembershipVerb.formationHello, MembershipBody.encode(FormationHello(nonce: "00", members: f.formation.members)))
         #expect(short == 400)
+        // A list that names the nodes differently: refused, saying so, before any proof.
+        let (differs, why) = try await f.call(MembershipVerb.formationHello, MembershipBody.encode(FormationHello(
+            nonce: Hex.encode(nonce), members: ["localhost:4001", "127.0.0.1:4002", "127.0.0.1:4003"])))
+        #expect(differs == 409 && why.contains("seed lists differ") && !why.contains("proof"))
     }
 
     @Test func theSecretAdmitsListedNodesAndThePoolFormsWhenAllHaveJoined() async throws {
@@ -107,7 +128,20 @@ import Testing
         // else joins by the secret.
         #expect(try await f.join("node-c", address: "127.0.0.1:4003", proof: proof).0 == 200)
         #expect(try await f.join("node-d", address: "127.0.0.1:4003", proof: proof).0 == 403)
+        #expect(f.admission.formationAnswers())
+        // Once the founder has heard from a member over mutual TLS, the secret never issues a
+        // certificate in its name again, nor ever in the founder's own.
+        f.heard.nodes.withLock { $0.insert("node-c") }
+        #expect(try await f.join("node-c", address: "127.0.0.1:4003", proof: proof).0 == 403)
+        #expect(try await f.join("node-a", address: "127.0.0.1:4001", proof: proof).0 == 403)
         #expect(try f.state.readMap() == map)
+        // Heard from everyone: no more answers to processes without a certificate.
+        #expect(f.admission.formationAnswers())
+        f.heard.nodes.withLock { $0.insert("node-b") }
+        #expect(!f.admission.formationAnswers())
+        let (hello, _) = try await f.call(MembershipVerb.formationHello, MembershipBody.encode(FormationHello(
+            nonce: Hex.encode(SecureRandom.bytes(32)), members: f.formation.members)))
+        #expect(hello == 403)
     }
 
     @Test func tokensStillWorkBesideAFormation() async throws {
@@ -130,7 +164,7 @@ import Testing
         let admission = JoinAdmission(state: state, logger: Logger(label: "test"), clock: { 1_000 }) { _ in }
         let response = try await admission.handle(
             ClusterRequest(verb: MembershipVerb.formationHello, resource: "cluster",
-                           body: MembershipBody.encode(FormationHello(nonce: Hex.encode(SecureRandom.bytes(32))))), from: NodeID(""))
+                           body: MembershipBody.encode(FormationHello(nonce: Hex.encode(SecureRandom.bytes(32)), members: []))), from: NodeID(""))
         #expect(response.status == .forbidden)
     }
 }

@@ -43,7 +43,8 @@ struct PacketBatchTests {
         #expect(all.map(\.bytes.count).reduce(0, +) == 145_200)
         for run in all {
             #expect(run.bytes.count <= PacketBatch.maxRunBytes)
-            #expect(run.bytes.count / (run.segment ?? run.bytes.count) <= PacketBatch.maxSegments)
+            let segment = run.segment ?? run.bytes.count
+            #expect((run.bytes.count + segment - 1) / segment <= PacketBatch.maxSegments)
         }
         let small = runs(Array(repeating: 100, count: 130), capacity: 1 << 20)
         #expect(small.count == 3)

@@ -336,6 +336,12 @@ def test_configuration_refusals_name_the_problem(tmp_path):
     config.write_text(json.dumps({"cluster": {"enabled": True, "seedNodes": ["127.0.0.1:4001"], "drives": {"paths": [str(d) for d in drives]}}}))
     multi = run_stowage(["serve", "--port", "0", "--address", "127.0.0.1", "--config", str(config)])
     assert multi.returncode != 0 and b"storage.fsync" in multi.stderr
+    # A formation secret must be 256 random bits as hex (a passphrase could be guessed offline).
+    config.write_text(json.dumps({"storage": {"directory": str(tmp_path / "st"), "fsync": True}, "cluster": {
+        "enabled": True, "seedNodes": ["127.0.0.1:4001"], "formationSecret": "correct horse battery staple, twice over!!",
+        "drives": {"paths": [str(d) for d in drives]}}}))
+    weak = run_stowage(["serve", "--port", "0", "--address", "127.0.0.1", "--config", str(config)])
+    assert weak.returncode == 2 and b"64 hex digits" in weak.stderr, weak.stderr
 
 
 def test_kill_9_during_writes_loses_no_acknowledged_write(drives_server):

@@ -258,7 +258,7 @@ def test_a_drive_wiped_while_its_node_was_down_is_not_formatted_again(cluster):
             assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
 
 
-SECRET = "e2e-formation-secret-0123456789abcdef"
+SECRET = "5e" * 32  # 64 hex digits, as `stowage cluster secret` prints
 
 
 def test_seeds_and_a_shared_secret_form_the_cluster_on_first_start(tmp_path):
@@ -301,7 +301,7 @@ def test_a_node_without_the_secret_cannot_form_with_the_others(tmp_path):
     for node in cluster.nodes:
         node.root.mkdir(parents=True, exist_ok=True)
         node.base_config = {"server": {"silent": False}}
-        node.secret = SECRET if node is not stranger else "another-secret-of-enough-length-000"
+        node.secret = SECRET if node is not stranger else "a7" * 32
         node.write_config(seeds)
     try:
         founder.spawn()

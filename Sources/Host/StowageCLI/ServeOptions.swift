@@ -147,8 +147,9 @@ extension ServeOptions {
                 formation.cancel()
             }
             defer { watcher.cancel() }
-            try await formation.value
-        } catch is CancellationError {
+            _ = try await formation.value
+        } catch where termination.received.value.load(ordering: .sequentiallyConsistent) > 0 {
+            // Stopped while forming (the cancellation may surface as the join's own error).
             return
         } catch let error as ConfigurationError {
             standardError("stowage: \(error)\n")

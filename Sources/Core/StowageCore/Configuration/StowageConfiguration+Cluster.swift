@@ -17,8 +17,8 @@ extension StowageConfiguration {
         /// With ``formationSecret``, the nodes that form the cluster on their first start
         /// (with this node, whether listed or not).
         public var seedNodes: [String] = []
-        /// A secret every node of a cluster formed from ``seedNodes`` shares (at least 32
-        /// characters; `stowage cluster secret` makes one): on their first `stowage serve` the
+        /// A secret every node of a cluster formed from ``seedNodes`` shares (64 hex digits;
+        /// `stowage cluster secret` makes one): on their first `stowage serve` the
         /// nodes find each other, the one with the lowest address makes the CA, the others join
         /// it proving the secret, and the pool forms once all have. Unset: nodes join with
         /// `stowage cluster join <token>`.
@@ -89,9 +89,11 @@ extension StowageConfiguration {
             }
         }
         if let secret = cluster.formationSecret {
-            // Guessing it offline from what a node answers must be out of reach.
-            guard secret.count >= 32 else {
-                throw ConfigurationError(field: "cluster.formationSecret", reason: "must be at least 32 characters (stowage cluster secret prints one)")
+            // 256 random bits, as `stowage cluster secret` prints them: guessing it offline from
+            // a founder's proofs must be out of reach, which a passphrase would not be.
+            let hexDigits = Set("0123456789abcdefABCDEF".utf8)
+            guard secret.utf8.count == 64, secret.utf8.allSatisfy(hexDigits.contains) else {
+                throw ConfigurationError(field: "cluster.formationSecret", reason: "must be 64 hex digits (256 random bits; stowage cluster secret prints one)")
             }
             guard !cluster.seedNodes.isEmpty else {
                 throw ConfigurationError(field: "cluster.seedNodes", reason: "must list the nodes that form the cluster when cluster.formationSecret is set")

@@ -101,7 +101,10 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
         // The founder of a formation from seeds admits the other listed nodes by the secret.
         let formation = try SeedFormation(configuration).flatMap { $0.isFounder ? $0 : nil }
         let join: JoinAdmission? = state.holdsAuthority
-            ? JoinAdmission(state: state, logger: logger, clock: { Self.nowMs() }, formation: formation) { [weak self] map in
+            ? JoinAdmission(
+                state: state, logger: logger, clock: { Self.nowMs() }, formation: formation,
+                heardFrom: { [weak self] id in self?.detector.withLock { $0.hasHeard(from: NodeID(id)) } ?? false }
+            ) { [weak self] map in
                 guard let self, (try? self.adopt(map)) != nil else { return }
                 self.introduce(map)
             }
@@ -109,7 +112,7 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
         let state = self.state
         let transport = try await QUICTransport.start(
             host: host, port: configuration.cluster.quicPort, credentials: credentials, handler: router, joinHandler: join,
-            admitsJoiners: { formation != nil || state.hasUnexpiredToken(nowMs: Self.nowMs()) })
+            admitsJoiners: { state.hasUnexpiredToken(nowMs: Self.nowMs()) || (join?.formationAnswers() ?? false) })
         let previous = quic.withLock { current -> QUICTransport? in
             defer { current = transport }
             return current

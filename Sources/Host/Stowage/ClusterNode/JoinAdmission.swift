@@ -23,6 +23,9 @@ struct JoinAdmission: ClusterRequestHandler {
     let clock: @Sendable () -> UInt64
     /// The seed formation this node founds, if any.
     var formation: SeedFormation? = nil
+    /// Whether this node has heard from a member over mutual TLS (a heartbeat, say): such a
+    /// member holds its certificate, and the formation secret never issues it another.
+    var heardFrom: @Sendable (String) -> Bool = { _ in false }
     /// Told the new map once the join is recorded (the running node adopts it).
     let admitted: @Sendable (ClusterMap) -> Void
 
@@ -49,10 +52,14 @@ struct JoinAdmission: ClusterRequestHandler {
             let answer = try state.locked { () throws -> ClusterResponse in
                 var map = try state.readMap()
                 if let formation, let proof = formationProof(map), ConstantTime.equals(secret, proof) {
-                    // A node asking again (its answer was lost) gets the same place, even once
-                    // the pool formed; nobody else joins by the secret after that.
-                    let known = map.member(join.node.id).map { Self.same($0, join.node) } ?? false
-                    guard map.pools.isEmpty || known else {
+                    // A member asking again gets its place again only while it has not been
+                    // heard from (its answer was lost): the secret never issues a certificate
+                    // in the name of a node that holds one, nor in this node's.
+                    if let member = map.member(join.node.id) {
+                        guard Self.same(member, join.node), join.node.id != local, !heardFrom(member.id) else {
+                            return MembershipBody.refusal(.forbidden, "\(join.node.id) is a member already")
+                        }
+                    } else if !map.pools.isEmpty {
                         return MembershipBody.refusal(.forbidden, "the cluster formed from seeds already; join with a token (stowage cluster token)")
                     }
                     guard formation.lists(join.node.address) else {
@@ -103,7 +110,7 @@ struct JoinAdmission: ClusterRequestHandler {
             logger.notice("node joined the cluster as a spare", metadata: [
                 "node": "\(node.id)", "address": "\(node.address)", "drives": "\(node.drives.count)", "epoch": "\(map.epoch)",
             ])
-            if let formation, map.pools.isEmpty, Set(map.members.map { $0.address.lowercased() }) == Set(formation.members) {
+            if let formation, map.pools.isEmpty, Set(formation.members).isSubset(of: map.members.map { $0.address.lowercased() }) {
                 do {
                     let pool = try map.formPool()
                     logger.notice("every seed node joined: the pool formed", metadata: [
@@ -137,7 +144,7 @@ struct JoinAdmission: ClusterRequestHandler {
     private func hello(_ request: ClusterRequest) async throws -> ClusterResponse {
         // Answered as long as this node is configured to found from seeds (a node whose last
         // join answer was lost asks again); the proof is worth nothing without the secret.
-        guard let formation else {
+        guard let formation, formationAnswers() else {
             return MembershipBody.refusal(.forbidden, "this node forms no cluster from seeds")
         }
         let hello: FormationHello
@@ -149,11 +156,26 @@ struct JoinAdmission: ClusterRequestHandler {
         guard let nonce = StowageCore.Hex.decode(hello.nonce), nonce.count == 32 else {
             return MembershipBody.refusal(.badRequest, "the nonce must be 32 bytes of hex")
         }
+        let theirs = Set(hello.members.map { $0.lowercased() })
+        guard theirs == Set(formation.members) else {
+            return MembershipBody.refusal(.conflict, "the seed lists differ: this node forms from \(formation.members), the asker from \(theirs.sorted()) (write every address the same way on every node)")
+        }
         let map = try state.readMap()
         let authority = try state.authority(clusterID: map.clusterID)
         let fingerprint = try authority.fingerprint()
         return ClusterResponse(status: .ok, body: MembershipBody.encode(FormationHelloAnswer(
             clusterID: map.clusterID, caCertificate: authority.certificatePEM,
-            proof: StowageCore.Hex.encode(formation.founderProof(caFingerprint: fingerprint, nonce: nonce)))))
+            proof: StowageCore.Hex.encode(formation.founderProof(clusterID: map.clusterID, caFingerprint: fingerprint, nonce: nonce)))))
     }
+
+    /// Whether the formation from seeds still answers processes without a certificate: until
+    /// the pool has formed and this node has heard from every member (one whose last answer
+    /// was lost may still ask again).
+    func formationAnswers() -> Bool {
+        guard formation != nil, let map = try? state.readMap() else { return false }
+        return map.pools.isEmpty || map.members.contains { $0.id != local && !heardFrom($0.id) }
+    }
+
+    /// This node's ID (it holds the CA).
+    private var local: String { (try? state.credentials().nodeID) ?? "" }
 }

@@ -34,8 +34,17 @@ struct SeedFormation: Sendable {
     /// Nil unless `cluster.formationSecret` and `cluster.seedNodes` are both set.
     init?(_ configuration: StowageConfiguration) throws {
         guard let secret = configuration.cluster.formationSecret, !configuration.cluster.seedNodes.isEmpty else { return nil }
-        let local = try ClusterAdministration.member(configuration).address
-        self.init(seeds: configuration.cluster.seedNodes, local: local, secret: Array(secret.utf8))
+        let local = try ClusterAdministration.member(Self.identified(configuration)).address
+        self.init(seeds: configuration.cluster.seedNodes, local: local, secret: Array(secret.lowercased().utf8))
+    }
+
+    /// `configuration` with a node ID: the configured one, else one derived from the node's
+    /// QUIC address, so every attempt to join (and a restart mid-join) asks as the same node.
+    static func identified(_ configuration: StowageConfiguration) -> StowageConfiguration {
+        guard configuration.cluster.nodeId == nil, let host = configuration.clusterQUICHost else { return configuration }
+        var identified = configuration
+        identified.cluster.nodeId = "node-" + Hex.encode(SHA256.hash(Array("\(host):\(configuration.cluster.quicPort)".utf8)).prefix(4))
+        return identified
     }
 
     init(seeds: [String], local: String, secret: [UInt8]) {
@@ -49,10 +58,12 @@ struct SeedFormation: Sendable {
 
     // MARK: Proofs
 
-    /// What the founder answers a hello with: it knows the secret, and the CA it presents is
-    /// the one the proof names (the nonce makes the answer fresh).
-    func founderProof(caFingerprint: String, nonce: [UInt8]) -> [UInt8] {
-        HMACSHA256.authenticate(key: secret, message: Array("stowage-formation-v1/founder\n\(caFingerprint)\n\(Hex.encode(nonce))".utf8))
+    /// What the founder answers a hello with: it knows the secret, the CA it presents and the
+    /// cluster ID are the ones the proof names, it forms from the same list of nodes, and the
+    /// nonce makes the answer fresh.
+    func founderProof(clusterID: String, caFingerprint: String, nonce: [UInt8]) -> [UInt8] {
+        let message = ["stowage-formation-v1/founder", clusterID, caFingerprint, Hex.encode(nonce)] + members
+        return HMACSHA256.authenticate(key: secret, message: Array(message.joined(separator: "\n").utf8))
     }
 
     /// What a joiner presents as its join secret: it knows the formation secret; bound to the
@@ -71,6 +82,7 @@ struct SeedFormation: Sendable {
     /// listed node); any other node waits for the founder and joins it. Cancellation stops the
     /// wait.
     func form(_ configuration: StowageConfiguration, logger: Logger) async throws {
+        let configuration = Self.identified(configuration)
         if isFounder {
             let summary = try ClusterAdministration.initialize(configuration)
             logger.notice("formed the cluster from seeds as its founder; the other nodes join it", metadata: [
@@ -118,7 +130,7 @@ struct SeedFormation: Sendable {
         }
         let fingerprint = try ClusterCertificateAuthority.fingerprint(ofCertificatePEM: hello.caCertificate)
         guard let proof = Hex.decode(hello.proof),
-              ConstantTime.equals(proof, founderProof(caFingerprint: fingerprint, nonce: nonce)) else {
+              ConstantTime.equals(proof, founderProof(clusterID: hello.clusterID, caFingerprint: fingerprint, nonce: nonce)) else {
             throw Refused(description: "the node at \(founder) does not prove the formation secret: is cluster.formationSecret the same on every node?")
         }
         let token = JoinToken(clusterID: hello.clusterID, caFingerprint: fingerprint, secret: joinProof(caFingerprint: fingerprint))
@@ -130,7 +142,8 @@ struct SeedFormation: Sendable {
     }
 
     private func ask(_ endpoint: QUICEndpoint, at address: SocketAddress, nonce: [UInt8]) async throws -> FormationHelloAnswer {
-        let request = ClusterRequest(verb: MembershipVerb.formationHello, resource: "cluster", body: MembershipBody.encode(FormationHello(nonce: Hex.encode(nonce))))
+        let request = ClusterRequest(
+            verb: MembershipVerb.formationHello, resource: "cluster", body: MembershipBody.encode(FormationHello(nonce: Hex.encode(nonce), members: members)))
         let response = await ClusterNodeRuntime.withDeadline(.seconds(2)) { () -> Result<ClusterResponse, any Error> in
             do {
                 return .success(try await endpoint.send(request, to: NodeID("founder"), at: address))
@@ -156,6 +169,9 @@ struct SeedFormation: Sendable {
 /// A node forming from seeds asks the founder for its CA, with a fresh nonce.
 struct FormationHello: Codable, Sendable {
     var nonce: String
+    /// The asker's list of nodes: the founder refuses a list unlike its own (nodes that name
+    /// the same node differently would otherwise pick different founders).
+    var members: [String]
 }
 
 struct FormationHelloAnswer: Codable, Sendable {

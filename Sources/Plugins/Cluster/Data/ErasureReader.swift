@@ -146,8 +146,13 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
             task = Task { await sequence.fetchingRemote(chunk: chunk, parity: false) }
         }
 
+        /// The fetched records; a reader cancelled meanwhile (its request ended) cancels the
+        /// fetch rather than waiting it out.
         var value: ErasureReadSequence {
-            get async { await task.value }
+            get async {
+                let task = self.task
+                return await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+            }
         }
 
         deinit { task.cancel() }

@@ -45,6 +45,9 @@ public struct FailureDetector: Sendable {
     private var lastHeard: [NodeID: UInt64]
     private var liveness: [NodeID: Liveness]
     public private(set) var standing: Standing = .connected
+    /// Peers that answered at least once since this detector started (not just presumed
+    /// online at the start).
+    private var answered: Set<NodeID> = []
 
     /// Every peer starts online, as if heard at `nowMs` (a node just started gives the others
     /// their timeout before judging them).
@@ -64,7 +67,11 @@ public struct FailureDetector: Sendable {
     public mutating func heard(from node: NodeID, atMs now: UInt64) {
         guard let previous = lastHeard[node] else { return }
         lastHeard[node] = max(previous, now)
+        answered.insert(node)
     }
+
+    /// Whether `node` answered anything since this detector started.
+    public func hasHeard(from node: NodeID) -> Bool { answered.contains(node) }
 
     /// A node joined the cluster map (heard as of now) or left it.
     public mutating func add(_ node: NodeID, atMs now: UInt64) {
@@ -76,6 +83,7 @@ public struct FailureDetector: Sendable {
     public mutating func remove(_ node: NodeID) {
         lastHeard[node] = nil
         liveness[node] = nil
+        answered.remove(node)
     }
 
     /// Re-judges every node at `now`; returns what changed (standing first).
