@@ -1,3 +1,4 @@
+import NIOCore
 import NIOSSL
 import StowageCore
 
@@ -41,6 +42,11 @@ struct TLSIdentity: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         configuration.applicationProtocols = ["http/1.1"]
+        // After our close_notify, how long a connection waits for the client's before the socket
+        // closes anyway. NIOSSL's 5 s default held every stop for 5 s while a client (boto3's
+        // pool, say) kept an idle connection it never answers on; our close_notify already
+        // tells the client the response ended whole.
+        configuration.shutdownTimeout = .milliseconds(500)
         let context: NIOSSLContext
         do {
             context = try NIOSSLContext(configuration: configuration)
