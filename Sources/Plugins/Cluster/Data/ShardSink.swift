@@ -1,4 +1,5 @@
 public import NIOCore
+public import StowageCore
 
 /// Where the erasure writer puts one shard: a file on a drive of this node, written in place
 /// from the coding buffers, or a stream to a drive on another node, which gets a copy of
@@ -36,4 +37,50 @@ public protocol ShardStream: Sendable {
 public protocol RemoteShardReader: Sendable {
     /// `length` bytes at `offset`; nil when the peer cannot give them all.
     func read(at offset: Int64, length: Int) async -> ByteBuffer?
+    /// `length` bytes from `offset` on, as a stream the reader takes from in order; nil when
+    /// the peer cannot stream them (the reader then asks chunk by chunk).
+    func stream(at offset: Int64, length: Int64) async -> ShardByteStream?
+}
+
+extension RemoteShardReader {
+    public func stream(at offset: Int64, length: Int64) async -> ShardByteStream? { nil }
+}
+
+/// A remote shard's bytes arriving in order: ``take(_:)`` hands out exactly the next `count`
+/// bytes, however the transport cut them. Once the stream fails or ends short, every later
+/// take gives nil (the reader falls back to asking per chunk).
+public actor ShardByteStream {
+    private var iterator: S3Body.AsyncIterator?
+    private var pending = ByteBuffer()
+
+    public init(_ body: S3Body) {
+        iterator = body.makeAsyncIterator()
+    }
+
+    public func take(_ count: Int) async -> ByteBuffer? {
+        while pending.readableBytes < count {
+            guard var source = iterator else { return nil }
+            let chunk: ByteBuffer?
+            do {
+                chunk = try await source.next(isolation: self)
+            } catch {
+                chunk = nil
+            }
+            iterator = source
+            guard var chunk else {
+                iterator = nil
+                pending.clear()
+                return nil
+            }
+            if pending.readableBytes == 0 && chunk.readableBytes >= count {
+                // The common case: a piece as large as the record, or larger (no copy).
+                let taken = chunk.readSlice(length: count)
+                pending = chunk
+                return taken
+            }
+            pending.discardReadBytes()
+            pending.writeBuffer(&chunk)
+        }
+        return pending.readSlice(length: count)
+    }
 }

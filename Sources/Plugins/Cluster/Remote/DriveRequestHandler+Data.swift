@@ -17,6 +17,10 @@ enum DataVerb: String, Sendable {
     case shardWrite
     /// Answers `length` bytes at `offset` of a shard file or inline shard.
     case shardRead
+    /// Streams `length` bytes of a shard file from `offset` (a read of many chunks: the
+    /// reader takes records as it goes, and QUIC's flow control keeps the file read just
+    /// ahead of it). 404 for an inline shard.
+    case shardStream
     /// Records that the drive holds the data (body: the inline shard, when inline).
     case stage
     /// Body: the JSON list of ``LinkedShard``s; links them under the data ref and stages it;
@@ -106,6 +110,12 @@ extension DriveRequestHandler {
         switch verb {
         case .shardWrite:
             return try await writeShard(request, fields, drive: drive)
+        case .shardStream:
+            guard !fields.inline, let offset = request.fields[DataVerb.offset].flatMap({ Int64($0) }), offset >= 0,
+                  let length = request.fields[DataVerb.length].flatMap({ Int64($0) }), length >= 0,
+                  case .file(let file)? = drive.shardSource(dataRef: fields.dataRef, part: fields.part, slot: fields.slot, inline: false, prefetch: InlinePrefetch())
+            else { return ClusterResponse(status: .notFound) }
+            return ClusterResponse(body: S3Body(stream: ShardFileStream(file: file, range: offset..<offset + length), length: length))
         case .shardRead:
             guard let offset = request.fields[DataVerb.offset].flatMap({ Int64($0) }),
                   let length = request.fields[DataVerb.length].flatMap({ Int($0) }), length >= 0, length <= 64 << 20,

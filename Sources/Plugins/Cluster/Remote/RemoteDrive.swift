@@ -226,4 +226,16 @@ struct RemoteShardBytes: RemoteShardReader {
         guard let bytes = try? await drive.call(.shardRead, fields), bytes.readableBytes == length else { return nil }
         return bytes
     }
+
+    func stream(at offset: Int64, length: Int64) async -> ShardByteStream? {
+        var fields = self.fields
+        fields.set(DataVerb.offset, String(offset))
+        fields.set(DataVerb.length, String(length))
+        guard let response = try? await drive.transport.send(drive.request(.shardStream, fields), to: drive.node) else { return nil }
+        guard response.status == .ok else {
+            await RemoteDrive.drain(response.body)
+            return nil
+        }
+        return ShardByteStream(response.body)
+    }
 }
