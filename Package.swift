@@ -229,6 +229,10 @@ let package = Package(
                 "Stowage", "StowageBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 serviceLifecycle,
+                nioCore,
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Sources/Host/StowageCLI",
             swiftSettings: strict

@@ -211,3 +211,23 @@ def test_metrics_take_basic_credentials_over_https(start_server, certificate):
     assert get(f"Basic {basic}") == 200
     wrong = base64.b64encode(f"{ALICE['accessKeyId']}:nope".encode()).decode()
     assert get(f"Basic {wrong}") == 401
+
+
+def test_cluster_status_over_https(start_server, certificate, tmp_path):
+    """`stowage cluster status` reads a node that serves S3 over TLS: trusting the server's
+    certificate, or not verifying it; with neither it refuses, saying why."""
+    cert, key = certificate
+    drives = [tmp_path / f"d{i}" for i in range(3)]
+    for d in drives:
+        d.mkdir()
+    srv = start_server(config={"server": {"tls": {"certificateFile": str(cert), "privateKeyFile": str(key)}}},
+                       extra_args=["--drives", ",".join(map(str, drives)), "--erasure", "2+1"])
+    assert srv.endpoint.startswith("https://")
+    trusted = run_stowage(["cluster", "status", "--endpoint", srv.endpoint, "--ca-certificate", str(cert)])
+    assert trusted.returncode == 0, trusted.stderr
+    assert b"2+1" in trusted.stdout
+    insecure = run_stowage(["cluster", "status", "--endpoint", srv.endpoint, "--insecure", "--json"])
+    assert insecure.returncode == 0, insecure.stderr
+    assert json.loads(insecure.stdout)["sets"][0]["status"] == "ok"
+    unverified = run_stowage(["cluster", "status", "--endpoint", srv.endpoint])
+    assert unverified.returncode == 1 and b"certificate" in unverified.stderr.lower(), unverified.stderr

@@ -98,9 +98,14 @@ struct ClusterStatusCommand: AsyncParsableCommand {
     var authorization: String?
     @Flag(name: .long, help: "Print the JSON the node answers instead of tables.")
     var json = false
+    @Option(name: .long, help: "For an https:// endpoint: trust this PEM certificate (the server's own, or its CA) instead of the system's roots.")
+    var caCertificate: String?
+    @Flag(name: .long, help: "For an https:// endpoint: do not verify the server's certificate.")
+    var insecure = false
     func run() async throws {
         try await report {
-            let body = try await ClusterStatusClient.fetch(endpoint: endpoint, authorization: authorization)
+            let trust: HTTPSStatusClient.Trust = insecure ? .none : caCertificate.map { .certificateFile($0) } ?? .system
+            let body = try await ClusterStatusClient.fetch(endpoint: endpoint, authorization: authorization, trust: trust)
             guard !json else { return String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
             return try ClusterStatusTable.render(try JSONDecoder().decode(ClusterStatus.self, from: body))
         }

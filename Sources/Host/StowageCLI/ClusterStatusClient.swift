@@ -11,9 +11,12 @@ enum ClusterStatusClient {
         let description: String
     }
 
-    static func fetch(endpoint: String, authorization: String?) async throws -> Data {
+    static func fetch(endpoint: String, authorization: String?, trust: HTTPSStatusClient.Trust = .system) async throws -> Data {
+        if let url = URL(string: endpoint), url.scheme == "https", let host = url.host {
+            return try await HTTPSStatusClient.fetch(host: host, port: url.port ?? 443, authorization: authorization, trust: trust)
+        }
         guard let url = URL(string: endpoint), url.scheme == "http", let host = url.host else {
-            throw Failed(description: "--endpoint must be an http:// URL (https is not supported by this command), not \(endpoint)")
+            throw Failed(description: "--endpoint must be an http:// or https:// URL, not \(endpoint)")
         }
         let port = url.port ?? 80
         var hints = addrinfo()
