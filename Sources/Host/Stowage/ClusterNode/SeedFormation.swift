@@ -100,7 +100,7 @@ struct SeedFormation: Sendable {
                 return
             } catch let error as Unreachable {
                 if attempts % 10 == 0 {
-                    logger.notice("waiting for the founding node of the seed list", metadata: ["founder": "\(founder)", "reason": "\(error)"])
+                    logger.notice("waiting for the founding node of the seed list (it must run with the same cluster.seedNodes and cluster.formationSecret)", metadata: ["founder": "\(founder)", "reason": "\(error)"])
                 }
             }
             attempts += 1
