@@ -163,4 +163,27 @@ import Testing
         #expect(try await Self.read(geometry, sources, 0..<Int64(data.count)) == data)
         #expect(parity.chunkReads.load(ordering: .relaxed) == 1)
     }
+
+    @Test func withADataShardGoneParityComesOncePerChunkAndNothingTwice() async throws {
+        let scratch = Scratch()
+        let data = Self.bytes(5 * Self.chunkSize, seed: 13)
+        let geometry = try await Self.store(data, scratch)
+        let remote = FakeRemote(path: scratch.path(1), piece: 7000)
+        let parity = FakeRemote(path: scratch.path(4), piece: 7000)
+        var sources: [ShardSource?] = (0..<6).map { ShardFile.openForReading(scratch.path($0)).map { .file($0) } }
+        sources[0] = nil  // its node is down
+        sources[1] = .remote(remote)
+        sources[4] = .remote(parity)
+        sources[5] = nil
+        let degraded = Atomic<Int>(0)
+        var out: [UInt8] = []
+        let sequence = ErasureReadSequence(geometry: geometry, sources: sources, range: 0..<Int64(data.count)) { _ in
+            degraded.add(1, ordering: .relaxed)
+        }
+        for try await buffer in sequence { out.append(contentsOf: buffer.readableBytesView) }
+        #expect(out == data)
+        #expect(remote.chunkReads.load(ordering: .relaxed) == 0)
+        #expect(parity.chunkReads.load(ordering: .relaxed) == 5)
+        #expect(degraded.load(ordering: .relaxed) == 5)
+    }
 }

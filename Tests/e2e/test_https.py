@@ -230,4 +230,11 @@ def test_cluster_status_over_https(start_server, certificate, tmp_path):
     assert insecure.returncode == 0, insecure.stderr
     assert json.loads(insecure.stdout)["sets"][0]["status"] == "ok"
     unverified = run_stowage(["cluster", "status", "--endpoint", srv.endpoint])
-    assert unverified.returncode == 1 and b"certificate" in unverified.stderr.lower(), unverified.stderr
+    assert unverified.returncode == 1 and b"certificate is not trusted" in unverified.stderr, unverified.stderr
+    # Nobody listening: a clear error, not a crash.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    refused = run_stowage(["cluster", "status", "--endpoint", f"https://127.0.0.1:{port}", "--insecure"])
+    assert refused.returncode == 1 and b"cannot connect" in refused.stderr, refused.stderr

@@ -23,22 +23,30 @@ enum HTTPSStatusClient {
         }
         let context = try NIOSSLContext(configuration: tls)
         // SNI takes names only; for an address NIOSSL checks the certificate's IP entries.
-        let serverName = host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" } ? nil : host
+        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+        let serverName = isAddress ? nil : host
         // One loop for the connection and the promise its handler completes.
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let answer = loop.makePromise(of: (HTTPResponseStatus, Data).self)
-        let channel = try await ClientBootstrap(group: loop)
-            .connectTimeout(.seconds(10))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let handler = try NIOSSLClientHandler(context: context, serverHostname: serverName)
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(answer: answer))
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: loop)
+                .connectTimeout(.seconds(10))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let handler = try NIOSSLClientHandler(context: context, serverHostname: serverName)
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(ResponseCollector(answer: answer))
+                    }
                 }
-            }
-            .connect(host: host, port: port).get()
-        var headers = HTTPHeaders([("Host", "\(host):\(port)"), ("Accept", "application/json"), ("Connection", "close")])
+                .connect(host: host, port: port).get()
+        } catch {
+            answer.fail(error)
+            throw ClusterStatusClient.Failed(description: "cannot connect to \(host):\(port): \(error)")
+        }
+        let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        var headers = HTTPHeaders([("Host", authority), ("Accept", "application/json"), ("Connection", "close")])
         if let authorization { headers.add(name: "Authorization", value: authorization) }
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/_stowage/cluster", headers: headers)
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
@@ -81,9 +89,15 @@ enum HTTPSStatusClient {
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            let hint = error is NIOSSLError
-                ? "the TLS handshake failed (to trust a self-signed server pass --ca-certificate with its certificate, or --insecure): "
-                : ""
+            let hint: String
+            switch error {
+            case NIOSSLError.handshakeFailed:
+                hint = "the server's certificate is not trusted (pass --ca-certificate with its certificate or CA, or --insecure): "
+            case let extra as NIOSSLExtraError where extra == .failedToValidateHostname:
+                hint = "the server's certificate does not name this host (use the name or address it was issued for, or --insecure): "
+            default:
+                hint = ""
+            }
             answer.fail(ClusterStatusClient.Failed(description: hint + "\(error)"))
             context.close(promise: nil)
         }

@@ -134,7 +134,8 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
                 do {
                     return try await Offload.run(heavy) { try first.bytes(ofChunk: chunk) }
                 } catch is Unreadable {
-                    let all = await sequence.fetchingRemote(chunk: chunk, parity: true)
+                    // A record failed its check: parity now, keeping the records already here.
+                    let all = await first.fetchingRemote(chunk: chunk, parity: true)
                     return try await Offload.run(heavy) { try all.bytes(ofChunk: chunk) }
                 }
             }
@@ -195,17 +196,18 @@ public struct ErasureReadSequence: AsyncSequence, Sendable {
     }
 
     /// This sequence with `chunk`'s remote data records taken from `streams` (in order) and
-    /// the other remote data shards' fetched per chunk; also the shards whose stream failed
-    /// (their records were fetched per chunk instead).
+    /// the other remote shards it needs fetched per chunk (parity too when a data shard is
+    /// missing); also the shards whose stream failed (fetched per chunk instead).
     func fetchingRemote(chunk: Int, streams: [Int: ShardByteStream]) async -> (ErasureReadSequence, failed: [Int]) {
         let k = geometry.code.dataShards
         let offset = geometry.shardFileOffset(ofChunk: chunk)
         let length = StripeGeometry.checksumLength + geometry.blockSize(chunk: chunk)
+        let dataMissing = sources.prefix(k).contains { $0 == nil }
         var resolved = sources
         var failed: [Int] = []
         await withTaskGroup(of: (Int, ShardSource?, Bool).self) { group in
-            for (index, source) in sources.enumerated().prefix(k) {
-                guard case .remote(let reader)? = source else { continue }
+            for (index, source) in sources.enumerated() {
+                guard case .remote(let reader)? = source, index < k || dataMissing else { continue }
                 let stream = streams[index]
                 group.addTask {
                     if let stream, let bytes = await stream.take(length) { return (index, .window(offset: offset, bytes: bytes), false) }

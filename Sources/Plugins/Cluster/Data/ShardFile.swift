@@ -96,6 +96,12 @@ public final class ShardFile: Sendable {
         throw Failure(operation: "link", path: destination, code: code)
     }
 
+    /// The file's length now; nil if it cannot be read.
+    public var size: Int64? {
+        var info = stat()
+        return fstat(fd, &info) == 0 ? Int64(info.st_size) : nil
+    }
+
     /// Opens an existing shard file for reading; nil if it is not there.
     public static func openForReading(_ path: String) -> ShardFile? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

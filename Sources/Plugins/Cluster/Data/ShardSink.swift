@@ -59,7 +59,10 @@ public actor ShardByteStream {
 
     public func take(_ count: Int) async -> ByteBuffer? {
         while pending.readableBytes < count {
+            // Taken out while waiting: a take that overlapped this one (the reader never does
+            // that) would find no stream rather than read from the middle of this one.
             guard var source = iterator else { return nil }
+            iterator = nil
             let chunk: ByteBuffer?
             do {
                 chunk = try await source.next(isolation: self)

@@ -112,10 +112,16 @@ extension DriveRequestHandler {
             return try await writeShard(request, fields, drive: drive)
         case .shardStream:
             guard !fields.inline, let offset = request.fields[DataVerb.offset].flatMap({ Int64($0) }), offset >= 0,
-                  let length = request.fields[DataVerb.length].flatMap({ Int64($0) }), length >= 0,
-                  case .file(let file)? = drive.shardSource(dataRef: fields.dataRef, part: fields.part, slot: fields.slot, inline: false, prefetch: InlinePrefetch())
+                  let length = request.fields[DataVerb.length].flatMap({ Int64($0) }), length >= 0
+            else { return ClusterResponse(status: .badRequest) }
+            let (end, overflow) = offset.addingReportingOverflow(length)
+            // A range past the file's end is refused now (the reader asks per chunk instead)
+            // rather than streamed until it breaks.
+            guard !overflow, case .file(let file)? = drive.shardSource(
+                dataRef: fields.dataRef, part: fields.part, slot: fields.slot, inline: false, prefetch: InlinePrefetch()),
+                let size = file.size, end <= size
             else { return ClusterResponse(status: .notFound) }
-            return ClusterResponse(body: S3Body(stream: ShardFileStream(file: file, range: offset..<offset + length), length: length))
+            return ClusterResponse(body: S3Body(stream: ShardFileStream(file: file, range: offset..<end), length: length))
         case .shardRead:
             guard let offset = request.fields[DataVerb.offset].flatMap({ Int64($0) }),
                   let length = request.fields[DataVerb.length].flatMap({ Int($0) }), length >= 0, length <= 64 << 20,
