@@ -36,7 +36,7 @@ final class ManagementSession: Sendable {
                 }
             }
             group.addTask {
-                _ = await TerminationSignal().wait()
+                _ = await TerminationSignal.shared.wait()
             }
             // Whichever ends first, end of input or a signal, ends the session.
             await group.next()

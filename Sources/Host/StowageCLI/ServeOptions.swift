@@ -119,7 +119,7 @@ extension ServeOptions {
 
         // Signals are caught from here on, so a SIGTERM that arrives while starting, or right
         // after the ready line, still stops the server cleanly.
-        let termination = TerminationSignal()
+        let termination = TerminationSignal.shared
         let level = configuration.logLevel
         let json = configuration.logging.format == "json"
         LoggingSystem.bootstrap { label in

@@ -137,33 +137,43 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// Catches SIGINT and SIGTERM from its creation on; `wait()` returns the first one.
-final class TerminationSignal {
+///
+/// A real handler, not `SIG_IGN` plus a dispatch signal source: on Linux the source reads a
+/// signalfd, which sees a signal only while every thread blocks it, and threads that exist
+/// before (Swift's cooperative pool, OpenSSL's warm-up) do not. A SIGTERM the kernel handed
+/// to one of them was ignored outright: a server that printed its ready line then now and
+/// again slept through its stop signal (seen in CI twice). The handler only writes the
+/// signal's number to a pipe (async-signal-safe); a thread of its own reads the pipe.
+final class TerminationSignal: Sendable {
     /// Every SIGINT and SIGTERM from now on, in order.
     let signals: AsyncStream<Int32>
     /// How many have come so far: for code that must stop on one without taking it from
     /// ``signals`` (which has one reader).
     let received: SignalCount
-    private let sources: [any DispatchSourceSignal]
 
     final class SignalCount: Sendable {
         let value = Atomic<Int>(0)
     }
 
-    init() {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
+    /// One per process: the handler and its pipe are the process's, and a second reader of
+    /// the pipe would take signals from the first.
+    static let shared = TerminationSignal()
+
+    private init() {
         let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
         self.signals = stream
         let received = SignalCount()
         self.received = received
-        sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
+        let readEnd = SignalPipe.install([SIGINT, SIGTERM])
+        Thread.detachNewThread {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(readEnd, &byte, 1)
+                if n < 0 && errno == EINTR { continue }
+                guard n == 1 else { return }
                 received.value.add(1, ordering: .sequentiallyConsistent)
-                continuation.yield(number)
+                continuation.yield(Int32(byte))
             }
-            source.resume()
-            return source
         }
     }
 
@@ -171,6 +181,38 @@ final class TerminationSignal {
     func wait() async -> Int32 {
         for await number in signals { return number }
         return SIGTERM
+    }
+}
+
+/// The self-pipe behind ``TerminationSignal``: installed once per process.
+private enum SignalPipe {
+    /// The write end, read by the handler (set once, before the handler is installed).
+    nonisolated(unsafe) static var writeEnd: Int32 = -1
+    nonisolated(unsafe) static var readEnd: Int32 = -1
+
+    /// Installs the handler for `numbers` (once; later calls reuse it) and returns the pipe's
+    /// read end.
+    static func install(_ numbers: [Int32]) -> Int32 {
+        if readEnd >= 0 { return readEnd }
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { return -1 }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        readEnd = fds[0]
+        writeEnd = fds[1]
+        for number in numbers {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { number in
+                // Async-signal-safe: one write; errno is put back for the interrupted code.
+                let saved = errno
+                var byte = UInt8(truncatingIfNeeded: number)
+                _ = write(SignalPipe.writeEnd, &byte, 1)
+                errno = saved
+            }
+            action.sa_flags = SA_RESTART
+            sigemptyset(&action.sa_mask)
+            sigaction(number, &action, nil)
+        }
+        return readEnd
     }
 }
 
