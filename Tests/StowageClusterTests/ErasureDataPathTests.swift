@@ -11,22 +11,9 @@ import StowageErasure
     static let chunkSize = 64 << 10
     static let inlineLimit = 16 << 10
 
-    final class Scratch: Sendable {
-        let root: String
-        init() {
-            root = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-shards-\(UUID().uuidString)").path
-        }
-        deinit { try? FileManager.default.removeItem(atPath: root) }
-        func path(_ shard: Int) -> String { "\(root)/s\(shard)" }
-    }
+    typealias Scratch = ShardScratch
 
-    private func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
-        var state = seed
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return UInt8(truncatingIfNeeded: state >> 33)
-        }
-    }
+    private func bytes(_ count: Int, seed: UInt64) -> [UInt8] { ShardScratch.bytes(count, seed: seed) }
 
     /// Writes `data` in uneven buffers; returns the shards and the geometry to read them with.
     private func store(_ data: [UInt8], scratch: Scratch, code: ReedSolomon) async throws -> ([ErasureWriter.Shard], StripeGeometry) {

@@ -75,19 +75,9 @@ import Testing
         }
     }
 
-    final class Scratch: Sendable {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-stream-\(UUID().uuidString)").path
-        deinit { try? FileManager.default.removeItem(atPath: root) }
-        func path(_ shard: Int) -> String { "\(root)/s\(shard)" }
-    }
+    typealias Scratch = ShardScratch
 
-    static func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
-        var state = seed
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return UInt8(truncatingIfNeeded: state >> 33)
-        }
-    }
+    static func bytes(_ count: Int, seed: UInt64) -> [UInt8] { ShardScratch.bytes(count, seed: seed) }
 
     /// `data` stored 4+2 in shard files (no inline shards: every shard is large enough).
     static func store(_ data: [UInt8], _ scratch: Scratch) async throws -> StripeGeometry {
