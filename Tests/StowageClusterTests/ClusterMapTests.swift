@@ -45,6 +45,29 @@ import Testing
         #expect(throws: ClusterMap.Refused.self) { try map.formPool() }
     }
 
+    /// An expansion: the spares joined after the first pool form pool 1 with a deployment ID
+    /// of its own; pool 0 is left exactly as it was.
+    @Test func laterSparesFormTheNextPoolAndTheFirstStaysAsItWas() throws {
+        var map = Self.founding()
+        for node in ["b", "c"] {
+            try map.admit(.init(id: "node-\(node)", address: "127.0.0.1:400\(node == "b" ? 2 : 3)", drives: ["/\(node)/d1", "/\(node)/d2"]))
+        }
+        let first = try map.formPool()
+        for (index, node) in ["d", "e", "f"].enumerated() {
+            try map.admit(.init(id: "node-\(node)", address: "127.0.0.1:401\(index)", drives: ["/\(node)/d1", "/\(node)/d2"]))
+        }
+        #expect(map.spares.map(\.id) == ["node-d", "node-e", "node-f"])
+        let second = try map.formPool()
+        #expect(map.pools == [first, second])
+        #expect(second.deploymentID != first.deploymentID)
+        #expect(Set(second.drives.values.map(\.node)) == ["node-d", "node-e", "node-f"])
+        #expect(map.members.map(\.pool) == [0, 0, 0, 1, 1, 1])
+        let formats = map.formats(of: "node-e")
+        #expect(formats.count == 2 && formats.allSatisfy { $0.format.pool == 1 && $0.format.deploymentID == second.deploymentID })
+        #expect(map.formats(of: "node-a").allSatisfy { $0.format.pool == 0 && $0.format.sets == first.sets })
+        #expect(throws: ClusterMap.Refused.self) { try map.formPool() }
+    }
+
     @Test func aPoolTheLayoutRulesRefuseIsNotFormed() {
         var map = Self.founding()
         // 2 drives cannot hold a 4+2 set.

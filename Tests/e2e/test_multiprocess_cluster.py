@@ -223,9 +223,81 @@ def test_joining_needs_a_valid_unused_token_from_the_cluster(cluster, tmp_path):
                 break
             time.sleep(0.2)
         assert members.get("node-x", "missing") is None, (member.name, members)
-    # Expanding with a second pool is refused by this build, and changes nothing.
+    # One spare of 2 drives cannot form a 4+2 pool: expand says why and changes nothing.
+    epoch = a.status()["membership"]["epoch"]
     out = a.cli("expand")
-    assert out.returncode != 0 and b"one pool" in out.stderr
+    assert out.returncode != 0 and b"not a multiple" in out.stderr, out.stderr
+    assert a.status()["membership"]["epoch"] == epoch
+
+
+def shard_files(nodes) -> int:
+    return sum(1 for node in nodes for path in node.root.glob("d*/.stowage/data/*/*") if ".p" in path.name)
+
+
+def test_expand_adds_a_pool_that_new_buckets_use_and_every_node_serves_both(cluster, tmp_path):
+    """Three more nodes join as spares and `stowage cluster expand` forms pool 1 from them
+    (CLUSTER.md §9): nothing moves; every node, old or new, serves the buckets of both pools;
+    a bucket created afterwards goes to the pool with the most free space: pool 1, whose
+    drives (twice pool 0's, on the same filesystem) have twice the free bytes."""
+    from multinode import Node, free_udp_port
+
+    a = cluster.founder
+    old_bucket = unique_bucket("pool0")
+    a.client().create_bucket(Bucket=old_bucket)
+    old = {f"o/{i}": payload(size, 10 + i) for i, size in enumerate([10, 300_000, 5 << 20])}
+    for key, body in old.items():
+        cluster.nodes[1].client().put_object(Bucket=old_bucket, Key=key, Body=body)
+    spares = []
+    for index, name in enumerate(["node-d", "node-e", "node-f"]):
+        node = Node(name, tmp_path / f"spare{index}", 4, free_udp_port())
+        node.root.mkdir(parents=True)
+        node.write_config([a.quic_address])
+        cluster.join(node)
+        node.spawn()
+        spares.append(node)
+    cluster.nodes.extend(spares)  # stopped with the others
+    files_before = shard_files(spares)
+    out = a.cli("expand")
+    assert out.returncode == 0 and b"formed pool 1" in out.stdout, out.stderr
+    for node in spares:
+        node.wait_ready(60)
+    assert shard_files(spares) == files_before == 0
+    # Every member learns of pool 1 (the founder from its map file, the others by heartbeat).
+    for node in cluster.nodes:
+        deadline = time.monotonic() + 20
+        while [s.get("pool") for s in node.status()["sets"]] != [0, 1, 1]:
+            assert time.monotonic() < deadline, (node.name, node.status()["sets"])
+            time.sleep(0.2)
+    wait_sets_ok(cluster.nodes, timeout=30)
+    # Pool 0's objects, through the new nodes too.
+    for node in cluster.nodes:
+        s3 = node.client()
+        assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=old_bucket)["Contents"]) == sorted(old)
+        for key, body in old.items():
+            assert s3.get_object(Bucket=old_bucket, Key=key)["Body"].read() == body
+    # A new bucket: created through an old node, written through old and new ones; all its
+    # shards land in pool 1's drives.
+    pool0, pool1 = cluster.nodes[:3], spares
+    counts = (shard_files(pool0), shard_files(pool1))
+    new_bucket = unique_bucket("pooln")
+    a.client().create_bucket(Bucket=new_bucket)
+    new = {f"n/{i}": payload(size, 20 + i) for i, size in enumerate([200_000, 6 << 20, 1])}
+    for (key, body), node in zip(new.items(), [a, spares[1], cluster.nodes[2]]):
+        node.client().put_object(Bucket=new_bucket, Key=key, Body=body)
+    grown = (shard_files(pool0) - counts[0], shard_files(pool1) - counts[1])
+    assert grown[0] == 0 and grown[1] == 2 * 6, grown
+    for node in cluster.nodes:
+        s3 = node.client()
+        assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=new_bucket)["Contents"]) == sorted(new)
+        for key, body in new.items():
+            assert s3.get_object(Bucket=new_bucket, Key=key)["Body"].read() == body
+    assert {b["Name"] for b in spares[2].client().list_buckets()["Buckets"]} >= {old_bucket, new_bucket}
+    # Emptied, the new bucket deletes through any node.
+    for key in new:
+        spares[2].client().delete_object(Bucket=new_bucket, Key=key)
+    cluster.nodes[1].client().delete_bucket(Bucket=new_bucket)
+    with pytest.raises(ClientError):
+        a.client().head_bucket(Bucket=new_bucket)
 
 
 def test_a_drive_wiped_while_its_node_was_down_is_not_formatted_again(cluster):

@@ -76,8 +76,8 @@ enum ClusterStatusTable {
             })
             lines.append("")
         }
-        lines += table(["SET", "STATUS", "DRIVES ONLINE", "CODE"], status.sets.map { set in
-            [String(set.index), set.status, "\(set.drivesOnline)/\(set.drives)", "\(set.dataShards)+\(set.parityShards)"]
+        lines += table(["SET", "POOL", "STATUS", "DRIVES ONLINE", "CODE"], status.sets.map { set in
+            [String(set.index), set.pool.map(String.init) ?? "0", set.status, "\(set.drivesOnline)/\(set.drives)", "\(set.dataShards)+\(set.parityShards)"]
         })
         lines.append("")
         lines += table(["NODE", "DRIVE", "SET/SLOT", "STATE", "FREE", "ERRORS", "REASON"], status.drives.map { drive in

@@ -72,9 +72,12 @@ public struct ClusterStatus: Sendable, Codable, Hashable {
         public var drives: Int
         public var dataShards: Int
         public var parityShards: Int
+        /// The pool the set belongs to (sets are numbered across pools, in pool order).
+        public var pool: Int?
 
-        public init(index: Int, status: String, drivesOnline: Int, drives: Int, dataShards: Int, parityShards: Int) {
+        public init(index: Int, status: String, drivesOnline: Int, drives: Int, dataShards: Int, parityShards: Int, pool: Int? = nil) {
             self.index = index
+            self.pool = pool
             self.status = status
             self.drivesOnline = drivesOnline
             self.drives = drives

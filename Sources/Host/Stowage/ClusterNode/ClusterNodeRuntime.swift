@@ -29,6 +29,7 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
     let map: Mutex<ClusterMap>
     let detector: Mutex<FailureDetector>
     private let livenessObserver = Mutex<(@Sendable () async -> Void)?>(nil)
+    private let poolObserver = Mutex<(@Sendable ([PoolLayout]) async -> Void)?>(nil)
     let settings: FailureDetector.Settings
 
     init(configuration: StowageConfiguration, logger: Logger) throws {
@@ -140,6 +141,25 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
         livenessObserver.withLock { $0 = changed }
     }
 
+    func pools() -> [PoolLayout]? { Self.layouts(map.withLock { $0 }) }
+
+    var ballotIndex: Int? { map.withLock { $0.member(local.rawValue)?.index } }
+
+    func observePools(_ changed: @escaping @Sendable ([PoolLayout]) async -> Void) {
+        poolObserver.withLock { $0 = changed }
+    }
+
+    /// Asks the members for a newer map and hands its pools to the backend before returning,
+    /// so a request that named an unknown pool can be retried at once.
+    func catchUp() async {
+        await fetchNewerMap()
+        if let observer = poolObserver.withLock({ $0 }) { await observer(Self.layouts(map.withLock { $0 })) }
+    }
+
+    static func layouts(_ map: ClusterMap) -> [PoolLayout] {
+        map.pools.map { PoolLayout(deploymentID: $0.deploymentID, sets: $0.sets, owners: $0.drives.mapValues(\.node)) }
+    }
+
     /// A node's liveness changed: the backend looks at the other nodes' drives again.
     func livenessChanged() async {
         await livenessObserver.withLock({ $0 })?()
@@ -201,12 +221,22 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
             let onDisk = (try? state.readMap()) ?? current
             if candidate.supersedes(onDisk) { try state.writeMap(candidate) }
         }
-        map.withLock { if candidate.supersedes($0) { $0 = candidate } }
+        let gainedPools = map.withLock { map -> Bool in
+            guard candidate.supersedes(map) else { return false }
+            defer { map = candidate }
+            return candidate.pools.count > map.pools.count
+        }
         let now = Self.nowMs()
         detector.withLock { detector in
             for member in candidate.members { detector.add(NodeID(member.id), atMs: now) }
         }
-        logger.notice("cluster map updated", metadata: ["epoch": "\(candidate.epoch)", "members": "\(candidate.members.count)"])
+        logger.notice("cluster map updated", metadata: [
+            "epoch": "\(candidate.epoch)", "members": "\(candidate.members.count)", "pools": "\(candidate.pools.count)",
+        ])
+        if gainedPools, let observer = poolObserver.withLock({ $0 }) {
+            let layouts = Self.layouts(candidate)
+            Task { await observer(layouts) }
+        }
         return map.withLock { $0 }
     }
 

@@ -27,6 +27,11 @@ struct HeartbeatService: Service {
     }
 
     func beat(timeout: Duration) async {
+        // The node that formed the cluster: `stowage cluster expand` and `token` change its map
+        // file from another process.
+        if runtime.state.holdsAuthority, let onDisk = try? runtime.state.readMap(), let adopted = try? runtime.adopt(onDisk) {
+            runtime.introduce(adopted)
+        }
         let (members, epoch) = runtime.map.withLock { map in (map.members.map(\.id), map.epoch) }
         let others = members.filter { $0 != runtime.local.rawValue }
         let behind = await withTaskGroup(of: Bool.self) { group in

@@ -76,7 +76,7 @@ extension ClusterBackend {
         guard BucketNames.isValid(name) else { throw S3Error(.invalidBucketName).with("BucketName", name) }
         let record = BucketRecord(
             id: Data((0..<16).map { _ in UInt8.random(in: 0...255) }), name: name, ownerID: owner.canonicalUserID,
-            region: region, createdMs: S3Timestamp.now.millisecondsSinceEpoch)
+            region: region, createdMs: S3Timestamp.now.millisecondsSinceEpoch, pool: state.pools.count > 1 ? poolForNewBucket(state) : nil)
         let value = RegisterValue(writeID: .random(), payload: Array(try JSONEncoder().encode(record)))
         let outcome = await state.sets[0].coordinator.compareAndSet(key: Self.bucketKey(name)) { current in
             guard let current, !current.value.tombstone else { return .write(value) }
@@ -117,16 +117,18 @@ extension ClusterBackend {
         let state = try openState()
         let record = try await bucketRecord(name, state: state, fresh: true)
         let scope = Array(record.id), token = WriteID.random().bytes
+        // The bucket's keys live in its pool's sets only.
+        let sets = try await pool(of: record, state: state).1.sets(ofPool: record.pool)
         let started = ContinuousClock.now
         let lease = WallClock.nowMs() + 120_000
         var fenced: [Set<Int>] = []
-        for set in state.sets { fenced.append(await fence(scope, token: token, in: set, untilMs: lease)) }
+        for set in sets { fenced.append(await fence(scope, token: token, in: set, untilMs: lease)) }
         guard fenced.allSatisfy({ $0.count >= state.quorum.writeQuorum }) else {
-            await reopen(scope, token: token, state: state)
+            await reopen(scope, token: token, sets: sets)
             throw S3Error(.serviceUnavailable, message: "Not enough drives answered to delete the bucket safely; retry.")
         }
         do {
-            for (set, slots) in zip(state.sets, fenced) {
+            for (set, slots) in zip(sets, fenced) {
                 // The first live key of the set, resolved with the read rule, is enough.
                 var keys = SetKeySource(set: set, scope: scope, prefix: [], readQuorum: state.quorum.readQuorum, only: slots)
                 if try await keys.next() != nil { throw S3Error(.bucketNotEmpty).with("BucketName", name) }
@@ -137,7 +139,7 @@ extension ClusterBackend {
                 throw S3Error(.serviceUnavailable, message: "Deleting the bucket took too long to be safe; retry.")
             }
         } catch {
-            await reopen(scope, token: token, state: state)
+            await reopen(scope, token: token, sets: sets)
             throw error
         }
         bucketCache.invalidate(name)
@@ -152,7 +154,7 @@ extension ClusterBackend {
         case .written:
             break
         case .preconditionFailed:
-            await reopen(scope, token: token, state: state)
+            await reopen(scope, token: token, sets: sets)
             throw S3Error(.noSuchBucket).with("BucketName", name)
         default:
             // The tombstone may yet be chosen: settle the register before reopening anything.
@@ -163,14 +165,14 @@ extension ClusterBackend {
                 throw S3Error(.internalError)
             }
             if let value, !value.value.tombstone, (try? BucketRecord.decode(value.value))?.id == record.id {
-                await reopen(scope, token: token, state: state)
+                await reopen(scope, token: token, sets: sets)
                 _ = try Self.resolve(outcome)
                 throw S3Error(.internalError)
             }
         }
         storedChanged()
         // For good, on every drive that can be reached (a few tries each).
-        for set in state.sets {
+        for set in sets {
             var missing = Set(set.drives.indices)
             for _ in 0..<3 where !missing.isEmpty {
                 missing.subtract(await fence(scope, token: Self.permanentFence, in: set, untilMs: nil, slots: missing))
@@ -197,9 +199,9 @@ extension ClusterBackend {
     }
 
     /// Removes this run's fences on every drive that can be reached (the lease ends the rest).
-    private func reopen(_ bucketID: [UInt8], token: [UInt8], state: State) async {
+    private func reopen(_ bucketID: [UInt8], token: [UInt8], sets: ArraySlice<ErasureSet>) async {
         await withTaskGroup(of: Void.self) { group in
-            for set in state.sets {
+            for set in sets {
                 for case let drive? in set.drives {
                     group.addTask { try? await drive.fenceBucket(bucketID, token: token, untilMs: nil, open: true) }
                 }

@@ -88,7 +88,7 @@ extension ClusterBackend: ClusterStatusSource, BackendMetricsSource {
                         state: drive.online ? "online" : "offline", reason: drive.reason))
                 } else {
                     drives.append(ClusterStatus.Drive(
-                        path: "", node: "", uuid: state.format.sets[set.index][slot], set: set.index, slot: slot, state: "offline",
+                        path: "", node: "", uuid: set.uuids.indices.contains(slot) ? set.uuids[slot] : "", set: set.index, slot: slot, state: "offline",
                         reason: "this node cannot reach the drive"))
                 }
             }
@@ -101,7 +101,7 @@ extension ClusterBackend: ClusterStatusSource, BackendMetricsSource {
             ClusterStatus.ErasureSet(
                 index: set.index, status: health.components.first { $0.name == "set \(set.index)" }?.status.rawValue ?? "ok",
                 drivesOnline: set.drives.count - set.offline, drives: set.drives.count,
-                dataShards: state.format.dataShards, parityShards: state.format.parityShards)
+                dataShards: state.format.dataShards, parityShards: state.format.parityShards, pool: set.pool)
         }
         return ClusterStatus(nodes: nodes(state), drives: drives, sets: sets, membership: lifecycle?.membership())
     }

@@ -11,7 +11,7 @@ extension ClusterBackend {
         var pager = ListingPager<ObjectInfo>(prefix: query.prefix, delimiter: query.delimiter, marker: query.after, maxKeys: query.maxKeys)
         guard pager.start != nil else { return ListObjectsPage(pager.page) }
         let scope = Array(record.id)
-        var keys = MergedKeyCursor(state.sets.map {
+        var keys = MergedKeyCursor(try await pool(of: record, state: state).1.sets(ofPool: record.pool).map {
             SetKeySource(set: $0, scope: scope, prefix: pager.prefix, readQuorum: state.quorum.readQuorum)
         })
         return ListObjectsPage(try await pager.fill(from: &keys) { key, copies in

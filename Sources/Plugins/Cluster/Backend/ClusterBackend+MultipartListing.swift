@@ -30,7 +30,7 @@ extension ClusterBackend {
             prefix: query.prefix, delimiter: query.delimiter, marker: query.keyMarker, maxKeys: query.maxUploads,
             markerInclusive: query.uploadIDMarker != nil)
         var uploads = UploadKeySource(
-            MergedKeyCursor(state.sets.map {
+            MergedKeyCursor(try await pool(of: record, state: state).1.sets(ofPool: record.pool).map {
                 SetKeySource(set: $0, scope: MultipartScopes.uploads(bucketID: Array(record.id)), prefix: pager.prefix, readQuorum: state.quorum.readQuorum)
             }),
             keyMarker: query.keyMarker.map { Array($0.utf8) }, uploadIDMarker: query.uploadIDMarker)

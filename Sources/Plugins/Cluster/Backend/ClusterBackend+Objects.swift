@@ -19,8 +19,9 @@ extension ClusterBackend {
     func locate(_ address: ObjectAddress, state: State) async throws -> Located {
         let bucket = try await bucketRecord(address.bucket, state: state)
         let scope = Array(bucket.id)
-        let set = state.sets[state.placement.set(bucketID: scope, key: address.key)]
-        let order = state.placement.shardOrder(key: address.key)
+        let (pool, current) = try await pool(of: bucket, state: state)
+        let set = current.sets[pool.range.lowerBound + pool.placement.set(bucketID: scope, key: address.key)]
+        let order = pool.placement.shardOrder(key: address.key)
         return Located(set: set, key: RegisterKey(scope: scope, key: address.key), readFirst: Array(order.prefix(state.quorum.readQuorum)))
     }
 

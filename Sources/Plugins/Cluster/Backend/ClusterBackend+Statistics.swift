@@ -17,8 +17,9 @@ extension ClusterBackend {
         for bucket in buckets {
             // A bucket that cannot be listed now (deleted meanwhile, a set without R drives)
             // counts as empty this time rather than losing every figure.
-            guard let record = try? await bucketRecord(bucket.name, state: state) else { continue }
-            var keys = MergedKeyCursor(state.sets.map {
+            guard let record = try? await bucketRecord(bucket.name, state: state),
+                  let sets = try? await pool(of: record, state: state).1.sets(ofPool: record.pool) else { continue }
+            var keys = MergedKeyCursor(sets.map {
                 SetKeySource(set: $0, scope: Array(record.id), prefix: [], readQuorum: state.quorum.readQuorum)
             })
             while let (_, copies) = try? await keys.next() {

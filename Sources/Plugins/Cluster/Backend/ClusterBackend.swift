@@ -62,22 +62,51 @@ public final class ClusterBackend: StorageBackend {
     }
 
     struct ErasureSet: Sendable {
+        /// Across every pool, in pool order: set 0 is the system set (pool 0's first).
         let index: Int
         /// By slot; nil where the set map names a drive this node cannot reach.
         let drives: [(any SetDrive)?]
         let coordinator: RegisterCoordinator
+        var pool = 0
+        /// By slot: the UUIDs the set map names.
+        var uuids: [String] = []
         var offline: Int { drives.filter { !($0?.online ?? false) }.count }
     }
 
+    /// One pool's sets: a key of a bucket bound to the pool lives in
+    /// `sets[range.lowerBound + placement.set(bucketID:key:)]`.
+    struct PoolSets: Sendable {
+        let layout: PoolLayout
+        let placement: Placement
+        /// Where the pool's sets sit in ``State/sets``.
+        let range: Range<Int>
+    }
+
     struct State: Sendable {
+        /// The format this node's drives agree on (their pool's).
         let format: DriveFormat
         let drives: [ClusterDrive]
-        /// The other nodes' drives in this node's sets.
+        /// The other nodes' drives in every pool this node knows.
         let remote: [RemoteDrive]
         let excluded: [(path: String, reason: String)]
+        /// Every pool's sets, in pool order.
         let sets: [ErasureSet]
-        let placement: Placement
+        let pools: [PoolSets]
         let quorum: QuorumArithmetic
+        /// This node's ballot clock, shared by every set's coordinator.
+        let clock: NodeClock
+
+        /// The sets of `pool` (a bucket's; nil for buckets from before pools, which are pool
+        /// 0's); 503 for a pool this node has not heard of yet.
+        func pool(_ pool: Int?) throws -> PoolSets {
+            let index = pool ?? 0
+            guard pools.indices.contains(index) else {
+                throw S3Error(.serviceUnavailable, message: "This node does not know pool \(index) yet; retry.")
+            }
+            return pools[index]
+        }
+
+        func sets(ofPool pool: Int?) throws -> ArraySlice<ErasureSet> { sets[try self.pool(pool).range] }
     }
 
     public let options: Options
@@ -97,6 +126,8 @@ public final class ClusterBackend: StorageBackend {
     let transport: (any ClusterTransport)?
     /// This node's drives, as the other nodes' requests find them.
     private let served = ServedDrives()
+    /// Where new buckets go when set (tests pin a pool; free space varies under them).
+    let pinnedPool = Mutex<Int?>(nil)
     /// What ties this node to the other processes of its cluster, if it is one of several.
     let lifecycle: (any ClusterNodeLifecycle)?
 
@@ -132,11 +163,22 @@ public final class ClusterBackend: StorageBackend {
         return state
     }
 
+    /// Replaces the open state with what `change` makes of it (nil: leaves it); the new state.
+    func swapState(_ change: (State) -> State?) -> State? {
+        opened.withLock { opened in
+            guard let current = opened, let next = change(current) else { return nil }
+            opened = next
+            return next
+        }
+    }
+
     public func open() async throws {
         try await lifecycle?.prepare()
         let state: State
         do {
-            state = try await ClusterStartup(options: options, logger: logger, prefetch: prefetch, transport: transport, counters: counters).run()
+            state = try await ClusterStartup(
+                options: options, logger: logger, prefetch: prefetch, transport: transport, counters: counters, lifecycle: lifecycle
+            ).run()
         } catch {
             await lifecycle?.finish()
             throw error
@@ -144,6 +186,9 @@ public final class ClusterBackend: StorageBackend {
         opened.withLock { $0 = state }
         served.install(state.drives)
         lifecycle?.observeLiveness { [weak self] in await self?.probeDrives() }
+        lifecycle?.observePools { [weak self] pools in await self?.adopt(pools: pools) }
+        // A pool formed between the start-up's look at the map and the line above.
+        if let pools = lifecycle?.pools() { await adopt(pools: pools) }
     }
 
     public func close() async throws {
@@ -190,6 +235,16 @@ public protocol ClusterNodeLifecycle: Sendable {
     /// Given once the drives are open: what to call when a node's liveness changes (the
     /// backend probes the other nodes' drives at once instead of at its next probe).
     func observeLiveness(_ changed: @escaping @Sendable () async -> Void)
+    /// The pools of the cluster map, in the order they were formed; nil when the drives'
+    /// own format is the whole deployment.
+    func pools() -> [PoolLayout]?
+    /// This node's index in ballots: the cluster map's append-only index.
+    var ballotIndex: Int? { get }
+    /// Given once the drives are open: what to call with the map's pools when a pool forms.
+    func observePools(_ changed: @escaping @Sendable ([PoolLayout]) async -> Void)
+    /// Looks for a newer cluster map on the other members (a bucket names a pool this node
+    /// has not heard of); returns once it has asked.
+    func catchUp() async
 }
 
 /// Runs `work` every `interval` until graceful shutdown: the drive prober (CLUSTER.md §10,

@@ -4,6 +4,7 @@ import StowageCore
 /// A drive of this node in its erasure set: its catalog and shard files, reached directly.
 extension ClusterDrive: SetDrive {
     var name: String { path }
+    var freeBytes: Int64? { ClusterBackend.space(path)?.free }
 
     func replica(prefetch: InlinePrefetch) -> any RegisterReplica {
         ClusterDriveReplica(drive: self, prefetch: prefetch)

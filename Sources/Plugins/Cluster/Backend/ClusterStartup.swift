@@ -13,6 +13,7 @@ struct ClusterStartup {
     let prefetch: InlinePrefetch
     let transport: (any ClusterTransport)?
     let counters: ClusterCounters
+    let lifecycle: (any ClusterNodeLifecycle)?
 
     struct Refused: Error, CustomStringConvertible {
         let description: String
@@ -59,41 +60,47 @@ struct ClusterStartup {
         for (uuid, path) in agreement.drives where (owners[uuid] ?? "local") != options.nodeID {
             throw Refused(description: "drive \(path) belongs to node \(owners[uuid] ?? "local"); this node is \(options.nodeID)")
         }
+        let pools = try poolLayouts(own: format)
         let nodeIDs = Set(owners.values).union([options.nodeID]).sorted()
-        if nodeIDs.count > 1 && transport == nil {
-            throw Refused(description: "the drives belong to \(nodeIDs.count) nodes; a node of a cluster needs a cluster transport")
+        let clusterNodes = pools.reduce(Set(nodeIDs)) { $0.union($1.owners.values) }.count
+        if clusterNodes > 1 && transport == nil {
+            throw Refused(description: "the deployment has \(clusterNodes) nodes; a node of a cluster needs a cluster transport")
         }
         // F3: with several nodes, a power loss on one takes back what it acknowledged unsynced
         // while the others keep theirs, and quorums no longer intersect in what they hold.
-        if nodeIDs.count > 1 && !options.fsync {
-            throw Refused(description: "a cluster of \(nodeIDs.count) nodes needs storage.fsync: true (CLUSTER.md §2: an unsynced acknowledgement on one node can be taken back by its power loss)")
+        if clusterNodes > 1 && !options.fsync {
+            throw Refused(description: "a cluster of \(clusterNodes) nodes needs storage.fsync: true (CLUSTER.md §2: an unsynced acknowledgement on one node can be taken back by its power loss)")
         }
         var byUUID: [String: ClusterDrive] = [:]
         for (uuid, path) in agreement.drives {
             byUUID[uuid] = openDrive(path: path, uuid: uuid, formedNow: formedNow)
         }
-        var remote: [String: RemoteDrive] = [:]
-        if let transport {
-            for (uuid, node) in owners where node != options.nodeID {
-                remote[uuid] = RemoteDrive(transport: transport, node: NodeID(node), driveUUID: uuid)
-            }
-        }
         let drives = options.drives.compactMap { path in byUUID.values.first { $0.path == path } }
-        // The node's index in its ballots: from the sorted node IDs until the cluster map
-        // allocates indexes append-only (CLUSTER.md §1, issue 14).
-        let clock = try await makeClock(drives, nodeIndex: UInt16(nodeIDs.firstIndex(of: options.nodeID) ?? 0))
-        let sets = format.sets.enumerated().map { index, uuids in
-            let members: [(any SetDrive)?] = uuids.map { byUUID[$0] ?? remote[$0] }
-            return ClusterBackend.ErasureSet(
-                index: index, drives: members,
-                coordinator: RegisterCoordinator(
-                    replicas: members.map { $0?.replica(prefetch: prefetch) ?? ClusterDriveReplica(drive: nil) }, clock: clock,
-                    onQuorumFailure: { [counters] in counters.quorumFailures.add(1, ordering: .relaxed) }))
+        // The node's index in its ballots: the cluster map's append-only index; for drives
+        // formed without a map, from the sorted node IDs of their pool.
+        let nodeIndex = lifecycle?.ballotIndex ?? nodeIDs.firstIndex(of: options.nodeID) ?? 0
+        guard let ballotIndex = UInt16(exactly: nodeIndex) else { throw Refused(description: "node index \(nodeIndex) does not fit a ballot") }
+        let clock = try await makeClock(drives, nodeIndex: ballotIndex)
+        let empty = ClusterBackend.State(
+            format: format, drives: drives, remote: [], excluded: agreement.excluded, sets: [], pools: [],
+            quorum: QuorumArithmetic(dataShards: format.dataShards, parityShards: format.parityShards, dataWriteQuorum: options.dataWriteQuorum),
+            clock: clock)
+        return empty.adding(pools: pools, transport: transport, nodeID: options.nodeID, prefetch: prefetch, counters: counters)
+    }
+
+    /// The deployment's pools: the cluster map's, which must place this node's drives where
+    /// their formats say; else the drives' own pool, the only one.
+    private func poolLayouts(own format: DriveFormat) throws -> [PoolLayout] {
+        guard let pools = lifecycle?.pools() else {
+            guard format.pool == 0 else {
+                throw Refused(description: "the drives belong to pool \(format.pool); a node of a pool after the first needs its cluster's map")
+            }
+            return [PoolLayout(format)]
         }
-        return ClusterBackend.State(
-            format: format, drives: drives, remote: remote.values.sorted { $0.name < $1.name }, excluded: agreement.excluded, sets: sets,
-            placement: Placement(deploymentID: format.deploymentKey, sets: format.sets.count, setSize: format.dataShards + format.parityShards),
-            quorum: QuorumArithmetic(dataShards: format.dataShards, parityShards: format.parityShards, dataWriteQuorum: options.dataWriteQuorum))
+        guard pools.indices.contains(format.pool), pools[format.pool] == PoolLayout(format) else {
+            throw Refused(description: "the drives' format (pool \(format.pool), deployment \(format.deploymentID)) is not what the cluster map holds for that pool")
+        }
+        return pools
     }
 
     private func openDrive(path: String, uuid: String, formedNow: Bool) -> ClusterDrive {

@@ -118,6 +118,8 @@ struct BucketRecord: Codable, Sendable, Equatable {
     var configuration: [String: Data]? = nil
     /// Drawn afresh at random by every configuration write (nil until the first).
     var configurationVersion: UInt64? = nil
+    /// The pool the bucket's keys live in (nil: pool 0, a bucket made before pools).
+    var pool: Int? = nil
 
     var info: BucketInfo {
         // Unique per incarnation of the name and per configuration write: stages key their

@@ -11,6 +11,8 @@ protocol SetDrive: Sendable {
     /// Advisory, as ``RegisterReplica/isOnline``: a write raises parity for drives that are
     /// offline as it starts, and tries only the others.
     var online: Bool { get }
+    /// Free bytes on the drive, as last measured (nil: not known); where new buckets go.
+    var freeBytes: Int64? { get }
     /// This drive as the register coordinator reaches it.
     func replica(prefetch: InlinePrefetch) -> any RegisterReplica
     /// A new shard of `dataRef` in `slot`, for the erasure writer.

@@ -32,9 +32,11 @@ public struct DriveFormat: Codable, Sendable, Equatable {
     public var nodes: [String: String]?
 
     /// The deployment ID as the 16 bytes placement hashes with.
-    public var deploymentKey: [UInt8] {
+    public var deploymentKey: [UInt8] { Self.hexBytes(deploymentID) }
+
+    static func hexBytes(_ text: String) -> [UInt8] {
         var bytes: [UInt8] = []
-        var digits = deploymentID.makeIterator()
+        var digits = text.makeIterator()
         while let high = digits.next(), let low = digits.next(), let byte = UInt8(String([high, low]), radix: 16) {
             bytes.append(byte)
         }

@@ -93,13 +93,10 @@ public struct ClusterMap: Codable, Sendable, Equatable {
     }
 
     /// Forms the next pool from every spare: erasure sets interleaved across them
-    /// (``ErasureSetFormation``), a UUID for each drive. This build serves one pool: a second
-    /// is refused rather than formed and left unused.
+    /// (``ErasureSetFormation``), a UUID for each drive, a deployment ID of its own. Pools
+    /// already formed never change; new buckets go to the pool with the most free space.
     @discardableResult
     public mutating func formPool() throws(Refused) -> Pool {
-        guard pools.isEmpty else {
-            throw Refused(description: "the cluster already has a pool; this build serves one pool, so a second is not formed")
-        }
         let spares = self.spares
         guard !spares.isEmpty else { throw Refused(description: "no spare nodes to form a pool from (join nodes first)") }
         let layout: ErasureSetFormation.Layout

@@ -50,6 +50,8 @@ enum DataVerb: String, Sendable {
     /// `discard` and `collect`: the comma-separated parts whose shard files go.
     static let parts = HTTPField.Name("stowage-parts")!
     static let until = HTTPField.Name("stowage-until")!
+    /// `probe`'s answer: the drive's free bytes.
+    static let freeBytes = HTTPField.Name("stowage-free-bytes")!
     /// `stage` and `stageLinked`: the register the data is staged for (hex scope, hex key).
     static let ownerScope = HTTPField.Name("stowage-owner-scope")!
     static let ownerKey = HTTPField.Name("stowage-owner-key")!
@@ -93,7 +95,11 @@ extension DriveRequestHandler {
     func handleData(_ verb: DataVerb, _ request: ClusterRequest) async throws -> ClusterResponse {
         guard let uuid = request.fields[Self.driveField] else { return ClusterResponse(status: .badRequest) }
         guard case .drive(let drive)? = lookup(uuid) else { return ClusterResponse(status: .notFound) }
-        if verb == .probe { return ClusterResponse(status: drive.online ? .ok : .notFound) }
+        if verb == .probe {
+            var fields = HTTPFields()
+            if let free = drive.freeBytes { fields[DataVerb.freeBytes] = String(free) }
+            return ClusterResponse(status: drive.online ? .ok : .notFound, fields: fields)
+        }
         if verb == .accepted {
             let body = try await request.body.collect(upTo: 1 << 20, orThrow: S3Error(.entityTooLarge))
             guard let (_, key) = AcceptorWire.decodeRequest(Array(body.readableBytesView)) else { return ClusterResponse(status: .badRequest) }
