@@ -34,7 +34,7 @@ import Testing
         func pools() -> [PoolLayout]? { layouts.withLock { $0 } }
         var ballotIndex: Int? { index }
         func observePools(_ changed: @escaping @Sendable ([PoolLayout]) async -> Void) { observer.withLock { $0 = changed } }
-        func catchUp() async {
+        func catchUp(toPools count: Int) async {
             guard let found = newer.withLock({ $0 }) else { return }
             layouts.withLock { $0 = found }
             await observer.withLock({ $0 })?(found)
@@ -158,16 +158,74 @@ import Testing
         #expect(try await get(cluster.second, "old", "a") == old)
     }
 
+    /// The first request of a node that has not heard of pool 1 may be a write: a PUT, or
+    /// the part of an upload begun elsewhere; a configuration write keeps the bucket's pool.
+    @Test(.timeLimit(.minutes(2)), arguments: ["put", "part"])
+    func aNodeBehindOnPoolsServesWritesFirst(_ first: String) async throws {
+        let cluster = try await Cluster()
+        defer { Task { await cluster.shutdown() } }
+        cluster.second.pinnedPool.withLock { $0 = 1 }
+        _ = try await cluster.second.createBucket("new", owner: .anonymous, region: "us-east-1")
+        let address = ObjectAddress(bucket: "new", key: "w")
+        let body = bytes(150_000, seed: 4)
+        if first == "put" {
+            try await put(cluster.first, "new", "w", body)
+        } else {
+            let upload = try await cluster.second.createMultipartUpload(address, options: MultipartUploadOptions())
+            let part = try await cluster.first.uploadPart(
+                address, uploadID: upload.uploadID, partNumber: 1, body: S3Body(ByteBuffer(bytes: body)), options: PartOptions())
+            _ = try await cluster.first.completeMultipartUpload(
+                address, uploadID: upload.uploadID, parts: [CompletedPart(partNumber: 1, etag: part.etag)], options: CompleteMultipartOptions())
+        }
+        #expect(try await get(cluster.second, "new", "w") == body)
+        // A completed upload's shards are linked under the object's version beside the part's.
+        #expect(cluster.shardFiles(on: "p0") == 0 && cluster.shardFiles(on: "p1") == (first == "put" ? 3 : 6))
+        try await cluster.first.setBucketConfiguration("new", kind: .cors, document: Array("<CORSConfiguration/>".utf8))
+        let record = try await cluster.second.bucketRecord("new", state: cluster.second.openState(), fresh: true)
+        #expect(record.pool == 1 && record.configuration?["cors"] != nil)
+    }
+
+    /// New buckets go where the most free bytes are, a filesystem counted once per node; the
+    /// other nodes' drives report theirs in probe answers.
     @Test func aNewBucketGoesToThePoolWithTheMostFreeSpace() async throws {
         let cluster = try await Cluster()
         defer { Task { await cluster.shutdown() } }
         await cluster.first.adopt(pools: try #require(cluster.firstLifecycle.newer.withLock { $0 }))
+        await cluster.first.probeDrives()
         let state = try cluster.first.openState()
         #expect(state.pools.count == 2 && state.sets.count == 2)
         #expect(state.sets.map(\.pool) == [0, 1])
-        // Both pools sit on one filesystem here: each sums its own drives' free bytes.
-        #expect([0, 1].contains(cluster.first.poolForNewBucket(state)))
+        let remote = state.sets[1].drives.compactMap { $0 as? RemoteDrive }
+        #expect(remote.count == 3 && remote.allSatisfy { $0.space != nil }, "p1's drives reported their space")
+        // One filesystem here, counted once per node: each pool's figure is that filesystem's
+        // free bytes (as two moments measured them), not three drives' worth.
+        let figures = cluster.first.freeBytes(ofPools: state)
+        let filesystem = try #require(ClusterBackend.space(cluster.root)).free
+        #expect(figures.allSatisfy { abs($0 - filesystem) < filesystem / 100 }, "\(figures) against \(filesystem)")
+        #expect(cluster.first.poolForNewBucket(state) == ClusterBackend.mostFree(figures))
         #expect(ClusterBackend.mostFree([10, 30, 20]) == 1)
         #expect(ClusterBackend.mostFree([5, 5]) == 0)
+    }
+
+    /// Drives formatted for pool 1 need the cluster map that says what pool 0 is.
+    @Test func aPoolAfterTheFirstNeedsTheMap() async throws {
+        let cluster = try await Cluster()
+        await cluster.shutdown()
+        try FileManager.default.createDirectory(atPath: cluster.root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: cluster.root) }
+        var map = ClusterMap.founding(
+            clusterID: "c", node: .init(id: "a", address: "127.0.0.1:1", drives: ["/x/1", "/x/2", "/x/3"]), dataShards: 2, parityShards: 1, chunkSize: 64 << 10)
+        try map.formPool()
+        let drives = (0..<3).map { "\(cluster.root)/b\($0)" }
+        for drive in drives { try FileManager.default.createDirectory(atPath: drive, withIntermediateDirectories: true) }
+        try map.admit(.init(id: "b", address: "127.0.0.1:2", drives: drives))
+        try map.formPool()
+        let formats = map.formats(of: "b")
+        #expect(formats.allSatisfy { $0.format.formatVersion == 2 } && map.formats(of: "a").allSatisfy { $0.format.formatVersion == 1 })
+        try ClusterFormation.formOwnDrives(formats, durable: true)
+        let alone = ClusterBackend(
+            options: .init(drives: drives, dataShards: 2, parityShards: 1, chunkSize: 64 << 10, fsync: true, nodeID: "b"), logger: Logger(label: "test"),
+            attach: { InProcessNetwork(faults: .none).attach(NodeID("b"), handler: $0) })
+        await #expect(throws: ClusterStartup.Refused.self) { try await alone.open() }
     }
 }

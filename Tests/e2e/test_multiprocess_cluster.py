@@ -235,10 +235,11 @@ def shard_files(nodes) -> int:
 
 
 def test_expand_adds_a_pool_that_new_buckets_use_and_every_node_serves_both(cluster, tmp_path):
-    """Three more nodes join as spares and `stowage cluster expand` forms pool 1 from them
-    (CLUSTER.md §9): nothing moves; every node, old or new, serves the buckets of both pools;
-    a bucket created afterwards goes to the pool with the most free space: pool 1, whose
-    drives (twice pool 0's, on the same filesystem) have twice the free bytes."""
+    """Four more nodes join as spares and `stowage cluster expand` forms pool 1 from them
+    (CLUSTER.md §9): nothing moves; every node, old or new, serves the buckets of both pools,
+    also after a restart; a bucket created afterwards goes to the pool with the most free
+    space: pool 1 (every node's drives share this machine's filesystem, which counts once per
+    node: four nodes' worth against three)."""
     from multinode import Node, free_udp_port
 
     a = cluster.founder
@@ -248,8 +249,8 @@ def test_expand_adds_a_pool_that_new_buckets_use_and_every_node_serves_both(clus
     for key, body in old.items():
         cluster.nodes[1].client().put_object(Bucket=old_bucket, Key=key, Body=body)
     spares = []
-    for index, name in enumerate(["node-d", "node-e", "node-f"]):
-        node = Node(name, tmp_path / f"spare{index}", 4, free_udp_port())
+    for index, name in enumerate(["node-d", "node-e", "node-f", "node-g"]):
+        node = Node(name, tmp_path / f"spare{index}", 3, free_udp_port())
         node.root.mkdir(parents=True)
         node.write_config([a.quic_address])
         cluster.join(node)
@@ -286,6 +287,16 @@ def test_expand_adds_a_pool_that_new_buckets_use_and_every_node_serves_both(clus
         node.client().put_object(Bucket=new_bucket, Key=key, Body=body)
     grown = (shard_files(pool0) - counts[0], shard_files(pool1) - counts[1])
     assert grown[0] == 0 and grown[1] == 2 * 6, grown
+    # The old bucket keeps its pool.
+    counts = (shard_files(pool0), shard_files(pool1))
+    cluster.nodes[4].client().put_object(Bucket=old_bucket, Key="o/later", Body=payload(300_000, 30))
+    assert (shard_files(pool0) - counts[0], shard_files(pool1) - counts[1]) == (6, 0)
+    # A node of each pool restarts into the two-pool map and serves both buckets.
+    for node in (cluster.nodes[1], spares[2]):
+        node.restart()
+        s3 = node.client()
+        assert s3.get_object(Bucket=old_bucket, Key="o/later")["Body"].read() == payload(300_000, 30)
+        assert s3.get_object(Bucket=new_bucket, Key="n/1")["Body"].read() == new["n/1"]
     for node in cluster.nodes:
         s3 = node.client()
         assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=new_bucket)["Contents"]) == sorted(new)

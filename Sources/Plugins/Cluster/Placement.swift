@@ -31,7 +31,10 @@ public struct Placement: Sendable, Equatable {
 
     /// The set's slots in the order a key's shards take them: shard i goes to slot
     /// `(start + i) mod n`.
-    public func shardOrder(key: String) -> [Int] {
+    public func shardOrder(key: String) -> [Int] { Self.shardOrder(key: key, setSize: setSize) }
+
+    /// The same for any set of `setSize` slots: the order depends on the key alone, in every pool.
+    public static func shardOrder(key: String, setSize: Int) -> [Int] {
         let start = Int(Checksums.crc32c(key.utf8) % UInt32(setSize))
         return (0..<setSize).map { (start + $0) % setSize }
     }

@@ -151,8 +151,8 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
 
     /// Asks the members for a newer map and hands its pools to the backend before returning,
     /// so a request that named an unknown pool can be retried at once.
-    func catchUp() async {
-        await fetchNewerMap()
+    func catchUp(toPools count: Int) async {
+        if map.withLock({ $0.pools.count }) < count { await fetchNewerMap() }
         if let observer = poolObserver.withLock({ $0 }) { await observer(Self.layouts(map.withLock { $0 })) }
     }
 
@@ -248,16 +248,28 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
         }
     }
 
-    /// Asks each other member for its map; adopts a newer one.
+    /// Asks every other member for its map at once (at most 2 s); adopts the newest.
     func fetchNewerMap() async {
         let others = map.withLock { $0.members.map(\.id) }.filter { $0 != local.rawValue }
-        for node in others {
-            let fetched = await Self.withDeadline(.seconds(2)) { [self] () -> ClusterMap? in
-                guard let response = try? await send(ClusterRequest(verb: MembershipVerb.map, resource: "cluster"), to: NodeID(node)),
-                      response.status == .ok else { return nil }
-                return try? await MembershipBody.decode(ClusterMap.self, from: response.body)
+        await withTaskGroup(of: ClusterMap?.self) { group in
+            for node in others {
+                group.addTask { [self] in
+                    let fetched = await Self.withDeadline(.seconds(2)) { [self] () -> ClusterMap? in
+                        guard let response = try? await send(ClusterRequest(verb: MembershipVerb.map, resource: "cluster"), to: NodeID(node)),
+                              response.status == .ok else { return nil }
+                        return try? await MembershipBody.decode(ClusterMap.self, from: response.body)
+                    }
+                    return fetched ?? nil
+                }
             }
-            if let received = fetched ?? nil, (try? adopt(received)) != nil { introduce(map.withLock { $0 }) }
+            for await received in group {
+                guard let received else { continue }
+                do {
+                    introduce(try adopt(received))
+                } catch {
+                    logger.error("a newer cluster map could not be kept", metadata: ["error": "\(error)"])
+                }
+            }
         }
     }
 

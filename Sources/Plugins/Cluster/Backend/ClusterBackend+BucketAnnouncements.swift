@@ -8,7 +8,10 @@ import StowageCore
 extension ClusterBackend {
     func announceBucketChange(_ name: String, state: State) async {
         guard let transport else { return }
-        let nodes = Set(state.remote.map(\.node))
+        // Every member: the nodes of this node's sets, and those of a pool it has not heard of yet.
+        let current = (try? openState()) ?? state
+        let members = lifecycle?.membership()?.members.map { NodeID($0.id) } ?? []
+        let nodes = Set(current.remote.map(\.node) + members).subtracting([NodeID(options.nodeID)])
         guard !nodes.isEmpty else { return }
         var fields = HTTPFields()
         fields[DriveRequestHandler.bucketField] = name

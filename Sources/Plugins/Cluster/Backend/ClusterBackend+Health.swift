@@ -135,10 +135,10 @@ extension ClusterBackend: ClusterStatusSource, BackendMetricsSource {
         return metrics
     }
 
-    static func space(_ path: String) -> (free: Int64, total: Int64)? {
+    static func space(_ path: String) -> (free: Int64, total: Int64, filesystem: UInt64)? {
         var info = statvfs()
         guard statvfs(path, &info) == 0 else { return nil }
-        return (Int64(info.f_bavail) * Int64(info.f_frsize), Int64(info.f_blocks) * Int64(info.f_frsize))
+        return (Int64(info.f_bavail) * Int64(info.f_frsize), Int64(info.f_blocks) * Int64(info.f_frsize), UInt64(info.f_fsid))
     }
 }
 

@@ -47,37 +47,73 @@ extension ClusterBackend {
     /// The cluster map gained pools: their sets join this node's (the pools it has keep
     /// theirs; a map never changes a pool once formed). Their remote drives are probed at once.
     func adopt(pools layouts: [PoolLayout]) async {
+        var refused: String?
         let added = swapState { state in
-            guard layouts.count > state.pools.count, zip(state.pools, layouts).allSatisfy({ $0.layout == $1 }) else { return nil }
-            return state.adding(
-                pools: Array(layouts[state.pools.count...]), transport: transport, nodeID: options.nodeID, prefetch: prefetch,
-                counters: counters)
+            guard layouts.count > state.pools.count else { return nil }
+            guard zip(state.pools, layouts).allSatisfy({ $0.layout == $1 }) else {
+                refused = "the map's pools differ from those this node serves"
+                return nil
+            }
+            let new = Array(layouts[state.pools.count...])
+            if let problem = Self.problem(in: new, setSize: state.format.dataShards + state.format.parityShards) {
+                refused = problem
+                return nil
+            }
+            return state.adding(pools: new, transport: transport, nodeID: options.nodeID, prefetch: prefetch, counters: counters)
+        }
+        if let refused {
+            logger.error("a pool of the cluster map is not served", metadata: ["reason": "\(refused)", "pools": "\(layouts.count)"])
         }
         guard let added else { return }
         logger.notice("pools added", metadata: ["pools": "\(added.pools.count)", "sets": "\(added.sets.count)"])
-        await probeDrives()
+        // The new drives' first probe, off this path (a request may be waiting on it).
+        Task { await self.probeDrives() }
+    }
+
+    /// Why `layouts` cannot be served with sets of `setSize` drives, if they cannot.
+    static func problem(in layouts: [PoolLayout], setSize: Int) -> String? {
+        for layout in layouts {
+            if layout.sets.isEmpty { return "pool \(layout.deploymentID) has no erasure sets" }
+            if let set = layout.sets.first(where: { $0.count != setSize }) {
+                return "pool \(layout.deploymentID) has a set of \(set.count) drives; this node's sets have \(setSize)"
+            }
+        }
+        return nil
     }
 
     /// The pool of a bucket's record, waiting for the map once when this node has not heard
     /// of it yet (the pool formed moments ago); 503 if it still has not.
     func pool(of record: BucketRecord, state: State) async throws -> (PoolSets, State) {
         if let pool = try? state.pool(record.pool) { return (pool, state) }
-        await lifecycle?.catchUp()
+        // `state` may be older than this node's (another request caught up meanwhile).
+        if let current = try? openState(), let pool = try? current.pool(record.pool) { return (pool, current) }
+        await lifecycle?.catchUp(toPools: (record.pool ?? 0) + 1)
         let current = try openState()
         return (try current.pool(record.pool), current)
     }
 
     /// Where a new bucket goes: the pool whose drives have the most free space, as this node
-    /// last measured its own and heard from the others' probes (a drive unheard from counts
-    /// as full). One pool: always pool 0.
+    /// last measured its own and heard from the others' probes (drives on one filesystem of
+    /// one node count once; a drive unheard from counts as full). One pool: always pool 0.
     func poolForNewBucket(_ state: State) -> Int {
         guard state.pools.count > 1 else { return 0 }
         if let pinned = pinnedPool.withLock({ $0 }), state.pools.indices.contains(pinned) { return pinned }
-        return Self.mostFree(state.pools.map { pool in
-            state.sets[pool.range].reduce(Int64(0)) { sum, set in
-                set.drives.reduce(sum) { sum, drive in sum + ((drive?.online ?? false) ? drive?.freeBytes ?? 0 : 0) }
+        return Self.mostFree(freeBytes(ofPools: state))
+    }
+
+    /// Each pool's free bytes, each filesystem of each node counted once.
+    func freeBytes(ofPools state: State) -> [Int64] {
+        state.pools.map { pool in
+            var filesystems: [String: Int64] = [:]
+            for set in state.sets[pool.range] {
+                for case let drive? in set.drives where drive.online {
+                    guard let space = drive.space else { continue }
+                    let node = (drive as? RemoteDrive).map { "\($0.node)" } ?? options.nodeID
+                    filesystems["\(node)/\(space.filesystem)"] = space.free
+                }
             }
-        })
+            return filesystems.values.reduce(0, +)
+        }
     }
 
     /// The index of the largest figure (the first of equals).

@@ -38,7 +38,8 @@ extension ClusterBackend {
         let stripe = state.quorum.stripe(offline: offline)
         let needed = state.quorum.dataDrivesNeeded(offline: offline)
         let code = try ReedSolomon(dataShards: stripe.dataShards, parityShards: stripe.parityShards)
-        let slots = state.pools[set.pool].placement.shardOrder(key: String(decoding: located.key.key, as: UTF8.self))
+        // From the set itself: `state` may predate the pool `located` was found in.
+        let slots = Placement.shardOrder(key: String(decoding: located.key.key, as: UTF8.self), setSize: set.drives.count)
         let drives = set.drives
         // Only a drive in rotation when the write starts is tried; a shard "failed" on one
         // that was out is not that drive's failure, even if it is back by the end.

@@ -242,9 +242,10 @@ public protocol ClusterNodeLifecycle: Sendable {
     var ballotIndex: Int? { get }
     /// Given once the drives are open: what to call with the map's pools when a pool forms.
     func observePools(_ changed: @escaping @Sendable ([PoolLayout]) async -> Void)
-    /// Looks for a newer cluster map on the other members (a bucket names a pool this node
-    /// has not heard of); returns once it has asked.
-    func catchUp() async
+    /// Hands the backend (``observePools(_:)``) the pools of the newest map this node holds,
+    /// first asking the other members for a newer one when that map has fewer than `count`
+    /// pools (a bucket names a pool this node has not heard of); returns once it has.
+    func catchUp(toPools count: Int) async
 }
 
 /// Runs `work` every `interval` until graceful shutdown: the drive prober (CLUSTER.md §10,

@@ -1,10 +1,11 @@
 import Foundation
 import StowageCore
+import Synchronization
 
 /// A drive of this node in its erasure set: its catalog and shard files, reached directly.
 extension ClusterDrive: SetDrive {
     var name: String { path }
-    var freeBytes: Int64? { ClusterBackend.space(path)?.free }
+    var space: DriveSpace? { measuredSpace.withLock { $0 } }
 
     func replica(prefetch: InlinePrefetch) -> any RegisterReplica {
         ClusterDriveReplica(drive: self, prefetch: prefetch)

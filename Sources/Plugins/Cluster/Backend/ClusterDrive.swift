@@ -36,6 +36,9 @@ final class ClusterDrive: Sendable {
     /// not vote until healed (F2).
     let isVoter: Bool
     private let state: Mutex<State>
+    /// Measured at start and at each probe (statvfs can block on a failing mount: not on
+    /// every request).
+    let measuredSpace: Mutex<DriveSpace?>
     private let logger: Logger
     /// The catalog file this process opened at start.
     private let catalogIdentity: FileIdentity?
@@ -52,6 +55,7 @@ final class ClusterDrive: Sendable {
         self.logger = logger
         state = Mutex(State(catalog: catalog, online: catalog != nil, reason: reason, tracker: DriveHealthTracker(policy: policy)))
         catalogIdentity = catalog == nil ? nil : FileIdentity(path: layout.catalogPath)
+        measuredSpace = Mutex(ClusterBackend.space(path).map { DriveSpace(free: $0.free, filesystem: $0.filesystem) })
     }
 
     var catalog: DriveCatalog? { state.withLock { $0.online ? $0.catalog : nil } }
@@ -107,6 +111,8 @@ final class ClusterDrive: Sendable {
     /// Checks the drive through its path, not through descriptors held open: the directory
     /// must exist and hold this drive's own format.
     func probe() {
+        let measured = ClusterBackend.space(path).map { DriveSpace(free: $0.free, filesystem: $0.filesystem) }
+        measuredSpace.withLock { $0 = measured }
         let found = DriveFormatFile.read(drive: path)
         var problem: String?
         switch found {

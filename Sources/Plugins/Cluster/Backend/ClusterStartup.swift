@@ -78,6 +78,9 @@ struct ClusterStartup {
         let drives = options.drives.compactMap { path in byUUID.values.first { $0.path == path } }
         // The node's index in its ballots: the cluster map's append-only index; for drives
         // formed without a map, from the sorted node IDs of their pool.
+        if lifecycle?.pools() != nil && lifecycle?.ballotIndex == nil {
+            throw Refused(description: "the cluster map does not list node \(options.nodeID), so it has no index for its ballots")
+        }
         let nodeIndex = lifecycle?.ballotIndex ?? nodeIDs.firstIndex(of: options.nodeID) ?? 0
         guard let ballotIndex = UInt16(exactly: nodeIndex) else { throw Refused(description: "node index \(nodeIndex) does not fit a ballot") }
         let clock = try await makeClock(drives, nodeIndex: ballotIndex)
@@ -99,6 +102,9 @@ struct ClusterStartup {
         }
         guard pools.indices.contains(format.pool), pools[format.pool] == PoolLayout(format) else {
             throw Refused(description: "the drives' format (pool \(format.pool), deployment \(format.deploymentID)) is not what the cluster map holds for that pool")
+        }
+        if let problem = ClusterBackend.problem(in: pools, setSize: format.dataShards + format.parityShards) {
+            throw Refused(description: problem)
         }
         return pools
     }

@@ -11,8 +11,9 @@ protocol SetDrive: Sendable {
     /// Advisory, as ``RegisterReplica/isOnline``: a write raises parity for drives that are
     /// offline as it starts, and tries only the others.
     var online: Bool { get }
-    /// Free bytes on the drive, as last measured (nil: not known); where new buckets go.
-    var freeBytes: Int64? { get }
+    /// The drive's free space as its last probe measured it (nil: not known); where new
+    /// buckets go.
+    var space: DriveSpace? { get }
     /// This drive as the register coordinator reaches it.
     func replica(prefetch: InlinePrefetch) -> any RegisterReplica
     /// A new shard of `dataRef` in `slot`, for the erasure writer.
@@ -55,6 +56,13 @@ protocol SetDrive: Sendable {
     func collect(dataRef: [UInt8], token: [UInt8], slot: Int, fileParts: [Int]) async
     /// Lifts the run's condemnation, also on a drive now out of rotation.
     func release(dataRef: [UInt8], token: [UInt8]) async
+}
+
+/// A drive's free bytes and the filesystem they belong to (drives sharing one filesystem
+/// share its free bytes, which count once).
+struct DriveSpace: Sendable, Equatable {
+    var free: Int64
+    var filesystem: UInt64
 }
 
 /// What a drive stages: a shard file of a known length, or an inline shard (the whole

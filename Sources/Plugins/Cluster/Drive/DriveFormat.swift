@@ -10,7 +10,14 @@ import Foundation
 /// for (path, format) in zip(paths, formats) { try DriveFormatFile.write(format, drive: path, durable: true) }
 /// ```
 public struct DriveFormat: Codable, Sendable, Equatable {
-    public static let currentVersion = 1
+    /// The newest format this build reads. Version 2 marks a drive of pool 1 or later: a build
+    /// that knows one pool only (version 1) refuses such drives instead of serving a second
+    /// system set from them.
+    public static let currentVersion = 2
+
+    /// The version a drive of `pool` is written with (pool 0's drives stay readable by builds
+    /// that know one pool).
+    public static func version(forPool pool: Int) -> Int { pool == 0 ? 1 : 2 }
     public static let distributionAlgorithm = "siphash24-set/crc32c-rotation/v1"
 
     public var formatVersion: Int
@@ -60,7 +67,7 @@ public struct DriveFormat: Codable, Sendable, Equatable {
             let uuid = uuids[path]!
             let set = map.firstIndex { $0.contains(uuid) }!
             formats.append(DriveFormat(
-                formatVersion: currentVersion, clusterID: clusterID, deploymentID: deploymentID, pool: 0, set: set,
+                formatVersion: version(forPool: 0), clusterID: clusterID, deploymentID: deploymentID, pool: 0, set: set,
                 slot: map[set].firstIndex(of: uuid)!, driveUUID: uuid, sets: map, dataShards: dataShards,
                 parityShards: parityShards, chunkSize: chunkSize, distribution: distributionAlgorithm))
         }
@@ -85,7 +92,7 @@ public struct DriveFormat: Codable, Sendable, Equatable {
         return layout.sets.enumerated().flatMap { set, slots in
             slots.enumerated().map { index, slot in
                 (slot.node, slot.drive, DriveFormat(
-                    formatVersion: currentVersion, clusterID: clusterID, deploymentID: deploymentID, pool: 0, set: set,
+                    formatVersion: version(forPool: 0), clusterID: clusterID, deploymentID: deploymentID, pool: 0, set: set,
                     slot: index, driveUUID: uuids[slot]!, sets: map, dataShards: dataShards, parityShards: parityShards,
                     chunkSize: chunkSize, distribution: distributionAlgorithm, nodes: owners))
             }

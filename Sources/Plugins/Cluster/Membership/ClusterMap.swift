@@ -129,7 +129,7 @@ public struct ClusterMap: Codable, Sendable, Equatable {
         return pool.drives.filter { $0.value.node == node }.sorted { $0.value.path < $1.value.path }.map { uuid, slot in
             let set = pool.sets.firstIndex { $0.contains(uuid) }!
             return (slot.path, DriveFormat(
-                formatVersion: DriveFormat.currentVersion, clusterID: clusterID, deploymentID: pool.deploymentID, pool: poolIndex,
+                formatVersion: DriveFormat.version(forPool: poolIndex), clusterID: clusterID, deploymentID: pool.deploymentID, pool: poolIndex,
                 set: set, slot: pool.sets[set].firstIndex(of: uuid)!, driveUUID: uuid, sets: pool.sets, dataShards: dataShards,
                 parityShards: parityShards, chunkSize: chunkSize, distribution: DriveFormat.distributionAlgorithm, nodes: owners))
         }

@@ -50,8 +50,9 @@ enum DataVerb: String, Sendable {
     /// `discard` and `collect`: the comma-separated parts whose shard files go.
     static let parts = HTTPField.Name("stowage-parts")!
     static let until = HTTPField.Name("stowage-until")!
-    /// `probe`'s answer: the drive's free bytes.
+    /// `probe`'s answer: the drive's free bytes and its filesystem's ID.
     static let freeBytes = HTTPField.Name("stowage-free-bytes")!
+    static let filesystem = HTTPField.Name("stowage-filesystem")!
     /// `stage` and `stageLinked`: the register the data is staged for (hex scope, hex key).
     static let ownerScope = HTTPField.Name("stowage-owner-scope")!
     static let ownerKey = HTTPField.Name("stowage-owner-key")!
@@ -97,7 +98,10 @@ extension DriveRequestHandler {
         guard case .drive(let drive)? = lookup(uuid) else { return ClusterResponse(status: .notFound) }
         if verb == .probe {
             var fields = HTTPFields()
-            if let free = drive.freeBytes { fields[DataVerb.freeBytes] = String(free) }
+            if let space = drive.space {
+                fields[DataVerb.freeBytes] = String(space.free)
+                fields[DataVerb.filesystem] = String(space.filesystem)
+            }
             return ClusterResponse(status: drive.online ? .ok : .notFound, fields: fields)
         }
         if verb == .accepted {

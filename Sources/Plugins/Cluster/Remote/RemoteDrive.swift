@@ -19,7 +19,7 @@ final class RemoteDrive: SetDrive {
     let node: NodeID
     let driveUUID: String
     private let state = Mutex<(online: Bool, reason: String?)>((true, nil))
-    private let free = Mutex<Int64?>(nil)
+    private let measured = Mutex<DriveSpace?>(nil)
     /// Probes in a row that got no answer in time.
     private let silentProbes = Mutex(0)
     /// A drive whose node answers nothing is taken out after this many silent probes in a
@@ -37,7 +37,7 @@ final class RemoteDrive: SetDrive {
     var name: String { "\(node):\(driveUUID)" }
     var online: Bool { state.withLock { $0.online } }
     var reason: String? { state.withLock { $0.reason } }
-    var freeBytes: Int64? { free.withLock { $0 } }
+    var space: DriveSpace? { measured.withLock { $0 } }
 
     func replica(prefetch: InlinePrefetch) -> any RegisterReplica {
         RemoteDriveReplica(transport: transport, node: node, driveUUID: driveUUID) { [weak self] in self?.online ?? false }
@@ -47,15 +47,19 @@ final class RemoteDrive: SetDrive {
     /// Asks the node whether the drive is in rotation there; no answer within `deadline`
     /// takes the drive out (a stalled peer must not hold up the other drives' probes).
     func probe(deadline: Duration = .seconds(2)) async {
-        enum Outcome { case answered(free: Int64?), out(String), silent(String) }
+        enum Outcome { case answered(DriveSpace?), out(String), silent(String) }
         let transport = self.transport, node = self.node, request = self.request(.probe)
         let outcome: Outcome = await withTaskGroup(of: Outcome.self) { group in
             group.addTask {
                 do {
                     let response = try await transport.send(request, to: node)
                     await Self.drain(response.body)
-                    let free = response.fields[DataVerb.freeBytes].flatMap { Int64($0) }
-                    return response.status == .ok ? .answered(free: free) : .out("node \(node) reports the drive out of rotation")
+                    var space: DriveSpace?
+                    if let free = response.fields[DataVerb.freeBytes].flatMap({ Int64($0) }),
+                       let filesystem = response.fields[DataVerb.filesystem].flatMap({ UInt64($0) }) {
+                        space = DriveSpace(free: free, filesystem: filesystem)
+                    }
+                    return response.status == .ok ? .answered(space) : .out("node \(node) reports the drive out of rotation")
                 } catch ClusterTransportError.notDelivered(_, let reason) {
                     return .out("node \(node) cannot be reached: \(reason)")
                 } catch {
@@ -71,8 +75,8 @@ final class RemoteDrive: SetDrive {
             return first
         }
         switch outcome {
-        case .answered(let bytes):
-            if let bytes { free.withLock { $0 = bytes } }
+        case .answered(let space):
+            if let space { measured.withLock { $0 = space } }
             silentProbes.withLock { $0 = 0 }
             state.withLock { $0 = (true, nil) }
         case .out(let reason):
