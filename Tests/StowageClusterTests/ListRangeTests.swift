@@ -65,6 +65,17 @@ import Testing
         #expect(!complete)
         #expect(rows[1].accepted.value.tombstone)
         #expect(try drive.catalog.listRange(ListRangeRequest(scope: scope), isVoter: false) == .notVoter)
+        // With a delimiter: one row per common prefix (its first, a tombstone here), keys
+        // without one as usual.
+        let slash = Array("/".utf8)
+        let grouped = try drive.catalog.listRange(ListRangeRequest(scope: scope, delimiter: slash), isVoter: true)
+        #expect(keys(grouped) == ["a", "a/1!", "ab", "a\u{7F}", "b"])
+        if case .rows(_, let complete) = grouped { #expect(complete) }
+        let short = try drive.catalog.listRange(ListRangeRequest(scope: scope, limit: 2, delimiter: slash), isVoter: true)
+        #expect(keys(short) == ["a", "a/1!"])
+        if case .rows(_, let complete) = short { #expect(!complete) }
+        let inside = try drive.catalog.listRange(ListRangeRequest(scope: scope, prefix: Array("a/".utf8), delimiter: slash), isVoter: true)
+        #expect(keys(inside) == keys(prefixed))
     }
 
     @Test(.timeLimit(.minutes(1))) func wireRoundTripsAndRefusesDamage() async throws {
@@ -72,6 +83,9 @@ import Testing
         try await fill(drive.catalog, ["x/1", "x/2!", "y"])
         let request = ListRangeRequest(scope: scope, prefix: Array("x/".utf8), after: Array("x/0".utf8), limit: 17)
         #expect(AcceptorWire.decodeListRange(AcceptorWire.encode(request)) == request)
+        let grouped = ListRangeRequest(scope: scope, prefix: Array("x/".utf8), limit: 5, delimiter: Array("/".utf8))
+        #expect(AcceptorWire.decodeListRange(AcceptorWire.encode(grouped)) == grouped)
+        #expect(AcceptorWire.decodeListRange(AcceptorWire.encode(grouped) + [0]) == nil)
         let reply = try drive.catalog.listRange(request, isVoter: true)
         let bytes = AcceptorWire.encode(reply)
         #expect(AcceptorWire.decodeListRangeReply(bytes) == reply)

@@ -12,9 +12,14 @@ private func value(_ n: UInt64) -> RegisterValue { RegisterValue(writeID: WriteI
         let ballots = [b(1), b(1, 1), b(2), b(2, node: 3), Ballot(ms: 2, logical: 0, nodeIndex: 3, incarnation: 9), b(0xFFFF_FFFF_FFFF)]
         for x in ballots {
             #expect(Ballot(bytes: x.bytes) == x)
+            #expect(x.bytes.withUnsafeBytes { Ballot(raw: $0) } == x)
             for y in ballots { #expect((x < y) == x.bytes.lexicographicallyPrecedes(y.bytes)) }
         }
         #expect(Ballot(bytes: [1, 2, 3]) == nil)
+        #expect([UInt8](repeating: 1, count: 13).withUnsafeBytes { Ballot(raw: $0) } == nil)
+        let id = WriteID(high: 0x0102_0304_0506_0708, low: 0xF0E0_D0C0_B0A0_9080)
+        #expect(WriteID(bytes: id.bytes) == id && id.bytes.withUnsafeBytes { WriteID(raw: $0) } == id)
+        #expect([UInt8](repeating: 1, count: 15).withUnsafeBytes { WriteID(raw: $0) } == nil)
     }
 
     @Test func clockIsMonotoneAcrossWallClockJumps() {

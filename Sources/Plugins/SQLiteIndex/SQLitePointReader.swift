@@ -32,6 +32,14 @@ public final class SQLitePointReader: Sendable {
 
         public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
         public func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+        /// The blob's bytes in SQLite's own buffer (empty for NULL), valid only inside `body`:
+        /// no copy for what is decoded at once.
+        public func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+            let count = Int(sqlite3_column_bytes(statement, column))
+            guard count > 0, let base = sqlite3_column_blob(statement, column) else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+            return try body(UnsafeRawBufferPointer(start: base, count: count))
+        }
+
         /// Nil for NULL; an empty array for an empty blob.
         public func blob(_ column: Int32) -> [UInt8]? {
             guard !isNull(column) else { return nil }
@@ -67,6 +75,45 @@ public final class SQLitePointReader: Sendable {
     /// should carry its own LIMIT, since the connection is held for the whole scan).
     public func rows<T: Sendable>(_ sql: String, _ arguments: [Argument], _ map: (Row) throws -> T) throws -> [T] {
         try connection.withLock { try $0.rows(sql, arguments, limit: .max, map) }
+    }
+
+    /// Runs `sql` with `arguments` and hands `body` each row (not generic: a scan of
+    /// thousands of rows appends them to the caller's own array).
+    public func forEach(_ sql: String, _ arguments: [Argument], _ body: (Row) throws -> Void) throws {
+        try connection.withLock { _ = try $0.rows(sql, arguments, limit: .max) { row -> Void in try body(row) } }
+    }
+
+    /// Several statements that read one snapshot: `body`'s reads run inside one read
+    /// transaction (BEGIN … COMMIT), which takes the database's read lock once instead of once
+    /// per statement. Keep it short: the connection is held throughout.
+    ///
+    /// ```swift
+    /// let rows = try reader.inOneSnapshot { snapshot in
+    ///     try positions.compactMap { try snapshot.row("SELECT key FROM t WHERE key >= ? LIMIT 1", [.blob($0)]) { $0.blob(0) } }
+    /// }
+    /// ```
+    public func inOneSnapshot<T: Sendable>(_ body: (Snapshot) throws -> T) throws -> T {
+        try connection.withLock { connection in
+            try connection.execute("BEGIN")
+            do {
+                let result = try body(Snapshot(connection: connection))
+                try connection.execute("COMMIT")
+                return result
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// The reads of one ``inOneSnapshot(_:)``; valid only inside its closure.
+    public struct Snapshot {
+        fileprivate let connection: Connection
+
+        /// Runs `sql` with `arguments` and maps its first row (nil: no row).
+        public func row<T>(_ sql: String, _ arguments: [Argument], _ map: (Row) throws -> T) throws -> T? {
+            try connection.rows(sql, arguments, limit: 1, map).first
+        }
     }
 }
 
@@ -128,6 +175,11 @@ private final class Connection: @unchecked Sendable {
             }
         }
         return mapped
+    }
+
+    func execute(_ sql: String) throws {
+        let code = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard code == SQLITE_OK else { throw failure(code) }
     }
 
     private func prepared(_ sql: String) throws -> OpaquePointer {

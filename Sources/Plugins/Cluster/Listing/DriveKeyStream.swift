@@ -6,6 +6,11 @@ import StowageCore
 /// answers as a learner, makes `next` throw: it covers nothing, and the set decides whether
 /// the drives that did answer are enough.
 ///
+/// With a delimiter the drive answers one key per common prefix (``ListRangeRequest/delimiter``):
+/// a row that ``lastSkippedRest`` marks stands for its whole common prefix on this drive, and
+/// the stream then covers none of that prefix's later keys. The set knows when it needs them
+/// (the row's value is dead) and asks for them with ``resumeUngrouped(after:)``.
+///
 /// ```swift
 /// var stream = DriveKeyStream(replica: replica, scope: bucketID, prefix: Array("photos/".utf8))
 /// try await stream.seek(.atOrAfter(Array("photos/2024".utf8)))
@@ -18,6 +23,16 @@ struct DriveKeyStream: Sendable {
     let scope: [UInt8]
     let prefix: [UInt8]
     let pageSize: Int
+    let delimiter: [UInt8]?
+    /// Rows come with their values' payloads (``ListRangeRequest/values``).
+    var values = true
+    /// Fetches skip the rest of each common prefix (the delimiter given, and no
+    /// ``resumeUngrouped(after:)`` since the last seek).
+    private var grouping: Bool
+    /// The buffered page was fetched grouping.
+    private var pageGrouped = false
+    /// The row `next` returned last stands for the rest of its common prefix too.
+    private(set) var lastSkippedRest = false
     /// The next fetch's size: small right after a seek (a delimiter listing seeks past each
     /// common prefix and wants one key after it, not a thousand), doubling while the stream
     /// reads on.
@@ -28,12 +43,19 @@ struct DriveKeyStream: Sendable {
     private var from: ListingPosition?
     private var complete = false
 
-    init(replica: any RegisterReplica, scope: [UInt8], prefix: [UInt8], pageSize: Int = 1_000) {
+    init(replica: any RegisterReplica, scope: [UInt8], prefix: [UInt8], pageSize: Int = 1_000, delimiter: [UInt8]? = nil) {
         self.replica = replica
         self.scope = scope
         self.prefix = prefix
         self.pageSize = pageSize
+        self.delimiter = delimiter.flatMap { $0.isEmpty ? nil : $0 }
+        grouping = self.delimiter != nil
         limit = pageSize
+    }
+
+    /// Where the common prefix of `key` ends, under the delimiter (nil: none).
+    private func groupEnd(of key: [UInt8]) -> Int? {
+        delimiter.flatMap { KeyBytes.endOfFirst($0, in: key, from: prefix.count) }
     }
 
     /// Whether `next` must wait on another node (nothing fetched is left, the drive has
@@ -47,21 +69,36 @@ struct DriveKeyStream: Sendable {
             try await fetch()
         }
         defer { index += 1 }
+        lastSkippedRest = pageGrouped && groupEnd(of: rows[index].key) != nil
         return rows[index]
     }
 
+    /// Every row after `key`, the rest of its common prefix included, until the next seek:
+    /// the set found `key` (a row that stood for its common prefix) dead and needs the
+    /// prefix's later keys after all.
+    mutating func resumeUngrouped(after key: [UInt8]) {
+        rows = []
+        index = 0
+        complete = false
+        grouping = false
+        from = .after(key)
+        limit = min(pageSize, 16)
+    }
+
     mutating func seek(_ position: ListingPosition) {
+        grouping = delimiter != nil
         while index < rows.count, !position.admits(rows[index].key) { index += 1 }
         guard index == rows.count else { return }
         // Past everything fetched: the next fetch starts at the position (unless the drive
         // already said it has nothing more).
-        // The first seek (where the listing opens) keeps full pages.
-        if from != nil { limit = min(pageSize, 4) }
+        // The first seek (where the listing opens) keeps full pages, and so does a grouped
+        // stream (its rows are a common prefix each).
+        if from != nil && !grouping { limit = min(pageSize, 4) }
         from = position
     }
 
     private mutating func fetch() async throws {
-        var request = ListRangeRequest(scope: scope, prefix: prefix, limit: limit)
+        var request = ListRangeRequest(scope: scope, prefix: prefix, limit: limit, delimiter: grouping ? delimiter : nil, values: values)
         limit = min(pageSize, limit * 2)
         switch from {
         case .atOrAfter(let key)?: request.after = key; request.inclusive = true
@@ -70,8 +107,21 @@ struct DriveKeyStream: Sendable {
         }
         guard case .rows(let page, let done)? = await replica.listRange(request) else { throw Silent() }
         rows = page
+        // The wire does not say; this stream knows what it asked for.
+        if !values { for row in rows.indices { rows[row].hasValue = false } }
         index = 0
         complete = done
-        if let last = page.last { from = .after(last.key) }
+        pageGrouped = grouping
+        guard let last = page.last else { return }
+        if grouping, let end = groupEnd(of: last.key) {
+            // The drive went on past the last row's common prefix; so does the next fetch.
+            guard let next = KeyBytes.successor(of: Array(last.key[..<end])) else {
+                complete = true
+                return
+            }
+            from = .atOrAfter(next)
+        } else {
+            from = .after(last.key)
+        }
     }
 }

@@ -10,6 +10,12 @@ import StowageCore
 /// (that is all the rule needs); another joins, from where the listing has got to, when one
 /// goes silent. Fewer than R drives answering is a 503, never a silently short listing.
 ///
+/// A delimiter listing's drives answer one key per common prefix. A drive whose head is past
+/// a key it never sent still covers it, except inside a common prefix it skipped after
+/// sending that prefix's first key; that key is decided before any later one, and if it is
+/// dead (deleted, or never chosen) the drives that skipped are asked for the rest of the
+/// prefix, so every key is still decided from R drives that cover it.
+///
 /// ```swift
 /// var keys = SetKeySource(set: set, scope: bucketID, prefix: [], readQuorum: 3)
 /// while let (key, value) = try await keys.next() { ... }   // live values only
@@ -23,6 +29,8 @@ struct SetKeySource: OrderedKeySource {
     private let readQuorum: Int
     private var streams: [DriveKeyStream]
     private var heads: [ListedRow?]
+    /// The head stands for the rest of its common prefix on that drive.
+    private var headSkipped: [Bool]
     private var exhausted: [Bool]
     private var silent: [Bool]
     /// Drives whose streams the listing reads; the others stand by.
@@ -32,26 +40,46 @@ struct SetKeySource: OrderedKeySource {
 
     /// `only`: the slots the listing may read (DeleteBucket reads only drives that hold its
     /// fence); nil for every drive.
-    init(set: ClusterBackend.ErasureSet, scope: [UInt8], prefix: [UInt8], readQuorum: Int, pageSize: Int = 1_000, only: Set<Int>? = nil) {
+    init(
+        set: ClusterBackend.ErasureSet, scope: [UInt8], prefix: [UInt8], readQuorum: Int, pageSize: Int = 1_000, only: Set<Int>? = nil,
+        delimiter: [UInt8]? = nil
+    ) {
         index = set.index
         coordinator = set.coordinator
         self.scope = scope
         self.readQuorum = readQuorum
         // A drive known to be out of rotation is silent from the start: no request to it.
-        streams = set.coordinator.replicas.map { DriveKeyStream(replica: $0, scope: scope, prefix: prefix, pageSize: pageSize) }
+        streams = set.coordinator.replicas.map {
+            DriveKeyStream(replica: $0, scope: scope, prefix: prefix, pageSize: pageSize, delimiter: delimiter)
+        }
         heads = Array(repeating: nil, count: streams.count)
+        headSkipped = Array(repeating: false, count: streams.count)
         exhausted = Array(repeating: false, count: streams.count)
         silent = set.coordinator.replicas.enumerated().map { slot, replica in !replica.isOnline || !(only?.contains(slot) ?? true) }
         active = Array(repeating: false, count: streams.count)
-        for slot in streams.indices where !silent[slot] && active.filter({ $0 }).count < readQuorum { active[slot] = true }
+        var activated = 0
+        for slot in streams.indices where !silent[slot] && activated < readQuorum {
+            active[slot] = true
+            // One drive brings the values; the others say which keys they hold at which
+            // ballot (the value comes from a register read on the rare key where the newest
+            // copy is not the value drive's). A standby that joins brings values.
+            streams[slot].values = activated == 0
+            activated += 1
+        }
     }
 
     private func reading(_ slot: Int) -> Bool { active[slot] && !silent[slot] }
 
+    private var readingCount: Int {
+        var count = 0
+        for slot in streams.indices where reading(slot) { count += 1 }
+        return count
+    }
+
     /// Brings standby drives in while fewer than R active drives answer; true if any joined.
     private mutating func activateStandbys() -> Bool {
         var joined = false
-        while streams.indices.filter(reading).count < readQuorum,
+        while readingCount < readQuorum,
               let standby = streams.indices.first(where: { !active[$0] && !silent[$0] }) {
             active[standby] = true
             if let frontier { streams[standby].seek(frontier) }
@@ -64,7 +92,7 @@ struct SetKeySource: OrderedKeySource {
         while true {
             await fillHeads()
             if activateStandbys() { continue }
-            let answering = streams.indices.filter(reading).count
+            let answering = readingCount
             guard answering >= readQuorum else {
                 throw S3Error(.serviceUnavailable, message: "Only \(answering) of the \(streams.count) drives of erasure set \(index) answered the listing; \(readQuorum) are needed.")
             }
@@ -76,11 +104,19 @@ struct SetKeySource: OrderedKeySource {
             guard let key = smallest else { return nil }
             frontier = .after(key)
             var copies: [ListedRow] = []
+            var skipped: [Int] = []
             for slot in heads.indices where heads[slot]?.key == key {
                 copies.append(heads[slot]!)
+                if headSkipped[slot] { skipped.append(slot) }
                 heads[slot] = nil
             }
             if let value = try await resolve(key, copies), !value.value.tombstone { return (key, value) }
+            // Dead: the listing goes on inside this key's common prefix, which these drives
+            // skipped.
+            for slot in skipped {
+                streams[slot].resumeUngrouped(after: key)
+                exhausted[slot] = false
+            }
         }
     }
 
@@ -134,7 +170,9 @@ struct SetKeySource: OrderedKeySource {
 
     private mutating func take(_ result: Result<ListedRow?, any Error>, _ slot: Int) {
         switch result {
-        case .success(let row?): heads[slot] = row
+        case .success(let row?):
+            heads[slot] = row
+            headSkipped[slot] = streams[slot].lastSkippedRest
         case .success(nil): exhausted[slot] = true
         case .failure: silent[slot] = true
         }
@@ -143,7 +181,9 @@ struct SetKeySource: OrderedKeySource {
     private func resolve(_ key: [UInt8], _ copies: [ListedRow]) async throws -> AcceptedValue? {
         let newest = copies.max { $0.accepted.ballot < $1.accepted.ballot }!
         if copies.contains(where: { $0.chosen && $0.accepted.ballot == newest.accepted.ballot }) {
-            return newest.accepted
+            // A tombstone needs no payload; a live value needs a copy that brought it.
+            if newest.accepted.value.tombstone { return newest.accepted }
+            if let full = copies.first(where: { $0.hasValue && $0.accepted.ballot == newest.accepted.ballot }) { return full.accepted }
         }
         switch await coordinator.read(key: RegisterKey(scope: scope, key: key)) {
         case .found(let value): return value

@@ -1,3 +1,5 @@
+import StowageCore
+
 /// A coordinator's request to one drive about one key (CLUSTER.md §3, acceptor verbs).
 public enum AcceptorRequest: Sendable, Hashable {
     case prepare(Ballot)
@@ -81,13 +83,34 @@ public struct ListRangeRequest: Sendable, Hashable {
     /// key after a common prefix) starts there.
     public var inclusive: Bool
     public var limit: Int
+    /// A delimiter listing's delimiter: a key that holds it after the prefix is answered and
+    /// the rest of its common prefix skipped (the drive seeks past it), so a listing of a
+    /// hundred common prefixes reads a hundred rows, not every key under them. A key without
+    /// it after the prefix is answered as usual. Nil: every row.
+    public var delimiter: [UInt8]?
+    /// False: rows come without their values' payloads (a listing needs one drive's; the
+    /// others only say which keys they hold at which ballot). Tombstones and write IDs come
+    /// either way.
+    public var values: Bool
 
-    public init(scope: [UInt8], prefix: [UInt8] = [], after: [UInt8]? = nil, inclusive: Bool = false, limit: Int = 1_000) {
+    public init(
+        scope: [UInt8], prefix: [UInt8] = [], after: [UInt8]? = nil, inclusive: Bool = false, limit: Int = 1_000, delimiter: [UInt8]? = nil,
+        values: Bool = true
+    ) {
+        self.values = values
         self.scope = scope
         self.prefix = prefix
         self.after = after
         self.inclusive = inclusive
         self.limit = limit
+        self.delimiter = delimiter.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The end of the common prefix `key` rolls up into under this request's delimiter (nil:
+    /// the key stands alone).
+    public func groupEnd(of key: [UInt8]) -> Int? {
+        guard let delimiter else { return nil }
+        return KeyBytes.endOfFirst(delimiter, in: key, from: prefix.count)
     }
 }
 
@@ -96,11 +119,14 @@ public struct ListedRow: Sendable, Hashable {
     public var key: [UInt8]
     public var accepted: AcceptedValue
     public var chosen: Bool
+    /// False when the drive was asked for rows without values (the payload is left empty).
+    public var hasValue: Bool
 
-    public init(key: [UInt8], accepted: AcceptedValue, chosen: Bool) {
+    public init(key: [UInt8], accepted: AcceptedValue, chosen: Bool, hasValue: Bool = true) {
         self.key = key
         self.accepted = accepted
         self.chosen = chosen
+        self.hasValue = hasValue
     }
 }
 

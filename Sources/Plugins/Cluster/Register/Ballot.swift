@@ -50,12 +50,22 @@ public struct Ballot: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Decodes ``bytes``; nil unless exactly 14 bytes.
     public init?(bytes: some Collection<UInt8>) {
-        let b = Array(bytes)
-        guard b.count == 14 else { return nil }
-        func word(_ range: Range<Int>) -> UInt64 { b[range].reduce(0) { $0 << 8 | UInt64($1) } }
+        // Read in place: a listing decodes thousands of these from SQLite's buffers.
+        guard bytes.count == 14 else { return nil }
+        var iterator = bytes.makeIterator()
+        func word(_ count: Int) -> UInt64 { (0..<count).reduce(0) { value, _ in value << 8 | UInt64(iterator.next()!) } }
+        let ms = word(6), logical = UInt16(word(2)), nodeIndex = UInt16(word(2)), incarnation = UInt32(word(4))
+        self.init(ms: ms, logical: logical, nodeIndex: nodeIndex, incarnation: incarnation)
+    }
+
+    /// Decodes 14 bytes in place (a listing reads thousands from SQLite's buffers).
+    public init?(raw: UnsafeRawBufferPointer) {
+        guard raw.count == 14 else { return nil }
+        let high = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         self.init(
-            ms: word(0..<6), logical: UInt16(word(6..<8)), nodeIndex: UInt16(word(8..<10)),
-            incarnation: UInt32(word(10..<14)))
+            ms: high >> 16, logical: UInt16(truncatingIfNeeded: high),
+            nodeIndex: UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt16.self)),
+            incarnation: UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 10, as: UInt32.self)))
     }
 
     public var description: String { "\(ms).\(logical)@\(nodeIndex)/\(String(incarnation, radix: 16))" }
@@ -89,9 +99,17 @@ public struct WriteID: Sendable, Hashable, CustomStringConvertible {
     }
 
     public init?(bytes: some Collection<UInt8>) {
-        let b = Array(bytes)
-        guard b.count == 16 else { return nil }
-        high = b[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
-        low = b[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
+        guard bytes.count == 16 else { return nil }
+        var iterator = bytes.makeIterator()
+        func word() -> UInt64 { (0..<8).reduce(0) { value, _ in value << 8 | UInt64(iterator.next()!) } }
+        high = word()
+        low = word()
+    }
+
+    /// Decodes 16 bytes in place.
+    public init?(raw: UnsafeRawBufferPointer) {
+        guard raw.count == 16 else { return nil }
+        high = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        low = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
     }
 }

@@ -91,6 +91,11 @@ public enum AcceptorWire {
         out.byte(request.after == nil ? 0 : request.inclusive ? 2 : 1)
         if let after = request.after { out.bytes(after) }
         out.uint64(UInt64(max(0, request.limit)))
+        // Absent (an older sender): every row, with values.
+        if request.delimiter != nil || !request.values {
+            out.bytes(request.delimiter ?? [])
+            out.byte(request.values ? 1 : 0)
+        }
         return out.buffer
     }
 
@@ -99,8 +104,15 @@ public enum AcceptorWire {
         guard let scope = input.bytes(), let prefix = input.bytes(), let has = input.byte(), has <= 2 else { return nil }
         var after: [UInt8]?
         if has >= 1 { guard let a = input.bytes() else { return nil }; after = a }
-        guard let limit = input.uint64(), limit <= 1_000_000, input.atEnd else { return nil }
-        return ListRangeRequest(scope: scope, prefix: prefix, after: after, inclusive: has == 2, limit: Int(limit))
+        guard let limit = input.uint64(), limit <= 1_000_000 else { return nil }
+        var delimiter: [UInt8]?
+        var values = true
+        if !input.atEnd {
+            guard let d = input.bytes(), let v = input.byte(), v <= 1, input.atEnd else { return nil }
+            (delimiter, values) = (d, v == 1)
+        }
+        return ListRangeRequest(
+            scope: scope, prefix: prefix, after: after, inclusive: has == 2, limit: Int(limit), delimiter: delimiter, values: values)
     }
 
     public static func encode(_ reply: ListRangeReply) -> [UInt8] {

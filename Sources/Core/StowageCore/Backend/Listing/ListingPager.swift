@@ -73,14 +73,18 @@ public struct ListingPager<Entry> {
     /// Where the source opens; `nil` when the page is empty without reading anything.
     public let start: ListingPosition?
 
-    private var entries: [Entry] = []
-    private var prefixes: [String] = []
-    private var last: String?
-    private var lastWasPrefix = false
+    // Internal and inlinable (as `offer` is): a listing calls `offer` per key, and a backend
+    // in another module runs it specialized to its entry type rather than through generic
+    // witnesses.
+    @usableFromInline var entries: [Entry] = []
+    @usableFromInline var prefixes: [String] = []
+    /// The last key or common prefix, decoded only when a page needs it.
+    @usableFromInline var last: [UInt8]?
+    @usableFromInline var lastWasPrefix = false
     /// The common prefix most recently emitted: keys under it are skipped.
-    private var rolledUp: [UInt8]?
-    private var truncated = false
-    private var finished = false
+    @usableFromInline var rolledUp: [UInt8]?
+    @usableFromInline var truncated = false
+    @usableFromInline var finished = false
 
     /// - Parameters:
     ///   - marker: ListObjects' `marker`/`start-after`/continuation key, or ListMultipartUploads'
@@ -113,6 +117,7 @@ public struct ListingPager<Entry> {
     }
 
     /// Offers the source's next key; `entry` is made only if the key is emitted as an entry.
+    @inlinable
     public mutating func offer(_ key: [UInt8], entry: () throws -> Entry) rethrows -> Step {
         if finished { return .done }
         guard key.starts(with: prefix) else {
@@ -134,25 +139,27 @@ public struct ListingPager<Entry> {
             // A valid UTF-8 delimiter matches only at character boundaries: this decodes losslessly.
             let text = String(decoding: common, as: UTF8.self)
             prefixes.append(text)
-            last = text
+            last = common
             lastWasPrefix = true
             rolledUp = common
             return KeyBytes.successor(of: common).map { .seek(.atOrAfter($0)) } ?? finish()
         }
         entries.append(try entry())
-        last = String(decoding: key, as: UTF8.self)
+        last = key
         lastWasPrefix = false
         return .next
     }
 
-    private mutating func finish() -> Step {
+    @inlinable
+    mutating func finish() -> Step {
         finished = true
         return .done
     }
 
     /// The page as it stands: call it after `.done`, or when the source has run out.
     public var page: Page {
-        Page(entries: entries, commonPrefixes: prefixes, isTruncated: truncated, nextMarker: truncated ? last : nil,
+        Page(entries: entries, commonPrefixes: prefixes, isTruncated: truncated,
+             nextMarker: truncated ? last.map { String(decoding: $0, as: UTF8.self) } : nil,
              endsWithCommonPrefix: lastWasPrefix)
     }
 }

@@ -26,16 +26,19 @@ public protocol OrderedKeySource {
 public struct MergedKeyCursor<Source: OrderedKeySource>: OrderedKeySource {
     public typealias Value = [(source: Int, value: Source.Value)]
 
-    private var sources: [Source]
-    private var heads: [(key: [UInt8], value: Source.Value)?]
-    private var exhausted: [Bool]
+    // Inlinable: it runs per key of a listing, specialized in the backend's module.
+    @usableFromInline var sources: [Source]
+    @usableFromInline var heads: [(key: [UInt8], value: Source.Value)?]
+    @usableFromInline var exhausted: [Bool]
 
+    @inlinable
     public init(_ sources: [Source]) {
         self.sources = sources
         self.heads = Array(repeating: nil, count: sources.count)
         self.exhausted = Array(repeating: false, count: sources.count)
     }
 
+    @inlinable
     public mutating func next() async throws -> (key: [UInt8], value: Value)? {
         for index in sources.indices where heads[index] == nil && !exhausted[index] {
             if let head = try await sources[index].next() { heads[index] = head } else { exhausted[index] = true }
@@ -56,6 +59,7 @@ public struct MergedKeyCursor<Source: OrderedKeySource>: OrderedKeySource {
         return (smallest, copies)
     }
 
+    @inlinable
     public mutating func seek(_ position: ListingPosition) async throws {
         for index in sources.indices {
             if let head = heads[index], position.admits(head.key) { continue }
@@ -69,6 +73,7 @@ public struct MergedKeyCursor<Source: OrderedKeySource>: OrderedKeySource {
 extension ListingPager {
     /// Reads one page from `source`: seeks it to ``start``, offers keys until the page is done
     /// or the source runs out, following the pager's seeks.
+    @inlinable
     public mutating func fill<Source: OrderedKeySource>(
         from source: inout Source, entry: ([UInt8], Source.Value) throws -> Entry
     ) async throws -> Page {
