@@ -95,14 +95,14 @@ public final class SQLitePointReader: Sendable {
     public func inOneSnapshot<T: Sendable>(_ body: (Snapshot) throws -> T) throws -> T {
         try connection.withLock { connection in
             try connection.execute("BEGIN")
-            do {
-                let result = try body(Snapshot(connection: connection))
-                try connection.execute("COMMIT")
-                return result
-            } catch {
-                try? connection.execute("ROLLBACK")
-                throw error
+            defer {
+                // Never left inside the transaction: every later read would see this snapshot.
+                if !connection.inAutocommit { try? connection.execute("ROLLBACK") }
+                if !connection.inAutocommit { connection.reopen() }
             }
+            let result = try body(Snapshot(connection: connection))
+            try connection.execute("COMMIT")
+            return result
         }
     }
 
@@ -120,12 +120,28 @@ public final class SQLitePointReader: Sendable {
 /// One connection and its prepared statements.
 ///
 /// `@unchecked Sendable`: the pointers are used by one thread at a time. The only reference
-/// is inside the reader's mutex, and every use (`row`, `close`) runs within `withLock`.
+/// is inside the reader's mutex, and every use (`row`, `close`, a snapshot's reads inside its closure) runs within `withLock`.
 private final class Connection: @unchecked Sendable {
     private var handle: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
+    private let path: String
+    private let cacheKiB: Int
 
     init(path: String, cacheKiB: Int) throws {
+        self.path = path
+        self.cacheKiB = cacheKiB
+        try open()
+    }
+
+    var inAutocommit: Bool { handle.map { sqlite3_get_autocommit($0) != 0 } ?? true }
+
+    /// A connection stuck in a transaction starts over (closed and opened again).
+    func reopen() {
+        close()
+        try? open()
+    }
+
+    private func open() throws {
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
         let opened = sqlite3_open_v2(path, &db, flags, nil)

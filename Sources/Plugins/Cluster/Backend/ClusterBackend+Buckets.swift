@@ -130,7 +130,7 @@ extension ClusterBackend {
         do {
             for (set, slots) in zip(sets, fenced) {
                 // The first live key of the set, resolved with the read rule, is enough.
-                var keys = SetKeySource(set: set, scope: scope, prefix: [], readQuorum: state.quorum.readQuorum, only: slots)
+                var keys = SetKeySource(set: set, scope: scope, prefix: [], readQuorum: state.quorum.readQuorum, only: slots, needsValues: false)
                 if try await keys.next() != nil { throw S3Error(.bucketNotEmpty).with("BucketName", name) }
             }
             // No object of the bucket can be chosen now: its uploads go as they are.

@@ -11,8 +11,9 @@ extension ClusterBackend {
         var pager = ListingPager<ObjectInfo>(prefix: query.prefix, delimiter: query.delimiter, marker: query.after, maxKeys: query.maxKeys)
         guard pager.start != nil else { return ListObjectsPage(pager.page) }
         let scope = Array(record.id)
-        // A page needs maxKeys + 1 keys at most (the last says whether it is truncated).
-        let pageSize = max(1, min(1_000, query.maxKeys + 1))
+        // A grouped fetch costs a seek per common prefix on the drive: no more than the page
+        // can use (maxKeys + 1, the last saying whether it is truncated), and a few more.
+        let pageSize = pager.delimiter == nil ? 1_000 : max(16, min(1_000, query.maxKeys) + 1)
         var keys = MergedKeyCursor(try await pool(of: record, state: state).1.sets(ofPool: record.pool).map {
             SetKeySource(
                 set: $0, scope: scope, prefix: pager.prefix, readQuorum: state.quorum.readQuorum, pageSize: pageSize, delimiter: pager.delimiter)

@@ -19,7 +19,7 @@ extension DriveCatalog {
             inclusive = request.inclusive
         }
         let upper = KeyBytes.successor(of: request.prefix)
-        if request.delimiter != nil {
+        if let delimiter = request.delimiter, !delimiter.isEmpty {
             return try groupedRange(request, from: lower, inclusive: inclusive, upper: upper, limit: limit)
         }
         var sql = "SELECT \(Self.columns(request)) FROM registers WHERE scope = ? AND key \(inclusive ? ">=" : ">") ? "

@@ -33,6 +33,8 @@ struct DriveKeyStream: Sendable {
     private var pageGrouped = false
     /// The row `next` returned last stands for the rest of its common prefix too.
     private(set) var lastSkippedRest = false
+    /// That common prefix, while it does.
+    private(set) var lastSkippedGroup: [UInt8]?
     /// The next fetch's size: small right after a seek (a delimiter listing seeks past each
     /// common prefix and wants one key after it, not a thousand), doubling while the stream
     /// reads on.
@@ -69,7 +71,9 @@ struct DriveKeyStream: Sendable {
             try await fetch()
         }
         defer { index += 1 }
-        lastSkippedRest = pageGrouped && groupEnd(of: rows[index].key) != nil
+        let end = pageGrouped ? groupEnd(of: rows[index].key) : nil
+        lastSkippedRest = end != nil
+        lastSkippedGroup = end.map { Array(rows[index].key[..<$0]) }
         return rows[index]
     }
 
@@ -81,11 +85,29 @@ struct DriveKeyStream: Sendable {
         index = 0
         complete = false
         grouping = false
+        lastSkippedGroup = nil
         from = .after(key)
         limit = min(pageSize, 16)
     }
 
+    /// Drops what was fetched and reads on from `position` (a seek into a common prefix this
+    /// stream skipped part of).
+    mutating func reopen(at position: ListingPosition) {
+        rows = []
+        index = 0
+        complete = false
+        grouping = delimiter != nil
+        lastSkippedGroup = nil
+        from = position
+    }
+
     mutating func seek(_ position: ListingPosition) {
+        // Into the prefix the last row stood for: what was fetched after it skipped keys the
+        // position wants.
+        if let group = lastSkippedGroup, position.key.starts(with: group) {
+            reopen(at: position)
+            return
+        }
         grouping = delimiter != nil
         while index < rows.count, !position.admits(rows[index].key) { index += 1 }
         guard index == rows.count else { return }

@@ -29,8 +29,15 @@ struct SetKeySource: OrderedKeySource {
     private let readQuorum: Int
     private var streams: [DriveKeyStream]
     private var heads: [ListedRow?]
-    /// The head stands for the rest of its common prefix on that drive.
-    private var headSkipped: [Bool]
+    /// The head stands for the rest of its common prefix on that drive (which prefix).
+    private var headGroup: [[UInt8]?]
+    /// The common prefix the drive's last decided key stood for, if it did: a seek into it
+    /// must read that drive again from there.
+    private var decidedGroup: [[UInt8]?]
+    /// Callers that want values (listings, statistics) rather than liveness alone.
+    private let needsValues: Bool
+    /// Live keys whose newest copy came without its value (each a register read).
+    private var valueMisses = 0
     private var exhausted: [Bool]
     private var silent: [Bool]
     /// Drives whose streams the listing reads; the others stand by.
@@ -42,8 +49,9 @@ struct SetKeySource: OrderedKeySource {
     /// fence); nil for every drive.
     init(
         set: ClusterBackend.ErasureSet, scope: [UInt8], prefix: [UInt8], readQuorum: Int, pageSize: Int = 1_000, only: Set<Int>? = nil,
-        delimiter: [UInt8]? = nil
+        delimiter: [UInt8]? = nil, needsValues: Bool = true
     ) {
+        self.needsValues = needsValues
         index = set.index
         coordinator = set.coordinator
         self.scope = scope
@@ -53,7 +61,8 @@ struct SetKeySource: OrderedKeySource {
             DriveKeyStream(replica: $0, scope: scope, prefix: prefix, pageSize: pageSize, delimiter: delimiter)
         }
         heads = Array(repeating: nil, count: streams.count)
-        headSkipped = Array(repeating: false, count: streams.count)
+        headGroup = Array(repeating: nil, count: streams.count)
+        decidedGroup = Array(repeating: nil, count: streams.count)
         exhausted = Array(repeating: false, count: streams.count)
         silent = set.coordinator.replicas.enumerated().map { slot, replica in !replica.isOnline || !(only?.contains(slot) ?? true) }
         active = Array(repeating: false, count: streams.count)
@@ -69,6 +78,8 @@ struct SetKeySource: OrderedKeySource {
     }
 
     private func reading(_ slot: Int) -> Bool { active[slot] && !silent[slot] }
+
+    static let valueMissesTolerated = 8
 
     private var readingCount: Int {
         var count = 0
@@ -107,7 +118,8 @@ struct SetKeySource: OrderedKeySource {
             var skipped: [Int] = []
             for slot in heads.indices where heads[slot]?.key == key {
                 copies.append(heads[slot]!)
-                if headSkipped[slot] { skipped.append(slot) }
+                if headGroup[slot] != nil { skipped.append(slot) }
+                decidedGroup[slot] = headGroup[slot]
                 heads[slot] = nil
             }
             if let value = try await resolve(key, copies), !value.value.tombstone { return (key, value) }
@@ -116,6 +128,7 @@ struct SetKeySource: OrderedKeySource {
             for slot in skipped {
                 streams[slot].resumeUngrouped(after: key)
                 exhausted[slot] = false
+                decidedGroup[slot] = nil
             }
         }
     }
@@ -123,6 +136,14 @@ struct SetKeySource: OrderedKeySource {
     mutating func seek(_ position: ListingPosition) async throws {
         frontier = position
         for slot in streams.indices where reading(slot) {
+            if let group = decidedGroup[slot], position.key.starts(with: group) {
+                // Into a prefix this drive skipped after the key it stood for: from there again.
+                heads[slot] = nil
+                exhausted[slot] = false
+                decidedGroup[slot] = nil
+                streams[slot].reopen(at: position)
+                continue
+            }
             if let head = heads[slot], position.admits(head.key) { continue }
             heads[slot] = nil
             if !exhausted[slot] { streams[slot].seek(position) }
@@ -172,18 +193,25 @@ struct SetKeySource: OrderedKeySource {
         switch result {
         case .success(let row?):
             heads[slot] = row
-            headSkipped[slot] = streams[slot].lastSkippedRest
+            headGroup[slot] = streams[slot].lastSkippedGroup
         case .success(nil): exhausted[slot] = true
         case .failure: silent[slot] = true
         }
     }
 
-    private func resolve(_ key: [UInt8], _ copies: [ListedRow]) async throws -> AcceptedValue? {
+    private mutating func resolve(_ key: [UInt8], _ copies: [ListedRow]) async throws -> AcceptedValue? {
         let newest = copies.max { $0.accepted.ballot < $1.accepted.ballot }!
         if copies.contains(where: { $0.chosen && $0.accepted.ballot == newest.accepted.ballot }) {
-            // A tombstone needs no payload; a live value needs a copy that brought it.
-            if newest.accepted.value.tombstone { return newest.accepted }
+            // A tombstone needs no payload; a live value needs a copy that brought it, unless
+            // the caller asks only whether the key is live.
+            if newest.accepted.value.tombstone || !needsValues { return newest.accepted }
             if let full = copies.first(where: { $0.hasValue && $0.accepted.ballot == newest.accepted.ballot }) { return full.accepted }
+            // The value drive lags (it was out, say): after a few such keys every drive
+            // brings values, instead of a register read per key.
+            valueMisses += 1
+            if valueMisses == Self.valueMissesTolerated {
+                for slot in streams.indices where active[slot] { streams[slot].values = true }
+            }
         }
         switch await coordinator.read(key: RegisterKey(scope: scope, key: key)) {
         case .found(let value): return value
