@@ -42,14 +42,7 @@ import Testing
     }
 
     private func read(_ backend: ClusterBackend, _ address: ObjectAddress) async throws -> [UInt8] {
-        let result = try await backend.getObject(address, options: GetObjectOptions())
-        var out = ByteBuffer()
-        switch result.content {
-        case .bytes(let buffer): out = buffer
-        case .stream(let body, _): for try await piece in body { out.writeImmutableBuffer(piece) }
-        default: break
-        }
-        return Array(out.readableBytesView)
+        try await backend.bytes(of: address)
     }
 
     private func shardFiles(_ staged: (versionID: [UInt8], located: ClusterBackend.Located, part: ObjectManifest.Part)) -> Int {

@@ -64,14 +64,7 @@ import Testing
     }
 
     private func get(_ backend: ClusterBackend, _ key: String, range: RangeRequest? = nil) async throws -> [UInt8] {
-        let result = try await backend.getObject(ObjectAddress(bucket: "three", key: key), options: GetObjectOptions(range: range))
-        var out = ByteBuffer()
-        switch result.content {
-        case .bytes(let buffer): out = buffer
-        case .stream(let body, _): for try await piece in body { out.writeImmutableBuffer(piece) }
-        default: break
-        }
-        return Array(out.readableBytesView)
+        try await backend.bytes(of: ObjectAddress(bucket: "three", key: key), options: GetObjectOptions(range: range))
     }
 
     /// Polls `done` until it holds or the tries run out (the caller checks the state after).

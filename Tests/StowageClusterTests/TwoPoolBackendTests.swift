@@ -105,14 +105,7 @@ import Testing
     }
 
     private func get(_ backend: ClusterBackend, _ bucket: String, _ key: String) async throws -> [UInt8] {
-        let result = try await backend.getObject(ObjectAddress(bucket: bucket, key: key), options: GetObjectOptions())
-        var out = ByteBuffer()
-        switch result.content {
-        case .bytes(let buffer): out = buffer
-        case .stream(let body, _): for try await piece in body { out.writeImmutableBuffer(piece) }
-        default: break
-        }
-        return Array(out.readableBytesView)
+        try await backend.bytes(of: ObjectAddress(bucket: bucket, key: key))
     }
 
     private func keys(_ backend: ClusterBackend, _ bucket: String) async throws -> [String] {
