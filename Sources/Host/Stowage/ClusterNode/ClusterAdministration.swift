@@ -33,6 +33,7 @@ public enum ClusterAdministration {
     public static func initialize(_ configuration: StowageConfiguration) throws -> String {
         let state = NodeStateDirectory(configuration)
         guard !state.isMember else { throw Refused(description: "\(state.path) already holds a cluster identity") }
+        try refuseDrivesOfAnotherMembership(configuration)
         let node = try member(configuration)
         let clusterID = "c-" + UUID().uuidString.lowercased().prefix(8)
         let authority = try ClusterCertificateAuthority.generate(clusterID: clusterID)
@@ -71,6 +72,7 @@ public enum ClusterAdministration {
     public static func join(_ configuration: StowageConfiguration, token text: String, seeds: [String]) async throws -> String {
         let state = NodeStateDirectory(configuration)
         guard !state.isMember else { throw Refused(description: "\(state.path) already holds a cluster identity") }
+        try refuseDrivesOfAnotherMembership(configuration)
         let token = try JoinToken(parsing: text)
         let node = try member(configuration)
         guard !seeds.isEmpty else { throw Refused(description: "no seed to join through: pass --seed host:port or set cluster.seedNodes") }
@@ -169,6 +171,18 @@ public enum ClusterAdministration {
 
     /// A fresh formation secret: 32 random bytes, hex.
     public static func newFormationSecret() -> String { StowageCore.Hex.encode(SecureRandom.bytes(32)) }
+
+    /// Before forming or joining: a drive that already carries a cluster's format is refused.
+    /// This node was a member and has lost its state directory, and forming or joining anew
+    /// would found a second cluster over the first one's drives (restore the state directory
+    /// instead).
+    static func refuseDrivesOfAnotherMembership(_ configuration: StowageConfiguration) throws {
+        for path in configuration.cluster.drives.paths {
+            if case .formatted(let format) = DriveFormatFile.read(drive: path) {
+                throw Refused(description: "drive \(path) already belongs to cluster \(format.clusterID) (pool \(format.pool), drive \(format.driveUUID)), but \(NodeStateDirectory(configuration).path) holds no identity for it: restore this node's state directory instead of forming or joining a cluster anew")
+            }
+        }
+    }
 
     /// This node as the map lists it: its ID (configured, else generated), QUIC address and drives.
     static func member(_ configuration: StowageConfiguration) throws -> ClusterMap.Member {
