@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import StowageCore
 import StowageInProcessTransport
@@ -76,6 +77,25 @@ import Testing
         if case .rows(_, let complete) = short { #expect(!complete) }
         let inside = try drive.catalog.listRange(ListRangeRequest(scope: scope, prefix: Array("a/".utf8), delimiter: slash), isVoter: true)
         #expect(keys(inside) == keys(prefixed))
+    }
+
+    /// A row that does not decode fails the listing with its key, whole or grouped, with or
+    /// without values: never a short page.
+    @Test(.timeLimit(.minutes(1))) func aRowThatDoesNotDecodeFailsTheListing() async throws {
+        let drive = try Catalog()
+        try await fill(drive.catalog, ["a", "b/1", "c"])
+        try await drive.catalog.pool.write { db in
+            try db.execute(sql: "UPDATE registers SET ballot = x'01' WHERE key = ?", arguments: [Data("b/1".utf8)])
+        }
+        for request in [
+            ListRangeRequest(scope: scope), ListRangeRequest(scope: scope, values: false),
+            ListRangeRequest(scope: scope, delimiter: Array("/".utf8)),
+        ] {
+            #expect { try drive.catalog.listRange(request, isVoter: true) } throws: { error in
+                (error as? DriveCatalog.CorruptRow)?.key?.key == Array("b/1".utf8)
+            }
+        }
+        #expect(keys(try drive.catalog.listRange(ListRangeRequest(scope: scope, limit: 1), isVoter: true)) == ["a"])
     }
 
     @Test(.timeLimit(.minutes(1))) func wireRoundTripsAndRefusesDamage() async throws {

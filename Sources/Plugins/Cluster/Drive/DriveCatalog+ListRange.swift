@@ -33,10 +33,17 @@ extension DriveCatalog {
         // On the catalog's own read connection, by column index: a page of a thousand rows
         // through GRDB's named-column rows cost more than the rest of a listing.
         let values = request.values
-        var rows: [(key: [UInt8], row: ListedRow?)] = []
+        var rows: [ListedRow] = []
         rows.reserveCapacity(limit)
-        try points.forEach(sql, arguments) { rows.append(Self.listedRow($0, values: values)) }
-        return .rows(try Self.checked(rows, scope: request.scope), complete: rows.count < limit)
+        var scanned = 0
+        var corrupt: [UInt8]?
+        try points.forEach(sql, arguments) { row in
+            scanned += 1
+            let (key, listed) = Self.listedRow(row, values: values)
+            if let listed { rows.append(listed) } else if corrupt == nil { corrupt = key }
+        }
+        if let corrupt { throw CorruptRow(key: RegisterKey(scope: request.scope, key: corrupt)) }
+        return .rows(rows, complete: scanned < limit)
     }
 
     /// Up to `limit` rows, each the first at or after the position, the position moving past
