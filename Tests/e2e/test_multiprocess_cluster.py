@@ -258,12 +258,13 @@ def test_expand_adds_a_pool_that_new_buckets_use_and_every_node_serves_both(clus
         spares.append(node)
     cluster.nodes.extend(spares)  # stopped with the others
     files_before = shard_files(spares)
-    out = a.cli("expand")
+    # Any serving member forms a later pool, through the map register (not only the founder).
+    out = cluster.nodes[1].cli("expand")
     assert out.returncode == 0 and b"formed pool 1" in out.stdout, out.stderr
     for node in spares:
         node.wait_ready(60)
     assert shard_files(spares) == files_before == 0
-    # Every member learns of pool 1 (the founder from its map file, the others by heartbeat).
+    # Every member learns of pool 1 (by heartbeat, then from the register or another member).
     for node in cluster.nodes:
         deadline = time.monotonic() + 20
         while [s.get("pool") for s in node.status()["sets"]] != [0, 1, 1]:
@@ -309,6 +310,60 @@ def test_expand_adds_a_pool_that_new_buckets_use_and_every_node_serves_both(clus
     cluster.nodes[1].client().delete_bucket(Bucket=new_bucket)
     with pytest.raises(ClientError):
         a.client().head_bucket(Bucket=new_bucket)
+
+
+def test_the_map_changes_through_its_register_while_the_founder_is_down(cluster, tmp_path):
+    """The cluster map is a register in the system set (CLUSTER.md §9): with the node that
+    formed the cluster killed, another member forms a pool from the spares that joined
+    earlier; the new nodes serve; the founder, restarted with its older map file, takes the
+    register's map and serves the new pool too. A second expand finds no spares and changes
+    nothing."""
+    from multinode import Node, free_udp_port
+
+    a, b, c = cluster.nodes
+    spares = []
+    for index, name in enumerate(["node-p", "node-q", "node-r"]):
+        node = Node(name, tmp_path / f"spare{index}", 2, free_udp_port())
+        node.root.mkdir(parents=True)
+        node.write_config([a.quic_address, b.quic_address])
+        cluster.join(node)
+        node.spawn()
+        spares.append(node)
+    cluster.nodes.extend(spares)  # stopped with the others
+    epoch = a.status()["membership"]["epoch"]  # the joins went through the founder
+    a.kill(signal.SIGKILL)
+    out = c.cli("expand")
+    assert out.returncode == 0 and b"formed pool 1" in out.stdout, out.stderr
+    assert b"map epoch %d" % (epoch + 1) in out.stdout, out.stdout
+    for node in spares:
+        node.wait_ready(60)
+    # Every serving node knows pool 1 and, at its next probe, sees its drives whole.
+    for node in [b, c] + spares:
+        deadline = time.monotonic() + 20
+        while [(s.get("pool"), s["status"] if s.get("pool") else "") for s in node.status()["sets"]] != [(0, ""), (1, "ok")]:
+            assert time.monotonic() < deadline, (node.name, node.status()["sets"])
+            time.sleep(0.2)
+    bucket = unique_bucket("regpool")
+    spares[0].client().create_bucket(Bucket=bucket)
+    body = payload(3 << 20, 77)
+    spares[1].client().put_object(Bucket=bucket, Key="k", Body=body)
+    assert b.client().get_object(Bucket=bucket, Key="k")["Body"].read() == body
+    # Nothing left to form a pool from: refused, the epoch unchanged.
+    out = b.cli("expand")
+    assert out.returncode != 0 and b"no spare nodes" in out.stderr, out.stderr
+    assert b.status()["membership"]["epoch"] == epoch + 1
+    # The founder comes back with the map it had: it takes the register's and serves pool 1.
+    a.spawn()
+    a.wait_ready(60)
+    deadline = time.monotonic() + 30
+    while [s.get("pool") for s in a.status()["sets"]] != [0, 1]:
+        assert time.monotonic() < deadline, a.status()["sets"]
+        time.sleep(0.2)
+    wait_sets_ok([a], timeout=30)
+    assert a.status()["membership"]["epoch"] == epoch + 1
+    assert a.client().get_object(Bucket=bucket, Key="k")["Body"].read() == body
+    a.client().put_object(Bucket=bucket, Key="k2", Body=b"through the founder")
+    assert spares[2].client().get_object(Bucket=bucket, Key="k2")["Body"].read() == b"through the founder"
 
 
 def test_a_drive_wiped_while_its_node_was_down_is_not_formatted_again(cluster):

@@ -73,10 +73,10 @@ struct ClusterJoin: AsyncParsableCommand {
 
 struct ClusterExpand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "expand", abstract: "Form a pool from the spares (on the node that ran init); their nodes then open their drives.")
+        commandName: "expand", abstract: "Form a pool from the spares; their nodes then open their drives. The first pool forms on the node that ran init, later ones through any serving member.")
     @OptionGroup var node: NodeConfigurationOption
     func run() async throws {
-        try await report { try ClusterAdministration.expand(try node.resolve()) }
+        try await report { try await ClusterAdministration.expand(try node.resolve()) }
     }
 }
 

@@ -6,16 +6,16 @@ import StowageCluster
 public import StowageCore
 import StowageQUIC
 
-/// What `stowage cluster init | token | join | expand` do to a node's state directory
-/// (CLUSTER.md §9). `init` and `token` and `expand` run on the node that formed the cluster
-/// (they need its CA, its authoritative map); `join` runs on the node that joins, before its
-/// first `stowage serve`.
+/// What `stowage cluster init | token | join | expand` do (CLUSTER.md §9). `init` and `token`
+/// run on the node that formed the cluster (they need its CA); `join` runs on the node that
+/// joins, before its first `stowage serve`; `expand` forms the first pool in the founder's map
+/// file and later ones through any serving member's map register.
 ///
 /// ```swift
 /// let summary = try ClusterAdministration.initialize(configuration)       // first node
 /// let token = try ClusterAdministration.issueToken(configuration, ttlSeconds: 3600)
 /// try await ClusterAdministration.join(joinerConfiguration, token: token, seeds: ["10.0.0.1:4000"])
-/// try ClusterAdministration.expand(configuration)                          // form the pool
+/// try await ClusterAdministration.expand(configuration)                    // form the pool
 /// ```
 public enum ClusterAdministration {
     public struct Refused: Error, CustomStringConvertible {
@@ -132,23 +132,75 @@ public enum ClusterAdministration {
         throw NoAnswer(description: "no seed answered: \(failures.joined(separator: "; "))")
     }
 
-    /// Forms the next pool from the spares (the first pool: every node joined so far).
-    public static func expand(_ configuration: StowageConfiguration) throws -> String {
+    /// Forms the next pool from the spares. The first pool (every node joined so far) forms in
+    /// the map file of the node that formed the cluster, running or not; later ones through
+    /// a serving member's map register (this node first, then the others), so any member may
+    /// run it and two changes at once never fork the map.
+    public static func expand(_ configuration: StowageConfiguration) async throws -> String {
         let state = NodeStateDirectory(configuration)
-        guard state.holdsAuthority else {
-            throw Refused(description: "\(state.path) is not the node that formed the cluster: run expand there")
+        let map = try state.readMap()
+        if map.pools.isEmpty {
+            guard state.holdsAuthority else {
+                throw Refused(description: "until the first pool forms the map lives on the node that formed the cluster: run expand there")
+            }
+            let before = Set(map.spares.map(\.id))
+            let formed = try formPoolInFile(state)
+            let pool = formed.pools[formed.pools.count - 1]
+            return "formed pool \(formed.pools.count - 1) from \(before.sorted().joined(separator: ", ")): \(pool.sets.count) erasure set(s) of \(formed.dataShards)+\(formed.parityShards); map epoch \(formed.epoch)"
         }
-        return try state.locked {
-            var map = try state.readMap()
-            let spares = map.spares.map(\.id)
-            let pool: ClusterMap.Pool
+        let credentials = try state.credentials()
+        let endpoint = try await QUICEndpoint.dialling(credentials: credentials, host: configuration.clusterQUICHost ?? "127.0.0.1")
+        // This node first: it is the one the operator chose; then the members in pools.
+        let members = map.members.filter { $0.id == credentials.nodeID } + map.members.filter { $0.id != credentials.nodeID && $0.pool != nil }
+        do {
+            let message = try await expand(through: endpoint, members: members)
+            try? await endpoint.close()
+            return message
+        } catch {
+            try? await endpoint.close()
+            throw error
+        }
+    }
+
+    private static func expand(through endpoint: QUICEndpoint, members: [ClusterMap.Member]) async throws -> String {
+        var failures: [String] = []
+        for member in members {
+            guard let address = ClusterNodeRuntime.socketAddress(member.address) else { continue }
+            let response: ClusterResponse
             do {
-                pool = try map.formPool()
+                response = try await endpoint.send(ClusterRequest(verb: MembershipVerb.expand, resource: "cluster"), to: NodeID(member.id), at: address)
+            } catch ClusterTransportError.outcomeUnknown(_, let reason) {
+                // Asking another member could form a second pool from nodes that joined since.
+                throw Refused(description: "\(member.id) took the request but did not answer (\(reason)): the pool may have formed; see `stowage cluster status`")
+            } catch {
+                failures.append("\(member.id): \(error)")
+                continue
+            }
+            if response.status == .ok {
+                return try await MembershipBody.decode(ExpandAnswer.self, from: response.body).message
+            }
+            let refusal = (try? await MembershipBody.decode(MembershipRefusal.self, from: response.body))?.error ?? "no reason given"
+            guard response.status == .serviceUnavailable else { throw Refused(description: refusal) }
+            failures.append("\(member.id): \(refusal)")
+        }
+        throw Refused(description: "no member could form the pool; nothing changed: \(failures.joined(separator: "; "))")
+    }
+
+    /// The first pool, formed in the founder's map file (there is no system set yet to hold the
+    /// map; the running founder rereads the file at its next heartbeat).
+    static func formPoolInFile(_ state: NodeStateDirectory) throws -> ClusterMap {
+        try state.locked {
+            var map = try state.readMap()
+            guard map.pools.isEmpty else {
+                throw Refused(description: "the first pool has formed already: later pools form through a serving member")
+            }
+            do {
+                try map.formPool()
             } catch {
                 throw Refused(description: "\(error)")
             }
             try state.writeMap(map)
-            return "formed pool \(map.pools.count - 1) from \(spares.joined(separator: ", ")): \(pool.sets.count) erasure set(s) of \(map.dataShards)+\(map.parityShards); map epoch \(map.epoch)"
+            return map
         }
     }
 

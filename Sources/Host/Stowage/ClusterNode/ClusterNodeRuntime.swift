@@ -30,6 +30,9 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
     let detector: Mutex<FailureDetector>
     private let livenessObserver = Mutex<(@Sendable () async -> Void)?>(nil)
     private let poolObserver = Mutex<(@Sendable ([PoolLayout]) async -> Void)?>(nil)
+    /// The cluster map's register, once this node's drives are open.
+    let mapRegister = Mutex<ClusterMapRegister?>(nil)
+    let mapReconciliation = Mutex(MapReconciliation.pending)
     let settings: FailureDetector.Settings
 
     init(configuration: StowageConfiguration, logger: Logger) throws {
@@ -104,7 +107,11 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
         let join: JoinAdmission? = state.holdsAuthority
             ? JoinAdmission(
                 state: state, logger: logger, clock: { Self.nowMs() }, formation: formation,
-                heardFrom: { [weak self] id in self?.detector.withLock { $0.hasHeard(from: NodeID(id)) } ?? false }
+                heardFrom: { [weak self] id in self?.detector.withLock { $0.hasHeard(from: NodeID(id)) } ?? false },
+                changeMap: { [weak self] change in
+                    guard let self else { throw ClusterMapRegister.Failure.unavailable("the node is stopping") }
+                    return try await self.changeMap(change)
+                }
             ) { [weak self] map in
                 guard let self, (try? self.adopt(map)) != nil else { return }
                 self.introduce(map)
@@ -248,8 +255,10 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
         }
     }
 
-    /// Asks every other member for its map at once (at most 2 s); adopts the newest.
+    /// Reads the map register (this node's drives open) or else asks every other member for
+    /// its map at once (at most 2 s); adopts the newest.
     func fetchNewerMap() async {
+        if await fetchFromRegister() { return }
         let others = map.withLock { $0.members.map(\.id) }.filter { $0 != local.rawValue }
         await withTaskGroup(of: ClusterMap?.self) { group in
             for node in others {
@@ -301,6 +310,8 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
         switch request.verb {
         case MembershipVerb.map:
             return ClusterResponse(status: .ok, body: MembershipBody.encode(map.withLock { $0 }))
+        case MembershipVerb.expand:
+            return await expandPool()
         case MembershipVerb.heartbeat:
             var fields = HTTPFields()
             fields[ClusterRequest.epoch] = String(map.withLock { $0.epoch })

@@ -32,6 +32,9 @@ struct HeartbeatService: Service {
         if runtime.state.holdsAuthority, let onDisk = try? runtime.state.readMap(), let adopted = try? runtime.adopt(onDisk) {
             runtime.introduce(adopted)
         }
+        if runtime.mapReconciliation.withLock({ $0 == .pending }), runtime.mapRegister.withLock({ $0 != nil }) {
+            Task { [runtime] in await runtime.reconcileWithRegister() }
+        }
         let (members, epoch) = runtime.map.withLock { map in (map.members.map(\.id), map.epoch) }
         let others = members.filter { $0 != runtime.local.rawValue }
         let behind = await withTaskGroup(of: Bool.self) { group in

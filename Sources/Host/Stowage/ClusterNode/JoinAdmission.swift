@@ -26,6 +26,11 @@ struct JoinAdmission: ClusterRequestHandler {
     /// Whether this node has heard from a member over mutual TLS (a heartbeat, say): such a
     /// member holds its certificate, and the formation secret never issues it another.
     var heardFrom: @Sendable (String) -> Bool = { _ in false }
+    /// Changes the map through its register (``ClusterNodeRuntime/changeMap(_:)``): how a node
+    /// joins once pool 0 has formed.
+    var changeMap: @Sendable (@escaping @Sendable (ClusterMap) throws(ClusterMap.Refused) -> ClusterMap?) async throws -> ClusterMap = { _ in
+        throw ClusterMapRegister.Failure.unavailable("this node reaches no map register")
+    }
     /// Told the new map once the join is recorded (the running node adopts it).
     let admitted: @Sendable (ClusterMap) -> Void
 
@@ -49,6 +54,7 @@ struct JoinAdmission: ClusterRequestHandler {
         }
         do {
             var recorded: ClusterMap?
+            var throughRegister = false
             let answer = try state.locked { () throws -> ClusterResponse in
                 var map = try state.readMap()
                 if let formation, let proof = formationProof(map), ConstantTime.equals(secret, proof) {
@@ -85,8 +91,14 @@ struct JoinAdmission: ClusterRequestHandler {
                     tokens[used].admitted = join.node
                     try state.writeTokens(tokens)
                 }
+                // Once pool 0 has formed, the map changes through its register only.
+                guard map.pools.isEmpty else {
+                    throughRegister = true
+                    return ClusterResponse(status: .accepted)
+                }
                 return try admit(join.node, into: &map, recorded: &recorded, formation: nil)
             }
+            if throughRegister { return await admitThroughRegister(join.node) }
             if let recorded { admitted(recorded) }
             return answer
         } catch {
@@ -126,6 +138,39 @@ struct JoinAdmission: ClusterRequestHandler {
         } else if let member = map.member(node.id), !Self.same(member, node) {
             return MembershipBody.refusal(.conflict, "a node named \(node.id) is already a member")
         }
+        return try certificate(for: node, in: map)
+    }
+
+    /// Adds `node` as a spare through the map register (the same node asking again, its answer
+    /// lost, finds itself there and gets a certificate again) and answers with a certificate.
+    /// With no quorum for the register nothing changes; the token stays this node's to retry.
+    private func admitThroughRegister(_ node: ClusterMap.Member) async -> ClusterResponse {
+        do {
+            let map = try await changeMap { base throws(ClusterMap.Refused) in
+                if let member = base.member(node.id) {
+                    guard Self.same(member, node) else { throw ClusterMap.Refused(description: "a node named \(node.id) is already a member") }
+                    return nil
+                }
+                var next = base
+                try next.admit(node)
+                return next
+            }
+            logger.notice("node joined the cluster as a spare", metadata: [
+                "node": "\(node.id)", "address": "\(node.address)", "drives": "\(node.drives.count)", "epoch": "\(map.epoch)",
+            ])
+            return try certificate(for: node, in: map)
+        } catch let failure as ClusterMapRegister.Failure {
+            switch failure {
+            case .refused(let reason): return MembershipBody.refusal(.conflict, reason)
+            case .unavailable: return MembershipBody.refusal(.serviceUnavailable, "\(failure); nothing changed, join again with the same token")
+            }
+        } catch {
+            logger.error("join failed", metadata: ["node": "\(node.id)", "error": "\(error)"])
+            return MembershipBody.refusal(.internalServerError, "the join could not be recorded; see the log of the node that formed the cluster")
+        }
+    }
+
+    private func certificate(for node: ClusterMap.Member, in map: ClusterMap) throws -> ClusterResponse {
         let credentials = try state.authority(clusterID: map.clusterID).issue(nodeID: node.id)
         return ClusterResponse(status: .ok, body: MembershipBody.encode(JoinAnswer(
             certificate: credentials.certificatePEM, privateKey: credentials.privateKeyPEM,

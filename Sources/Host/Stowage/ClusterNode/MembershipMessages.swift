@@ -17,6 +17,13 @@ enum MembershipVerb {
     /// A node forming the cluster from seeds asks the founder for its CA certificate (with a
     /// proof the founder knows the formation secret). Answered while the formation is open.
     static let formationHello = "cluster-formation-hello"
+    /// `stowage cluster expand`, sent by the command under its node's certificate: the
+    /// receiving member forms the next pool from the spares through the map register.
+    static let expand = "cluster-expand"
+}
+
+struct ExpandAnswer: Codable, Sendable {
+    var message: String
 }
 
 struct JoinRequest: Codable, Sendable {

@@ -88,7 +88,7 @@ struct SeedFormation: Sendable {
             logger.notice("formed the cluster from seeds as its founder; the other nodes join it", metadata: [
                 "summary": "\(summary)", "nodes": "\(members)",
             ])
-            if members.count == 1 { _ = try ClusterAdministration.expand(configuration) }
+            if members.count == 1 { _ = try ClusterAdministration.formPoolInFile(NodeStateDirectory(configuration)) }
             return
         }
         var attempts = 0

@@ -187,6 +187,8 @@ public final class ClusterBackend: StorageBackend {
         served.install(state.drives)
         lifecycle?.observeLiveness { [weak self] in await self?.probeDrives() }
         lifecycle?.observePools { [weak self] pools in await self?.adopt(pools: pools) }
+        // The system set is pool 0's first set on every node, whatever pools follow.
+        lifecycle?.attachMapRegister(ClusterMapRegister(coordinator: state.sets[0].coordinator))
         // A pool formed between the start-up's look at the map and the line above.
         if let pools = lifecycle?.pools() { await adopt(pools: pools) }
     }
@@ -246,6 +248,13 @@ public protocol ClusterNodeLifecycle: Sendable {
     /// first asking the other members for a newer one when that map has fewer than `count`
     /// pools (a bucket names a pool this node has not heard of); returns once it has.
     func catchUp(toPools count: Int) async
+    /// Given once the drives are open: the cluster map's register in the system set, which
+    /// the node reads and changes the map through from then on.
+    func attachMapRegister(_ register: ClusterMapRegister)
+}
+
+extension ClusterNodeLifecycle {
+    public func attachMapRegister(_ register: ClusterMapRegister) {}
 }
 
 /// Runs `work` every `interval` until graceful shutdown: the drive prober (CLUSTER.md §10,

@@ -2,9 +2,9 @@ import Foundation
 
 /// Who is in the cluster and where (CLUSTER.md §9): every member node (its index in ballots,
 /// its QUIC address, its drives) and the pools formed from them, under an epoch that grows
-/// with every change. The node that formed the cluster holds the authoritative copy and
-/// changes it (a node joins, a pool forms); the others keep the newest copy they were given
-/// and fetch a newer one from any member.
+/// with every change. Until pool 0 forms, the node that formed the cluster holds the only
+/// authoritative copy; from then on ``ClusterMapRegister`` does, in the system set. Every node
+/// keeps the newest copy it has seen.
 ///
 /// ```swift
 /// var map = ClusterMap.founding(clusterID: "c-7f3a", node: .init(id: "node-1", address: "10.0.0.1:4000", drives: paths),
@@ -50,6 +50,7 @@ public struct ClusterMap: Codable, Sendable, Equatable {
 
     public struct Refused: Error, CustomStringConvertible, Equatable {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public var clusterID: String

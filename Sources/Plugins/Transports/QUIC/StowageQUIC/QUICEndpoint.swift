@@ -49,6 +49,13 @@ public final class QUICEndpoint: Sendable {
             handler: RefusingHandler(), group: group)
     }
 
+    /// An endpoint that only dials, under a member's own certificate: a `stowage cluster`
+    /// command speaking for its node to the running nodes (it answers no request). It binds
+    /// an ephemeral port on `host`.
+    public static func dialling(credentials: NodeCredentials, host: String = "127.0.0.1", group: (any EventLoopGroup)? = nil) async throws -> QUICEndpoint {
+        try await bind(host: host, port: 0, credentials: credentials, handler: RefusingHandler(), group: group)
+    }
+
     /// An endpoint for a process forming a cluster from seeds, before it knows the CA: it
     /// accepts any server. Only for the formation hello, whose answer proves itself (it is
     /// bound to the formation secret); everything else goes over ``joining(pinning:host:group:)``.

@@ -1,0 +1,131 @@
+import Foundation
+import StowageCore
+import StowageInProcessTransport
+import Testing
+@testable import StowageCluster
+
+/// The cluster map as a register in the system set (CLUSTER.md §9), on three nodes of two
+/// drives in one process: the founder's seed goes in first, changes are compare-and-sets from
+/// the epoch they were computed on, racing changes both land without forking the map, a
+/// change that rewrites the map is refused, and without a quorum nothing changes.
+@Suite struct ClusterMapRegisterTests {
+    private func register(_ nodes: ThreeNodeBackendTests.Nodes, _ node: Int) throws -> ClusterMapRegister {
+        ClusterMapRegister(coordinator: try nodes.backends[node].openState().sets[0].coordinator)
+    }
+
+    private static let founded = ClusterMap.founding(
+        clusterID: "c-test", node: .init(id: "n0", address: "127.0.0.1:4000", drives: ["/d0", "/d1"]),
+        dataShards: 4, parityShards: 2, chunkSize: 1 << 20)
+
+    private static func admitting(_ id: String, port: Int) -> @Sendable (ClusterMap) throws(ClusterMap.Refused) -> ClusterMap? {
+        { base throws(ClusterMap.Refused) in
+            guard base.member(id) == nil else { return nil }
+            var next = base
+            try next.admit(.init(id: id, address: "127.0.0.1:\(port)", drives: ["/d0", "/d1"]))
+            return next
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2))) func theSeedGoesInFirstAndChangesAreSeenByEveryNode() async throws {
+        let nodes = try await ThreeNodeBackendTests.Nodes()
+        #expect(try await register(nodes, 1).read() == nil)
+        // Only the seed's holder may start the register.
+        await #expect(throws: ClusterMapRegister.Failure.self) {
+            _ = try await self.register(nodes, 1).change(seed: nil, Self.admitting("n1", port: 4001))
+        }
+        #expect(try await register(nodes, 2).read() == nil)
+        let seeded = try await register(nodes, 0).change(seed: Self.founded) { _ in nil }
+        #expect(seeded == Self.founded)
+        #expect(try await register(nodes, 2).read() == Self.founded)
+        // A change through another node, on the map it reads there.
+        let grown = try await register(nodes, 1).change(seed: nil, Self.admitting("n1", port: 4001))
+        #expect(grown.epoch == Self.founded.epoch + 1 && grown.member("n1")?.index == 1)
+        #expect(try await register(nodes, 0).read() == grown)
+        // Nothing to change: the map stays as it is, its epoch too.
+        #expect(try await register(nodes, 2).change(seed: nil, Self.admitting("n1", port: 4001)) == grown)
+        // A seed whose epoch the register passed is not written again.
+        #expect(try await register(nodes, 0).change(seed: Self.founded) { _ in nil } == grown)
+        await nodes.shutdown()
+    }
+
+    @Test(.timeLimit(.minutes(2))) func racingChangesBothLandOneAfterTheOther() async throws {
+        let nodes = try await ThreeNodeBackendTests.Nodes()
+        _ = try await register(nodes, 0).change(seed: Self.founded) { _ in nil }
+        let first = try register(nodes, 1), second = try register(nodes, 2)
+        async let a = first.change(seed: nil, Self.admitting("x", port: 5001))
+        async let b = second.change(seed: nil, Self.admitting("y", port: 5002))
+        let (mapA, mapB) = try await (a, b)
+        let final = try #require(try await register(nodes, 0).read())
+        #expect(final.epoch == Self.founded.epoch + 2)
+        #expect(Set(final.members.map(\.id)) == ["n0", "x", "y"])
+        #expect(Set(final.members.map(\.index)) == [0, 1, 2])
+        #expect(Set([mapA.epoch, mapB.epoch]) == [final.epoch - 1, final.epoch])
+        #expect(final.extends(mapA) && final.extends(mapB))
+        await nodes.shutdown()
+    }
+
+    @Test(.timeLimit(.minutes(2))) func aChangeThatRewritesTheMapIsRefused() async throws {
+        let nodes = try await ThreeNodeBackendTests.Nodes()
+        let grown = try await register(nodes, 0).change(seed: Self.founded, Self.admitting("n1", port: 4001))
+        let rewrites: [@Sendable (ClusterMap) throws(ClusterMap.Refused) -> ClusterMap?] = [
+            { base in var next = base; next.members.removeLast(); next.epoch += 1; return next },
+            { base in var next = base; next.members[1].address = "127.0.0.1:9999"; next.epoch += 1; return next },
+            { base in var next = base; next.dataShards = 2; next.epoch += 1; return next },
+            { base in var next = base; next.members.append(.init(id: "z", address: "127.0.0.1:1", drives: ["/d"])); return next },
+        ]
+        for rewrite in rewrites {
+            await #expect(throws: ClusterMapRegister.Failure.self) {
+                _ = try await self.register(nodes, 1).change(seed: nil, rewrite)
+            }
+        }
+        // A refusal from the change itself, whose reason is kept.
+        do {
+            _ = try await register(nodes, 2).change(seed: nil) { _ throws(ClusterMap.Refused) in
+                throw ClusterMap.Refused(description: "not a multiple of 6")
+            }
+            Issue.record("the refusal was not thrown")
+        } catch {
+            #expect(error as? ClusterMapRegister.Failure == .refused("not a multiple of 6"))
+        }
+        #expect(try await register(nodes, 2).read() == grown)
+        await nodes.shutdown()
+    }
+
+    @Test(.timeLimit(.minutes(2))) func withoutAQuorumNothingChanges() async throws {
+        let nodes = try await ThreeNodeBackendTests.Nodes()
+        let grown = try await register(nodes, 0).change(seed: Self.founded, Self.admitting("n1", port: 4001))
+        // n2 alone reaches 2 of the set's 6 drives: it can neither read nor change the map.
+        nodes.network.partition([[NodeID("n0"), NodeID("n1")], [NodeID("n2")]])
+        for node in nodes.backends { await node.probeDrives() }
+        do {
+            _ = try await register(nodes, 2).change(seed: nil, Self.admitting("x", port: 5001))
+            Issue.record("a change without a quorum succeeded")
+        } catch {
+            guard case .unavailable? = error as? ClusterMapRegister.Failure else {
+                Issue.record("expected unavailable, got \(error)")
+                return
+            }
+        }
+        // The majority side reads the map unchanged and changes it.
+        #expect(try await register(nodes, 0).read() == grown)
+        let majority = try await register(nodes, 1).change(seed: nil, Self.admitting("y", port: 5002))
+        #expect(majority.member("x") == nil && majority.member("y") != nil)
+        nodes.network.heal()
+        for node in nodes.backends { await node.probeDrives() }
+        #expect(try await register(nodes, 2).read() == majority)
+        await nodes.shutdown()
+    }
+
+    @Test func aMapExtendsOnlyItsOwnPast() throws {
+        var grown = Self.founded
+        try grown.admit(.init(id: "n1", address: "127.0.0.1:4001", drives: ["/a"]))
+        #expect(grown.extends(Self.founded) && !Self.founded.extends(grown))
+        var other = Self.founded
+        other.clusterID = "c-other"
+        other.epoch += 5
+        #expect(!other.extends(Self.founded))
+        var renamed = grown
+        renamed.members[0].id = "n9"
+        #expect(!renamed.extends(grown))
+    }
+}
