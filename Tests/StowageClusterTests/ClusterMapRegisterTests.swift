@@ -1,6 +1,7 @@
 import Foundation
 import StowageCore
 import StowageInProcessTransport
+import Synchronization
 import Testing
 @testable import StowageCluster
 
@@ -114,6 +115,103 @@ import Testing
         for node in nodes.backends { await node.probeDrives() }
         #expect(try await register(nodes, 2).read() == majority)
         await nodes.shutdown()
+    }
+
+    /// A drive that goes out of rotation when `down` is set (between a change's read and its
+    /// write, below).
+    final class Switch: Sendable {
+        let down = Mutex(false)
+        var isDown: Bool { down.withLock { $0 } }
+    }
+
+    struct SwitchableReplica: RegisterReplica {
+        let inner: LocalDriveReplica
+        let down: Switch
+
+        func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {
+            down.isDown ? .notDelivered : await inner.handle(request, key: key)
+        }
+        var isOnline: Bool { !down.isDown }
+        func listRange(_ request: ListRangeRequest) async -> ListRangeReply? { nil }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aWriteWithoutItsQuorumChangesNothing() async throws {
+        let drives = try RegisterOnCatalogsTests.Drives(count: 6)
+        defer { drives.remove() }
+        let grown = try await ClusterMapRegister(coordinator: try drives.coordinator(node: 0))
+            .change(seed: Self.founded, Self.admitting("n1", port: 4001))
+        // Three of the six drives leave after the change has read the map: its write finds
+        // too few drives to reach a quorum of 4.
+        let down = Switch()
+        let replicas: [any RegisterReplica] = drives.catalogs.enumerated().map { slot, catalog in
+            let local = LocalDriveReplica(catalog: catalog, isVoter: true)
+            return slot < 3 ? SwitchableReplica(inner: local, down: down) : local
+        }
+        let clock = NodeClock(nodeIndex: 1, reservedUpToMs: try drives.catalogs.map { try $0.clockReservation() }.max() ?? 0) { upTo in
+            for catalog in drives.catalogs { try await catalog.reserveClock(upToMs: upTo) }
+        }
+        let half = ClusterMapRegister(coordinator: RegisterCoordinator(replicas: replicas, clock: clock))
+        do {
+            _ = try await half.change(seed: nil) { base throws(ClusterMap.Refused) in
+                down.down.withLock { $0 = true }
+                return try Self.admitting("x", port: 5001)(base)
+            }
+            Issue.record("a change without a write quorum succeeded")
+        } catch {
+            guard case .unavailable = error else {
+                Issue.record("expected unavailable, got \(error)")
+                return
+            }
+        }
+        // Every drive again, through another node: the map is as it was, and changes.
+        let again = ClusterMapRegister(coordinator: try drives.coordinator(node: 2))
+        #expect(try await again.read() == grown)
+        let next = try await again.change(seed: nil, Self.admitting("y", port: 5002))
+        #expect(next.epoch == grown.epoch + 1 && next.member("x") == nil)
+    }
+
+    /// A drive that applies the first five accepts it is sent but loses their answers: the
+    /// write's accept and the four recoveries the coordinator tries, which then reports the
+    /// outcome unknown.
+    final class LosingFirstAnswers: RegisterReplica {
+        let inner: LocalDriveReplica
+        let left = Mutex(5)
+
+        init(inner: LocalDriveReplica) { self.inner = inner }
+
+        func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {
+            let delivery = await inner.handle(request, key: key)
+            guard case .accept = request else { return delivery }
+            let lose = left.withLock { left in
+                defer { left -= 1 }
+                return left > 0
+            }
+            return lose ? .outcomeUnknown : delivery
+        }
+        var isOnline: Bool { true }
+        func listRange(_ request: ListRangeRequest) async -> ListRangeReply? { nil }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aWriteWhoseAnswersWereLostButWasChosenIsNotMadeTwice() async throws {
+        let drives = try RegisterOnCatalogsTests.Drives(count: 6)
+        defer { drives.remove() }
+        let grown = try await ClusterMapRegister(coordinator: try drives.coordinator(node: 0))
+            .change(seed: Self.founded, Self.admitting("n1", port: 4001))
+        let replicas: [any RegisterReplica] = drives.catalogs.enumerated().map { slot, catalog in
+            let local = LocalDriveReplica(catalog: catalog, isVoter: true)
+            return slot < 3 ? LosingFirstAnswers(inner: local) : local
+        }
+        let clock = NodeClock(nodeIndex: 1, reservedUpToMs: try drives.catalogs.map { try $0.clockReservation() }.max() ?? 0) { upTo in
+            for catalog in drives.catalogs { try await catalog.reserveClock(upToMs: upTo) }
+        }
+        let lossy = ClusterMapRegister(coordinator: RegisterCoordinator(replicas: replicas, clock: clock))
+        // Like forming a pool: asked again on the map it made, the change refuses.
+        let changed = try await lossy.change(seed: nil) { base throws(ClusterMap.Refused) in
+            guard base.member("x") == nil else { throw ClusterMap.Refused(description: "x is a member already") }
+            return try Self.admitting("x", port: 5001)(base)
+        }
+        #expect(changed.epoch == grown.epoch + 1 && changed.member("x") != nil)
+        #expect(try await ClusterMapRegister(coordinator: try drives.coordinator(node: 2)).read() == changed)
     }
 
     @Test func aMapExtendsOnlyItsOwnPast() throws {

@@ -180,6 +180,9 @@ public enum ClusterAdministration {
                 return try await MembershipBody.decode(ExpandAnswer.self, from: response.body).message
             }
             let refusal = (try? await MembershipBody.decode(MembershipRefusal.self, from: response.body))?.error ?? "no reason given"
+            if response.status == .gatewayTimeout {
+                throw Refused(description: "\(member.id): \(refusal): see `stowage cluster status` before asking again")
+            }
             guard response.status == .serviceUnavailable else { throw Refused(description: refusal) }
             failures.append("\(member.id): \(refusal)")
         }

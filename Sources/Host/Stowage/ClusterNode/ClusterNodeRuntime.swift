@@ -33,6 +33,7 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
     /// The cluster map's register, once this node's drives are open.
     let mapRegister = Mutex<ClusterMapRegister?>(nil)
     let mapReconciliation = Mutex(MapReconciliation.pending)
+    let mapFetchRunning = Mutex(false)
     let settings: FailureDetector.Settings
 
     init(configuration: StowageConfiguration, logger: Logger) throws {
@@ -209,7 +210,7 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
                 return
             }
             if waited % 20 == 0 {
-                logger.notice("waiting for this node's pool to form (stowage cluster expand on the node that formed the cluster)", metadata: [
+                logger.notice("waiting for this node's pool to form (stowage cluster expand: the first pool on the node that formed the cluster, later ones on any serving member)", metadata: [
                     "node": "\(local)", "epoch": "\(current.epoch)", "spares": "\(current.spares.map(\.id))",
                 ])
             }
@@ -219,17 +220,25 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
         }
     }
 
-    /// Keeps the newer of `candidate` and what this node has, durably.
+    /// Keeps the newer of `candidate` and what this node has, durably. A newer map that is not
+    /// this node's map grown (a fork: nodes and pools are append-only) is refused, unless
+    /// `replacing` (the register's map, chosen by a quorum, over a map file that is not its past).
     @discardableResult
-    func adopt(_ candidate: ClusterMap) throws -> ClusterMap {
+    func adopt(_ candidate: ClusterMap, replacing: Bool = false) throws -> ClusterMap {
         let current = map.withLock { $0 }
-        guard candidate.supersedes(current) else { return current }
+        guard candidate.supersedes(current) || (replacing && candidate != current) else { return current }
+        guard replacing || candidate.extends(current) else {
+            logger.error("a newer cluster map that is not this node's map grown was refused", metadata: [
+                "epoch": "\(candidate.epoch)", "this node's epoch": "\(current.epoch)",
+            ])
+            return current
+        }
         try state.locked {
             let onDisk = (try? state.readMap()) ?? current
-            if candidate.supersedes(onDisk) { try state.writeMap(candidate) }
+            if replacing || candidate.supersedes(onDisk) { try state.writeMap(candidate) }
         }
         let gainedPools = map.withLock { map -> Bool in
-            guard candidate.supersedes(map) else { return false }
+            guard replacing || candidate.supersedes(map) else { return false }
             defer { map = candidate }
             return candidate.pools.count > map.pools.count
         }
@@ -306,7 +315,8 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
 
     /// Answers from other members: membership verbs here, everything else to the drives.
     func handle(_ request: ClusterRequest, from sender: NodeID) async throws -> ClusterResponse {
-        detector.withLock { $0.heard(from: sender, atMs: Self.nowMs()) }
+        // A `stowage cluster` command speaks under its node's certificate, alive or not.
+        if request.verb != MembershipVerb.expand { detector.withLock { $0.heard(from: sender, atMs: Self.nowMs()) } }
         switch request.verb {
         case MembershipVerb.map:
             return ClusterResponse(status: .ok, body: MembershipBody.encode(map.withLock { $0 }))

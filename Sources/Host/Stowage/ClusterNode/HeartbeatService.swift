@@ -18,15 +18,19 @@ struct HeartbeatService: Service {
     func run() async throws {
         let interval = Duration.milliseconds(Int64(runtime.settings.heartbeatIntervalMs))
         await cancelWhenGracefulShutdown {
+            var beats = 0
             while !Task.isCancelled {
                 // An answer may take up to the suspect threshold (two intervals) on a busy node.
-                await beat(timeout: interval * 2)
+                await beat(timeout: interval * 2, readRegister: beats % 10 == 9)
+                beats += 1
                 try? await Task.sleep(for: interval)
             }
         }
     }
 
-    func beat(timeout: Duration) async {
+    /// `readRegister`: read the map register even if no member shows a newer epoch (a change
+    /// whose maker never adopted it, its outcome unknown, is found this way).
+    func beat(timeout: Duration, readRegister: Bool = false) async {
         // The node that formed the cluster: `stowage cluster expand` and `token` change its map
         // file from another process.
         if runtime.state.holdsAuthority, let onDisk = try? runtime.state.readMap(), let adopted = try? runtime.adopt(onDisk) {
@@ -62,9 +66,9 @@ struct HeartbeatService: Service {
             }
         }
         if !changes.isEmpty { await runtime.livenessChanged() }
-        if behind {
-            // Off the beat: a slow map fetch must not stall the heartbeats.
-            Task { [runtime] in await runtime.fetchNewerMap() }
+        if behind || readRegister {
+            // Off the beat, one at a time: a slow map fetch must not stall the heartbeats.
+            runtime.fetchInBackground(askingMembers: behind)
         }
     }
 

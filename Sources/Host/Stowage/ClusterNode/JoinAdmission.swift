@@ -158,11 +158,19 @@ struct JoinAdmission: ClusterRequestHandler {
             logger.notice("node joined the cluster as a spare", metadata: [
                 "node": "\(node.id)", "address": "\(node.address)", "drives": "\(node.drives.count)", "epoch": "\(map.epoch)",
             ])
-            return try certificate(for: node, in: map)
+            do {
+                return try certificate(for: node, in: map)
+            } catch {
+                logger.error("a node joined but its certificate could not be issued", metadata: ["node": "\(node.id)", "error": "\(error)"])
+                return MembershipBody.refusal(.internalServerError, "the join was recorded but no certificate could be issued; join again with the same token")
+            }
         } catch let failure as ClusterMapRegister.Failure {
+            // The details (drives, quorums) stay in this node's log: the asker has no certificate.
+            logger.warning("a join through the map register did not complete", metadata: ["node": "\(node.id)", "error": "\(failure)"])
             switch failure {
             case .refused(let reason): return MembershipBody.refusal(.conflict, reason)
-            case .unavailable: return MembershipBody.refusal(.serviceUnavailable, "\(failure); nothing changed, join again with the same token")
+            case .unavailable: return MembershipBody.refusal(.serviceUnavailable, "the cluster map cannot be changed now; nothing changed, join again with the same token")
+            case .outcomeUnknown: return MembershipBody.refusal(.serviceUnavailable, "the join may or may not have been recorded; join again with the same token")
             }
         } catch {
             logger.error("join failed", metadata: ["node": "\(node.id)", "error": "\(error)"])

@@ -32,11 +32,14 @@ public struct ClusterMapRegister: Sendable {
         case unavailable(String)
         /// The change does not apply to the map as it is.
         case refused(String)
+        /// The write may have been chosen or not, and no read could tell: a later read settles it.
+        case outcomeUnknown(String)
 
         public var description: String {
             switch self {
             case .unavailable(let reason): "the cluster map register is unavailable: \(reason)"
             case .refused(let reason): reason
+            case .outcomeUnknown(let reason): "the change may or may not have been made (\(reason)); a later read of the map tells"
             }
         }
     }
@@ -59,7 +62,10 @@ public struct ClusterMapRegister: Sendable {
         seed: ClusterMap?, attempts: Int = 6, _ change: @Sendable (ClusterMap) throws(ClusterMap.Refused) -> ClusterMap?
     ) async throws(Failure) -> ClusterMap {
         var held = try await readHeld()
+        // Writes of this call whose outcome was unknown: one may turn up chosen in a later round.
+        var mine: [WriteID: ClusterMap] = [:]
         for _ in 0..<attempts {
+            if let held, let written = mine[held.value.writeID] { return written }
             let current = try Self.decode(held)
             let next: ClusterMap
             if let current {
@@ -93,16 +99,24 @@ public struct ClusterMapRegister: Sendable {
             case .preconditionFailed(let now):
                 held = now
             case .unavailable(let reason):
-                throw .unavailable(reason)
-            case .outcomeUnknown:
+                // A write of an earlier round may still be chosen by a later reader.
+                throw mine.isEmpty ? .unavailable(reason) : .outcomeUnknown(reason)
+            case .outcomeUnknown(let reason):
                 // A read settles whether it was chosen; if not, the loop tries again on what is.
-                held = try await readHeld()
-                if held?.value.writeID == value.writeID { return next }
+                mine[value.writeID] = next
+                do {
+                    held = try await readHeld()
+                } catch {
+                    throw .outcomeUnknown(reason)
+                }
             case .found:
                 throw .unavailable("the register answered a write with a read")
             }
         }
-        throw .unavailable("the map kept changing under this change (\(attempts) attempts); ask again")
+        if let held, let written = mine[held.value.writeID] { return written }
+        throw mine.isEmpty
+            ? .unavailable("the map kept changing under this change (\(attempts) attempts); ask again")
+            : .outcomeUnknown("the map kept changing under this change (\(attempts) attempts)")
     }
 
     static func settled(_ outcome: RegisterOperation.Outcome) throws(Failure) -> AcceptedValue? {
