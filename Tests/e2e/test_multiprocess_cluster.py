@@ -230,6 +230,18 @@ def test_joining_needs_a_valid_unused_token_from_the_cluster(cluster, tmp_path):
     assert a.status()["membership"]["epoch"] == epoch
 
 
+def wait_register(node, timeout: float = 20) -> None:
+    """Until `node` has read or written the cluster map register at its own map's epoch (the
+    founder writes its map there once the drives of pool 0 answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        membership = node.status()["membership"]
+        if membership.get("registerEpoch") == membership["epoch"]:
+            return
+        assert time.monotonic() < deadline, membership
+        time.sleep(0.2)
+
+
 def shard_files(nodes) -> int:
     return sum(1 for node in nodes for path in node.root.glob("d*/.stowage/data/*/*") if ".p" in path.name)
 
@@ -364,6 +376,66 @@ def test_the_map_changes_through_its_register_while_the_founder_is_down(cluster,
     assert a.client().get_object(Bucket=bucket, Key="k")["Body"].read() == body
     a.client().put_object(Bucket=bucket, Key="k2", Body=b"through the founder")
     assert spares[2].client().get_object(Bucket=bucket, Key="k2")["Body"].read() == b"through the founder"
+
+
+def test_a_member_given_a_copy_of_the_ca_admits_joiners_while_the_founder_is_down(cluster, tmp_path):
+    """The CA key leaves the node that made it only when asked (`stowage cluster authority
+    export`, a new 0600 file); a member that imports it (only that cluster's CA, with its own
+    key) issues tokens and admits joiners through the map register, so the cluster can grow
+    with the founder gone. The joiner tries its seeds in turn."""
+    import json
+    import stat
+
+    from multinode import Node, free_udp_port
+
+    a, b, c = cluster.nodes
+    wait_register(a)
+    bundle = tmp_path / "ca.json"
+    out = a.cli("authority", "export", "--out", str(bundle))
+    assert out.returncode == 0, out.stderr
+    assert stat.S_IMODE(bundle.stat().st_mode) == 0o600
+    assert a.cli("authority", "export", "--out", str(bundle)).returncode != 0  # never overwritten
+    # Only the CA this member's certificate chains to, and only with that CA's own key.
+    tls = b.root / "state" / "cluster" / "tls"
+    exported = json.loads(bundle.read_text())
+    not_a_ca = tmp_path / "node.json"
+    not_a_ca.write_text(json.dumps({**exported, "certificate": (tls / "node.crt").read_text()}))
+    out = b.cli("authority", "import", str(not_a_ca))
+    assert out.returncode != 0 and b"not the one this node's certificate is signed by" in out.stderr, out.stderr
+    wrong_key = tmp_path / "key.json"
+    wrong_key.write_text(json.dumps({**exported, "privateKey": (tls / "node.key").read_text()}))
+    out = b.cli("authority", "import", str(wrong_key))
+    assert out.returncode != 0 and b"is not the CA certificate's" in out.stderr, out.stderr
+    assert b.cli("token").returncode != 0  # no CA here yet
+    out = b.cli("authority", "import", str(bundle))
+    assert out.returncode == 0, out.stderr
+    b.restart()
+    a.kill(signal.SIGKILL)
+    out = b.cli("token", "--ttl", "600")
+    assert out.returncode == 0, out.stderr
+    token = out.stdout.decode().strip()
+    joiner = Node("node-n", tmp_path / "joiner", 2, free_udp_port())
+    joiner.root.mkdir(parents=True)
+    joiner.write_config([a.quic_address, b.quic_address])  # the first is down
+    out = joiner.cli("join", token, timeout=60)
+    assert out.returncode == 0, out.stderr
+    joiner.spawn()
+    cluster.nodes.append(joiner)  # stopped with the others
+    for node in (b, c):
+        deadline = time.monotonic() + 20
+        while True:
+            members = {m["id"]: m.get("pool") for m in node.status()["membership"]["members"]}
+            if "node-n" in members or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert members.get("node-n", "missing") is None, (node.name, members)
+    # The founder, back, learns of the new member.
+    a.spawn()
+    a.wait_ready(60)
+    deadline = time.monotonic() + 20
+    while "node-n" not in {m["id"] for m in a.status()["membership"]["members"]}:
+        assert time.monotonic() < deadline, a.status()["membership"]
+        time.sleep(0.2)
 
 
 def test_a_drive_wiped_while_its_node_was_down_is_not_formatted_again(cluster):

@@ -10,7 +10,7 @@ struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Form, grow and inspect a multi-process cluster.",
-        subcommands: [ClusterInit.self, ClusterToken.self, ClusterJoin.self, ClusterExpand.self, ClusterSecret.self, ClusterStatusCommand.self])
+        subcommands: [ClusterInit.self, ClusterToken.self, ClusterJoin.self, ClusterExpand.self, ClusterAuthority.self, ClusterSecret.self, ClusterStatusCommand.self])
 }
 
 struct NodeConfigurationOption: ParsableArguments {
@@ -46,7 +46,7 @@ struct ClusterInit: AsyncParsableCommand {
 
 struct ClusterToken: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "token", abstract: "Print a one-time join token (on the node that ran init).")
+        commandName: "token", abstract: "Print a one-time join token (on a node that holds the CA: the one that ran init, or one it was copied to).")
     @OptionGroup var node: NodeConfigurationOption
     @Option(name: .long, help: "Seconds the token stays valid.")
     var ttl = 3600
@@ -109,5 +109,34 @@ struct ClusterStatusCommand: AsyncParsableCommand {
             guard !json else { return String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
             return try ClusterStatusTable.render(try JSONDecoder().decode(ClusterStatus.self, from: body))
         }
+    }
+}
+
+struct ClusterAuthority: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "authority",
+        abstract: "Copy the cluster CA to another member, so that it too admits joiners (the CA key leaves its node only this way).",
+        subcommands: [ClusterAuthorityExport.self, ClusterAuthorityImport.self])
+}
+
+struct ClusterAuthorityExport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Write the CA's certificate and private key to a new file (mode 0600).")
+    @OptionGroup var node: NodeConfigurationOption
+    @Option(name: .long, help: "The file to write; it must not exist.")
+    var out: String
+    func run() async throws {
+        try await report { try ClusterAdministration.exportAuthority(try node.resolve(), to: out) }
+    }
+}
+
+struct ClusterAuthorityImport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Install a CA that `authority export` wrote on this member; restart the node to admit joiners.")
+    @OptionGroup var node: NodeConfigurationOption
+    @Argument(help: "The file `stowage cluster authority export` wrote.")
+    var file: String
+    func run() async throws {
+        try await report { try ClusterAdministration.importAuthority(try node.resolve(), from: file) }
     }
 }

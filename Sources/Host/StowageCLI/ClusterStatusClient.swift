@@ -69,7 +69,8 @@ enum ClusterStatusTable {
     static func render(_ status: ClusterStatus) throws -> String {
         var lines: [String] = []
         if let membership = status.membership {
-            lines.append("cluster \(membership.clusterID), map epoch \(membership.epoch), seen from \(membership.local) (\(membership.standing))")
+            let register = membership.registerEpoch.map { ", register epoch \($0)" } ?? ""
+            lines.append("cluster \(membership.clusterID), map epoch \(membership.epoch)\(register), seen from \(membership.local) (\(membership.standing))")
             lines.append("")
             lines += table(["NODE", "ADDRESS", "POOL", "LIVENESS"], membership.members.map { member in
                 [member.id + (member.id == membership.local ? " *" : ""), member.address, member.pool.map(String.init) ?? "spare", member.liveness]

@@ -112,13 +112,17 @@ public struct ClusterStatus: Sendable, Codable, Hashable {
         /// `connected` (it sees a majority) or `isolated`.
         public var standing: String
         public var members: [Member]
+        /// The epoch of the map the cluster map register held when this node last read or
+        /// wrote it; nil before its drives opened or while the register could not be reached.
+        public var registerEpoch: Int?
 
-        public init(clusterID: String, epoch: Int, local: String, standing: String, members: [Member]) {
+        public init(clusterID: String, epoch: Int, local: String, standing: String, members: [Member], registerEpoch: Int? = nil) {
             self.clusterID = clusterID
             self.epoch = epoch
             self.local = local
             self.standing = standing
             self.members = members
+            self.registerEpoch = registerEpoch
         }
     }
 

@@ -6,8 +6,9 @@ import StowageCluster
 public import StowageCore
 import StowageQUIC
 
-/// What `stowage cluster init | token | join | expand` do (CLUSTER.md §9). `init` and `token`
-/// run on the node that formed the cluster (they need its CA); `join` runs on the node that
+/// What `stowage cluster init | token | join | expand` do (CLUSTER.md §9). `init` runs on the
+/// first node; `token` on a node that holds the CA (that one, or a member it was copied to:
+/// ``exportAuthority(_:to:)``); `join` runs on the node that
 /// joins, before its first `stowage serve`; `expand` forms the first pool in the founder's map
 /// file and later ones through any serving member's map register.
 ///
@@ -92,6 +93,7 @@ public enum ClusterAdministration {
     ) async throws -> String {
         let request = JoinRequest(secret: StowageCore.Hex.encode(token.secret), node: node)
         var failures: [String] = []
+        var refused = false
         for seed in seeds {
             guard let address = ClusterNodeRuntime.socketAddress(seed) else {
                 failures.append("\(seed): not host:port")
@@ -115,7 +117,12 @@ public enum ClusterAdministration {
             guard let response else { continue }
             guard response.status == .ok else {
                 let refusal = try? await MembershipBody.decode(MembershipRefusal.self, from: response.body)
-                throw Refused(description: "\(seed) refused the join (\(response.status.code)): \(refusal?.error ?? "no reason given")")
+                let reason = "\(seed) refused the join (\(response.status.code)): \(refusal?.error ?? "no reason given")"
+                // Another node that holds the CA may have issued the token, or reach the map.
+                guard response.status == .forbidden || response.status == .serviceUnavailable else { throw Refused(description: reason) }
+                failures.append(reason)
+                refused = true
+                continue
             }
             let answer = try await MembershipBody.decode(JoinAnswer.self, from: response.body)
             let credentials = NodeCredentials(
@@ -129,6 +136,7 @@ public enum ClusterAdministration {
             }
             return "joined cluster \(answer.map.clusterID) as \(node.id) (a spare, map epoch \(answer.map.epoch))"
         }
+        if refused { throw Refused(description: failures.joined(separator: "; ")) }
         throw NoAnswer(description: "no seed answered: \(failures.joined(separator: "; "))")
     }
 

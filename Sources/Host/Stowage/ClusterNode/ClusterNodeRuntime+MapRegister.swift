@@ -15,7 +15,15 @@ import Synchronization
 extension ClusterNodeRuntime {
     func attachMapRegister(_ register: ClusterMapRegister) {
         mapRegister.withLock { $0 = register }
-        Task { await reconcileWithRegister() }
+        // Right after a pool forms the other nodes are still opening their drives: try again
+        // soon rather than only at the heartbeats.
+        Task {
+            for _ in 0..<40 {
+                await reconcileWithRegister()
+                guard mapReconciliation.withLock({ $0 == .pending }) else { return }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
     }
 
     /// On the node that formed the cluster: writes its map into the register if the register
@@ -54,6 +62,8 @@ extension ClusterNodeRuntime {
                 held = try await register.read()
             }
             if let held { introduce(try adopt(held)) }
+            registerEpoch.withLock { $0 = held?.epoch }
+            logger.notice("the cluster map register is read", metadata: ["epoch": "\(held.map { String($0.epoch) } ?? "none yet")"])
             outcome = .done
         } catch {
             logger.warning("the cluster map register could not be read or written yet; retrying at the next heartbeat", metadata: ["error": "\(error)"])
@@ -88,6 +98,7 @@ extension ClusterNodeRuntime {
             logger.warning("the cluster map register did not answer within 2 s")
             return false
         }
+        registerEpoch.withLock { $0 = held.epoch }
         guard held.supersedes(map.withLock({ $0 })) else { return false }
         do {
             introduce(try adopt(held))
@@ -128,6 +139,7 @@ extension ClusterNodeRuntime {
             _ = await fetchFromRegister()
             throw error
         }
+        registerEpoch.withLock { $0 = changed.epoch }
         introduce(try adopt(changed))
         return changed
     }

@@ -34,6 +34,8 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
     let mapRegister = Mutex<ClusterMapRegister?>(nil)
     let mapReconciliation = Mutex(MapReconciliation.pending)
     let mapFetchRunning = Mutex(false)
+    /// The register's epoch when this node last read or wrote it (status).
+    let registerEpoch = Mutex<Int?>(nil)
     let settings: FailureDetector.Settings
 
     init(configuration: StowageConfiguration, logger: Logger) throws {
@@ -183,7 +185,8 @@ final class ClusterNodeRuntime: ClusterTransport, ClusterNodeLifecycle {
             members: map.members.map { member in
                 ClusterStatus.Membership.Member(
                     id: member.id, address: member.address, pool: member.pool, liveness: (liveness[member.id] ?? nil)?.rawValue ?? "unknown")
-            })
+            },
+            registerEpoch: registerEpoch.withLock { $0 })
     }
 
     /// Until the map places this node's drives in a pool: reread the map file (the node that

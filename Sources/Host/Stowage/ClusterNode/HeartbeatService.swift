@@ -31,9 +31,9 @@ struct HeartbeatService: Service {
     /// `readRegister`: read the map register even if no member shows a newer epoch (a change
     /// whose maker never adopted it, its outcome unknown, is found this way).
     func beat(timeout: Duration, readRegister: Bool = false) async {
-        // The node that formed the cluster: `stowage cluster expand` and `token` change its map
-        // file from another process.
-        if runtime.state.holdsAuthority, let onDisk = try? runtime.state.readMap(), let adopted = try? runtime.adopt(onDisk) {
+        // The node that formed the cluster: `stowage cluster expand` forms the first pool in
+        // its map file from another process.
+        if runtime.isFounder, let onDisk = try? runtime.state.readMap(), let adopted = try? runtime.adopt(onDisk) {
             runtime.introduce(adopted)
         }
         if runtime.mapReconciliation.withLock({ $0 == .pending }), runtime.mapRegister.withLock({ $0 != nil }) {

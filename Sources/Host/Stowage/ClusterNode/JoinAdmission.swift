@@ -73,6 +73,11 @@ struct JoinAdmission: ClusterRequestHandler {
                     }
                     return try admit(join.node, into: &map, recorded: &recorded, formation: formation)
                 }
+                // Before pool 0 the map is the founder's file alone; a copy of the CA elsewhere
+                // admits nobody until the map is a register.
+                guard !map.pools.isEmpty || map.member(local)?.index == 0 else {
+                    return MembershipBody.refusal(.serviceUnavailable, "until the first pool forms, join through the node that formed the cluster")
+                }
                 let now = clock()
                 let stored = try state.readTokens()
                 var tokens = stored.filter { $0.issued.expiresMs > now }

@@ -39,6 +39,11 @@ public struct ClusterCertificateAuthority: Sendable {
     /// SHA-256 of the CA certificate, hex: what a join token pins.
     public func fingerprint() throws -> String { try Self.fingerprint(ofCertificatePEM: certificatePEM) }
 
+    /// Whether the private key is the certificate's (a CA copied from another node).
+    public func keyMatchesCertificate() throws -> Bool {
+        try X509PrivateKey.importPEM(privateKeyPEM).keyID() == X509Certificate.importPEM(certificatePEM).keyID()
+    }
+
     /// The hex SHA-256 of a PEM certificate's DER form (what join tokens pin).
     public static func fingerprint(ofCertificatePEM pem: String) throws -> String { try X509Certificate.importPEM(pem).fingerprint() }
 

@@ -68,6 +68,15 @@ final class X509PrivateKey {
         try GnuTLSError.check(gnutls_x509_privkey_export2(handle, GNUTLS_X509_FMT_PEM, &datum), "gnutls_x509_privkey_export2")
         return String(decoding: takeDatum(&datum), as: UTF8.self)
     }
+
+    /// The key identifier of its public half, as ``X509Certificate/keyID()`` computes it for
+    /// a certificate: equal only for a certificate of this key.
+    func keyID() throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        var size = buffer.count
+        try GnuTLSError.check(gnutls_x509_privkey_get_key_id(handle, 0, &buffer, &size), "gnutls_x509_privkey_get_key_id")
+        return Array(buffer.prefix(size))
+    }
 }
 
 /// An X.509 certificate, owned (freed on deinit). Used within one call, never shared.
