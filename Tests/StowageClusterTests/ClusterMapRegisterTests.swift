@@ -172,24 +172,60 @@ import Testing
 
     /// A drive that applies the first five accepts it is sent but loses their answers: the
     /// write's accept and the four recoveries the coordinator tries, which then reports the
-    /// outcome unknown.
+    /// outcome unknown. After the fifth it runs `afterLosses` (once for all such drives) and,
+    /// while `hidden` is set, answers nothing.
     final class LosingFirstAnswers: RegisterReplica {
         let inner: LocalDriveReplica
         let left = Mutex(5)
+        let shared: Shared
 
-        init(inner: LocalDriveReplica) { self.inner = inner }
+        final class Shared: Sendable {
+            let hidden = Mutex(false)
+            let fired = Mutex(false)
+            let afterLosses: @Sendable () async -> Void
+            init(hidden: Bool = false, afterLosses: @escaping @Sendable () async -> Void = {}) {
+                self.hidden.withLock { $0 = hidden }
+                self.afterLosses = afterLosses
+            }
+        }
+
+        init(inner: LocalDriveReplica, shared: Shared) {
+            self.inner = inner
+            self.shared = shared
+        }
 
         func handle(_ request: AcceptorRequest, key: RegisterKey) async -> Delivery {
+            let losing = left.withLock { $0 > 0 }
+            if !losing, shared.hidden.withLock({ $0 }) { return .notDelivered }
             let delivery = await inner.handle(request, key: key)
-            guard case .accept = request else { return delivery }
-            let lose = left.withLock { left in
-                defer { left -= 1 }
-                return left > 0
+            guard case .accept = request, losing else { return delivery }
+            let last = left.withLock { left in
+                left -= 1
+                return left == 0
             }
-            return lose ? .outcomeUnknown : delivery
+            if last, shared.fired.withLock({ fired in defer { fired = true }; return !fired }) { await shared.afterLosses() }
+            return .outcomeUnknown
         }
         var isOnline: Bool { true }
         func listRange(_ request: ListRangeRequest) async -> ListRangeReply? { nil }
+    }
+
+    /// Three lossy drives and three plain ones, coordinated by node 1.
+    private func lossy(_ drives: RegisterOnCatalogsTests.Drives, _ shared: LosingFirstAnswers.Shared) throws -> ClusterMapRegister {
+        let replicas: [any RegisterReplica] = drives.catalogs.enumerated().map { slot, catalog in
+            let local = LocalDriveReplica(catalog: catalog, isVoter: true)
+            return slot < 3 ? LosingFirstAnswers(inner: local, shared: shared) : local
+        }
+        let clock = NodeClock(nodeIndex: 1, reservedUpToMs: try drives.catalogs.map { try $0.clockReservation() }.max() ?? 0) { upTo in
+            for catalog in drives.catalogs { try await catalog.reserveClock(upToMs: upTo) }
+        }
+        return ClusterMapRegister(coordinator: RegisterCoordinator(replicas: replicas, clock: clock))
+    }
+
+    /// Like forming a pool: asked again on the map it made, the change refuses.
+    private static let admittingXOnce: @Sendable (ClusterMap) throws(ClusterMap.Refused) -> ClusterMap? = { base throws(ClusterMap.Refused) in
+        guard base.member("x") == nil else { throw ClusterMap.Refused(description: "x is a member already") }
+        return try admitting("x", port: 5001)(base)
     }
 
     @Test(.timeLimit(.minutes(1))) func aWriteWhoseAnswersWereLostButWasChosenIsNotMadeTwice() async throws {
@@ -197,21 +233,46 @@ import Testing
         defer { drives.remove() }
         let grown = try await ClusterMapRegister(coordinator: try drives.coordinator(node: 0))
             .change(seed: Self.founded, Self.admitting("n1", port: 4001))
-        let replicas: [any RegisterReplica] = drives.catalogs.enumerated().map { slot, catalog in
-            let local = LocalDriveReplica(catalog: catalog, isVoter: true)
-            return slot < 3 ? LosingFirstAnswers(inner: local) : local
-        }
-        let clock = NodeClock(nodeIndex: 1, reservedUpToMs: try drives.catalogs.map { try $0.clockReservation() }.max() ?? 0) { upTo in
-            for catalog in drives.catalogs { try await catalog.reserveClock(upToMs: upTo) }
-        }
-        let lossy = ClusterMapRegister(coordinator: RegisterCoordinator(replicas: replicas, clock: clock))
-        // Like forming a pool: asked again on the map it made, the change refuses.
-        let changed = try await lossy.change(seed: nil) { base throws(ClusterMap.Refused) in
-            guard base.member("x") == nil else { throw ClusterMap.Refused(description: "x is a member already") }
-            return try Self.admitting("x", port: 5001)(base)
-        }
+        let changed = try await lossy(drives, .init()).change(seed: nil, Self.admittingXOnce)
         #expect(changed.epoch == grown.epoch + 1 && changed.member("x") != nil)
         #expect(try await ClusterMapRegister(coordinator: try drives.coordinator(node: 2)).read() == changed)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func anUnknownOutcomeThatNoReadSettlesIsReportedAsSuch() async throws {
+        let drives = try RegisterOnCatalogsTests.Drives(count: 6)
+        defer { drives.remove() }
+        let grown = try await ClusterMapRegister(coordinator: try drives.coordinator(node: 0))
+            .change(seed: Self.founded, Self.admitting("n1", port: 4001))
+        // Once its answers are lost the drives go quiet: the settling read finds no quorum.
+        let shared = LosingFirstAnswers.Shared(hidden: true)
+        do {
+            _ = try await lossy(drives, shared).change(seed: nil, Self.admittingXOnce)
+            Issue.record("the change reported an outcome")
+        } catch {
+            guard case .outcomeUnknown? = error as? ClusterMapRegister.Failure else {
+                Issue.record("expected outcomeUnknown, got \(error)")
+                return
+            }
+        }
+        // It was accepted everywhere: the next read chooses it.
+        let settled = try #require(try await ClusterMapRegister(coordinator: try drives.coordinator(node: 2)).read())
+        #expect(settled.epoch == grown.epoch + 1 && settled.member("x") != nil)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aChosenWriteUnderAnotherChangeIsNotMadeTwice() async throws {
+        let drives = try RegisterOnCatalogsTests.Drives(count: 6)
+        defer { drives.remove() }
+        let grown = try await ClusterMapRegister(coordinator: try drives.coordinator(node: 0))
+            .change(seed: Self.founded, Self.admitting("n1", port: 4001))
+        // While this change's outcome is unknown, another node's change chooses it and lands
+        // on top; the settling read finds that one.
+        let other = ClusterMapRegister(coordinator: try drives.coordinator(node: 2))
+        let shared = LosingFirstAnswers.Shared {
+            _ = try? await other.change(seed: nil, Self.admitting("y", port: 5002))
+        }
+        let changed = try await lossy(drives, shared).change(seed: nil, Self.admittingXOnce)
+        #expect(changed.epoch == grown.epoch + 2 && changed.member("x") != nil && changed.member("y") != nil)
+        #expect(try await other.read() == changed)
     }
 
     @Test func aMapExtendsOnlyItsOwnPast() throws {

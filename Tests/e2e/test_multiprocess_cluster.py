@@ -421,6 +421,9 @@ def test_a_member_given_a_copy_of_the_ca_admits_joiners_while_the_founder_is_dow
     assert out.returncode == 0, out.stderr
     joiner.spawn()
     cluster.nodes.append(joiner)  # stopped with the others
+    # The join went through the register: b wrote it there, c read it from there.
+    wait_register(b)
+    wait_register(c)
     for node in (b, c):
         deadline = time.monotonic() + 20
         while True:

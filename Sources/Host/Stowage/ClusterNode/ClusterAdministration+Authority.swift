@@ -24,11 +24,10 @@ extension ClusterAdministration {
     public static func exportAuthority(_ configuration: StowageConfiguration, to path: String) throws -> String {
         let state = NodeStateDirectory(configuration)
         guard state.holdsAuthority else { throw Refused(description: "\(state.path) holds no cluster CA to export") }
-        guard !FileManager.default.fileExists(atPath: path) else { throw Refused(description: "\(path) exists already; choose a new file") }
         let map = try state.readMap()
         let authority = try state.authority(clusterID: map.clusterID)
         let bundle = AuthorityBundle(clusterID: map.clusterID, certificate: authority.certificatePEM, privateKey: authority.privateKeyPEM)
-        try PrivateFile.write(String(decoding: try JSONEncoder().encode(bundle), as: UTF8.self), to: URL(filePath: path))
+        try writeNewPrivateFile(Array(try JSONEncoder().encode(bundle)), at: path)
         return "wrote the CA of cluster \(map.clusterID) (its private key) to \(path): import it on another member with `stowage cluster authority import`, then delete it"
     }
 
@@ -47,6 +46,10 @@ extension ClusterAdministration {
             throw Refused(description: "\(path) is not a CA that `stowage cluster authority export` wrote: \(error)")
         }
         let map = try state.readMap()
+        guard !map.pools.isEmpty else {
+            // Until then the founder's file is the map, and only the founder changes it.
+            throw Refused(description: "the cluster's first pool has not formed yet: a copy of the CA is of use only after `stowage cluster expand`")
+        }
         let authority = ClusterCertificateAuthority(clusterID: map.clusterID, certificatePEM: bundle.certificate, privateKeyPEM: bundle.privateKey)
         guard bundle.clusterID == map.clusterID,
               try ClusterCertificateAuthority.fingerprint(ofCertificatePEM: bundle.certificate) == (try credentials.caFingerprint())
@@ -58,5 +61,23 @@ extension ClusterAdministration {
         }
         try state.locked { try state.writeAuthority(authority) }
         return "node \(credentials.nodeID) holds the CA of cluster \(map.clusterID): restart it, then `stowage cluster token` here issues tokens it admits"
+    }
+
+    /// Creates `path` (never an existing file, never through a symbolic link) mode 0600 and
+    /// writes `bytes` durably: the CA key must not land in a file someone else prepared.
+    static func writeNewPrivateFile(_ bytes: [UInt8], at path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let reason = errno == EEXIST ? "it exists already; choose a new file" : String(cString: strerror(errno))
+            throw Refused(description: "\(path) cannot be created: \(reason)")
+        }
+        defer { close(fd) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw Refused(description: "\(path) could not be written: \(String(cString: strerror(errno)))") }
+            written += n
+        }
+        guard fsync(fd) == 0 else { throw Refused(description: "\(path) could not be synced: \(String(cString: strerror(errno)))") }
     }
 }

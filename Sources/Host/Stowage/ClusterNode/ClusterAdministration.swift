@@ -55,11 +55,15 @@ public enum ClusterAdministration {
     public static func issueToken(_ configuration: StowageConfiguration, ttlSeconds: Int) throws -> String {
         let state = NodeStateDirectory(configuration)
         guard state.holdsAuthority else {
-            throw Refused(description: "\(state.path) holds no cluster CA: tokens are issued on the node that ran `stowage cluster init`")
+            throw Refused(description: "\(state.path) holds no cluster CA: tokens are issued on the node that ran `stowage cluster init` or one it was copied to (`stowage cluster authority`)")
         }
         guard ttlSeconds > 0 else { throw Refused(description: "--ttl must be positive") }
         return try state.locked {
             let map = try state.readMap()
+            let local = try state.credentials().nodeID
+            guard !map.pools.isEmpty || map.member(local)?.index == 0 else {
+                throw Refused(description: "until the first pool forms only the node that formed the cluster admits joiners: issue the token there")
+            }
             let fingerprint = try state.authority(clusterID: map.clusterID).fingerprint()
             let now = ClusterNodeRuntime.nowMs()
             let (token, issued) = JoinToken.make(clusterID: map.clusterID, caFingerprint: fingerprint, ttlMs: UInt64(ttlSeconds) * 1000, nowMs: now)
@@ -148,7 +152,9 @@ public enum ClusterAdministration {
         let state = NodeStateDirectory(configuration)
         let map = try state.readMap()
         if map.pools.isEmpty {
-            guard state.holdsAuthority else {
+            // The founder's file is the only map until then (a copy of the CA elsewhere would
+            // form a pool 0 of its own: a second map under the same epoch).
+            guard state.holdsAuthority, map.member(try state.credentials().nodeID)?.index == 0 else {
                 throw Refused(description: "until the first pool forms the map lives on the node that formed the cluster: run expand there")
             }
             let before = Set(map.spares.map(\.id))

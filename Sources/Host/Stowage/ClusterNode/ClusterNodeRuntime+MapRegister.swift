@@ -164,8 +164,8 @@ extension ClusterNodeRuntime {
             case .outcomeUnknown: return MembershipBody.refusal(.gatewayTimeout, "\(failure)")
             }
         } catch {
-            logger.error("a pool formed but this node could not keep the map", metadata: ["error": "\(error)"])
-            return MembershipBody.refusal(.internalServerError, "the pool formed, but node \(local) could not keep the new map: \(error)")
+            logger.error("expand did not complete", metadata: ["error": "\(error)"])
+            return MembershipBody.refusal(.internalServerError, "node \(local) could not complete the expand (\(error)); see `stowage cluster status` before asking again")
         }
         let index = after.pools.count - 1
         let formed = after.members.filter { $0.pool == index }.map(\.id)

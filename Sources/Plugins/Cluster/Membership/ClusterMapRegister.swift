@@ -67,6 +67,8 @@ public struct ClusterMapRegister: Sendable {
         for _ in 0..<attempts {
             if let held, let written = mine[held.value.writeID] { return written }
             let current = try Self.decode(held)
+            // A write of an earlier round, chosen after all, with another change on top: done.
+            if let current, mine.values.contains(where: { current.extends($0) }) { return current }
             let next: ClusterMap
             if let current {
                 if let seed, seed.clusterID != current.clusterID {
