@@ -1,7 +1,7 @@
 import NIOCore
 import HTTPTypes
 import Foundation
-import Stowage
+@testable import Stowage
 import StowageCore
 import StowageFileStore
 import Logging
@@ -180,7 +180,11 @@ struct ServiceTests {
         let waiter = Task { await server.waitUntilRunning() }   // parks on the start in progress
         let status = try await RawHTTPConnection.with(port: port) { connection in
             try await connection.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            try await Task.sleep(for: .milliseconds(20))  // the request is parked on the gate
+            // Until the request is parked on the gate (a request not yet read when the start
+            // fails finds its connection closed).
+            for _ in 0..<500 where server.requestGate.withLock({ $0?.parkedCount ?? 0 }) == 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             backend.release.continuation.yield()
             return try await connection.readResponse()
         }

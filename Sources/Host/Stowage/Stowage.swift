@@ -44,6 +44,8 @@ public final class Stowage: Sendable {
     let groupBackground = InFlightRequests()
     /// The port of the last successful start, reported after a stop.
     private let lastPort = Atomic<Int>(0)
+    /// The gate requests wait on while the backend opens (tests look at what it holds).
+    let requestGate = Mutex<StartupGate?>(nil)
     private let metrics: ServerMetrics
     private let ready: ReadyFlag
     private let operations: OperationsEndpoints
@@ -182,6 +184,7 @@ public final class Stowage: Sendable {
         // access lines even under a caller's chatty logger.
         accessLog.logLevel = max(logger.logLevel, configuration.logLevel)
         let gate = StartupGate()
+        requestGate.withLock { $0 = gate }
         let environment = RequestEnvironment(
             pipeline: pipeline, logger: logger, defaultIdentity: configuration.auth.enabled ? .anonymous : credential.identity,
             region: configuration.server.region, requestIDs: RequestIDGenerator(),

@@ -22,6 +22,13 @@ final class StartupGate: Sendable {
     /// Fast path for every request once started.
     var isOpen: Bool { isOpenFlag.load(ordering: .acquiring) }
 
+    /// How many waiters are parked now (tests wait for a request to be held).
+    var parkedCount: Int {
+        state.withLock { state in
+            if case .waiting(let waiters) = state { waiters.parked.count } else { 0 }
+        }
+    }
+
     /// `true` once open; `false` if it failed, or if the waiting task is cancelled.
     func wait() async -> Bool {
         if isOpen { return true }
